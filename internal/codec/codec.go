@@ -2,6 +2,8 @@ package codec
 
 import (
 	"bytes"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -109,18 +111,33 @@ func (d decoder) Decode(data []byte, defaults *schema.GroupVersionKind, into run
 }
 
 // decodeError wraps a serializer's error with what the value looked like,
-// since messages such as "yaml: control characters are not allowed" rarely say.
+// since messages such as "unexpected EOF" rarely say.
 func decodeError(data []byte, err error) error {
-	switch mt := DetectMediaType(data); {
+	mt := DetectMediaType(data)
+	switch {
 	case len(data) == 0:
-		return fmt.Errorf("decode: empty value: %w", err)
+		return errors.New("decode: empty value")
 	case bytes.HasPrefix(data, encryptedMagic):
 		return fmt.Errorf("decode: value is encrypted at rest (prefix %q); it must be decrypted first", encryptionPrefix(data))
 	case mt == "":
-		return fmt.Errorf("decode: value of %d bytes is not protobuf, JSON, YAML or CBOR (starts with % x): %w", len(data), head(data), err)
-	default:
-		return fmt.Errorf("decode: %s value of %d bytes: %w", mt, len(data), err)
+		// The error is the last resort's, base64, which says nothing useful.
+		return fmt.Errorf("decode: value of %d bytes is not protobuf, JSON, YAML or CBOR (starts with % x)", len(data), head(data))
 	}
+	var b64 base64.CorruptInputError
+	if mt == MediaTypeYAML && errors.As(err, &b64) {
+		// Text that is neither JSON nor base64: the YAML decoder's error
+		// says what is wrong with it.
+		if _, _, yamlErr := yamlSerializer().Decode(data, nil, nil); yamlErr != nil {
+			err = yamlErr
+		}
+	}
+	return fmt.Errorf("decode: %s value of %d bytes: %w", mt, len(data), err)
+}
+
+// yamlSerializer returns the YAML serializer of factory.
+func yamlSerializer() runtime.Serializer {
+	info, _ := runtime.SerializerInfoForMediaType(factory().SupportedMediaTypes(), MediaTypeYAML)
+	return info.Serializer
 }
 
 // encryptionPrefix returns the "k8s:enc:<provider>:<version>:<name>:" prefix
