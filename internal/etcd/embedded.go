@@ -1,17 +1,19 @@
-// Package etcd runs the embedded etcd member that regis uses by default and
-// builds etcd clients.
 package etcd
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // EmbeddedConfig configures an embedded single-member etcd.
@@ -22,17 +24,33 @@ type EmbeddedConfig struct {
 	ClientURL string
 	// PeerURL is the member's peer address; empty picks a free loopback port.
 	PeerURL string
-	// LogLevel of etcd's own logs ("error" when empty).
+	// Logger receives etcd's own logs, tagged component=etcd; nil discards
+	// them.
+	Logger *slog.Logger
+	// LogLevel is the lowest level of etcd's logs passed to Logger: debug,
+	// info, warn or error ("error" when empty; etcd is chatty).
 	LogLevel string
 	// QuotaBackendBytes is the backend size limit (etcd's default when 0).
 	QuotaBackendBytes int64
+	// UnsafeNoFsync skips fsync: only for data that may be lost (tests).
+	UnsafeNoFsync bool
+	// CertFile and KeyFile, when set, make the member serve clients over
+	// TLS (an empty ClientURL then gets the https scheme).
+	CertFile, KeyFile string
+	// ClientCAFile, when set, requires clients to present a certificate
+	// signed by it.
+	ClientCAFile string
 }
 
 // Embedded is a running embedded etcd member.
 type Embedded struct {
-	etcd *embed.Etcd
+	etcd      *embed.Etcd
+	closeOnce sync.Once
+	closing   *atomic.Bool
 	// Endpoint is the client URL.
 	Endpoint string
+	// DataDir is where the member keeps its data.
+	DataDir string
 }
 
 // StartEmbedded starts a one-member etcd and waits until it serves.
@@ -44,18 +62,42 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if ec.LogLevel == "" {
 		ec.LogLevel = "error"
 	}
+	minLevel, err := zapcore.ParseLevel(ec.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("etcd log level: %w", err)
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	closing := new(atomic.Bool)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(&slogCore{
+		log:     logger.With("component", "etcd"),
+		min:     minLevel,
+		closing: closing,
+	}))
 	if cfg.QuotaBackendBytes > 0 {
 		ec.QuotaBackendBytes = cfg.QuotaBackendBytes
 	}
+	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
+	clientScheme := "http"
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		clientScheme = "https"
+		ec.ClientTLSInfo = transport.TLSInfo{
+			CertFile:       cfg.CertFile,
+			KeyFile:        cfg.KeyFile,
+			TrustedCAFile:  cfg.ClientCAFile,
+			ClientCertAuth: cfg.ClientCAFile != "",
+		}
+	}
 	clientURL, peerURL := cfg.ClientURL, cfg.PeerURL
-	var err error
 	if clientURL == "" {
-		if clientURL, err = freeLoopbackURL(); err != nil {
+		if clientURL, err = freeLoopbackURL(clientScheme); err != nil {
 			return nil, err
 		}
 	}
 	if peerURL == "" {
-		if peerURL, err = freeLoopbackURL(); err != nil {
+		if peerURL, err = freeLoopbackURL("http"); err != nil {
 			return nil, err
 		}
 	}
@@ -77,40 +119,38 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
+		closing.Store(true)
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd failed: %w", err)
 	case <-ctx.Done():
+		closing.Store(true)
 		e.Close()
 		return nil, ctx.Err()
 	case <-time.After(60 * time.Second):
+		closing.Store(true)
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd in %s not ready after 60s", cfg.DataDir)
 	}
-	return &Embedded{etcd: e, Endpoint: clientURL}, nil
+	return &Embedded{etcd: e, closing: closing, Endpoint: clientURL, DataDir: cfg.DataDir}, nil
 }
 
 // Err reports a fatal error of the running member.
 func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
 
-// Close stops the member.
-func (e *Embedded) Close() { e.etcd.Close() }
-
-// NewClient connects to endpoints with upstream's client settings.
-func NewClient(endpoints []string) (*clientv3.Client, error) {
-	return clientv3.New(clientv3.Config{
-		Endpoints:            endpoints,
-		DialTimeout:          20 * time.Second,
-		DialKeepAliveTime:    30 * time.Second,
-		DialKeepAliveTimeout: 10 * time.Second,
-		Logger:               zap.NewNop(),
+// Close stops the member and waits until it has stopped. It may be called
+// more than once.
+func (e *Embedded) Close() {
+	e.closeOnce.Do(func() {
+		e.closing.Store(true)
+		e.etcd.Close()
 	})
 }
 
-func freeLoopbackURL() (string, error) {
+func freeLoopbackURL(scheme string) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("finding a free loopback port: %w", err)
 	}
 	defer l.Close()
-	return "http://" + l.Addr().String(), nil
+	return scheme + "://" + l.Addr().String(), nil
 }

@@ -28,7 +28,7 @@ func Start() (*Server, error) {
 	}
 	var e *etcd.Embedded
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between pick and bind
-		e, err = etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{DataDir: dir})
+		e, err = etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{DataDir: dir, UnsafeNoFsync: true})
 		if err == nil {
 			break
 		}
@@ -38,6 +38,19 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	return &Server{Embedded: e, dir: dir}, nil
+}
+
+// New starts an etcd of its own for one test (or benchmark) and stops it
+// when the test ends. Prefer one etcd per package (Run) unless the test
+// needs a fresh one, for example because it compacts.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start()
+	if err != nil {
+		t.Fatalf("etcdtest: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Stop stops etcd and removes its data.
