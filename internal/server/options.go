@@ -1,0 +1,93 @@
+// Package server assembles a regis server from its parts: it starts or
+// connects to etcd, runs the compactor, and hands the resulting Backend to
+// the layers above etcd (storage, registry, HTTP), which plug in through
+// Options.Serve. Command-line parsing lives in cmd/regis; this package only
+// sees Options.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Storage media types accepted by --storage-media-type (kube-apiserver's).
+const (
+	MediaTypeJSON     = "application/json"
+	MediaTypeYAML     = "application/yaml"
+	MediaTypeProtobuf = "application/vnd.kubernetes.protobuf"
+)
+
+var mediaTypes = []string{MediaTypeJSON, MediaTypeYAML, MediaTypeProtobuf} // sorted, as upstream lists them
+
+// Options configure a server. Start from DefaultOptions: the zero value is
+// not valid. Each field names the kube-apiserver flag it comes from.
+type Options struct {
+	// DataDir (--data-dir) holds what a server keeps on disk; the embedded
+	// etcd keeps its data in DataDir/etcd. Unused with EtcdServers.
+	DataDir string
+	// EtcdServers (--etcd-servers), scheme://host:port each, selects an
+	// external etcd cluster; empty runs an embedded etcd in DataDir.
+	EtcdServers []string
+	// EtcdCAFile, EtcdCertFile and EtcdKeyFile (--etcd-cafile,
+	// --etcd-certfile, --etcd-keyfile) secure the connection to etcd; all
+	// empty means plaintext. See etcd.TLSConfig.
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// EtcdPrefix (--etcd-prefix) is prepended to every resource key.
+	EtcdPrefix string
+	// EtcdCompactionInterval (--etcd-compaction-interval) is how often the
+	// servers of a cluster compact etcd; 0 never compacts.
+	EtcdCompactionInterval time.Duration
+	// StorageMediaType (--storage-media-type) is the encoding of built-in
+	// resources in etcd.
+	StorageMediaType string
+	// EtcdLogLevel is the lowest level of the embedded etcd's own logs that
+	// reach Logger ("error" when empty).
+	EtcdLogLevel string
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Serve runs everything above etcd on b until ctx ends, and returns
+	// after everything it started has stopped. Its error, unless it is ctx's
+	// own, is Run's. Nil serves nothing: Run then keeps etcd and the
+	// compactor running until ctx ends.
+	Serve ServeFunc
+}
+
+// DefaultOptions returns kube-apiserver's defaults and an embedded etcd in
+// ./regis-data.
+func DefaultOptions() Options {
+	return Options{
+		DataDir:                "regis-data",
+		EtcdPrefix:             "/registry",
+		EtcdCompactionInterval: 5 * time.Minute,
+		StorageMediaType:       MediaTypeProtobuf,
+	}
+}
+
+// Validate reports every invalid option, with upstream's messages where
+// kube-apiserver has one.
+func (o Options) Validate() error {
+	var errs []error
+	if len(o.EtcdServers) == 0 && o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must be specified when --etcd-servers is not"))
+	}
+	for _, s := range o.EtcdServers {
+		if u, err := url.Parse(s); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--etcd-servers: %q is not a scheme://host:port URL", s))
+		}
+	}
+	if o.EtcdCompactionInterval < 0 {
+		errs = append(errs, fmt.Errorf("--etcd-compaction-interval %v must not be negative", o.EtcdCompactionInterval))
+	}
+	if o.StorageMediaType != "" && !slices.Contains(mediaTypes, o.StorageMediaType) {
+		errs = append(errs, fmt.Errorf("--storage-media-type %q invalid, allowed values: %s", o.StorageMediaType, strings.Join(mediaTypes, ", ")))
+	}
+	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
+		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile must be given together"))
+	}
+	return errors.Join(errs...)
+}
