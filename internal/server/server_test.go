@@ -5,7 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
