@@ -22,17 +22,24 @@ var factory = sync.OnceValue(func() serializer.CodecFactory {
 })
 
 // New returns the storage codec of the resources stored at storageVersion, as
-// kube-apiserver's NewStorageCodec builds it (apiserver/pkg/server/storage).
+// kube-apiserver's NewStorageCodec builds it (apiserver/pkg/server/storage),
+// with memory version = storage version.
 //
 // mediaType is the --storage-media-type value ("" means DefaultMediaType; see
-// ValidateMediaType). Encode converts nothing: it takes the k8s.io/api type of
-// storageVersion (a *corev1.Pod for v1), sets apiVersion and kind, and
-// serializes with mediaType; an object of another group fails. Decode accepts
-// protobuf, JSON, YAML and CBOR whatever mediaType is (and, like upstream,
-// base64 of any of them as a last resort), and returns the storageVersion type;
-// into, if not nil, should be a zero value of that type. Decoded objects always
-// have apiVersion and kind set. Decode errors say what the value looked like;
-// the caller adds the key.
+// ValidateMediaType).
+//
+// Encode converts nothing: it takes the k8s.io/api type of storageVersion (a
+// *corev1.Pod for v1) and serializes it with mediaType, apiVersion and kind
+// set; an object of another group or version fails. Like apimachinery's
+// versioning encoder it sets and then restores obj's apiVersion and kind, so
+// one object must not be encoded from several goroutines at once.
+//
+// Decode accepts protobuf, JSON, YAML and CBOR whatever mediaType is (and, as
+// upstream, base64 of any of them as a last resort) and returns the
+// storageVersion type; into, if not nil, should be a zero value of that type
+// (JSON decodes into existing maps and slices). It neither converts nor
+// defaults. Decoded objects always have apiVersion and kind set. Errors say
+// what the value looked like; the caller adds the key.
 //
 // The codec is safe for concurrent use.
 func New(mediaType string, storageVersion schema.GroupVersion) (runtime.Codec, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	appsv1beta2 "k8s.io/api/apps/v1beta2"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -239,6 +240,15 @@ func TestEncodeRefusesOtherGroups(t *testing.T) {
 	}
 }
 
+func TestEncodeRefusesOtherVersions(t *testing.T) {
+	c := newCodec(t, MediaTypeProtobuf, appsv1.SchemeGroupVersion)
+	var buf bytes.Buffer
+	err := c.Encode(&appsv1beta2.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d"}}, &buf)
+	if err == nil || !strings.Contains(err.Error(), "encode *v1beta2.Deployment to apps/v1") {
+		t.Errorf("encoding an apps/v1beta2 deployment with the apps/v1 codec: err = %v, want a clear error", err)
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	cm := encode(t, newCodec(t, MediaTypeProtobuf, coreV1), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
 	tests := []struct {
@@ -298,6 +308,32 @@ func TestIdentifierNamesFormatAndVersion(t *testing.T) {
 				t.Errorf("%s %v has the same identifier as %s: %s", mt, gv, other, id)
 			}
 			seen[id] = mt + " " + gv.String()
+		}
+	}
+}
+
+// TestConcurrentUse shares one codec between goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	c := newCodec(t, MediaTypeProtobuf, coreV1)
+	data := encode(t, c, testPod())
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			var err error
+			for range 50 {
+				if _, err = runtime.Encode(c, testPod()); err != nil {
+					break
+				}
+				if _, _, err = c.Decode(data, nil, &corev1.Pod{}); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
 		}
 	}
 }
