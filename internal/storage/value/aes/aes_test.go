@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	upaes "k8s.io/apiserver/pkg/storage/value/encrypt/aes"
 	upvalue "k8s.io/apiserver/pkg/storage/value"
+	upaes "k8s.io/apiserver/pkg/storage/value/encrypt/aes"
 
 	"github.com/regis-dev/regis/internal/storage/value"
 	"github.com/regis-dev/regis/internal/storage/value/aes"
