@@ -61,7 +61,7 @@ type Options struct {
 // ./regis-data.
 func DefaultOptions() Options {
 	return Options{
-		DataDir:                "regis-data",
+		DataDir:                "./regis-data",
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
 		StorageMediaType:       MediaTypeProtobuf,

@@ -39,7 +39,7 @@ func runUntil(t *testing.T, opts server.Options, serve func(ctx context.Context,
 }
 
 func TestRunEmbeddedServesAndStopsCleanly(t *testing.T) {
-	before := goroutines()
+	before := etcdtest.SnapshotGoroutines()
 	opts := server.DefaultOptions()
 	opts.DataDir = filepath.Join(t.TempDir(), "regis-data")
 	opts.EtcdCompactionInterval = 50 * time.Millisecond
@@ -88,7 +88,7 @@ func TestRunEmbeddedServesAndStopsCleanly(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(opts.DataDir, "etcd", "member")); err != nil {
 		t.Errorf("etcd data: %v", err)
 	}
-	checkNoGoroutinesLeft(t, before)
+	etcdtest.CheckNoGoroutinesLeft(t, before)
 }
 
 func TestRunKeepsDataAcrossRestarts(t *testing.T) {

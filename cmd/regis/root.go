@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/regis-dev/regis/internal/server"
+)
+
+// newRootCmd returns the regis command; serve is what `regis serve` runs
+// above etcd (see server.Options.Serve).
+func newRootCmd(serve server.ServeFunc) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "regis",
+		Short:         "A Kubernetes-compatible API server that stores resources in etcd as kube-apiserver does",
+		SilenceErrors: true, // main prints the error once
+		SilenceUsage:  true,
+	}
+	root.AddCommand(newServeCmd(serve), newVersionCmd())
+	return root
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/regis-dev/regis/internal/server"
+)
+
+func newServeCmd(serve server.ServeFunc) *cobra.Command {
+	o := server.DefaultOptions()
+	logLevel := "info"
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: an embedded etcd in --data-dir, or the cluster of --etcd-servers",
+		Long: `Run the server until SIGINT or SIGTERM.
+
+With no --etcd-servers, an embedded single-member etcd keeps its data in
+--data-dir. The etcd and storage flags are kube-apiserver's.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			context.AfterFunc(ctx, stop) // after the first signal, a second one kills at once
+			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.Serve = serve
+			return server.Run(ctx, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DataDir, "data-dir", o.DataDir,
+		"Directory of the server's own data; the embedded etcd keeps its data in <data-dir>/etcd. Unused with --etcd-servers.")
+	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers,
+		"List of etcd servers to connect with (scheme://ip:port), comma separated. Empty runs an embedded etcd.")
+	f.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "SSL Certificate Authority file used to secure etcd communication.")
+	f.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "SSL certification file used to secure etcd communication.")
+	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "SSL key file used to secure etcd communication.")
+	f.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "The prefix to prepend to all resource paths in etcd.")
+	f.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval,
+		"The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
+	f.StringVar(&o.StorageMediaType, "storage-media-type", o.StorageMediaType,
+		"The media type to use to store objects in storage. Supported media types: [application/json, application/yaml, application/vnd.kubernetes.protobuf]")
+	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
+	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
+		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")
+	return cmd
+}
