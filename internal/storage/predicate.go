@@ -98,3 +98,21 @@ func LabelIndex(label string) string { return "l:" + label }
 
 // FieldIndex names the index of a field.
 func FieldIndex(field string) string { return "f:" + field }
+
+// InitialEventsAnnotationKey marks the bookmark that ends a watch's initial events.
+const InitialEventsAnnotationKey = "k8s.io/initial-events-end"
+
+// AnnotateInitialEventsEndBookmark marks obj as the end-of-initial-events bookmark.
+func AnnotateInitialEventsEndBookmark(obj runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	a := m.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[InitialEventsAnnotationKey] = "true"
+	m.SetAnnotations(a)
+	return nil
+}

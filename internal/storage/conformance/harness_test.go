@@ -1,0 +1,218 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/apitesting"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apiserver/pkg/apis/example"
+	examplev1 "k8s.io/apiserver/pkg/apis/example/v1"
+	ustorage "k8s.io/apiserver/pkg/storage"
+	storagetesting "k8s.io/apiserver/pkg/storage/testing"
+
+	"github.com/regis-dev/regis/internal/etcd"
+	"github.com/regis-dev/regis/internal/etcd/etcdtest"
+	"github.com/regis-dev/regis/internal/storage/etcd3"
+)
+
+var (
+	srv    *etcdtest.Server
+	scheme = runtime.NewScheme()
+	codecs = serializer.NewCodecFactory(scheme)
+)
+
+func init() {
+	metav1.AddToGroupVersion(scheme, metav1.SchemeGroupVersion)
+	utilruntime.Must(example.AddToScheme(scheme))
+	utilruntime.Must(examplev1.AddToScheme(scheme))
+}
+
+// The whole package shares one etcd; each test wipes it when done.
+func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &srv)) }
+
+// testPrefix is the PrefixTransformer prefix the upstream harness uses.
+const testPrefix = "test!"
+
+// failingCodec fails every decode while failing is set.
+type failingCodec struct {
+	runtime.Codec
+	failing atomic.Bool
+}
+
+func (c *failingCodec) setFailing(f bool) { c.failing.Store(f) }
+
+func (c *failingCodec) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	if c.failing.Load() {
+		return nil, nil, errors.New("synthetic error")
+	}
+	return c.Codec.Decode(data, defaults, into)
+}
+
+// harness is one regis etcd3 store built as upstream builds its reference
+// store: etcd prefix "", resource prefix "/pods/", a "test!" prefix
+// transformer, the example API codec, and a KV that counts reads.
+type harness struct {
+	client      *clientv3.Client
+	kv          *storagetesting.KVRecorder
+	prefixT     *storagetesting.PrefixTransformer
+	transformer *swappableTransformer
+	codec       *failingCodec
+	compactor   *etcd.Compactor
+	store       *etcd3.Store
+}
+
+type harnessOption func(*etcd3.Config)
+
+func aggregateCorruptErrors(c *etcd3.Config) { c.AggregateCorruptErrors = true }
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	client := srv.Client(t)
+	h := &harness{client: client}
+	h.kv = storagetesting.NewKVRecorder(client.KV, nil)
+	client.KV = h.kv
+	h.prefixT = storagetesting.NewPrefixTransformer([]byte(testPrefix), false)
+	h.transformer = &swappableTransformer{t: h.prefixT}
+	h.codec = &failingCodec{Codec: apitesting.TestCodec(codecs, examplev1.SchemeGroupVersion)}
+	h.compactor = etcd.NewCompactor(client, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go h.compactor.Run(ctx)
+	cfg := etcd3.Config{
+		Client:         client,
+		Codec:          h.codec,
+		NewFunc:        func() runtime.Object { return &example.Pod{} },
+		NewListFunc:    func() runtime.Object { return &example.PodList{} },
+		Prefix:         "",
+		ResourcePrefix: "/pods/",
+		GroupResource:  schema.GroupResource{Resource: "pods"},
+		Transformer:    h.transformer,
+		Lease:          etcd3.LeaseConfig{ReuseDurationSeconds: 1, MaxObjectCount: 1000},
+		Compactor:      h.compactor,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := etcd3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.store = s
+	t.Cleanup(func() {
+		s.Close()
+		cancel()
+		// Leave an empty key space for the next test.
+		if _, err := client.Delete(context.Background(), "\x00", clientv3.WithFromKey()); err != nil {
+			t.Errorf("wiping etcd: %v", err)
+		}
+	})
+	return h
+}
+
+func (h *harness) upstream() upstream { return upstream{s: h.store} }
+
+// withPrefixTransformer is upstream's InterfaceWithPrefixTransformer.
+type withPrefixTransformer struct {
+	upstream
+	h *harness
+}
+
+func (w withPrefixTransformer) UpdatePrefixTransformer(modifier storagetesting.PrefixTransformerModifier) func() {
+	copied := *w.h.prefixT
+	return w.h.transformer.swap(modifier(&copied))
+}
+
+// withTransformerOverride is upstream's InterfaceWithTransformerOverride.
+type withTransformerOverride struct {
+	upstream
+	h *harness
+}
+
+func (w withTransformerOverride) UpdateTransformer(modifier storagetesting.TransformerModifier) func() {
+	return w.h.transformer.swap(modifier(w.h.transformer.get()))
+}
+
+// keyValidation checks what the store wrote: the value carries the
+// transformer prefix, decodes, and has no resourceVersion or selfLink.
+func (h *harness) keyValidation(ctx context.Context, t *testing.T, key string) {
+	resp, err := h.client.Get(ctx, key)
+	if err != nil {
+		t.Fatalf("etcd get: %v", err)
+	}
+	if len(resp.Kvs) == 0 {
+		t.Fatalf("expecting non empty result on key: %s", key)
+	}
+	obj, err := runtime.Decode(h.codec, resp.Kvs[0].Value[len(testPrefix):])
+	if err != nil {
+		t.Fatalf("decoding stored object: %v", err)
+	}
+	pod := obj.(*example.Pod)
+	if pod.ResourceVersion != "" {
+		t.Errorf("stored object should have empty resource version")
+	}
+	if pod.SelfLink != "" {
+		t.Errorf("stored output should have empty selfLink")
+	}
+}
+
+// compaction compacts etcd at rv and waits until the store observes it.
+func (h *harness) compaction(ctx context.Context, t *testing.T, resourceVersion string) {
+	rv, err := ustorage.APIObjectVersioner{}.ParseResourceVersion(resourceVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := etcd.CompactAt(ctx, h.client.KV, int64(rv)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for h.store.CompactRevision() != int64(rv) {
+		if time.Now().After(deadline) {
+			t.Fatalf("compaction at %d not observed (store reports %d)", rv, h.store.CompactRevision())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// increaseRV writes an unrelated key and returns the new revision.
+func (h *harness) increaseRV(ctx context.Context, t *testing.T) int64 {
+	resp, err := h.client.Put(ctx, "increaseRV", "ok")
+	if err != nil {
+		t.Fatalf("increaseRV: %v", err)
+	}
+	return resp.Header.Revision
+}
+
+// callsValidation is upstream's check of the page-filling algorithm: the
+// number of transformer reads and of etcd range calls per list.
+func (h *harness) callsValidation(t *testing.T, pageSize, estimatedProcessedObjects uint64) {
+	if reads := h.prefixT.GetReadsAndReset(); reads != estimatedProcessedObjects {
+		t.Errorf("unexpected reads: %d, expected: %d", reads, estimatedProcessedObjects)
+	}
+	estimatedGetCalls := uint64(1)
+	if pageSize != 0 {
+		currLimit := pageSize
+		for sum := uint64(1); sum < estimatedProcessedObjects; {
+			currLimit = min(currLimit*2, 10000)
+			sum += currLimit
+			estimatedGetCalls++
+		}
+	}
+	if reads := h.kv.GetReadsAndReset() + h.kv.GetStreamReadsAndReset(); reads != estimatedGetCalls {
+		t.Fatalf("unexpected reads: %d, want: %d", reads, estimatedGetCalls)
+	}
+}
+
+var _ = fmt.Sprintf

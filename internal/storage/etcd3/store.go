@@ -1,0 +1,573 @@
+// Package etcd3 is the storage.Interface over the etcd v3 API, with
+// kube-apiserver's semantics and byte layout: values are encoded by a codec,
+// transformed (encrypted) with the etcd key as authenticated data, and
+// written with compare-and-swap transactions on the key's mod revision.
+package etcd3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/kubernetes"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/conversion"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/value"
+)
+
+// DefaultMaxRequestBytes is etcd's default request size limit (--max-request-bytes).
+const DefaultMaxRequestBytes = 1536 * 1024
+
+// Compactor reports the newest compaction revision it has observed.
+type Compactor interface {
+	CompactRevision() int64
+}
+
+// Config builds a Store for one resource.
+type Config struct {
+	// Client is the etcd client. Its KV, Watcher and Lease are used.
+	Client *clientv3.Client
+	// Codec encodes objects to the stored format and decodes any stored format.
+	Codec runtime.Codec
+	// NewFunc and NewListFunc make empty objects and lists of the resource.
+	NewFunc, NewListFunc func() runtime.Object
+	// Prefix is the etcd key prefix (--etcd-prefix, "/registry").
+	Prefix string
+	// ResourcePrefix is the resource's key prefix, e.g. "/pods" or "/services/specs".
+	ResourcePrefix string
+	// GroupResource labels metrics and errors.
+	GroupResource schema.GroupResource
+	// Transformer transforms values to and from storage (identity when nil).
+	Transformer value.Transformer
+	// Versioner maps resourceVersions (APIObjectVersioner when nil).
+	Versioner storage.Versioner
+	// Lease configures lease reuse for TTL writes (upstream's defaults when zero).
+	Lease LeaseConfig
+	// Compactor reports compactions (none when nil).
+	Compactor Compactor
+	// MaxRequestBytes refuses writes etcd would refuse (DefaultMaxRequestBytes when 0).
+	MaxRequestBytes int
+	// AggregateCorruptErrors makes a list collect up to 100 undecryptable or
+	// undecodable objects into one StoreReadError instead of failing on the
+	// first (upstream's AllowUnsafeMalformedObjectDeletion, on by default).
+	AggregateCorruptErrors bool
+	// Logger receives retry and failure logs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Store implements storage.Interface on etcd.
+type Store struct {
+	client          *clientv3.Client
+	kv              kubernetes.Client
+	codec           runtime.Codec
+	newFunc         func() runtime.Object
+	newListFunc     func() runtime.Object
+	pathPrefix      string
+	resourcePrefix  string
+	groupResource   schema.GroupResource
+	transformer     value.Transformer
+	versioner       storage.Versioner
+	leases          *leaseManager
+	compactor       Compactor
+	maxRequestBytes int
+	aggregate       bool
+	log             *slog.Logger
+
+	estimatorMu sync.RWMutex
+	estimator   *sizeEstimator
+}
+
+var _ storage.Interface = (*Store)(nil)
+
+// New returns a store for one resource.
+func New(c Config) (*Store, error) {
+	if c.Client == nil {
+		return nil, errors.New("etcd3: Client is required")
+	}
+	if c.Codec == nil || c.NewFunc == nil || c.NewListFunc == nil {
+		return nil, errors.New("etcd3: Codec, NewFunc and NewListFunc are required")
+	}
+	switch {
+	case c.ResourcePrefix == "":
+		return nil, fmt.Errorf("resourcePrefix cannot be empty")
+	case c.ResourcePrefix == "/":
+		return nil, fmt.Errorf("resourcePrefix cannot be /")
+	case !strings.HasPrefix(c.ResourcePrefix, "/"):
+		return nil, fmt.Errorf("resourcePrefix needs to start from /")
+	}
+	pathPrefix := path.Join("/", c.Prefix)
+	if !strings.HasSuffix(pathPrefix, "/") {
+		pathPrefix += "/"
+	}
+	if c.Transformer == nil {
+		c.Transformer = value.Identity
+	}
+	if c.Versioner == nil {
+		c.Versioner = storage.APIObjectVersioner{}
+	}
+	if c.Lease == (LeaseConfig{}) {
+		c.Lease = DefaultLeaseConfig()
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Store{
+		client:          c.Client,
+		kv:              kubernetes.Client{Client: c.Client},
+		codec:           c.Codec,
+		newFunc:         c.NewFunc,
+		newListFunc:     c.NewListFunc,
+		pathPrefix:      pathPrefix,
+		resourcePrefix:  c.ResourcePrefix,
+		groupResource:   c.GroupResource,
+		transformer:     c.Transformer,
+		versioner:       c.Versioner,
+		leases:          newLeaseManager(c.Client.Lease, c.Lease),
+		compactor:       c.Compactor,
+		maxRequestBytes: c.MaxRequestBytes,
+		aggregate:       c.AggregateCorruptErrors,
+		log:             c.Logger.With("resource", c.GroupResource.String()),
+	}, nil
+}
+
+// Versioner implements storage.Interface.
+func (s *Store) Versioner() storage.Versioner { return s.versioner }
+
+// PathPrefix is the etcd prefix every key of this store starts with ("/registry/").
+func (s *Store) PathPrefix() string { return s.pathPrefix }
+
+// Close releases the store's background work.
+func (s *Store) Close() {
+	if e := s.sizeEstimator(); e != nil {
+		e.Close()
+	}
+}
+
+// CompactRevision implements storage.Interface.
+func (s *Store) CompactRevision() int64 {
+	if s.compactor == nil {
+		return 0
+	}
+	return s.compactor.CompactRevision()
+}
+
+// ReadinessCheck implements storage.Interface: the etcd store is always ready.
+func (s *Store) ReadinessCheck() error { return nil }
+
+// RequestWatchProgress implements storage.Interface.
+func (s *Store) RequestWatchProgress(ctx context.Context) error {
+	return s.client.RequestProgress(clientv3.WithRequireLeader(ctx))
+}
+
+// GetCurrentResourceVersion implements storage.Interface: a linearizable
+// read of the bare resource prefix key, for its header revision.
+func (s *Store) GetCurrentResourceVersion(ctx context.Context) (uint64, error) {
+	key, err := s.prepareKey(s.resourcePrefix, false)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
+	recordRequest("getCurrentResourceVersion", s.groupResource, err, start)
+	if err != nil {
+		return 0, err
+	}
+	if resp.Revision == 0 {
+		return 0, fmt.Errorf("the current resource version must be greater than 0")
+	}
+	return uint64(resp.Revision), nil
+}
+
+// Get implements storage.Interface.
+func (s *Store) Get(ctx context.Context, key string, opts storage.GetOptions, out runtime.Object) error {
+	key, err := s.prepareKey(key, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
+	recordRequest("get", s.groupResource, err, start)
+	if err != nil {
+		return err
+	}
+	if err := s.validateMinimumResourceVersion(opts.ResourceVersion, uint64(resp.Revision)); err != nil {
+		return err
+	}
+	if resp.KV == nil {
+		if opts.IgnoreNotFound {
+			return runtime.SetZeroValue(out)
+		}
+		return storage.NewKeyNotFoundError(key, 0)
+	}
+	data, _, err := s.transformer.TransformFromStorage(ctx, resp.KV.Value, value.DefaultContext(key))
+	if err != nil {
+		return storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", key, err))
+	}
+	return s.decode(key, data, out, resp.KV.ModRevision)
+}
+
+// Create implements storage.Interface.
+func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object, ttl uint64) error {
+	key, err := s.prepareKey(key, false)
+	if err != nil {
+		return err
+	}
+	if rv, err := s.versioner.ObjectResourceVersion(obj); err == nil && rv != 0 {
+		return storage.ErrResourceVersionSetOnCreate
+	}
+	if err := s.versioner.PrepareObjectForStorage(obj); err != nil {
+		return fmt.Errorf("PrepareObjectForStorage failed: %w", err)
+	}
+	data, err := runtime.Encode(s.codec, obj)
+	if err != nil {
+		return err
+	}
+	newData, err := s.transformer.TransformToStorage(ctx, data, value.DefaultContext(key))
+	if err != nil {
+		return storage.NewInternalError(err)
+	}
+	if err := s.checkSize(key, newData); err != nil {
+		return err
+	}
+	var lease clientv3.LeaseID
+	if ttl != 0 {
+		if lease, err = s.leases.GetLease(ctx, int64(ttl)); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	resp, err := s.kv.OptimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
+	recordRequest("create", s.groupResource, err, start)
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return storage.NewKeyExistsError(key, 0)
+	}
+	if out != nil {
+		return s.decode(key, data, out, resp.Revision)
+	}
+	return nil
+}
+
+// Delete implements storage.Interface.
+func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, preconditions *storage.Preconditions,
+	validateDeletion storage.ValidateObjectFunc, cachedExistingObject runtime.Object, opts storage.DeleteOptions) error {
+	key, err := s.prepareKey(key, false)
+	if err != nil {
+		return err
+	}
+	v, err := conversion.EnforcePtr(out)
+	if err != nil {
+		return fmt.Errorf("unable to convert output object to pointer: %w", err)
+	}
+	unsafe := opts.ExpectTransformOrDecodeError
+	current := func() (*objState, error) { return s.currentState(ctx, key, v, false, unsafe) }
+
+	var st *objState
+	fresh := false
+	if cachedExistingObject != nil && !unsafe {
+		st, err = s.stateFromObject(cachedExistingObject)
+	} else {
+		st, err = current()
+		fresh = true
+	}
+	if err != nil {
+		return err
+	}
+	for {
+		checkErr := preconditions.Check(key, st.obj)
+		if checkErr == nil && validateDeletion != nil {
+			checkErr = validateDeletion(ctx, st.obj)
+		}
+		if checkErr != nil {
+			if fresh {
+				return checkErr
+			}
+			// The suggestion may be stale: re-read, and if it was not, the error stands.
+			cachedRev := st.rev
+			if st, err = current(); err != nil {
+				return err
+			}
+			fresh = true
+			if cachedRev == st.rev {
+				return checkErr
+			}
+			continue
+		}
+		start := time.Now()
+		resp, err := s.kv.OptimisticDelete(ctx, key, st.rev, kubernetes.DeleteOptions{GetOnFailure: true})
+		recordRequest("delete", s.groupResource, err, start)
+		if err != nil {
+			return err
+		}
+		if !resp.Succeeded {
+			s.log.Debug("deletion failed because of a conflict, going to retry", "key", key)
+			if st, err = s.state(ctx, resp.KV, key, v, false, unsafe); err != nil {
+				return err
+			}
+			fresh = true
+			continue
+		}
+		if unsafe {
+			return nil
+		}
+		return s.decode(key, st.data, out, resp.Revision)
+	}
+}
+
+// GuaranteedUpdate implements storage.Interface.
+func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination runtime.Object, ignoreNotFound bool,
+	preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc, cachedExistingObject runtime.Object) error {
+	key, err := s.prepareKey(key, false)
+	if err != nil {
+		return err
+	}
+	v, err := conversion.EnforcePtr(destination)
+	if err != nil {
+		return fmt.Errorf("unable to convert output object to pointer: %w", err)
+	}
+	current := func() (*objState, error) { return s.currentState(ctx, key, v, ignoreNotFound, false) }
+
+	var st *objState
+	fresh := false
+	if cachedExistingObject != nil {
+		st, err = s.stateFromObject(cachedExistingObject)
+	} else {
+		st, err = current()
+		fresh = true
+	}
+	if err != nil {
+		return err
+	}
+	for {
+		if err := preconditions.Check(key, st.obj); err != nil {
+			if fresh {
+				return err
+			}
+			if st, err = current(); err != nil {
+				return err
+			}
+			fresh = true
+			continue
+		}
+		ret, ttl, err := s.updateState(st, tryUpdate)
+		if err != nil {
+			if fresh {
+				return err
+			}
+			cachedRev, updateErr := st.rev, err
+			if st, err = current(); err != nil {
+				return err
+			}
+			fresh = true
+			if cachedRev == st.rev {
+				return updateErr
+			}
+			continue
+		}
+		data, err := runtime.Encode(s.codec, ret)
+		if err != nil {
+			return err
+		}
+		if !st.stale && bytes.Equal(data, st.data) {
+			// Nothing changed. A suggestion must be confirmed against etcd
+			// before the write is skipped.
+			if !fresh {
+				if st, err = current(); err != nil {
+					return err
+				}
+				fresh = true
+				if !bytes.Equal(data, st.data) {
+					continue
+				}
+			}
+			if !st.stale {
+				return s.decode(key, st.data, destination, st.rev)
+			}
+		}
+		newData, err := s.transformer.TransformToStorage(ctx, data, value.DefaultContext(key))
+		if err != nil {
+			return storage.NewInternalError(err)
+		}
+		if err := s.checkSize(key, newData); err != nil {
+			return err
+		}
+		var lease clientv3.LeaseID
+		if ttl != 0 {
+			if lease, err = s.leases.GetLease(ctx, int64(ttl)); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		resp, err := s.kv.OptimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
+		recordRequest("update", s.groupResource, err, start)
+		if err != nil {
+			return err
+		}
+		if !resp.Succeeded {
+			s.log.Debug("update failed because of a conflict, going to retry", "key", key)
+			if st, err = s.state(ctx, resp.KV, key, v, ignoreNotFound, false); err != nil {
+				return err
+			}
+			fresh = true
+			continue
+		}
+		return s.decode(key, data, destination, resp.Revision)
+	}
+}
+
+// objState is what a write loop knows of the current object.
+type objState struct {
+	obj   runtime.Object
+	rev   int64
+	data  []byte // plaintext encoding
+	stale bool   // written by a transformer that is no longer the write transformer
+}
+
+func (s *Store) currentState(ctx context.Context, key string, v reflect.Value, ignoreNotFound, unsafe bool) (*objState, error) {
+	start := time.Now()
+	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
+	recordRequest("get", s.groupResource, err, start)
+	if err != nil {
+		return nil, err
+	}
+	return s.state(ctx, resp.KV, key, v, ignoreNotFound, unsafe)
+}
+
+// state builds an objState from an etcd value. With unsafe (deleting a
+// corrupt object), a value that can be read is an error, and one that
+// cannot leaves obj nil.
+func (s *Store) state(ctx context.Context, kv *mvccpb.KeyValue, key string, v reflect.Value, ignoreNotFound, unsafe bool) (*objState, error) {
+	st := &objState{}
+	if u, ok := v.Addr().Interface().(runtime.Unstructured); ok {
+		st.obj = u.NewEmptyInstance()
+	} else {
+		st.obj = reflect.New(v.Type()).Interface().(runtime.Object)
+	}
+	if kv == nil {
+		if !ignoreNotFound {
+			return nil, storage.NewKeyNotFoundError(key, 0)
+		}
+		if err := runtime.SetZeroValue(st.obj); err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st.rev = kv.ModRevision
+	data, stale, err := s.transformer.TransformFromStorage(ctx, kv.Value, value.DefaultContext(key))
+	if err != nil {
+		if !unsafe {
+			return nil, storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", key, err))
+		}
+		st.obj, st.stale = nil, true
+		return st, nil
+	}
+	st.data, st.stale = data, stale
+	if err := s.decode(key, data, st.obj, st.rev); err != nil {
+		if !unsafe {
+			return nil, err
+		}
+		st.obj = nil
+		return st, nil
+	}
+	if unsafe {
+		return nil, storage.NewInvalidObjError(key, "unsafe deletion is not allowed because the object is decodable from storage")
+	}
+	return st, nil
+}
+
+// stateFromObject trusts a cached object; the write's compare-and-swap
+// verifies it.
+func (s *Store) stateFromObject(obj runtime.Object) (*objState, error) {
+	rv, err := s.versioner.ObjectResourceVersion(obj)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't get resource version: %w", err)
+	}
+	if err := s.versioner.PrepareObjectForStorage(obj); err != nil {
+		return nil, fmt.Errorf("PrepareObjectForStorage failed: %w", err)
+	}
+	data, err := runtime.Encode(s.codec, obj)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.versioner.UpdateObject(obj, rv); err != nil {
+		return nil, err
+	}
+	return &objState{obj: obj, rev: int64(rv), data: data}, nil
+}
+
+func (s *Store) updateState(st *objState, tryUpdate storage.UpdateFunc) (runtime.Object, uint64, error) {
+	ret, ttl, err := tryUpdate(st.obj, storage.ResponseMeta{ResourceVersion: uint64(st.rev)})
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.versioner.PrepareObjectForStorage(ret); err != nil {
+		return nil, 0, fmt.Errorf("PrepareObjectForStorage failed: %w", err)
+	}
+	if ttl == nil {
+		return ret, 0, nil
+	}
+	return ret, *ttl, nil
+}
+
+// decode decodes plaintext into out and stamps rev as its resourceVersion.
+func (s *Store) decode(key string, data []byte, out runtime.Object, rev int64) error {
+	if _, err := conversion.EnforcePtr(out); err != nil {
+		return fmt.Errorf("unable to convert output object to pointer: %w", err)
+	}
+	if _, _, err := s.codec.Decode(data, nil, out); err != nil {
+		decodeErrorsTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource).Inc()
+		return storage.NewInternalError(fmt.Errorf("unable to decode %q: %w", key, err))
+	}
+	return s.versioner.UpdateObject(out, uint64(rev))
+}
+
+// checkSize refuses a value etcd would refuse, before the write.
+func (s *Store) checkSize(key string, data []byte) error {
+	// A put carries the key, the value and some framing; leave 1 KiB for it.
+	if n := len(key) + len(data); n+1024 > s.maxRequestBytes {
+		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf(
+			"object %q is %d bytes in storage, over etcd's request size limit of %d bytes", key, n, s.maxRequestBytes))
+	}
+	return nil
+}
+
+func (s *Store) validateMinimumResourceVersion(minimum string, actual uint64) error {
+	if minimum == "" {
+		return nil
+	}
+	rv, err := s.versioner.ParseResourceVersion(minimum)
+	if err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %v", err))
+	}
+	if rv > actual {
+		return storage.NewTooLargeResourceVersionError(rv, actual, 0)
+	}
+	return nil
+}
+
+// prepareKey validates key and returns the etcd key.
+func (s *Store) prepareKey(key string, recursive bool) (string, error) {
+	key, err := storage.PrepareKey(s.resourcePrefix, key, recursive)
+	if err != nil {
+		return "", err
+	}
+	return s.pathPrefix + strings.TrimPrefix(key, "/"), nil
+}
