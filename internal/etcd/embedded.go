@@ -34,6 +34,9 @@ type EmbeddedConfig struct {
 	QuotaBackendBytes int64
 	// UnsafeNoFsync skips fsync: only for data that may be lost (tests).
 	UnsafeNoFsync bool
+	// WatchProgressNotifyInterval is how often etcd sends progress
+	// notifications to watches that asked for them (etcd's 10m when 0).
+	WatchProgressNotifyInterval time.Duration
 	// CertFile and KeyFile, when set, make the member serve clients over
 	// TLS (an empty ClientURL then gets the https scheme).
 	CertFile, KeyFile string
@@ -80,6 +83,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		ec.QuotaBackendBytes = cfg.QuotaBackendBytes
 	}
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
+	if cfg.WatchProgressNotifyInterval > 0 {
+		ec.WatchProgressNotifyInterval = cfg.WatchProgressNotifyInterval
+	}
 	clientScheme := "http"
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		clientScheme = "https"

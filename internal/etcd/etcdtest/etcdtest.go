@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -28,7 +29,13 @@ func Start() (*Server, error) {
 	}
 	var e *etcd.Embedded
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between pick and bind
-		e, err = etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{DataDir: dir, UnsafeNoFsync: true})
+		e, err = etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{
+			DataDir:       dir,
+			UnsafeNoFsync: true,
+			// Progress notifications every second, as upstream's test etcd
+			// sends them, so tests of bookmarks finish quickly.
+			WatchProgressNotifyInterval: time.Second,
+		})
 		if err == nil {
 			break
 		}
