@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/value"
@@ -176,6 +177,10 @@ func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred st
 		}
 		obj := newItem()
 		if err := s.decode(string(kv.Key), data, obj, kv.ModRevision); err != nil {
+			// Bytes that do not decode are corrupt, whatever the mode.
+			if errs.enabled {
+				err = &CorruptObjectError{Err: err}
+			}
 			if err := errs.add(string(kv.Key), err); err != nil {
 				return lastKey, false, err
 			}
@@ -238,15 +243,14 @@ const maxCorruptErrors = 100
 // at once, or (AggregateCorruptErrors) collect corrupt objects and report
 // them together after the list, as upstream's unsafe-deletion mode does.
 type listErrors struct {
-	enabled  bool
-	resource string
-	first    error
-	causes   []metav1.StatusCause
-	errs     []error
+	enabled bool
+	gr      schema.GroupResource
+	causes  []metav1.StatusCause
+	errs    []error
 }
 
 func (s *Store) newListErrors() *listErrors {
-	return &listErrors{enabled: s.aggregate, resource: s.groupResource.String()}
+	return &listErrors{enabled: s.aggregate, gr: s.groupResource}
 }
 
 // add records err for key; a non-nil result aborts the list.
@@ -260,27 +264,26 @@ func (l *listErrors) add(key string, err error) error {
 			return err
 		}
 		l.causes = append(l.causes, metav1.StatusCause{Type: metav1.CauseTypeUnexpectedServerResponse, Message: err.Error()})
-		l.errs = append(l.errs, err)
 		return l.status()
 	}
-	if len(l.causes) >= maxCorruptErrors {
+	l.errs = append(l.errs, storage.NewCorruptObjError(key, err))
+	l.causes = append(l.causes, metav1.StatusCause{Type: metav1.CauseTypeUnexpectedServerResponse, Message: l.errs[len(l.errs)-1].Error(), Field: key})
+	if len(l.errs) >= maxCorruptErrors {
 		l.causes = append(l.causes, metav1.StatusCause{Type: metav1.CauseTypeTooMany, Message: "too many errors, the list is truncated"})
 		return l.status()
 	}
-	l.causes = append(l.causes, metav1.StatusCause{Type: metav1.CauseTypeFieldValueInvalid, Message: err.Error(), Field: key})
-	l.errs = append(l.errs, err)
 	return nil
 }
 
 func (l *listErrors) aggregate() error {
-	if len(l.causes) == 0 {
+	if len(l.errs) == 0 {
 		return nil
 	}
 	return l.status()
 }
 
 func (l *listErrors) status() error {
-	msg := fmt.Sprintf("failed to read one or more %s from the storage: %v", l.resource, l.errs[0])
+	msg := fmt.Sprintf("failed to read one or more %s from the storage: %v", l.gr.String(), l.errs[0])
 	if n := len(l.errs) - 1; n > 0 {
 		msg += fmt.Sprintf(" (and %d more)", n)
 	}
@@ -289,7 +292,7 @@ func (l *listErrors) status() error {
 		Code:    http.StatusInternalServerError,
 		Reason:  metav1.StatusReasonStoreReadError,
 		Message: msg,
-		Details: &metav1.StatusDetails{Name: "list", Causes: l.causes},
+		Details: &metav1.StatusDetails{Group: l.gr.Group, Kind: l.gr.Resource, Name: "list", Causes: l.causes},
 	}}
 }
 
