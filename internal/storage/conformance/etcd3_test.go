@@ -139,6 +139,9 @@ func TestUpstreamConformance(t *testing.T) {
 		"RunTestWatchError": func(ctx context.Context, t *testing.T, h *harness) {
 			storagetesting.RunTestWatchError(ctx, t, withPrefixTransformer{h.upstream(), h})
 		},
+		"RunTestWatchWithUnsafeDelete": func(ctx context.Context, t *testing.T, h *harness) {
+			storagetesting.RunTestWatchWithUnsafeDelete(ctx, t, withTransformerOverride{h.upstream(), h}, corruptErr)
+		},
 		"RunTestWatchContextCancel": func(ctx context.Context, t *testing.T, h *harness) {
 			storagetesting.RunTestWatchContextCancel(ctx, t, h.upstream())
 		},
