@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/storage/value"
 	"github.com/regis-dev/regis/internal/storage/value/aes"
+	"github.com/regis-dev/regis/internal/storage/value/kmsv2"
 	"github.com/regis-dev/regis/internal/storage/value/secretbox"
 )
 
@@ -40,12 +42,26 @@ type KMSProvider interface {
 // lives until Close, not until ctx is done.
 type KMSFactory func(ctx context.Context, c KMSConfiguration) (KMSProvider, error)
 
+// KMSv2Plugins is the KMSFactory of real plugins: each kms entry connects
+// to its plugin's unix socket (kmsv2.Start), polls its status, and is
+// closed with its Set.
+func KMSv2Plugins(logger *slog.Logger) KMSFactory {
+	return func(ctx context.Context, c KMSConfiguration) (KMSProvider, error) {
+		cfg := kmsv2.PluginConfig{Name: c.Name, Endpoint: c.Endpoint, Logger: logger}
+		if c.Timeout != nil {
+			cfg.Timeout = c.Timeout.Duration
+		}
+		return kmsv2.Start(ctx, cfg)
+	}
+}
+
 // BuildOptions are the dependencies of Build. The zero value builds every
 // provider but kms.
 type BuildOptions struct {
 	// Random supplies IVs and nonces; nil means crypto/rand.Reader.
 	Random io.Reader
-	// KMSv2 starts KMS v2 providers; nil refuses configurations with kms.
+	// KMSv2 starts KMS v2 providers (KMSv2Plugins in a server); nil
+	// refuses configurations with kms.
 	KMSv2 KMSFactory
 }
 
@@ -144,10 +160,6 @@ func (s *Set) buildProvider(ctx context.Context, pc ProviderConfiguration, opts 
 	return value.PrefixTransformer{}, nil, errors.New(noProviderErr)
 }
 
-// KMSv2Prefix starts every value a KMS v2 provider writes; the provider
-// name and a colon follow it.
-const KMSv2Prefix = "k8s:enc:kms:v2:"
-
 func (s *Set) buildKMS(ctx context.Context, c KMSConfiguration, opts BuildOptions) (value.PrefixTransformer, []string, error) {
 	switch {
 	case c.APIVersion == "v1":
@@ -165,7 +177,7 @@ func (s *Set) buildKMS(ctx context.Context, c KMSConfiguration, opts BuildOption
 	if c.Timeout != nil {
 		s.grace += 2 * c.Timeout.Duration
 	}
-	return value.PrefixTransformer{Prefix: []byte(KMSv2Prefix + c.Name + ":"), Transformer: p}, []string{c.Name}, nil
+	return value.PrefixTransformer{Prefix: []byte(kmsv2.Prefix + c.Name + ":"), Transformer: p}, []string{c.Name}, nil
 }
 
 func keyList(prefix, provider string, keys []Key, newKey func([]byte) (value.Transformer, error)) (value.PrefixTransformer, []string, error) {

@@ -17,7 +17,8 @@ import (
 // under, a new seed is generated and encrypted by the plugin under it; when
 // it is the same and the plugin is healthy, the seed may write for
 // another three minutes. Unlike kube-apiserver (kubernetes#138950), an
-// unhealthy status never extends the seed's write time.
+// unhealthy status never extends the seed's write time, and a plugin that
+// does not speak v2 is never asked to encrypt a seed.
 func (p *Provider) Probe(ctx context.Context) error {
 	p.probeMu.Lock()
 	defer p.probeMu.Unlock()
@@ -56,18 +57,24 @@ func (p *Provider) statusLocked(ctx context.Context) error {
 	if !healthy {
 		errs = append(errs, fmt.Errorf("got unexpected healthz status: %s", st.Healthz))
 	}
+	versionOK := false
 	switch {
 	case st.Version != "v2" && st.Version != "v2beta1":
 		errs = append(errs, fmt.Errorf("expected KMSv2 API version v2, got %s", st.Version))
 	case p.version != "" && p.version != st.Version:
 		errs = append(errs, fmt.Errorf("KMSv2 API version should not change after the initial status check, expected %s, got %s", p.version, st.Version))
 	default:
-		p.version = st.Version
+		p.version, versionOK = st.Version, true
 	}
-	if err := ValidateKeyID(st.KeyID); err != nil {
+	switch err := ValidateKeyID(st.KeyID); {
+	case err != nil:
 		errs = append(errs, fmt.Errorf("got invalid KMSv2 KeyID hash %q: %w", KeyIDHash(st.KeyID), err))
-	} else if err := p.useKeyIDLocked(ctx, st.KeyID, healthy); err != nil {
-		errs = append(errs, err)
+	case !versionOK:
+		// A plugin that does not speak v2 is not given a seed to encrypt.
+	default:
+		if err := p.useKeyIDLocked(ctx, st.KeyID, healthy); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,102 @@
+package encryptionconfig_test
+
+import (
+	"bytes"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/encryptionconfig"
+	"github.com/regis-dev/regis/internal/storage/value"
+	"github.com/regis-dev/regis/internal/storage/value/kmsv2/kmsv2test"
+)
+
+func kmsConfig(endpoint string) string {
+	return config(`
+- resources: [secrets]
+  providers:
+  - kms: {apiVersion: v2, name: vault, endpoint: "` + endpoint + `", timeout: 2s}
+  - aescbc: {keys: [{name: key1, secret: ` + key32 + `}]}
+  - identity: {}
+`)
+}
+
+// TestKMSv2Config: a kms v2 entry connects to its plugin over its unix
+// socket, writes k8s:enc:kms:v2:NAME: values bound to their etcd key, reads
+// the older providers' values as stale, and reports health.
+func TestKMSv2Config(t *testing.T) {
+	endpoint := kmsv2test.Serve(t, kmsv2test.New("key-1"))
+	cfg, err := encryptionconfig.Parse([]byte(kmsConfig(endpoint)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := encryptionconfig.Build(t.Context(), cfg, "h", encryptionconfig.BuildOptions{
+		KMSv2: encryptionconfig.KMSv2Plugins(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if err := set.Healthy(t.Context()); err != nil {
+		t.Fatalf("Healthy: %v", err)
+	}
+	tr := set.TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	dc := value.DefaultContext("/registry/secrets/ns/a")
+	stored, err := tr.TransformToStorage(t.Context(), []byte("k8s\x00v"), dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(stored, []byte("k8s:enc:kms:v2:vault:")) {
+		t.Fatalf("stored value starts %q", stored[:24])
+	}
+	if got, stale, err := tr.TransformFromStorage(t.Context(), stored, dc); err != nil || stale || string(got) != "k8s\x00v" {
+		t.Fatalf("read: %q stale=%v err=%v", got, stale, err)
+	}
+	if _, _, err := tr.TransformFromStorage(t.Context(), stored, value.DefaultContext("/registry/secrets/ns/moved")); err == nil {
+		t.Fatal("a KMS v2 value moved to another etcd key decrypted")
+	}
+	if _, stale, err := tr.TransformFromStorage(t.Context(), []byte("k8s\x00plain"), dc); err != nil || !stale {
+		t.Fatalf("plain value: stale=%v err=%v; want stale", stale, err)
+	}
+	keys := set.Keys()
+	if len(keys) != 3 || keys[0] != (encryptionconfig.KeyInfo{Resource: "secrets", Provider: "kms", Key: "vault", Write: true}) {
+		t.Fatalf("Keys() = %+v", keys)
+	}
+	if set.CloseGracePeriod() != 4*time.Second {
+		t.Fatalf("CloseGracePeriod() = %v, want 2 × 2s", set.CloseGracePeriod())
+	}
+}
+
+// TestReloadToKMS: a reload to a configuration whose plugin answers is
+// applied; to one whose plugin does not, refused after the health wait.
+func TestReloadToKMS(t *testing.T) {
+	endpoint := kmsv2test.Serve(t, kmsv2test.New("key-1"))
+	f := newReloadFixture(t, configKey1, time.Hour)
+	r, err := encryptionconfig.NewReloader(encryptionconfig.ReloaderConfig{
+		Path:          f.path,
+		Transformers:  f.d,
+		Build:         encryptionconfig.BuildOptions{KMSv2: encryptionconfig.KMSv2Plugins(slog.New(slog.DiscardHandler))},
+		HealthTimeout: 300 * time.Millisecond,
+		Logger:        slog.New(slog.NewTextHandler(f.log, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := "unix://" + filepath.Join(t.TempDir(), "absent.sock")
+	f.write(t, strings.Replace(kmsConfig(absent), "timeout: 2s", "timeout: 50ms", 1))
+	if applied, err := r.Check(t.Context()); applied || err == nil {
+		t.Fatalf("reload to an absent plugin: applied=%v err=%v", applied, err)
+	}
+	f.write(t, kmsConfig(endpoint))
+	if applied, err := r.Check(t.Context()); !applied || err != nil {
+		t.Fatalf("reload to a live plugin: applied=%v err=%v", applied, err)
+	}
+	out, err := f.tr.TransformToStorage(t.Context(), []byte("k8s\x00v"), value.DefaultContext("/registry/secrets/ns/a"))
+	if err != nil || !bytes.HasPrefix(out, []byte("k8s:enc:kms:v2:vault:")) {
+		t.Fatalf("after reload the store writes %q, %v", out[:min(len(out), 24)], err)
+	}
+}
