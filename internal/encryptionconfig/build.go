@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -82,6 +83,7 @@ type Set struct {
 	keys      []KeyInfo
 	kms       []namedKMS
 	grace     time.Duration
+	closeOnce sync.Once
 }
 
 type namedKMS struct {
@@ -229,22 +231,26 @@ func (s *Set) Healthy(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close closes the Set's KMS providers. Transformers of a closed Set keep
-// working for the providers that hold no connection.
+// Close closes the Set's KMS providers, once; later calls do nothing.
+// Transformers of a closed Set keep working for the providers that hold no
+// connection.
 func (s *Set) Close() {
 	if s == nil {
 		return
 	}
-	for _, k := range s.kms {
-		_ = k.p.Close()
-	}
-	s.kms = nil
+	s.closeOnce.Do(func() {
+		for _, k := range s.kms {
+			_ = k.p.Close()
+		}
+	})
 }
 
 // TransformerForResource returns the transformer of gr: the one configured
 // for gr, else for gr's group ("*.group"), else for every resource ("*.*"),
 // else value.Identity, which refuses encrypted values. A nil Set is the
-// unconfigured server: identity everywhere.
+// unconfigured server: identity everywhere. Events of both APIs are stored
+// as core events: pass {Resource: "events"} for events.k8s.io too, as
+// kube-apiserver does.
 func (s *Set) TransformerForResource(gr schema.GroupResource) value.Transformer {
 	if s == nil {
 		return value.Identity

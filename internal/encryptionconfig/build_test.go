@@ -215,3 +215,23 @@ func TestKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceInSeveralEntries: a resource named by two entries reads with
+// the providers of both, in order, as kube-apiserver chains them.
+func TestResourceInSeveralEntries(t *testing.T) {
+	set := buildSet(t, []byte(config(`
+- resources: [secrets]
+  providers: [{aescbc: {keys: [{name: key1, secret: `+key32+`}]}}]
+- resources: [secrets, configmaps]
+  providers: [{identity: {}}]
+`)))
+	tr := set.TransformerForResource(schema.GroupResource{Resource: "secrets"})
+	dc := value.DefaultContext("/registry/secrets/ns/a")
+	stored, err := tr.TransformToStorage(t.Context(), []byte("k8s\x00v"), dc)
+	if err != nil || !bytes.HasPrefix(stored, []byte("k8s:enc:aescbc:v1:key1:")) {
+		t.Fatalf("write: %q, %v", stored, err)
+	}
+	if got, stale, err := tr.TransformFromStorage(t.Context(), []byte("k8s\x00plain"), dc); err != nil || !stale || string(got) != "k8s\x00plain" {
+		t.Fatalf("plain value: %q stale=%v err=%v; want it, stale", got, stale, err)
+	}
+}
