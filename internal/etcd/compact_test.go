@@ -242,7 +242,7 @@ func TestCompactorsCompactOncePerInterval(t *testing.T) {
 	// Won rounds are at least an interval apart, whatever the number of servers.
 	maxRounds := int(elapsed/interval) + 1
 	if n := len(puts); n < 3 || n > maxRounds {
-		t.Errorf("%d compaction rounds won in %v at interval %v, want 3..%d", n, elapsed, interval, maxRounds)
+		t.Fatalf("%d compaction rounds won in %v at interval %v, want 3..%d", n, elapsed, interval, maxRounds)
 	}
 	var last int64
 	for i, ev := range puts {
