@@ -62,8 +62,15 @@ func (o *EncryptedObject) Marshal() ([]byte, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(o.EncryptedData)+len(o.KeyID)+len(o.EncryptedDEKSource)+32)
+	tail := o.appendTail(nil)
+	b := make([]byte, 0, protowire.SizeTag(fieldData)+protowire.SizeBytes(len(o.EncryptedData))+len(tail))
 	b = appendBytes(b, fieldData, o.EncryptedData)
+	return append(b, tail...), nil
+}
+
+// appendTail appends the encoding of every field but EncryptedData, which
+// comes first: a writer encodes it once per seed.
+func (o *EncryptedObject) appendTail(b []byte) []byte {
 	b = appendBytes(b, fieldKeyID, []byte(o.KeyID))
 	b = appendBytes(b, fieldDEKSource, o.EncryptedDEKSource)
 	keys := make([]string, 0, len(o.Annotations))
@@ -86,7 +93,7 @@ func (o *EncryptedObject) Marshal() ([]byte, error) {
 		b = protowire.AppendTag(b, fieldSourceType, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(int64(o.SourceType)))
 	}
-	return b, nil
+	return b
 }
 
 func appendBytes(b []byte, n protowire.Number, v []byte) []byte {

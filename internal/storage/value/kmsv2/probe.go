@@ -119,6 +119,7 @@ func (p *Provider) useKeyIDLocked(ctx context.Context, keyID string, healthy boo
 		source:      resp.Ciphertext,
 		annotations: resp.Annotations,
 		cacheKey:    newCacheKey(SourceHKDFSeed, resp.Ciphertext, resp.KeyID, resp.Annotations),
+		tail:        probe.appendTail(nil),
 		expires:     now.Add(writeTTL),
 	}
 	// Own writes are read back without asking the plugin.

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	kmsservice "k8s.io/kms/pkg/service"
 
@@ -79,6 +80,7 @@ type writeState struct {
 	source      []byte // the seed encrypted by the plugin
 	annotations map[string][]byte
 	cacheKey    cacheKey
+	tail        []byte    // the EncryptedObject fields after EncryptedData, validated
 	expires     time.Time // writes fail after it
 }
 
@@ -163,14 +165,11 @@ func (p *Provider) TransformToStorage(ctx context.Context, data []byte, dataCtx 
 	if err != nil {
 		return nil, err
 	}
-	o := EncryptedObject{
-		EncryptedData:      sealed,
-		KeyID:              s.keyID,
-		EncryptedDEKSource: s.source,
-		Annotations:        s.annotations,
-		SourceType:         SourceHKDFSeed,
-	}
-	return o.Marshal()
+	// EncryptedObject{EncryptedData: sealed, and the seed's fields}, which
+	// were validated when the seed was made; sealed is never empty.
+	out := make([]byte, 0, protowire.SizeTag(fieldData)+protowire.SizeBytes(len(sealed))+len(s.tail))
+	out = appendBytes(out, fieldData, sealed)
+	return append(out, s.tail...), nil
 }
 
 // KeyIDHash is how key IDs appear in errors, logs and metrics:

@@ -247,6 +247,9 @@ func TestOracle(t *testing.T) {
 		if err := proto.Unmarshal(stored, &o); err != nil {
 			t.Fatal(err)
 		}
+		if again, err := (proto.MarshalOptions{Deterministic: true}).Marshal(&o); err != nil || !bytes.Equal(again, stored) {
+			t.Fatalf("stored bytes are not proto.Marshal's:\n got %x\nwant %x (%v)", stored, again, err)
+		}
 		seed, err := plugin.Decrypt(ctx, "uid", &kmsservice.DecryptRequest{Ciphertext: o.EncryptedDEKSource, KeyID: o.KeyID, Annotations: o.Annotations})
 		if err != nil {
 			t.Fatal(err)
