@@ -204,16 +204,32 @@ func keyList(prefix, provider string, keys []Key, newKey func([]byte) (value.Tra
 	return value.PrefixTransformer{Prefix: []byte(prefix), Transformer: value.NewKeyList(provider, named...)}, names, nil
 }
 
-// Hash is the content hash of the file the Set was built from.
-func (s *Set) Hash() string { return s.hash }
+// Hash is the content hash of the file the Set was built from ("" for a
+// nil Set).
+func (s *Set) Hash() string {
+	if s == nil {
+		return ""
+	}
+	return s.hash
+}
 
 // Keys lists the keys each configured resource uses, write key first.
-func (s *Set) Keys() []KeyInfo { return append([]KeyInfo(nil), s.keys...) }
+func (s *Set) Keys() []KeyInfo {
+	if s == nil {
+		return nil
+	}
+	return append([]KeyInfo(nil), s.keys...)
+}
 
 // CloseGracePeriod is how long a replaced Set must stay open for the
 // operations that still hold its transformers: twice the sum of the KMS
 // timeouts, as in kube-apiserver.
-func (s *Set) CloseGracePeriod() time.Duration { return s.grace }
+func (s *Set) CloseGracePeriod() time.Duration {
+	if s == nil {
+		return 0
+	}
+	return s.grace
+}
 
 // Healthy reports the first unhealthy KMS provider, prefixed
 // "kms-provider-<i>: " as kube-apiserver's kms-providers check does; nil

@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer, apiServerID string) (*Metrics, error)
 // Applied records s as the configuration in use. NewReloader records its
 // starting Set; a server without automatic reload calls it once at start.
 func (m *Metrics) Applied(s *Set) {
-	if m == nil {
+	if m == nil || s == nil {
 		return
 	}
 	m.mu.Lock()

@@ -3,6 +3,23 @@
 // a value.Transformer per resource from it, and reloads it when the file
 // changes, with no restart.
 //
+// The pieces, in the order a server uses them:
+//
+//	set, err := Load(ctx, path, BuildOptions{KMSv2: KMSv2Plugins(log)}) // refuse to start on err
+//	ts := NewTransformers(set)            // stores call ts.TransformerForResource(gr) once
+//	r, _ := NewReloader(ReloaderConfig{Path: path, Transformers: ts, ...})
+//	go r.Run(ctx)                         // owner cancels ctx to stop it
+//
+// A Set is immutable; a reload builds a new one and swaps it in atomically,
+// so the transformer a store holds uses the new configuration from its next
+// operation, and the replaced Set's KMS connections close after a grace
+// period.
+//
+// KMS v1 (kms without apiVersion, or apiVersion v1) is validated but
+// refused when building: regis neither writes nor reads KMS v1 values, and a
+// k8s:enc:kms:v1: value fails to read with an error naming it. Migrate such
+// data to KMS v2 (or another provider) before moving it to regis.
+//
 // Errors and logs of this package name fields, indexes, resources, providers
 // and key names, never key material.
 package encryptionconfig
