@@ -57,7 +57,7 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 	if err != nil || v.Kind() != reflect.Slice {
 		return fmt.Errorf("need ptr to slice: %v", err)
 	}
-	newItem := newItemFunc(listObj, v)
+	reset := resetItemFunc(listObj)
 	withRev, continueKey, err := storage.ValidateListOptions(keyPrefix, s.versioner, opts)
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 		if len(resp.Kvs) > 0 {
 			continueKey = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 		}
-		chunkLast, limitReached, err := s.appendItems(ctx, resp.Kvs, opts.Predicate, newItem, errs, v, paging)
+		chunkLast, limitReached, err := s.appendItems(ctx, resp.Kvs, opts.Predicate, reset, errs, v, paging)
 		if err != nil {
 			return err
 		}
@@ -151,14 +151,14 @@ func (s *Store) readRange(ctx context.Context, keyPrefix string, recursive bool,
 	return resp, nil
 }
 
-// appendItems decodes kvs and appends those matching pred to v. lastKey is
-// the last key evaluated, matched or not; the continue token resumes after it.
+// appendItems decodes kvs and appends those matching pred to v, decoding
+// each object in place in the list's backing array (no copy per item).
+// lastKey is the last key evaluated, matched or not; the continue token
+// resumes after it.
 func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred storage.SelectionPredicate,
-	newItem func() runtime.Object, errs *listErrors, v reflect.Value, paging bool) (lastKey []byte, limitReached bool, err error) {
-	if v.Cap()-v.Len() < len(kvs) && pred.Empty() {
-		grown := reflect.MakeSlice(v.Type(), v.Len(), v.Len()+len(kvs))
-		reflect.Copy(grown, v)
-		v.Set(grown)
+	reset func(reflect.Value), errs *listErrors, v reflect.Value, paging bool) (lastKey []byte, limitReached bool, err error) {
+	if want := v.Len() + len(kvs); v.Cap() < want && pred.Empty() {
+		grow(v, want)
 	}
 	for i, kv := range kvs {
 		if paging && int64(v.Len()) >= pred.Limit {
@@ -175,8 +175,17 @@ func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred st
 		if ctx.Err() != nil {
 			return lastKey, false, storage.NewTimeoutError(string(kv.Key), "request did not complete within requested timeout")
 		}
-		obj := newItem()
+		n := v.Len()
+		if n == v.Cap() {
+			grow(v, max(2*n, 16))
+		}
+		v.SetLen(n + 1)
+		slot := v.Index(n)
+		reset(slot)
+		obj := slot.Addr().Interface().(runtime.Object)
 		if err := s.decode(string(kv.Key), data, obj, kv.ModRevision); err != nil {
+			slot.SetZero()
+			v.SetLen(n)
 			// Bytes that do not decode are corrupt, whatever the mode.
 			if errs.enabled {
 				err = &CorruptObjectError{Err: err}
@@ -186,26 +195,36 @@ func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred st
 			}
 			continue
 		}
-		if ok, err := pred.Matches(obj); err == nil && ok {
-			v.Set(reflect.Append(v, reflect.ValueOf(obj).Elem()))
+		if ok, err := pred.Matches(obj); err != nil || !ok {
+			slot.SetZero()
+			v.SetLen(n)
 		}
 		kvs[i] = nil // let a long list's values go as they are decoded
 	}
 	return lastKey, false, nil
 }
 
-func newItemFunc(listObj runtime.Object, v reflect.Value) func() runtime.Object {
+// grow gives the slice v room for capacity elements.
+func grow(v reflect.Value, capacity int) {
+	grown := reflect.MakeSlice(v.Type(), v.Len(), capacity)
+	reflect.Copy(grown, v)
+	v.Set(grown)
+}
+
+// resetItemFunc returns how a list item is prepared before decoding into
+// it: zeroed, or for an unstructured list, given the list's item kind.
+func resetItemFunc(listObj runtime.Object) func(reflect.Value) {
 	if u, ok := listObj.(*unstructured.UnstructuredList); ok {
 		if gvk := u.GroupVersionKind(); !gvk.Empty() {
-			return func() runtime.Object {
-				obj := &unstructured.Unstructured{}
-				obj.SetGroupVersionKind(gvk.GroupVersion().WithKind(trimList(gvk.Kind)))
-				return obj
+			kind := gvk.GroupVersion().WithKind(trimList(gvk.Kind))
+			return func(slot reflect.Value) {
+				obj := unstructured.Unstructured{}
+				obj.SetGroupVersionKind(kind)
+				slot.Set(reflect.ValueOf(obj))
 			}
 		}
 	}
-	elem := v.Type().Elem()
-	return func() runtime.Object { return reflect.New(elem).Interface().(runtime.Object) }
+	return func(slot reflect.Value) { slot.SetZero() }
 }
 
 func trimList(kind string) string {
