@@ -1,0 +1,52 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// SystemNamespaces are the namespaces kube-apiserver creates at start.
+var SystemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
+
+// Bootstrap creates what kube-apiserver creates at start when it is
+// missing: the system namespaces and the default/kubernetes service, whose
+// cluster IP is the first address of ServiceClusterIPRange and whose
+// target port is securePort. Existing objects are left alone.
+func Bootstrap(ctx context.Context, reg *Registry, securePort int32) error {
+	nss := reg.Namespaces()
+	if nss == nil {
+		return nil
+	}
+	for _, name := range SystemNamespaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := nss.Create(ctx, "", ns, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("bootstrap: namespace %s: %w", name, err)
+		}
+	}
+	svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"})
+	if !ok {
+		return nil
+	}
+	ip := ServiceClusterIPRange.Addr().Next().String()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: ip,
+			Ports: []corev1.ServicePort{{Name: "https", Protocol: corev1.ProtocolTCP, Port: 443,
+				TargetPort: intstr.FromInt32(securePort)}},
+			SessionAffinity: corev1.ServiceAffinityNone,
+			Type:            corev1.ServiceTypeClusterIP,
+		},
+	}
+	if _, err := svcs.Create(ctx, metav1.NamespaceDefault, svc, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("bootstrap: service default/kubernetes: %w", err)
+	}
+	return nil
+}

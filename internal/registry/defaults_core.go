@@ -1,0 +1,415 @@
+package registry
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// The defaulting functions of this file follow k8s.io/kubernetes
+// pkg/apis/core/v1/defaults.go (v1.37): only the fields a client or
+// controller reads back are set, and they are set as kube-apiserver sets
+// them, so a stored object is byte for byte what upstream stores.
+
+func typeMeta(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func defaultNamespace(o runtime.Object) {
+	ns := o.(*corev1.Namespace)
+	if ns.Status.Phase == "" {
+		ns.Status.Phase = corev1.NamespaceActive
+	}
+	// The NamespaceDefaultLabelName defaulter: the label always names the
+	// namespace.
+	if ns.Name != "" {
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		ns.Labels[corev1.LabelMetadataName] = ns.Name
+	}
+}
+
+func prepareNamespace(o runtime.Object) {
+	ns := o.(*corev1.Namespace)
+	ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+	if !containsFinalizer(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
+		ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
+	}
+	defaultNamespace(ns) // the name may come from generateName
+}
+
+func prepareNamespaceUpdate(o, old runtime.Object) {
+	ns, prev := o.(*corev1.Namespace), old.(*corev1.Namespace)
+	ns.Spec.Finalizers = prev.Spec.Finalizers
+}
+
+func containsFinalizer(fs []corev1.FinalizerName, f corev1.FinalizerName) bool {
+	for _, x := range fs {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultPod(o runtime.Object) {
+	p := o.(*corev1.Pod)
+	defaultPodSpec(&p.Spec)
+	if p.Spec.EnableServiceLinks == nil {
+		p.Spec.EnableServiceLinks = ptr(corev1.DefaultEnableServiceLinks)
+	}
+	// Requests default to limits (SetDefaults_Pod).
+	for i := range p.Spec.Containers {
+		defaultRequestsFromLimits(&p.Spec.Containers[i].Resources)
+	}
+	for i := range p.Spec.InitContainers {
+		defaultRequestsFromLimits(&p.Spec.InitContainers[i].Resources)
+	}
+}
+
+func defaultRequestsFromLimits(r *corev1.ResourceRequirements) {
+	if r.Limits == nil {
+		return
+	}
+	if r.Requests == nil {
+		r.Requests = corev1.ResourceList{}
+	}
+	for k, v := range r.Limits {
+		if _, ok := r.Requests[k]; !ok {
+			r.Requests[k] = v.DeepCopy()
+		}
+	}
+}
+
+// preparePod is what the pod strategy and the default admission plugins
+// (Priority, DefaultTolerationSeconds) add on create.
+func preparePod(o runtime.Object) {
+	p := o.(*corev1.Pod)
+	p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podQOS(&p.Spec)}
+	if p.Spec.Priority == nil && p.Spec.PriorityClassName == "" {
+		p.Spec.Priority = ptr(int32(0))
+	}
+	if p.Spec.PreemptionPolicy == nil {
+		p.Spec.PreemptionPolicy = ptr(corev1.PreemptLowerPriority)
+	}
+	addToleration(p, "node.kubernetes.io/not-ready")
+	addToleration(p, "node.kubernetes.io/unreachable")
+}
+
+// addToleration adds the DefaultTolerationSeconds admission plugin's
+// toleration for key unless the pod tolerates the taint already.
+func addToleration(p *corev1.Pod, key string) {
+	for _, t := range p.Spec.Tolerations {
+		if (t.Key == key || t.Key == "" && t.Operator == corev1.TolerationOpExists) &&
+			(t.Effect == "" || t.Effect == corev1.TaintEffectNoExecute) {
+			return
+		}
+	}
+	p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{
+		Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute,
+		TolerationSeconds: ptr(int64(300)),
+	})
+}
+
+// podQOS computes the pod's QoS class as the kubelet's qos package does for
+// the common cases: Guaranteed when every container has equal cpu and
+// memory requests and limits, BestEffort when none has any, else Burstable.
+func podQOS(spec *corev1.PodSpec) corev1.PodQOSClass {
+	any, guaranteed := false, true
+	cs := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
+	for _, c := range cs {
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, hasReq := c.Resources.Requests[r]
+			lim, hasLim := c.Resources.Limits[r]
+			if hasReq && !req.IsZero() || hasLim && !lim.IsZero() {
+				any = true
+			}
+			if !hasLim || !hasReq || req.Cmp(lim) != 0 {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return corev1.PodQOSBestEffort
+	case guaranteed:
+		return corev1.PodQOSGuaranteed
+	default:
+		return corev1.PodQOSBurstable
+	}
+}
+
+func defaultPodTemplateSpec(t *corev1.PodTemplateSpec) {
+	defaultPodSpec(&t.Spec)
+}
+
+func defaultPodSpec(s *corev1.PodSpec) {
+	if s.DNSPolicy == "" {
+		s.DNSPolicy = corev1.DNSClusterFirst
+	}
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if s.SecurityContext == nil {
+		s.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if s.TerminationGracePeriodSeconds == nil {
+		s.TerminationGracePeriodSeconds = ptr(int64(corev1.DefaultTerminationGracePeriodSeconds))
+	}
+	if s.SchedulerName == "" {
+		s.SchedulerName = corev1.DefaultSchedulerName
+	}
+	if s.HostNetwork {
+		for i := range s.Containers {
+			defaultHostPorts(s.Containers[i].Ports)
+		}
+		for i := range s.InitContainers {
+			defaultHostPorts(s.InitContainers[i].Ports)
+		}
+	}
+	for i := range s.Containers {
+		defaultContainer(&s.Containers[i])
+	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i])
+	}
+	for i := range s.EphemeralContainers {
+		c := (*corev1.Container)(&s.EphemeralContainers[i].EphemeralContainerCommon)
+		defaultContainer(c)
+	}
+	for i := range s.Volumes {
+		defaultVolume(&s.Volumes[i])
+	}
+}
+
+func defaultHostPorts(ports []corev1.ContainerPort) {
+	for i := range ports {
+		if ports[i].HostPort == 0 {
+			ports[i].HostPort = ports[i].ContainerPort
+		}
+	}
+}
+
+func defaultContainer(c *corev1.Container) {
+	if c.ImagePullPolicy == "" {
+		c.ImagePullPolicy = defaultPullPolicy(c.Image)
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	for i := range c.Env {
+		if f := c.Env[i].ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.APIVersion == "" {
+			f.FieldRef.APIVersion = "v1"
+		}
+	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(p)
+	}
+	if c.Lifecycle != nil {
+		for _, h := range []*corev1.LifecycleHandler{c.Lifecycle.PostStart, c.Lifecycle.PreStop} {
+			if h != nil && h.HTTPGet != nil && h.HTTPGet.Scheme == "" {
+				h.HTTPGet.Scheme = corev1.URISchemeHTTP
+			}
+		}
+	}
+}
+
+// defaultPullPolicy is Always for an image without a tag or tagged
+// latest, IfNotPresent otherwise (a digest counts as a tag).
+func defaultPullPolicy(image string) corev1.PullPolicy {
+	if strings.Contains(image, "@") {
+		return corev1.PullIfNotPresent
+	}
+	name := image
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	i := strings.LastIndex(name, ":")
+	if i < 0 || name[i+1:] == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	if p.HTTPGet != nil && p.HTTPGet.Scheme == "" {
+		p.HTTPGet.Scheme = corev1.URISchemeHTTP
+	}
+	if p.GRPC != nil && p.GRPC.Service == nil {
+		p.GRPC.Service = ptr("")
+	}
+}
+
+func defaultVolume(v *corev1.Volume) {
+	s := &v.VolumeSource
+	if *s == (corev1.VolumeSource{}) {
+		s.EmptyDir = &corev1.EmptyDirVolumeSource{}
+	}
+	mode := int32(corev1.SecretVolumeSourceDefaultMode)
+	switch {
+	case s.Secret != nil && s.Secret.DefaultMode == nil:
+		s.Secret.DefaultMode = ptr(mode)
+	case s.ConfigMap != nil && s.ConfigMap.DefaultMode == nil:
+		s.ConfigMap.DefaultMode = ptr(mode)
+	case s.Projected != nil && s.Projected.DefaultMode == nil:
+		s.Projected.DefaultMode = ptr(mode)
+	case s.DownwardAPI != nil && s.DownwardAPI.DefaultMode == nil:
+		s.DownwardAPI.DefaultMode = ptr(mode)
+	case s.HostPath != nil && s.HostPath.Type == nil:
+		s.HostPath.Type = ptr(corev1.HostPathUnset)
+	}
+	if s.Projected != nil {
+		for i := range s.Projected.Sources {
+			if t := s.Projected.Sources[i].ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
+				t.ExpirationSeconds = ptr(int64(3600))
+			}
+		}
+	}
+}
+
+func defaultService(o runtime.Object) {
+	s := o.(*corev1.Service)
+	if s.Spec.SessionAffinity == "" {
+		s.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	}
+	if s.Spec.Type == "" {
+		s.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	for i := range s.Spec.Ports {
+		p := &s.Spec.Ports[i]
+		if p.Protocol == "" {
+			p.Protocol = corev1.ProtocolTCP
+		}
+		if p.TargetPort == (intstr.IntOrString{}) {
+			p.TargetPort = intstr.FromInt32(p.Port)
+		}
+	}
+	if s.Spec.Type != corev1.ServiceTypeExternalName && s.Spec.InternalTrafficPolicy == nil {
+		s.Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyCluster)
+	}
+	if (s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer) &&
+		s.Spec.ExternalTrafficPolicy == "" {
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
+	}
+	if s.Spec.Type == corev1.ServiceTypeLoadBalancer && s.Spec.AllocateLoadBalancerNodePorts == nil {
+		s.Spec.AllocateLoadBalancerNodePorts = ptr(true)
+	}
+	if s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP && s.Spec.SessionAffinityConfig == nil {
+		s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
+			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr(int32(corev1.DefaultClientIPServiceAffinitySeconds))},
+		}
+	}
+}
+
+func defaultEndpoints(o runtime.Object) {
+	e := o.(*corev1.Endpoints)
+	for i := range e.Subsets {
+		for j := range e.Subsets[i].Ports {
+			if e.Subsets[i].Ports[j].Protocol == "" {
+				e.Subsets[i].Ports[j].Protocol = corev1.ProtocolTCP
+			}
+		}
+	}
+}
+
+func defaultSecret(o runtime.Object) {
+	s := o.(*corev1.Secret)
+	if s.Type == "" {
+		s.Type = corev1.SecretTypeOpaque
+	}
+}
+
+// prepareNode adds the taint the TaintNodesByCondition admission plugin
+// puts on every new node.
+func prepareNode(o runtime.Object) {
+	n := o.(*corev1.Node)
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady {
+			return
+		}
+	}
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule})
+}
+
+func defaultPersistentVolume(o runtime.Object) {
+	pv := o.(*corev1.PersistentVolume)
+	if pv.Status.Phase == "" {
+		pv.Status.Phase = corev1.VolumePending
+	}
+	if pv.Spec.PersistentVolumeReclaimPolicy == "" {
+		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
+	}
+	if pv.Spec.VolumeMode == nil {
+		pv.Spec.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
+	}
+}
+
+func defaultPersistentVolumeClaim(o runtime.Object) {
+	pvc := o.(*corev1.PersistentVolumeClaim)
+	defaultPVCSpec(&pvc.Spec)
+	if pvc.Status.Phase == "" {
+		pvc.Status.Phase = corev1.ClaimPending
+	}
+}
+
+func defaultPVCSpec(s *corev1.PersistentVolumeClaimSpec) {
+	if s.VolumeMode == nil {
+		s.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
+	}
+}
+
+func defaultReplicationController(o runtime.Object) {
+	rc := o.(*corev1.ReplicationController)
+	if t := rc.Spec.Template; t != nil {
+		if len(rc.Spec.Selector) == 0 {
+			rc.Spec.Selector = copyMap(t.Labels)
+		}
+		if len(rc.Labels) == 0 {
+			rc.Labels = copyMap(t.Labels)
+		}
+		defaultPodTemplateSpec(t)
+	}
+	if rc.Spec.Replicas == nil {
+		rc.Spec.Replicas = ptr(int32(1))
+	}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

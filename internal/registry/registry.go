@@ -1,0 +1,86 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// StorageFactory returns the storage of one resource. It is the one place
+// that decides what sits under the registry: the etcd3 store, or a watch
+// cache wrapping it.
+type StorageFactory func(r *Resource) (storage.Interface, error)
+
+// Config configures a Registry.
+type Config struct {
+	// Resources is the resource table; nil means Builtin().
+	Resources []*Resource
+	// Storage makes each resource's storage. Required.
+	Storage StorageFactory
+	// Now is the clock of creation and deletion timestamps; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Registry is the set of Stores of the resource table.
+type Registry struct {
+	stores     []*Store
+	byResource map[schema.GroupVersionResource]*Store
+	namespaces *Store
+}
+
+// New builds a Store for each resource of the table. It starts nothing.
+func New(c Config) (*Registry, error) {
+	if c.Storage == nil {
+		return nil, errors.New("registry: Storage is required")
+	}
+	if c.Resources == nil {
+		c.Resources = Builtin()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}}
+	for _, r := range c.Resources {
+		gvr := r.GroupVersionResource()
+		if _, dup := reg.byResource[gvr]; dup {
+			return nil, fmt.Errorf("registry: %s listed twice", gvr)
+		}
+		st, err := c.Storage(r)
+		if err != nil {
+			return nil, fmt.Errorf("registry: storage of %s: %w", r.GroupResource(), err)
+		}
+		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}}
+		for f := range r.SelectableFields(r.New(), "", "") {
+			s.fieldNames[f] = true
+		}
+		reg.stores = append(reg.stores, s)
+		reg.byResource[gvr] = s
+		if s.isNamespaces() {
+			reg.namespaces = s
+		}
+	}
+	for _, s := range reg.stores {
+		if s.r.Namespaced {
+			s.namespaces = reg.namespaces
+		}
+	}
+	return reg, nil
+}
+
+// Stores returns the stores in table order. The caller must not modify
+// the slice.
+func (r *Registry) Stores() []*Store { return r.stores }
+
+// Lookup returns the store of a group, version and resource.
+func (r *Registry) Lookup(gvr schema.GroupVersionResource) (*Store, bool) {
+	s, ok := r.byResource[gvr]
+	return s, ok
+}
+
+// Namespaces returns the store of namespaces, nil if the table has none.
+func (r *Registry) Namespaces() *Store { return r.namespaces }

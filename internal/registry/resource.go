@@ -1,0 +1,193 @@
+package registry
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resource is one row of the resource table: everything regis needs to
+// serve, store and print one kind of object. Rows are data (DESIGN decision
+// 4); behaviour common to every resource lives in the generic Store, and
+// the few functions a row carries (defaulting, validation, extra fields,
+// printer cells) are the only per-kind code.
+type Resource struct {
+	// Group, Version and Resource (plural, lower case) name the resource
+	// as clients address it.
+	Group, Version, Resource string
+	// Kind is the object kind; the list kind is Kind + "List".
+	Kind string
+	// Singular is the singular name (lower-cased Kind when empty).
+	Singular string
+	// Namespaced is false for cluster-scoped resources.
+	Namespaced bool
+	// ShortNames and Categories are advertised in discovery ("po", "all").
+	ShortNames, Categories []string
+
+	// Prefix is the etcd resource prefix without slashes; empty means
+	// ResourcePrefix(GroupResource()).
+	Prefix string
+	// StorageVersion is the group-version objects are stored at; empty
+	// means the served version. Only a resource whose Convert is set may
+	// differ (events.k8s.io events are stored as core v1 Events).
+	StorageVersion schema.GroupVersion
+
+	// New and NewList make empty objects of the served version.
+	New, NewList func() runtime.Object
+
+	// Fields returns the selectable fields beyond metadata.name and
+	// metadata.namespace (pods' spec.nodeName, secrets' type). Nil means
+	// none.
+	Fields func(obj runtime.Object) fields.Set
+
+	// Status is true when the resource has a /status subresource: writes to
+	// the main resource keep the stored status and writes to /status change
+	// only the status.
+	Status bool
+	// Scale, when set, serves a /scale subresource.
+	Scale *ScaleRule
+	// Generation is true when metadata.generation starts at 1 and is bumped
+	// on every change outside metadata and status.
+	Generation bool
+	// AllowCreateOnUpdate lets a PUT of a missing object create it.
+	AllowCreateOnUpdate bool
+	// ReturnDeletedObject makes DELETE answer with the deleted object
+	// rather than a Status.
+	ReturnDeletedObject bool
+	// TTL is the time to live of the objects in seconds (events: 3600);
+	// 0 keeps them forever.
+	TTL uint64
+
+	// NameValidation checks metadata.name (DNS subdomain when nil).
+	NameValidation func(name string, prefix bool) []string
+	// Default sets the defaults of a decoded object, as upstream's
+	// generated defaulters do for every request body.
+	Default func(obj runtime.Object)
+	// PrepareForCreate sets what the server decides on create (a pod's
+	// status, a job's selector); it runs after Default and before Validate.
+	PrepareForCreate func(obj runtime.Object)
+	// PrepareForUpdate does the same on update, with the stored object.
+	PrepareForUpdate func(obj, old runtime.Object)
+	// Validate checks the object, metadata excluded. Nil accepts anything.
+	Validate func(obj runtime.Object) field.ErrorList
+	// ValidateUpdate checks an update beyond Validate (immutable fields).
+	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
+
+	// Columns are the printer columns of Table output. NAME is put first
+	// unless a column is named "Name"; a table lists AgeColumn where it
+	// wants AGE. Nil prints NAME and AGE.
+	Columns []Column
+	// StatusOnCreate keeps the status a client sends on create (nodes);
+	// otherwise a resource with Status starts with an empty status.
+	StatusOnCreate bool
+	// Allocate, when set, reserves what a new object needs before it is
+	// created (a service's cluster IP); done is called once the create
+	// succeeded or failed.
+	Allocate func(ctx context.Context, s *Store, obj runtime.Object) (done func(created bool), err error)
+
+	// Convert, for a resource stored at another version, converts between
+	// the served object and the stored one.
+	Convert *Conversion
+}
+
+// Conversion converts objects between a served and a storage version.
+type Conversion struct {
+	// ToStorage converts a served object into a new stored object.
+	ToStorage func(obj runtime.Object) (runtime.Object, error)
+	// FromStorage converts a stored object into a new served object.
+	FromStorage func(obj runtime.Object) (runtime.Object, error)
+	// NewStored and NewStoredList make empty stored objects.
+	NewStored, NewStoredList func() runtime.Object
+}
+
+// ScaleRule tells how a /scale subresource reads and writes replicas.
+type ScaleRule struct {
+	// Replicas returns spec.replicas, status.replicas and the label
+	// selector in its string form.
+	Replicas func(obj runtime.Object) (spec, status int32, selector string)
+	// SetReplicas sets spec.replicas.
+	SetReplicas func(obj runtime.Object, replicas int32)
+}
+
+// Column is one printer column of Table output.
+type Column struct {
+	// Name, Type, Format, Description and Priority are those of a
+	// metav1.TableColumnDefinition. Priority 0 columns are always shown;
+	// 1 only with -o wide.
+	Name, Type, Format, Description string
+	Priority                        int32
+	// Cell returns the value of the column for obj.
+	Cell func(obj runtime.Object) any
+}
+
+// GroupResource returns the group and resource.
+func (r *Resource) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: r.Group, Resource: r.Resource}
+}
+
+// GroupVersion returns the served group-version.
+func (r *Resource) GroupVersion() schema.GroupVersion {
+	return schema.GroupVersion{Group: r.Group, Version: r.Version}
+}
+
+// GroupVersionResource returns the served group, version and resource.
+func (r *Resource) GroupVersionResource() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
+}
+
+// GroupVersionKind returns the served group, version and kind.
+func (r *Resource) GroupVersionKind() schema.GroupVersionKind {
+	return r.GroupVersion().WithKind(r.Kind)
+}
+
+// EtcdPrefix returns the resource's etcd prefix without slashes.
+func (r *Resource) EtcdPrefix() string {
+	if r.Prefix != "" {
+		return r.Prefix
+	}
+	return ResourcePrefix(r.GroupResource())
+}
+
+// Storage returns the group-version objects are stored at.
+func (r *Resource) Storage() schema.GroupVersion {
+	if r.StorageVersion.Version != "" {
+		return r.StorageVersion
+	}
+	return r.GroupVersion()
+}
+
+// SingularName returns the singular name.
+func (r *Resource) SingularName() string {
+	if r.Singular != "" {
+		return r.Singular
+	}
+	return lower(r.Kind)
+}
+
+// SelectableFields returns the fields a field selector may name, with
+// their values for obj.
+func (r *Resource) SelectableFields(obj runtime.Object, name, namespace string) fields.Set {
+	set := fields.Set{"metadata.name": name}
+	if r.Namespaced {
+		set["metadata.namespace"] = namespace
+	}
+	if r.Fields != nil {
+		for k, v := range r.Fields(obj) {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

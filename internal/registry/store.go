@@ -1,0 +1,188 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// Store serves one resource of the table over a storage.Interface: it is
+// the generic strategy. It sets what the server owns (uid,
+// creationTimestamp, generation, deletionTimestamp), applies the row's
+// defaulting, preparation and validation, keeps status and spec apart,
+// handles finalizers, and maps storage errors to API errors. It knows
+// nothing about HTTP.
+type Store struct {
+	r       *Resource
+	storage storage.Interface
+	// namespaces checks that the namespace of a new object exists and is
+	// not terminating; nil for cluster-scoped resources.
+	namespaces *Store
+	now        func() time.Time
+	// fieldNames are the field selector labels the resource supports.
+	fieldNames map[string]bool
+
+	// allocMu serializes the allocations of Resource.Allocate (service IPs
+	// and node ports); it is held from allocation to the end of the create.
+	allocMu sync.Mutex
+}
+
+// Resource returns the row the store serves.
+func (s *Store) Resource() *Resource { return s.r }
+
+// Storage returns the storage the store writes to.
+func (s *Store) Storage() storage.Interface { return s.storage }
+
+// New returns a new empty object of the served type.
+func (s *Store) New() runtime.Object { return s.r.New() }
+
+// NewList returns a new empty list of the served type.
+func (s *Store) NewList() runtime.Object { return s.r.NewList() }
+
+func (s *Store) gr() schema.GroupResource { return s.r.GroupResource() }
+
+// key returns the storage key of one object.
+func (s *Store) key(namespace, name string) (string, error) {
+	if s.r.Namespaced {
+		return NamespaceKey(s.r.EtcdPrefix(), namespace, name)
+	}
+	return ClusterKey(s.r.EtcdPrefix(), name)
+}
+
+// newStored returns an empty object of the stored type.
+func (s *Store) newStored() runtime.Object {
+	if c := s.r.Convert; c != nil {
+		return c.NewStored()
+	}
+	return s.r.New()
+}
+
+func (s *Store) newStoredList() runtime.Object {
+	if c := s.r.Convert; c != nil {
+		return c.NewStoredList()
+	}
+	return s.r.NewList()
+}
+
+// toStored converts a served object to the stored type (the object itself
+// when they are the same).
+func (s *Store) toStored(obj runtime.Object) (runtime.Object, error) {
+	if c := s.r.Convert; c != nil {
+		return c.ToStorage(obj)
+	}
+	return obj, nil
+}
+
+// fromStored converts a stored object to the served type, unwrapping a
+// watch cache's runtime.CacheableObject first when it must convert.
+func (s *Store) fromStored(obj runtime.Object) (runtime.Object, error) {
+	c := s.r.Convert
+	if c == nil {
+		return obj, nil
+	}
+	if co, ok := obj.(runtime.CacheableObject); ok {
+		obj = co.GetObject()
+	}
+	out, err := c.FromStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// setTypeMeta sets apiVersion and kind of a served object, which the
+// serializers need to encode it and clients to decode it.
+func (s *Store) setTypeMeta(obj runtime.Object) {
+	obj.GetObjectKind().SetGroupVersionKind(s.r.GroupVersionKind())
+}
+
+// ttl returns the time to live for a write, nil when the resource keeps
+// objects forever.
+func (s *Store) ttl() *uint64 {
+	if s.r.TTL == 0 {
+		return nil
+	}
+	t := s.r.TTL
+	return &t
+}
+
+// metaOf returns an object's metadata accessor; every served type has one.
+func metaOf(obj runtime.Object) metav1.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		panic(fmt.Sprintf("registry: %T has no metadata: %v", obj, err))
+	}
+	return m
+}
+
+// field returns the named top-level struct field of obj (a pointer to a
+// k8s.io/api struct), or an invalid Value when it has none.
+func structField(obj runtime.Object, name string) reflect.Value {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	return v.Elem().FieldByName(name)
+}
+
+// copyField sets field name of dst to that of src.
+func copyField(dst, src runtime.Object, name string) {
+	d, s := structField(dst, name), structField(src, name)
+	if d.IsValid() && s.IsValid() && d.CanSet() {
+		d.Set(s)
+	}
+}
+
+// clearField sets field name of obj to its zero value.
+func clearField(obj runtime.Object, name string) {
+	if f := structField(obj, name); f.IsValid() && f.CanSet() {
+		f.Set(reflect.Zero(f.Type()))
+	}
+}
+
+// specChanged reports a change outside metadata and status: what bumps
+// metadata.generation.
+func specChanged(obj, old runtime.Object) bool {
+	a, b := obj.DeepCopyObject(), old.DeepCopyObject()
+	for _, o := range []runtime.Object{a, b} {
+		clearField(o, "TypeMeta")
+		clearField(o, "ObjectMeta")
+		clearField(o, "Status")
+	}
+	return !equalJSON(a, b)
+}
+
+// checkNamespace refuses a new object in a namespace that does not exist
+// or is being deleted, as upstream's NamespaceLifecycle admission plugin.
+func (s *Store) checkNamespace(ctx context.Context, namespace string) error {
+	if s.namespaces == nil || !s.r.Namespaced {
+		return nil
+	}
+	obj, err := s.namespaces.get(ctx, "", namespace, storage.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) { // the cache may be behind: read etcd
+		obj, err = s.namespaces.get(ctx, "", namespace, storage.GetOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	if metaOf(obj).GetDeletionTimestamp() != nil {
+		e := apierrors.NewForbidden(s.gr(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
+		e.ErrStatus.Details.Causes = []metav1.StatusCause{{
+			Type:    "NamespaceTerminating",
+			Field:   "metadata.namespace",
+			Message: fmt.Sprintf("namespace %s is being terminated", namespace),
+		}}
+		return e
+	}
+	return nil
+}

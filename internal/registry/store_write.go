@@ -1,0 +1,381 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// maxGeneratedNameLength is the longest generateName prefix kept: a name
+// is at most 63 characters and 5 random ones are appended.
+const maxGeneratedNameLength = 63 - 5
+
+// Subresource names the part of an object an update writes.
+type Subresource string
+
+// The subresources the generic store knows.
+const (
+	// Main is the object itself: its status is kept as stored.
+	Main Subresource = ""
+	// StatusSubresource writes the status only.
+	StatusSubresource Subresource = "status"
+	// FinalizeSubresource writes a namespace's spec.finalizers only.
+	FinalizeSubresource Subresource = "finalize"
+)
+
+// CreateOptions are the options of Create.
+type CreateOptions struct {
+	// DryRun validates and returns the object without storing it.
+	DryRun bool
+}
+
+// Create stores a new object in namespace (ignored for cluster-scoped
+// resources) and returns it as stored. obj is modified.
+func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object, opts CreateOptions) (runtime.Object, error) {
+	if err := s.beforeCreate(ctx, namespace, obj); err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		return obj, nil
+	}
+	if s.r.Allocate != nil {
+		done, err := s.r.Allocate(ctx, s, obj)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.create(ctx, obj)
+		done(err == nil)
+		return res, err
+	}
+	return s.create(ctx, obj)
+}
+
+// create writes a prepared new object.
+func (s *Store) create(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+	m := metaOf(obj)
+	key, err := s.key(m.GetNamespace(), m.GetName())
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.toStored(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	out := s.newStored()
+	ttl := uint64(0)
+	if t := s.ttl(); t != nil {
+		ttl = *t
+	}
+	if err := s.storage.Create(ctx, key, stored, out, ttl); err != nil {
+		if errors.Is(err, storage.ErrResourceVersionSetOnCreate) {
+			return nil, apierrors.NewInternalError(err)
+		}
+		err = interpretError(err, opCreate, s.gr(), m.GetName())
+		if apierrors.IsAlreadyExists(err) && m.GetGenerateName() != "" && m.GetName() != "" {
+			// The generated name was taken (upstream's CheckGeneratedNameError).
+			err = apierrors.NewGenerateNameConflict(s.gr(), m.GetName(), 1)
+		}
+		return nil, err
+	}
+	res, err := s.fromStored(out)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	s.setTypeMeta(res)
+	return res, nil
+}
+
+// beforeCreate does upstream's rest.BeforeCreate: namespace, name
+// generation, system fields, defaulting, preparation and validation.
+func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.Object) error {
+	m := metaOf(obj)
+	if s.r.Namespaced {
+		switch {
+		case m.GetNamespace() == "":
+			m.SetNamespace(namespace)
+		case namespace != "" && m.GetNamespace() != namespace:
+			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+		if err := s.checkNamespace(ctx, m.GetNamespace()); err != nil {
+			return err
+		}
+	} else {
+		m.SetNamespace("")
+	}
+	if m.GetName() == "" && m.GetGenerateName() != "" {
+		base := m.GetGenerateName()
+		if len(base) > maxGeneratedNameLength {
+			base = base[:maxGeneratedNameLength]
+		}
+		m.SetName(base + utilrand.String(5))
+	}
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(metav1.NewTime(s.now().Truncate(1e9)))
+	m.SetSelfLink("")
+	m.SetGeneration(0)
+	if s.r.Generation {
+		m.SetGeneration(1)
+	}
+	if s.r.Default != nil {
+		s.r.Default(obj)
+	}
+	if s.r.Status && !s.r.StatusOnCreate {
+		clearField(obj, "Status")
+	}
+	if s.r.PrepareForCreate != nil {
+		s.r.PrepareForCreate(obj)
+	}
+	errs := s.validateMeta(m)
+	if s.r.Validate != nil {
+		errs = append(errs, s.r.Validate(obj)...)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), m.GetName(), errs)
+	}
+	return nil
+}
+
+// validateMeta checks an object's metadata with the resource's name rule.
+func (s *Store) validateMeta(m metav1.Object) field.ErrorList {
+	nameFn := s.r.NameValidation
+	if nameFn == nil {
+		nameFn = apivalidation.NameIsDNSSubdomain
+	}
+	return apivalidation.ValidateObjectMetaAccessor(m, s.r.Namespaced, nameFn, field.NewPath("metadata"))
+}
+
+// UpdateFunc returns the new object from the stored one, or from nil when
+// nothing is stored (then the update creates, if the resource allows).
+// It must not modify existing.
+type UpdateFunc func(ctx context.Context, existing runtime.Object) (runtime.Object, error)
+
+// UpdateOptions are the options of Update.
+type UpdateOptions struct {
+	// DryRun computes and validates the new object without storing it.
+	DryRun bool
+	// Subresource is the part of the object written.
+	Subresource Subresource
+	// ForceAllowCreate lets the update create a missing object even if the
+	// resource does not allow it (server-side apply); unused for now.
+	ForceAllowCreate bool
+}
+
+// Update replaces an object with what upd returns, retrying upd on
+// conflicts with concurrent writers. It returns the stored object and
+// whether it was created. An object whose finalizers are all removed after
+// its deletion was requested is deleted.
+func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFunc, opts UpdateOptions) (runtime.Object, bool, error) {
+	key, err := s.key(namespace, name)
+	if err != nil {
+		return nil, false, err
+	}
+	var (
+		created bool
+		dryOut  runtime.Object
+	)
+	out := s.newStored()
+	err = s.storage.GuaranteedUpdate(ctx, key, out, true, nil, func(input runtime.Object, res storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		created = false
+		var existing runtime.Object
+		if metaOf(input).GetUID() != "" || res.ResourceVersion != 0 {
+			var err error
+			if existing, err = s.fromStored(input); err != nil {
+				return nil, nil, err
+			}
+			s.setTypeMeta(existing)
+		}
+		obj, err := s.tryUpdate(ctx, namespace, name, existing, upd, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		created = existing == nil
+		if opts.DryRun {
+			dryOut = obj
+			return nil, nil, errDryRun
+		}
+		stored, err := s.toStored(obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		return stored, s.ttl(), nil
+	}, nil)
+	if errors.Is(err, errDryRun) {
+		return dryOut, created, nil
+	}
+	if err != nil {
+		o := opUpdate
+		if created {
+			o = opCreate
+		}
+		return nil, false, interpretError(err, o, s.gr(), name)
+	}
+	obj, err := s.fromStored(out)
+	if err != nil {
+		return nil, false, apierrors.NewInternalError(err)
+	}
+	s.setTypeMeta(obj)
+	m := metaOf(obj)
+	if !created && m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && s.finalizersDone(obj) {
+		// The last finalizer is gone: the deletion can complete.
+		uid, rv := m.GetUID(), m.GetResourceVersion()
+		deleted := s.newStored()
+		err := s.storage.Delete(ctx, key, deleted, &storage.Preconditions{UID: &uid, ResourceVersion: &rv},
+			storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{})
+		switch {
+		case err == nil:
+			if obj, err = s.fromStored(deleted); err != nil {
+				return nil, false, apierrors.NewInternalError(err)
+			}
+			s.setTypeMeta(obj)
+		case storage.IsNotFound(err) || storage.IsInvalidObj(err):
+			// Deleted or changed by someone else meanwhile.
+		default:
+			return nil, false, interpretError(err, opDelete, s.gr(), name)
+		}
+	}
+	return obj, created, nil
+}
+
+// errDryRun stops a dry-run update before it writes.
+var errDryRun = errors.New("dry run")
+
+// tryUpdate computes and validates the new object from the stored one.
+func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing runtime.Object, upd UpdateFunc, opts UpdateOptions) (runtime.Object, error) {
+	if existing == nil {
+		if !s.r.AllowCreateOnUpdate && !opts.ForceAllowCreate || opts.Subresource != Main {
+			return nil, apierrors.NewNotFound(s.gr(), name)
+		}
+		obj, err := upd(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkName(obj, namespace, name, s.r.Namespaced); err != nil {
+			return nil, err
+		}
+		if metaOf(obj).GetResourceVersion() != "" {
+			return nil, apierrors.NewNotFound(s.gr(), name)
+		}
+		if err := s.beforeCreate(ctx, namespace, obj); err != nil {
+			return nil, err
+		}
+		return obj, nil
+	}
+	obj, err := upd(ctx, existing.DeepCopyObject())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkName(obj, namespace, name, s.r.Namespaced); err != nil {
+		return nil, err
+	}
+	m, old := metaOf(obj), metaOf(existing)
+	switch rv := m.GetResourceVersion(); {
+	case rv == "":
+		// Unconditional update: every built-in resource allows it.
+	case rv != old.GetResourceVersion():
+		return nil, apierrors.NewConflict(s.gr(), name, errors.New(OptimisticLockErrorMsg))
+	}
+	if s.r.Namespaced {
+		m.SetNamespace(old.GetNamespace())
+	}
+	if s.r.Default != nil {
+		s.r.Default(obj)
+	}
+	switch opts.Subresource {
+	case StatusSubresource:
+		// Only the status changes: start again from the stored object.
+		next := existing.DeepCopyObject()
+		copyField(next, obj, "Status")
+		metaOf(next).SetResourceVersion(m.GetResourceVersion())
+		obj, m = next, metaOf(next)
+	case FinalizeSubresource:
+		next := existing.DeepCopyObject()
+		if spec := structField(obj, "Spec"); spec.IsValid() {
+			if f := spec.FieldByName("Finalizers"); f.IsValid() {
+				structField(next, "Spec").FieldByName("Finalizers").Set(f)
+			}
+		}
+		obj, m = next, metaOf(next)
+	default:
+		if s.r.Status {
+			copyField(obj, existing, "Status")
+		}
+	}
+	// What the server owns stays as stored.
+	m.SetUID(old.GetUID())
+	m.SetCreationTimestamp(old.GetCreationTimestamp())
+	m.SetSelfLink("")
+	if old.GetDeletionTimestamp() != nil {
+		m.SetDeletionTimestamp(old.GetDeletionTimestamp())
+		m.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
+	} else {
+		m.SetDeletionTimestamp(nil)
+		m.SetDeletionGracePeriodSeconds(nil)
+	}
+	m.SetGeneration(old.GetGeneration())
+	if s.r.Generation && opts.Subresource == Main && specChanged(obj, existing) {
+		m.SetGeneration(old.GetGeneration() + 1)
+	}
+	if s.r.PrepareForUpdate != nil && opts.Subresource == Main {
+		s.r.PrepareForUpdate(obj, existing)
+	}
+	errs := s.validateMeta(m)
+	errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata"))...)
+	if s.r.Validate != nil {
+		errs = append(errs, s.r.Validate(obj)...)
+	}
+	if s.r.ValidateUpdate != nil && opts.Subresource == Main {
+		errs = append(errs, s.r.ValidateUpdate(obj, existing)...)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
+	}
+	return obj, nil
+}
+
+// checkName refuses a body whose name or namespace differs from the URL's,
+// with upstream's messages; an empty name or namespace is taken from the
+// URL.
+func checkName(obj runtime.Object, namespace, name string, namespaced bool) error {
+	m := metaOf(obj)
+	switch {
+	case m.GetName() == "":
+		m.SetName(name)
+	case m.GetName() != name:
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
+	}
+	if namespaced {
+		switch {
+		case m.GetNamespace() == "":
+			m.SetNamespace(namespace)
+		case m.GetNamespace() != namespace:
+			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+	}
+	return nil
+}
+
+// finalizersDone reports that nothing but metadata.finalizers holds the
+// object back: a namespace also waits for its spec.finalizers.
+func (s *Store) finalizersDone(obj runtime.Object) bool {
+	if spec := structField(obj, "Spec"); spec.IsValid() && s.isNamespaces() {
+		return spec.FieldByName("Finalizers").Len() == 0
+	}
+	return true
+}
+
+func (s *Store) isNamespaces() bool {
+	return s.r.GroupResource() == schema.GroupResource{Resource: "namespaces"}
+}
