@@ -13,8 +13,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/api/validate/content"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -33,7 +33,9 @@ func Builtin() []*Resource {
 		{Version: "v1", Resource: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"},
 			New: newFn[corev1.Namespace], NewList: newFn[corev1.NamespaceList],
 			NameValidation: apivalidation.NameIsDNSLabel, Status: true,
-			Fields:  func(o runtime.Object) fields.Set { return fields.Set{"status.phase": string(o.(*corev1.Namespace).Status.Phase)} },
+			Fields: func(o runtime.Object) fields.Set {
+				return fields.Set{"status.phase": string(o.(*corev1.Namespace).Status.Phase)}
+			},
 			Default: defaultNamespace, PrepareForCreate: prepareNamespace, PrepareForUpdate: prepareNamespaceUpdate,
 			Columns: namespaceColumns},
 		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
@@ -147,16 +149,16 @@ func Builtin() []*Resource {
 		// networking.k8s.io/v1
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses", Kind: "Ingress", Namespaced: true,
 			ShortNames: []string{"ing"},
-			New: newFn[networkingv1.Ingress], NewList: newFn[networkingv1.IngressList], Status: true, Generation: true},
+			New:        newFn[networkingv1.Ingress], NewList: newFn[networkingv1.IngressList], Status: true, Generation: true},
 		{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
 			ShortNames: []string{"netpol"},
-			New: newFn[networkingv1.NetworkPolicy], NewList: newFn[networkingv1.NetworkPolicyList], Generation: true,
+			New:        newFn[networkingv1.NetworkPolicy], NewList: newFn[networkingv1.NetworkPolicyList], Generation: true,
 			Default: defaultNetworkPolicy},
 
 		// policy/v1
 		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Kind: "PodDisruptionBudget", Namespaced: true,
 			ShortNames: []string{"pdb"},
-			New: newFn[policyv1.PodDisruptionBudget], NewList: newFn[policyv1.PodDisruptionBudgetList],
+			New:        newFn[policyv1.PodDisruptionBudget], NewList: newFn[policyv1.PodDisruptionBudgetList],
 			Status: true, Generation: true},
 
 		// rbac.authorization.k8s.io/v1
