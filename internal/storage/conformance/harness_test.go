@@ -74,14 +74,36 @@ type harness struct {
 	store       *etcd3.Store
 }
 
-type harnessOption func(*etcd3.Config)
+type harnessConfig struct {
+	store etcd3.Config
+	// etcd serves the harness: the package's shared one unless the test
+	// needs one of its own.
+	etcd *etcdtest.Server
+}
 
-func aggregateCorruptErrors(c *etcd3.Config) { c.AggregateCorruptErrors = true }
+type harnessOption func(*testing.T, *harnessConfig)
+
+func aggregateCorruptErrors(_ *testing.T, c *harnessConfig) { c.store.AggregateCorruptErrors = true }
+
+// freshEtcd gives the harness an etcd of its own, never compacted.
+func freshEtcd(t *testing.T, c *harnessConfig) { c.etcd = etcdtest.New(t) }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
+	hc := harnessConfig{etcd: srv, store: etcd3.Config{
+		NewFunc:        func() runtime.Object { return &example.Pod{} },
+		NewListFunc:    func() runtime.Object { return &example.PodList{} },
+		Prefix:         "",
+		ResourcePrefix: "/pods/",
+		GroupResource:  schema.GroupResource{Resource: "pods"},
+		Lease:          etcd3.LeaseConfig{ReuseDurationSeconds: 1, MaxObjectCount: 1000},
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}}
+	for _, o := range opts {
+		o(t, &hc)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	client := srv.Client(t)
+	client := hc.etcd.Client(t)
 	h := &harness{client: client}
 	h.kv = storagetesting.NewKVRecorder(client.KV, nil)
 	client.KV = h.kv
@@ -90,25 +112,10 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h.codec = &failingCodec{Codec: apitesting.TestCodec(codecs, examplev1.SchemeGroupVersion)}
 	// The compactor has a client of its own, so that its reads are not
 	// counted as the store's.
-	h.compactor = etcd.NewCompactor(srv.Client(t), 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.compactor = etcd.NewCompactor(hc.etcd.Client(t), 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go h.compactor.Run(ctx)
-	cfg := etcd3.Config{
-		Client:         client,
-		Codec:          h.codec,
-		NewFunc:        func() runtime.Object { return &example.Pod{} },
-		NewListFunc:    func() runtime.Object { return &example.PodList{} },
-		Prefix:         "",
-		ResourcePrefix: "/pods/",
-		GroupResource:  schema.GroupResource{Resource: "pods"},
-		Transformer:    h.transformer,
-		Lease:          etcd3.LeaseConfig{ReuseDurationSeconds: 1, MaxObjectCount: 1000},
-		Compactor:      h.compactor,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, err := etcd3.New(cfg)
+	hc.store.Client, hc.store.Codec, hc.store.Transformer, hc.store.Compactor = client, h.codec, h.transformer, h.compactor
+	s, err := etcd3.New(hc.store)
 	if err != nil {
 		t.Fatal(err)
 	}
