@@ -243,24 +243,65 @@ func (wc *watchChan) queue(e *event) {
 	}
 }
 
-// process decodes events in order and delivers those the predicate selects.
+// decodeConcurrency is how many events a watch decodes at once (upstream's
+// ConcurrentWatchObjectDecode uses 10); results are delivered in order.
+const decodeConcurrency = 10
+
+type decoded struct {
+	ev  *watch.Event
+	err error
+}
+
+// process decodes events concurrently and delivers those the predicate
+// selects, in etcd's order. The first error ends the watch.
 func (wc *watchChan) process() {
+	pending := make(chan chan decoded, decodeConcurrency-1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		wc.deliver(pending)
+	}()
+	defer wg.Wait()
+	defer close(pending)
 	for {
 		select {
 		case e := <-wc.incoming:
-			res, err := wc.transform(e)
-			if err != nil {
-				wc.sendError(err)
-				return
-			}
-			if res == nil {
-				continue
-			}
+			out := make(chan decoded, 1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ev, err := wc.transform(e)
+				out <- decoded{ev, err}
+			}()
 			select {
-			case wc.result <- *res:
+			case pending <- out:
 			case <-wc.ctx.Done():
 				return
 			}
+		case <-wc.ctx.Done():
+			return
+		}
+	}
+}
+
+func (wc *watchChan) deliver(pending <-chan chan decoded) {
+	for out := range pending {
+		var d decoded
+		select {
+		case d = <-out:
+		case <-wc.ctx.Done():
+			return
+		}
+		if d.err != nil {
+			wc.sendError(d.err)
+			return
+		}
+		if d.ev == nil {
+			continue
+		}
+		select {
+		case wc.result <- *d.ev:
 		case <-wc.ctx.Done():
 			return
 		}
