@@ -100,3 +100,33 @@ func TestReloadToKMS(t *testing.T) {
 		t.Fatalf("after reload the store writes %q, %v", out[:min(len(out), 24)], err)
 	}
 }
+
+// TestReloadWaitsForLatePlugin: content refused because its plugin was not
+// up is applied at a later check once the plugin answers, counted once.
+func TestReloadWaitsForLatePlugin(t *testing.T) {
+	f := newReloadFixture(t, configKey1, time.Hour)
+	r, err := encryptionconfig.NewReloader(encryptionconfig.ReloaderConfig{
+		Path:          f.path,
+		Transformers:  f.d,
+		Build:         encryptionconfig.BuildOptions{KMSv2: encryptionconfig.KMSv2Plugins(slog.New(slog.DiscardHandler))},
+		HealthTimeout: 200 * time.Millisecond,
+		Logger:        slog.New(slog.NewTextHandler(f.log, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin := kmsv2test.New("key-1")
+	plugin.SetHealthz("starting")
+	endpoint := kmsv2test.Serve(t, plugin)
+	f.write(t, kmsConfig(endpoint))
+	if applied, err := r.Check(t.Context()); applied || err == nil {
+		t.Fatalf("reload to an unhealthy plugin: applied=%v err=%v", applied, err)
+	}
+	plugin.SetHealthz("ok")
+	if applied, err := r.Check(t.Context()); !applied || err != nil {
+		t.Fatalf("retry once the plugin is healthy: applied=%v err=%v", applied, err)
+	}
+	if n := strings.Count(f.log.String(), "refused"); n != 1 {
+		t.Fatalf("refusal logged %d times, want 1:\n%s", n, f.log.String())
+	}
+}

@@ -54,16 +54,23 @@ type ReloaderConfig struct {
 // Reloader re-reads the configuration file and applies each valid change
 // with no restart. A file that does not parse, validate, build or become
 // healthy is refused: the old configuration stays, and the refusal is
-// logged and counted once per distinct content. The owner runs Run and
-// stops it by cancelling its context.
+// logged and counted once per distinct content. Content refused only because
+// its KMS plugins were not healthy is tried again at each check, so a plugin
+// started after the file changed is picked up. The owner runs Run and stops
+// it by cancelling its context.
 type Reloader struct {
 	cfg ReloaderConfig // set in NewReloader, never written again
 
 	mu       sync.Mutex // guards the fields below; held for a whole check
 	hash     string     // content hash of the applied configuration
 	refused  string     // content hash (or read error) last refused
+	retry    bool       // refused only because its KMS plugins were not healthy yet
 	retiring []retiringSet
 }
+
+// errUnhealthy marks a refusal that may pass later with the same content: a
+// KMS plugin that is not up yet.
+var errUnhealthy = errors.New("KMS providers not healthy")
 
 // retiringSet is a replaced Set that closes once operations that may still
 // hold it are done.
@@ -125,19 +132,24 @@ func (r *Reloader) Check(ctx context.Context) (applied bool, err error) {
 
 	data, err := os.ReadFile(r.cfg.Path)
 	if err != nil {
+		r.retry = false
 		return false, r.refuseLocked(log, "read:"+err.Error(), "", fmt.Errorf("read encryption provider configuration: %w", err))
 	}
 	hash := Hash(data)
-	if hash == r.hash || hash == r.refused {
+	if hash == r.hash || (hash == r.refused && !r.retry) {
 		return false, nil
 	}
 	set, err := r.loadLocked(ctx, data, hash)
 	clear(data)
 	if err != nil {
+		if hash == r.refused { // a retry that failed again: already logged and counted
+			return false, err
+		}
+		r.retry = errors.Is(err, errUnhealthy)
 		return false, r.refuseLocked(log, hash, hash, err)
 	}
 	old := r.cfg.Transformers.Swap(set)
-	r.hash, r.refused = hash, ""
+	r.hash, r.refused, r.retry = hash, "", false
 	if old != nil {
 		r.retiring = append(r.retiring, retiringSet{set: old, at: time.Now().Add(old.CloseGracePeriod())})
 	}
@@ -203,7 +215,7 @@ func waitHealthy(ctx context.Context, set *Set, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("KMS providers not healthy after %v: %w", timeout, err)
+			return fmt.Errorf("%w after %v: %w", errUnhealthy, timeout, err)
 		case <-t.C:
 		}
 	}
