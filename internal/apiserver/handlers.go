@@ -1,0 +1,433 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
+	metainternalvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// serveResource serves a request on a resource, an object or a
+// subresource.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	info := classify(r)
+	st, err := s.lookup(r, info)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	switch info.verb {
+	case "get":
+		s.get(w, r, st, info)
+	case "list":
+		s.list(w, r, st, info)
+	case "watch":
+		s.watch(w, r, st, info)
+	case "create":
+		s.create(w, r, st, info)
+	case "update":
+		s.update(w, r, st, info)
+	case "patch":
+		s.patch(w, r, st, info)
+	case "delete":
+		s.delete(w, r, st, info)
+	case "deletecollection":
+		s.deleteCollection(w, r, st, info)
+	default:
+		writeError(w, r, methodNotAllowed(r))
+	}
+}
+
+// lookup finds the store of a request and checks that the path fits the
+// resource: scope, subresource and verb.
+func (s *Server) lookup(r *http.Request, info requestInfo) (*registry.Store, error) {
+	if !info.resourceRequest {
+		return nil, notFound(r)
+	}
+	st, ok := s.cfg.Registry.Lookup(info.gv().WithResource(info.resource))
+	if !ok {
+		return nil, notFound(r)
+	}
+	res := st.Resource()
+	if !res.Namespaced && info.namespace != "" && info.resource != "namespaces" {
+		return nil, notFound(r)
+	}
+	switch info.subresource {
+	case "":
+	case "status":
+		if !res.Status {
+			return nil, notFound(r)
+		}
+	case "scale":
+		if res.Scale == nil {
+			return nil, notFound(r)
+		}
+	case "finalize":
+		if info.resource != "namespaces" || info.verb != "update" {
+			return nil, notFound(r)
+		}
+	default:
+		return nil, notFound(r)
+	}
+	if info.subresource != "" {
+		switch info.verb {
+		case "get", "update", "patch":
+		default:
+			return nil, methodNotAllowed(r)
+		}
+	}
+	if info.verb == "create" && info.name != "" {
+		return nil, methodNotAllowed(r)
+	}
+	return st, nil
+}
+
+// decodeParams decodes query parameters into one of the meta/v1 option
+// types, as a 400 on failure.
+func decodeParams(r *http.Request, into runtime.Object) error {
+	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, into); err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	return nil
+}
+
+func invalidOptions(kind string, errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r, "Table", "PartialObjectMetadata")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var opts metav1.GetOptions
+	if err := decodeParams(r, &opts); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	obj, err := st.Get(r.Context(), info.namespace, info.name, &opts)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if info.subresource == "scale" {
+		writeObject(w, out, http.StatusOK, scaleGV, toScale(st, obj))
+		return
+	}
+	s.writeConverted(w, r, out, st, obj, http.StatusOK)
+}
+
+// writeConverted writes obj, or its Table or PartialObjectMetadata when
+// the client asked for one.
+func (s *Server) writeConverted(w http.ResponseWriter, r *http.Request, out output, st *registry.Store, obj runtime.Object, code int) {
+	if out.as == "" {
+		writeObject(w, out, code, st.Resource().GroupVersion(), obj)
+		return
+	}
+	conv, err := convertOutput(r, out, st, obj, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, out, code, schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}, conv)
+}
+
+// listOptions decodes and validates the list options of a request.
+func listOptions(r *http.Request) (*metainternalversion.ListOptions, error) {
+	opts := &metainternalversion.ListOptions{}
+	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if errs := metainternalvalidation.ValidateListOptions(opts, true); len(errs) > 0 {
+		return nil, invalidOptions("ListOptions", errs)
+	}
+	return opts, nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r, "Table", "PartialObjectMetadataList")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	opts, err := listOptions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, err := st.List(r.Context(), info.namespace, opts)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.writeConverted(w, r, out, st, list, http.StatusOK)
+}
+
+// fieldValidation returns the fieldValidation directive of a write
+// (upstream's default is Warn).
+func fieldValidation(v string) string {
+	if v == "" {
+		return metav1.FieldValidationWarn
+	}
+	return v
+}
+
+// readBody reads a request body, turning an oversized one into upstream's
+// 413.
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return data, nil
+}
+
+// decodeBody decodes a request body into a new object of gvk (the
+// resource's kind unless given). Unknown and duplicate fields fail the
+// request with directive Strict and become warnings with Warn.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string) (runtime.Object, error) {
+	data, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	info, err := requestSerializer(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := runtime.Decoder(info.Serializer)
+	if directive != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
+		dec = info.StrictSerializer
+	}
+	obj, got, err := dec.Decode(data, &gvk, into)
+	if err != nil {
+		if obj == nil || !runtime.IsStrictDecodingError(err) {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		if directive == metav1.FieldValidationStrict {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		addWarnings(w, err)
+	}
+	if got != nil && (got.GroupVersion() != gvk.GroupVersion()) {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
+			got.GroupVersion(), gvk.GroupVersion()))
+	}
+	if got != nil && got.Kind != gvk.Kind {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
+	}
+	return obj, nil
+}
+
+// addWarnings turns a strict decoding error into Warning headers, one per
+// unknown or duplicate field.
+func addWarnings(w http.ResponseWriter, err error) {
+	var sd interface{ Errors() []error }
+	if errors.As(err, &sd) {
+		for _, e := range sd.Errors() {
+			w.Header().Add("Warning", "299 - "+strconv.Quote(e.Error()))
+		}
+		return
+	}
+	w.Header().Add("Warning", "299 - "+strconv.Quote(err.Error()))
+}
+
+func dryRun(v []string) bool { return len(v) > 0 }
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var opts metav1.CreateOptions
+	if err := decodeParams(r, &opts); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&opts)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), fieldValidation(opts.FieldValidation))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := st.Create(r.Context(), info.namespace, obj, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, out, http.StatusCreated, st.Resource().GroupVersion(), res)
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var opts metav1.UpdateOptions
+	if err := decodeParams(r, &opts); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := invalidOptions("UpdateOptions", metav1validation.ValidateUpdateOptions(&opts)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	directive := fieldValidation(opts.FieldValidation)
+	if info.subresource == "scale" {
+		body, err := s.decodeBody(w, r, scaleGV.WithKind("Scale"), newScale(), directive)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(*autoscalingScale) (*autoscalingScale, error) {
+			return body.(*autoscalingScale), nil
+		})
+		return
+	}
+	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), directive)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(context.Context, runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	writeObject(w, out, code, st.Resource().GroupVersion(), res)
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	obj, deleted, err := st.Delete(r.Context(), info.namespace, info.name, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res := st.Resource()
+	if deleted && !res.ReturnDeletedObject {
+		m := metaAccessor(obj)
+		writeObject(w, out, http.StatusOK, schema.GroupVersion{Version: "v1"},
+			successStatus(res.GroupResource(), res.Resource, info.name, string(m.GetUID())))
+		return
+	}
+	writeObject(w, out, http.StatusOK, res.GroupVersion(), obj)
+}
+
+// deleteOptions reads DeleteOptions from the body (if any) and the query.
+func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	data, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		info, err := requestSerializer(r)
+		if err != nil {
+			return nil, err
+		}
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		obj, _, err := codecs().UniversalDecoder().Decode(data, &gvk, opts)
+		if err != nil {
+			if _, _, err2 := info.Serializer.Decode(data, &gvk, opts); err2 != nil {
+				return nil, apierrors.NewBadRequest(err.Error())
+			}
+		} else if o, ok := obj.(*metav1.DeleteOptions); ok {
+			opts = o
+		}
+	}
+	q := r.URL.Query()
+	if len(q) > 0 {
+		var qo metav1.DeleteOptions
+		if err := decodeParams(r, &qo); err != nil {
+			return nil, err
+		}
+		if qo.PropagationPolicy != nil {
+			opts.PropagationPolicy = qo.PropagationPolicy
+		}
+		if qo.GracePeriodSeconds != nil {
+			opts.GracePeriodSeconds = qo.GracePeriodSeconds
+		}
+		if qo.OrphanDependents != nil {
+			opts.OrphanDependents = qo.OrphanDependents
+		}
+		if len(qo.DryRun) > 0 {
+			opts.DryRun = qo.DryRun
+		}
+	}
+	if err := invalidOptions("DeleteOptions", metav1validation.ValidateDeleteOptions(opts)); err != nil {
+		return nil, err
+	}
+	return opts, nil
+}
+
+func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	lo, err := listOptions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, err := st.DeleteCollection(r.Context(), info.namespace, lo, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), list)
+}
+
+func typesUID(s string) types.UID { return types.UID(s) }

@@ -1,0 +1,90 @@
+package apiserver_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/regis-dev/regis/internal/apiserver"
+	"github.com/regis-dev/regis/internal/etcd/etcdtest"
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/storage/etcd3"
+)
+
+var shared *etcdtest.Server
+
+func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &shared)) }
+
+// testServer is an API server over the package's etcd, under an etcd
+// prefix of the test's own, on a loopback port.
+type testServer struct {
+	*httptest.Server
+	reg    *registry.Registry
+	api    *apiserver.Server
+	config *rest.Config
+}
+
+type serverOption func(*apiserver.Config)
+
+func startServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
+		Client: shared.Client(t),
+		Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "_"),
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.Bootstrap(t.Context(), reg, 6443); err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := apiserver.NewMetrics(reg, etcd3.Collectors()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := apiserver.Config{
+		Registry: reg,
+		Version:  version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-regis"},
+		Metrics:  metrics,
+		Checks: []apiserver.Check{{Name: "etcd", Livez: true, Readyz: true, Func: func(ctx context.Context) error {
+			_, err := shared.Client(t).Get(ctx, "/registry/health")
+			return err
+		}}},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api, err := apiserver.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	nc := registry.NewNamespaceController(reg, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = nc.Run(ctx) }()
+	hs := httptest.NewUnstartedServer(api)
+	hs.EnableHTTP2 = true
+	hs.Start()
+	t.Cleanup(func() {
+		api.Shutdown()
+		hs.Close()
+		cancel()
+		<-done
+	})
+	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}
+}
+
+func (s *testServer) clientset(t *testing.T) *kubernetes.Clientset {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}

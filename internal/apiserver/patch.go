@@ -1,0 +1,123 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	pt := types.PatchType(ct)
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+		writeError(w, r, unsupportedMediaType(ct+" (server-side apply is not supported by regis yet)"))
+		return
+	default:
+		writeError(w, r, unsupportedMediaType(r.Header.Get("Content-Type")))
+		return
+	}
+	var opts metav1.PatchOptions
+	if err := decodeParams(r, &opts); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := invalidOptions("PatchOptions", metav1validation.ValidatePatchOptions(&opts, pt)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	directive := fieldValidation(opts.FieldValidation)
+	if info.subresource == "scale" {
+		s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
+			next := &autoscalingScale{}
+			if err := applyPatch(w, pt, cur, body, next, directive); err != nil {
+				return nil, err
+			}
+			return next, nil
+		})
+		return
+	}
+	res, _, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+		if existing == nil {
+			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
+		}
+		next := st.New()
+		if err := applyPatch(w, pt, existing, body, next, directive); err != nil {
+			return nil, err
+		}
+		next.GetObjectKind().SetGroupVersionKind(st.Resource().GroupVersionKind())
+		return next, nil
+	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), res)
+}
+
+// applyPatch applies a JSON, merge or strategic merge patch to cur and
+// decodes the result into into, checking unknown fields per directive.
+func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, patch []byte, into runtime.Object, directive string) error {
+	curJSON, err := json.Marshal(cur)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	var result []byte
+	switch pt {
+	case types.JSONPatchType:
+		p, err := jsonpatch.DecodePatch(patch)
+		if err != nil {
+			return apierrors.NewBadRequest(err.Error())
+		}
+		if result, err = p.Apply(curJSON); err != nil {
+			return apierrors.NewInvalid(schema.GroupKind{}, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(patch), err.Error())})
+		}
+	case types.MergePatchType:
+		if result, err = jsonpatch.MergePatch(curJSON, patch); err != nil {
+			return apierrors.NewBadRequest(err.Error())
+		}
+	case types.StrategicMergePatchType:
+		schemaObj := into.DeepCopyObject()
+		if result, err = strategicpatch.StrategicMergePatch(curJSON, patch, schemaObj); err != nil {
+			return apierrors.NewBadRequest(err.Error())
+		}
+	}
+	info := serializerFor(mediaJSON)
+	dec := runtime.Decoder(info.Serializer)
+	if directive != metav1.FieldValidationIgnore {
+		dec = info.StrictSerializer
+	}
+	gvk := cur.GetObjectKind().GroupVersionKind()
+	_, _, err = dec.Decode(result, &gvk, into)
+	if err != nil {
+		if !runtime.IsStrictDecodingError(err) || directive == metav1.FieldValidationStrict {
+			return apierrors.NewBadRequest(err.Error())
+		}
+		addWarnings(w, err)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package apiserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// writeObject encodes obj as the response, in the negotiated format at
+// group-version gv. The encoder writes to the connection as it goes (lists
+// item by item) and honours runtime.CacheableObject, so an object a watch
+// cache already encoded is not encoded again.
+func writeObject(w http.ResponseWriter, out output, code int, gv schema.GroupVersion, obj runtime.Object) {
+	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	w.Header().Set("Content-Type", out.contentType())
+	w.WriteHeader(code)
+	_ = enc.Encode(obj, w) // the status is sent: nothing more can be told
+}
+
+// statusOf returns the metav1.Status of an error: API errors as they are,
+// anything else as a 500 InternalError.
+func statusOf(err error) metav1.Status {
+	var s apierrors.APIStatus
+	if errors.As(err, &s) {
+		st := s.Status()
+		if st.Code == 0 {
+			st.Code = http.StatusInternalServerError
+		}
+		return st
+	}
+	return apierrors.NewInternalError(err).ErrStatus
+}
+
+// writeError answers with err as a metav1.Status, in the format the client
+// accepts (JSON when it accepts nothing the server has).
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	st := statusOf(err)
+	if st.Kind == "" {
+		st.Kind, st.APIVersion = "Status", "v1"
+	}
+	out, nerr := negotiate(r)
+	if nerr != nil || out.as != "" {
+		out = output{info: serializerFor(mediaJSON)}
+	}
+	if st.Code == http.StatusTooManyRequests || st.Code == http.StatusGatewayTimeout || st.Code >= 500 {
+		if d := st.Details; d != nil && d.RetryAfterSeconds > 0 {
+			w.Header().Set("Retry-After", itoa(int(d.RetryAfterSeconds)))
+		}
+	}
+	writeObject(w, out, int(st.Code), schema.GroupVersion{Version: "v1"}, &st)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// successStatus is the Status upstream answers a delete with when it does
+// not return the deleted object.
+func successStatus(gr schema.GroupResource, kindPlural, name string, uid string) *metav1.Status {
+	return &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusSuccess,
+		Details:  &metav1.StatusDetails{Name: name, Group: gr.Group, Kind: kindPlural, UID: typesUID(uid)},
+	}
+}
+
+// badRequest is a 400 with message.
+func badRequest(msg string) error { return apierrors.NewBadRequest(msg) }
+
+// methodNotAllowed is upstream's 405 for a verb a resource does not serve.
+func methodNotAllowed(r *http.Request) error {
+	return apierrors.NewMethodNotSupported(schema.GroupResource{}, strings.ToLower(r.Method))
+}
+
+// unsupportedMediaType is upstream's 415.
+func unsupportedMediaType(contentType string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s",
+			strings.Join([]string{mediaJSON, mediaYAML, mediaProtobuf, mediaCBOR}, ", ")),
+		Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: metav1.CauseTypeFieldValueNotSupported, Message: contentType}}},
+	}}
+}

@@ -1,0 +1,207 @@
+// Package apiserver serves the Kubernetes REST API over a registry:
+// discovery, CRUD, list and watch, patches, subresources, Table output,
+// content negotiation (JSON, YAML, protobuf, CBOR), errors as
+// metav1.Status, authentication, health checks and metrics. It follows
+// kube-apiserver's conventions closely enough that client-go and kubectl
+// work unchanged. It knows nothing about etcd: storage is the registry's.
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// DefaultMaxRequestBodyBytes is kube-apiserver's limit on request bodies
+// (--max-resource-write-bytes): 3 MiB.
+const DefaultMaxRequestBodyBytes = 3 * 1024 * 1024
+
+// DefaultRequestTimeout is kube-apiserver's --request-timeout.
+const DefaultRequestTimeout = 60 * time.Second
+
+// DefaultMinRequestTimeout is kube-apiserver's --min-request-timeout: a
+// watch without timeoutSeconds lasts between this and twice this.
+const DefaultMinRequestTimeout = 1800 * time.Second
+
+// Config configures a Server.
+type Config struct {
+	// Registry serves the resources. Required.
+	Registry *registry.Registry
+	// Version is what /version answers.
+	Version version.Info
+	// Checks are the named health checks of /livez, /readyz and /healthz.
+	Checks []Check
+	// Authenticator authenticates requests; nil lets everyone in.
+	Authenticator Authenticator
+	// Metrics records request metrics; nil records none.
+	Metrics *Metrics
+	// MaxRequestBodyBytes refuses larger bodies with 413;
+	// DefaultMaxRequestBodyBytes when 0.
+	MaxRequestBodyBytes int64
+	// RequestTimeout bounds every request but watches;
+	// DefaultRequestTimeout when 0.
+	RequestTimeout time.Duration
+	// MinRequestTimeout is the shortest server-chosen watch duration;
+	// DefaultMinRequestTimeout when 0.
+	MinRequestTimeout time.Duration
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the HTTP side of regis. It is an http.Handler; it starts no
+// goroutine of its own except those serving watches, which end with their
+// request or when Shutdown is called.
+type Server struct {
+	cfg       Config
+	discovery *discovery
+	mux       *http.ServeMux
+	// stopping is closed by Shutdown: open watches end.
+	stopping chan struct{}
+}
+
+// New returns a Server for c.
+func New(c Config) (*Server, error) {
+	if c.Registry == nil {
+		return nil, errors.New("apiserver: Registry is required")
+	}
+	if c.MaxRequestBodyBytes == 0 {
+		c.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MinRequestTimeout == 0 {
+		c.MinRequestTimeout = DefaultMinRequestTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	s := &Server{cfg: c, discovery: newDiscovery(c.Registry), stopping: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api", s.serveAPI)
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/apis", s.serveAPIs)
+	mux.HandleFunc("/apis/", s.serveAPIs)
+	mux.HandleFunc("/version", s.serveVersion)
+	mux.HandleFunc("/version/", s.serveVersion)
+	for _, endpoint := range []string{"livez", "readyz", "healthz"} {
+		h := s.healthHandler(endpoint)
+		mux.Handle("/"+endpoint, h)
+		mux.Handle("/"+endpoint+"/", h)
+	}
+	if c.Metrics != nil {
+		mux.Handle("/metrics", c.Metrics.Handler())
+	}
+	mux.HandleFunc("/openapi/v2", s.serveOpenAPIV2)
+	mux.HandleFunc("/openapi/v3", s.serveOpenAPIV3)
+	mux.HandleFunc("/openapi/v3/", s.serveOpenAPIV3)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			s.serveRootPaths(w, r)
+			return
+		}
+		writeError(w, r, notFound(r))
+	})
+	s.mux = mux
+	return s, nil
+}
+
+// Shutdown ends the open watches; new requests are still served (the
+// http.Server's own Shutdown stops those).
+func (s *Server) Shutdown() {
+	select {
+	case <-s.stopping:
+	default:
+		close(s.stopping)
+	}
+}
+
+// ServeHTTP authenticates, limits and times the request, then routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
+	info := classify(r)
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.cfg.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			if !rec.wrote {
+				writeError(rec, r, errors.New("internal error: the server panicked"))
+			}
+		}
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.observe(r, info, rec.code, time.Since(start))
+		}
+	}()
+	if s.cfg.Authenticator != nil && !anonymousAllowed(r.URL.Path) {
+		if _, ok := s.cfg.Authenticator.Authenticate(r); !ok {
+			writeError(rec, r, unauthorized())
+			return
+		}
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)
+	}
+	if !info.longRunning {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout(r, s.cfg.RequestTimeout))
+		defer cancel()
+		r = r.WithContext(ctx)
+	} else if s.cfg.Metrics != nil {
+		s.cfg.Metrics.longRunning(info, 1)
+		defer s.cfg.Metrics.longRunning(info, -1)
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// requestTimeout is the ?timeout= of a request when shorter than the
+// server's limit.
+func requestTimeout(r *http.Request, limit time.Duration) time.Duration {
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 && d < limit {
+			return d
+		}
+	}
+	return limit
+}
+
+// anonymousAllowed lists the paths served without credentials, as
+// kube-apiserver's default RBAC lets system:unauthenticated read them.
+func anonymousAllowed(path string) bool {
+	for _, p := range []string{"/livez", "/readyz", "/healthz", "/version"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// recorder remembers the status code of a response for metrics.
+type recorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

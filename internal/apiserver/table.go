@@ -1,0 +1,123 @@
+package apiserver
+
+import (
+	"net/http"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// nameColumn is the first column of every table.
+var nameColumn = metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name",
+	Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]}
+
+// convertOutput converts an object or a list to what the client asked for
+// with ";as=": a Table (kubectl's columns) or PartialObjectMetadata(List).
+func convertOutput(r *http.Request, out output, st *registry.Store, obj runtime.Object, watching bool) (runtime.Object, error) {
+	switch out.as {
+	case "Table":
+		var opts metav1.TableOptions
+		if err := decodeParams(r, &opts); err != nil {
+			return nil, err
+		}
+		if err := invalidOptions("TableOptions", metav1validation.ValidateTableOptions(&opts)); err != nil {
+			return nil, err
+		}
+		return toTable(st.Resource(), obj, &opts, out.asVersion)
+	case "PartialObjectMetadata", "PartialObjectMetadataList":
+		return toPartial(obj, out.asVersion)
+	}
+	return obj, nil
+}
+
+// toTable renders obj (an object or a list) as a Table.
+func toTable(res *registry.Resource, obj runtime.Object, opts *metav1.TableOptions, version string) (*metav1.Table, error) {
+	t := &metav1.Table{TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + version}}
+	cols := res.Columns
+	if cols == nil {
+		cols = []registry.Column{registry.AgeColumn}
+	}
+	hasName := false
+	for _, c := range cols {
+		hasName = hasName || c.Name == "Name"
+	}
+	if !opts.NoHeaders {
+		if !hasName {
+			t.ColumnDefinitions = append(t.ColumnDefinitions, nameColumn)
+		}
+		for _, c := range cols {
+			t.ColumnDefinitions = append(t.ColumnDefinitions, metav1.TableColumnDefinition{
+				Name: c.Name, Type: c.Type, Format: c.Format, Description: c.Description, Priority: c.Priority})
+		}
+	}
+	items := []runtime.Object{obj}
+	if meta.IsListType(obj) {
+		var err error
+		if items, err = meta.ExtractList(obj); err != nil {
+			return nil, err
+		}
+		if l, err := meta.ListAccessor(obj); err == nil {
+			t.ResourceVersion = l.GetResourceVersion()
+			t.Continue = l.GetContinue()
+			t.RemainingItemCount = l.GetRemainingItemCount()
+		}
+	}
+	t.Rows = make([]metav1.TableRow, 0, len(items))
+	for _, it := range items {
+		it = unwrap(it)
+		m := metaAccessor(it)
+		row := metav1.TableRow{}
+		if !hasName {
+			row.Cells = append(row.Cells, m.GetName())
+		}
+		for _, c := range cols {
+			row.Cells = append(row.Cells, c.Cell(it))
+		}
+		switch opts.IncludeObject {
+		case metav1.IncludeObject:
+			row.Object.Object = it
+		case metav1.IncludeNone:
+		default:
+			row.Object.Object = partial(m, version)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, nil
+}
+
+func partial(m metav1.Object, version string) *metav1.PartialObjectMetadata {
+	om := metav1.ObjectMeta{
+		Name: m.GetName(), GenerateName: m.GetGenerateName(), Namespace: m.GetNamespace(), UID: m.GetUID(),
+		ResourceVersion: m.GetResourceVersion(), Generation: m.GetGeneration(), CreationTimestamp: m.GetCreationTimestamp(),
+		DeletionTimestamp: m.GetDeletionTimestamp(), DeletionGracePeriodSeconds: m.GetDeletionGracePeriodSeconds(),
+		Labels: m.GetLabels(), Annotations: m.GetAnnotations(), OwnerReferences: m.GetOwnerReferences(),
+		Finalizers: m.GetFinalizers(), ManagedFields: m.GetManagedFields(),
+	}
+	return &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{Kind: "PartialObjectMetadata", APIVersion: metav1.GroupName + "/" + version},
+		ObjectMeta: om,
+	}
+}
+
+// toPartial returns the metadata of an object or of each item of a list.
+func toPartial(obj runtime.Object, version string) (runtime.Object, error) {
+	if !meta.IsListType(obj) {
+		return partial(metaAccessor(unwrap(obj)), version), nil
+	}
+	items, err := meta.ExtractList(obj)
+	if err != nil {
+		return nil, err
+	}
+	out := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadataList", APIVersion: metav1.GroupName + "/" + version}}
+	if l, err := meta.ListAccessor(obj); err == nil {
+		out.ResourceVersion, out.Continue, out.RemainingItemCount = l.GetResourceVersion(), l.GetContinue(), l.GetRemainingItemCount()
+	}
+	for _, it := range items {
+		out.Items = append(out.Items, *partial(metaAccessor(unwrap(it)), version))
+	}
+	return out, nil
+}

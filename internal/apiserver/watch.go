@@ -1,0 +1,144 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// watch streams the changes of a resource until the client goes, the
+// watch times out (timeoutSeconds, else between MinRequestTimeout and
+// twice that, as upstream), the storage ends it, or the server shuts down.
+// Each event object is encoded once per event with the negotiated
+// serializer (a watch cache's runtime.CacheableObject keeps the encoding
+// for the other watchers) and framed for the format: newline-delimited
+// JSON, length-prefixed protobuf, CBOR sequences.
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	out, err := negotiate(r, "Table", "PartialObjectMetadata")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if out.info.StreamSerializer == nil {
+		writeError(w, r, notAcceptable(r.Header.Get("Accept")))
+		return
+	}
+	opts, err := listOptions(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	timeout := s.cfg.MinRequestTimeout + time.Duration(rand.Int64N(int64(s.cfg.MinRequestTimeout)))
+	if opts.TimeoutSeconds != nil && *opts.TimeoutSeconds > 0 {
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	wi, err := st.Watch(ctx, info.namespace, opts)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer wi.Stop()
+
+	gv := st.Resource().GroupVersion()
+	if out.as != "" {
+		gv = schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}
+	}
+	embedded := codecs().EncoderForVersion(out.info.Serializer, gv)
+	status := codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"})
+	stream := out.info.StreamSerializer
+	ct := out.info.MediaType
+	if out.info.MediaType == mediaProtobuf {
+		ct = mediaProtobuf + ";stream=watch"
+	}
+	if out.as != "" {
+		ct = out.contentType()
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
+	var buf bytes.Buffer
+	kind := st.Resource().GroupVersionKind()
+	for {
+		var e watch.Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stopping:
+			return
+		case e, ok = <-wi.ResultChan():
+			if !ok {
+				return
+			}
+		}
+		obj := e.Object
+		if e.Type == watch.Bookmark && !opts.AllowWatchBookmarks {
+			continue
+		}
+		buf.Reset()
+		switch {
+		case e.Type == watch.Error:
+			if _, isStatus := obj.(*metav1.Status); !isStatus {
+				st := apierrors.NewInternalError(errorOf(obj)).ErrStatus
+				obj = &st
+			}
+			err = status.Encode(obj, &buf)
+		case out.as != "" && e.Type != watch.Bookmark:
+			conv, cerr := convertOutput(r, out, st, unwrap(obj), true)
+			if cerr != nil {
+				st := statusOf(cerr)
+				e.Type, err = watch.Error, status.Encode(&st, &buf)
+				break
+			}
+			err = embedded.Encode(conv, &buf)
+		case out.as != "":
+			err = codecs().EncoderForVersion(out.info.Serializer, st.Resource().GroupVersion()).Encode(obj, &buf)
+		default:
+			err = embedded.Encode(obj, &buf)
+		}
+		if err != nil {
+			s.cfg.Logger.Error("encoding a watch event", "resource", st.Resource().GroupResource(), "err", err)
+			return
+		}
+		if err := enc.Encode(&metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}); err != nil {
+			return // the client went away
+		}
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.watchEvent(kind)
+		}
+		if len(wi.ResultChan()) == 0 {
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// unwrap returns the object inside a watch cache's CacheableObject.
+func unwrap(obj runtime.Object) runtime.Object {
+	if co, ok := obj.(runtime.CacheableObject); ok {
+		return co.GetObject()
+	}
+	return obj
+}
+
+type errorObject struct{ obj runtime.Object }
+
+func (e errorObject) Error() string { return "unexpected watch error object" }
+
+func errorOf(obj runtime.Object) error { return errorObject{obj} }
