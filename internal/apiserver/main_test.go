@@ -19,7 +19,11 @@ import (
 
 var shared *etcdtest.Server
 
-func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &shared)) }
+func TestMain(m *testing.M) {
+	// client-go sends CBOR only when its feature gates allow it.
+	os.Setenv("KUBE_FEATURE_ClientsAllowCBOR", "true")
+	os.Exit(etcdtest.Run(m, &shared))
+}
 
 // testServer is an API server over the package's etcd, under an etcd
 // prefix of the test's own, on a loopback port.

@@ -60,8 +60,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	status := codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"})
 	stream := out.info.StreamSerializer
 	ct := out.info.MediaType
-	if out.info.MediaType == mediaProtobuf {
+	switch out.info.MediaType {
+	case mediaProtobuf:
 		ct = mediaProtobuf + ";stream=watch"
+	case mediaCBOR:
+		ct = "application/cbor-seq" // RFC 8742 CBOR sequences, as upstream
 	}
 	if out.as != "" {
 		ct = out.contentType()
