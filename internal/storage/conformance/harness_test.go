@@ -7,13 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/kubernetes"
 	"k8s.io/apimachinery/pkg/api/apitesting"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -25,6 +29,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
+	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
 
@@ -225,3 +230,138 @@ func (h *harness) callsValidation(t *testing.T, pageSize, estimatedProcessedObje
 }
 
 var _ = fmt.Sprintf
+
+// cacherHarness is a regis cacher over a harness-built etcd3 store, set up
+// as upstream's cacher tests set up theirs (cacher_test.go testSetup): the
+// pods' selectable fields, indexes on spec.nodeName and metadata.namespace,
+// spec.nodeName as the trigger, and a recorder of the lists that reach etcd.
+type cacherHarness struct {
+	*harness
+	cacher   *cacher.Cacher
+	recorder *storagetesting.KubernetesRecorder
+}
+
+// cacherSetup is how a cacher harness is built.
+type cacherSetup struct {
+	harness []harnessOption
+	cacher  []func(*cacher.Config)
+}
+
+type cacherOption func(*cacherSetup)
+
+// estimateSizes turns on the store's size estimation, with the cache's keys.
+func estimateSizes(s *cacherSetup) {
+	s.cacher = append(s.cacher, func(c *cacher.Config) { c.EstimateSizes = true })
+}
+
+// clusterScoped keys objects by name alone (upstream's withClusterScopedKeyFunc).
+func clusterScoped(s *cacherSetup) {
+	s.cacher = append(s.cacher, func(c *cacher.Config) { c.ClusterScoped = true })
+}
+
+// onFreshEtcd builds the cacher on an etcd of its own.
+func onFreshEtcd(s *cacherSetup) { s.harness = append(s.harness, freshEtcd) }
+
+func newCacherHarness(t *testing.T, opts ...cacherOption) *cacherHarness {
+	t.Helper()
+	var setup cacherSetup
+	for _, o := range opts {
+		o(&setup)
+	}
+	h := newHarness(t, setup.harness...)
+	ch := &cacherHarness{harness: h, recorder: storagetesting.NewKubernetesRecorder(noopLister{})}
+	h.client.KV = &listRecordingKV{KV: h.client.KV, rec: ch.recorder}
+	cfg := cacher.Config{
+		Store:                  h.store,
+		ResourcePrefix:         "/pods/",
+		GroupResource:          schema.GroupResource{Resource: "pods"},
+		NewFunc:                func() runtime.Object { return &example.Pod{} },
+		NewListFunc:            func() runtime.Object { return &example.PodList{} },
+		GetAttrs:               podAttrs,
+		IndexedFields:          []string{"spec.nodeName", "metadata.namespace"},
+		TriggerField:           "spec.nodeName",
+		Codec:                  h.codec,
+		CompactionPollInterval: 10 * time.Millisecond,
+		Logger:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range setup.cacher {
+		o(&cfg)
+	}
+	c, err := cacher.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.cacher = c
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	// Cleanups run last-in first-out: the cacher stops before the store
+	// and etcd's wipe.
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cacher.Run: %v", err)
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := c.WaitReady(wctx); err != nil {
+		t.Fatalf("cacher not ready: %v", err)
+	}
+	return ch
+}
+
+func (h *cacherHarness) upstream() upstream { return upstream{s: h.cacher} }
+
+// compaction compacts etcd at rv and waits until the cacher has applied it.
+func (h *cacherHarness) compaction(ctx context.Context, t *testing.T, resourceVersion string) {
+	h.harness.compaction(ctx, t, resourceVersion)
+	rv, _ := strconv.ParseInt(resourceVersion, 10, 64)
+	deadline := time.Now().Add(30 * time.Second)
+	for h.cacher.CompactRevision() != rv {
+		if time.Now().After(deadline) {
+			t.Fatalf("compaction at %d not observed by the cacher (it reports %d)", rv, h.cacher.CompactRevision())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// podAttrs are the selectable fields of upstream's cacher tests (GetPodAttrs).
+func podAttrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	pod, ok := obj.(*example.Pod)
+	if !ok {
+		return nil, nil, fmt.Errorf("not a pod")
+	}
+	return labels.Set(pod.Labels), fields.Set{
+		"spec.nodeName":      pod.Spec.NodeName,
+		"spec.restartPolicy": string(pod.Spec.RestartPolicy),
+		"status.phase":       string(pod.Status.Phase),
+		"metadata.name":      pod.Name,
+		"metadata.namespace": pod.Namespace,
+	}, nil
+}
+
+// listRecordingKV records the range reads (lists) of requests that carry
+// upstream's recorder key, as upstream's KubernetesRecorder records the
+// lists of its store, so that tests see which lists the cacher sent to etcd.
+type listRecordingKV struct {
+	clientv3.KV
+	rec *storagetesting.KubernetesRecorder
+}
+
+func (k *listRecordingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if _, ok := ctx.Value(storagetesting.RecorderContextKey).(string); ok {
+		if op := clientv3.OpGet(key, opts...); len(op.RangeBytes()) > 0 {
+			_, _ = k.rec.List(ctx, key, kubernetes.ListOptions{Revision: op.Rev(), Limit: op.Limit()})
+		}
+	}
+	return k.KV.Get(ctx, key, opts...)
+}
+
+// noopLister is the recorder's inner client: the read itself is done by
+// listRecordingKV.
+type noopLister struct{ kubernetes.Interface }
+
+func (noopLister) List(context.Context, string, kubernetes.ListOptions) (kubernetes.ListResponse, error) {
+	return kubernetes.ListResponse{}, nil
+}

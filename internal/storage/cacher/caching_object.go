@@ -1,0 +1,219 @@
+package cacher
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// metaObject is what the cache holds: an API object with metadata.
+type metaObject interface {
+	runtime.Object
+	metav1.Object
+}
+
+// CachingObject wraps an object of the cache and remembers its
+// serializations, one per encoder identifier, so that an object delivered
+// to many watchers (or returned by many lists) is encoded once per wire
+// format. It implements runtime.CacheableObject: apimachinery's JSON,
+// protobuf and CBOR serializers call CacheEncode instead of encoding the
+// object themselves.
+//
+// The object of one revision of a key is wrapped once and shared by the
+// cache, every list item and every watch event of that revision (a DELETED
+// event has a wrapper of its own, stamped with the deletion revision).
+// Treat it as read-only: GetObject returns a private deep copy; Object
+// returns the shared one without copying.
+//
+// Modelled on kube-apiserver's cachingObject (cacher/caching_object.go).
+type CachingObject struct {
+	mu     sync.RWMutex // guards obj, copied, cached, retired
+	obj    metaObject
+	copied bool // obj is a private copy, made by a setter
+
+	// encodings holds the serializations; replaced (copy on insert) so
+	// that readers need no lock.
+	encodings atomic.Pointer[encodingSet]
+
+	// account, when set, is told the bytes of each cached serialization
+	// while the object is in the cache (retire subtracts them).
+	account func(delta int64)
+	cached  int64
+	retired bool
+}
+
+var _ runtime.CacheableObject = (*CachingObject)(nil)
+
+type encodingSet map[runtime.Identifier]*encoding
+
+type encoding struct {
+	once sync.Once
+	raw  []byte
+	err  error
+}
+
+// NewCachingObject wraps obj, which must have object metadata. obj is not
+// copied: the caller gives up the right to change it.
+func NewCachingObject(obj runtime.Object) (*CachingObject, error) {
+	m, ok := obj.(metaObject)
+	if !ok {
+		return nil, fmt.Errorf("caching object: %T has no object metadata", obj)
+	}
+	if co, ok := obj.(*CachingObject); ok {
+		return co, nil
+	}
+	return &CachingObject{obj: m}, nil
+}
+
+// CacheEncode implements runtime.CacheableObject: it writes the
+// serialization cached under id, calling encode (with a deep copy of the
+// object, which encode owns) on the first use of id. It assumes one id
+// always means the same encode function.
+func (o *CachingObject) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
+	e := o.encoding(id)
+	e.once.Do(func() {
+		var buf bytes.Buffer
+		e.err = encode(o.GetObject(), &buf)
+		e.raw = buf.Bytes()
+		if e.err == nil {
+			o.count(int64(len(e.raw)))
+		}
+	})
+	if e.err != nil {
+		return e.err
+	}
+	if s, ok := w.(runtime.Splice); ok {
+		s.Splice(e.raw)
+		return nil
+	}
+	_, err := w.Write(e.raw)
+	return err
+}
+
+// encoding returns the entry for id, adding an empty one if needed.
+func (o *CachingObject) encoding(id runtime.Identifier) *encoding {
+	if set := o.encodings.Load(); set != nil {
+		if e, ok := (*set)[id]; ok {
+			return e
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	old := o.encodings.Load()
+	if old != nil {
+		if e, ok := (*old)[id]; ok {
+			return e
+		}
+	}
+	next := make(encodingSet, 1)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	e := &encoding{}
+	next[id] = e
+	o.encodings.Store(&next)
+	return e
+}
+
+func (o *CachingObject) count(n int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.account == nil || o.retired {
+		return
+	}
+	o.cached += n
+	o.account(n)
+}
+
+// retire stops counting the object's serializations against the cache's
+// memory (it left the cache) and gives back what was counted.
+func (o *CachingObject) retire() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.retired {
+		return
+	}
+	o.retired = true
+	if o.account != nil && o.cached != 0 {
+		o.account(-o.cached)
+	}
+	o.cached = 0
+}
+
+// CachedBytes is the size of the serializations cached so far.
+func (o *CachingObject) CachedBytes() int {
+	set := o.encodings.Load()
+	if set == nil {
+		return 0
+	}
+	n := 0
+	for _, e := range *set {
+		n += len(e.raw)
+	}
+	return n
+}
+
+// GetObject implements runtime.CacheableObject: a deep copy of the object,
+// owned by the caller.
+func (o *CachingObject) GetObject() runtime.Object {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj.DeepCopyObject()
+}
+
+// Object returns the wrapped object itself, shared with the cache and
+// other readers: it must not be changed.
+func (o *CachingObject) Object() runtime.Object {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj
+}
+
+// GetObjectKind implements runtime.Object.
+func (o *CachingObject) GetObjectKind() schema.ObjectKind {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj.GetObjectKind()
+}
+
+// DeepCopyObject implements runtime.Object. The copy starts with no cached
+// serializations.
+func (o *CachingObject) DeepCopyObject() runtime.Object {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return &CachingObject{obj: o.obj.DeepCopyObject().(metaObject), copied: true}
+}
+
+// set applies a metadata change unless noop says it changes nothing,
+// copying the shared object first and dropping the cached encodings.
+func (o *CachingObject) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
+	o.mu.RLock()
+	same := noop(o.obj)
+	o.mu.RUnlock()
+	if same {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if noop(o.obj) {
+		return
+	}
+	if !o.copied {
+		o.obj = o.obj.DeepCopyObject().(metaObject)
+		o.copied = true
+	}
+	o.encodings.Store(nil)
+	if o.account != nil && !o.retired && o.cached != 0 {
+		o.account(-o.cached)
+		o.cached = 0
+	}
+	apply(o.obj)
+}

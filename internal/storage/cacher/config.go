@@ -1,0 +1,181 @@
+package cacher
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// Config builds a Cacher for one resource.
+type Config struct {
+	// Store is the storage the cache is filled from and writes go to: the
+	// resource's etcd3 store. Required.
+	Store storage.Interface
+	// ResourcePrefix is the resource's key prefix, as given to the store
+	// ("/pods/"). Required.
+	ResourcePrefix string
+	// GroupResource labels metrics and logs.
+	GroupResource schema.GroupResource
+	// NewFunc and NewListFunc make empty objects and lists of the
+	// resource. Required.
+	NewFunc, NewListFunc func() runtime.Object
+
+	// ClusterScoped says the resource has no namespaces, for the default
+	// KeyFunc.
+	ClusterScoped bool
+	// KeyFunc returns an object's key. Nil: ResourcePrefix followed by
+	// "namespace/name" (upstream's NamespaceKeyFunc), or by "name" when
+	// ClusterScoped (NoNamespaceKeyFunc).
+	KeyFunc func(runtime.Object) (string, error)
+	// GetAttrs returns the labels and fields selectors match (the
+	// resource's selectable fields). Nil: storage.DefaultNamespaceScopedAttr.
+	GetAttrs storage.AttrFunc
+	// IndexedFields are fields of GetAttrs indexed for lists whose field
+	// selector requires one exact value (for example metadata.name, or
+	// spec.nodeName for pods).
+	IndexedFields []string
+	// TriggerField, when set, is a field of GetAttrs by which watchers are
+	// dispatched: a watch whose field selector requires one value of it is
+	// only offered the events whose object has (or had) that value
+	// (spec.nodeName for pods, so that a kubelet is not offered the pods of
+	// other nodes).
+	TriggerField string
+
+	// EventsHistoryWindow is how long events are kept at least; zero means
+	// DefaultEventsHistoryWindow (75 s), the minimum.
+	EventsHistoryWindow time.Duration
+
+	// ObjectSize returns an object's encoded size, counted against the
+	// memory limits. Nil: the protobuf size for objects that know it (a
+	// Size() method, as the k8s.io/api types have), else the length of
+	// Codec's encoding, else 0 (not counted).
+	ObjectSize func(runtime.Object) int64
+	// Codec is used by the default ObjectSize; may be nil.
+	Codec runtime.Encoder
+	// MaxBytes is this resource's memory limit (--watch-cache-max-bytes
+	// resource#N); 0 means none. Past it, and past Budget, watches are
+	// still served from the cache and lists go to etcd.
+	MaxBytes int64
+	// Budget is the limit shared with the other resources (may be nil).
+	Budget *Budget
+
+	// EstimateSizes makes the store estimate object sizes for Stats, with
+	// the cache's keys (upstream's SizeBasedListCostEstimate, on by default).
+	EstimateSizes bool
+
+	// CompactionPollInterval is how often the store's compaction
+	// revision is checked, to drop older snapshots and history; zero
+	// means 15 s, as upstream's cacher compactor.
+	CompactionPollInterval time.Duration
+
+	// Logger receives the cache's logs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Timing constants, as upstream's.
+const (
+	// bookmarkFrequency is how often a watcher that allows bookmarks gets
+	// one at least (defaultBookmarkFrequency).
+	bookmarkFrequency = time.Minute
+	// freshTimeout bounds the wait for the cache to reach a requested
+	// revision (blockTimeout); then "Too large resource version".
+	freshTimeout = 3 * time.Second
+	// tooLargeRetrySeconds is the Retry-After of that error.
+	tooLargeRetrySeconds = 1
+	// progressRequestInterval paces progress requests while a read waits.
+	progressRequestInterval = 100 * time.Millisecond
+	// incomingBufSize decouples the reflector from the dispatcher.
+	incomingBufSize = 100
+	// listPageSize pages the cache's lists of etcd.
+	listPageSize = 10000
+	// maxWatchRetryDuration is how long the reflector retries a failing
+	// etcd watch before the cache reports not ready
+	// (MaxInternalErrorRetryDuration).
+	maxWatchRetryDuration = 30 * time.Second
+	// defaultCompactionPollInterval is upstream's compactor period.
+	defaultCompactionPollInterval = 15 * time.Second
+)
+
+func (c *Config) complete() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("cacher: Store is required")
+	case c.NewFunc == nil || c.NewListFunc == nil:
+		return errors.New("cacher: NewFunc and NewListFunc are required")
+	case c.ResourcePrefix == "":
+		return errors.New("resourcePrefix cannot be empty")
+	case c.ResourcePrefix == "/":
+		return errors.New("resourcePrefix cannot be /")
+	case !strings.HasPrefix(c.ResourcePrefix, "/"):
+		return errors.New("resourcePrefix needs to start from /")
+	case c.EventsHistoryWindow != 0 && c.EventsHistoryWindow < DefaultEventsHistoryWindow:
+		return fmt.Errorf("cacher: EventsHistoryWindow (%v) must not be below %v", c.EventsHistoryWindow, DefaultEventsHistoryWindow)
+	case c.MaxBytes < 0:
+		return errors.New("cacher: MaxBytes must not be negative")
+	}
+	if c.EventsHistoryWindow == 0 {
+		c.EventsHistoryWindow = DefaultEventsHistoryWindow
+	}
+	if c.KeyFunc == nil {
+		prefix := strings.TrimSuffix(c.ResourcePrefix, "/") + "/"
+		clusterScoped := c.ClusterScoped
+		c.KeyFunc = func(obj runtime.Object) (string, error) { return defaultKey(prefix, obj, clusterScoped) }
+	}
+	if c.GetAttrs == nil {
+		c.GetAttrs = storage.DefaultNamespaceScopedAttr
+	}
+	if c.ObjectSize == nil {
+		c.ObjectSize = defaultObjectSize(c.Codec)
+	}
+	if c.CompactionPollInterval == 0 {
+		c.CompactionPollInterval = defaultCompactionPollInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// defaultKey is upstream's NamespaceKeyFunc, or NoNamespaceKeyFunc for a
+// cluster-scoped resource.
+func defaultKey(prefix string, obj runtime.Object, clusterScoped bool) (string, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", err
+	}
+	name := m.GetName()
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/%") {
+		return "", fmt.Errorf("invalid name: %q", name)
+	}
+	if clusterScoped {
+		return prefix + name, nil
+	}
+	return prefix + m.GetNamespace() + "/" + name, nil
+}
+
+// sizer is what the k8s.io/api types (gogo protobuf) implement.
+type sizer interface{ Size() int }
+
+func defaultObjectSize(codec runtime.Encoder) func(runtime.Object) int64 {
+	return func(obj runtime.Object) int64 {
+		if s, ok := obj.(sizer); ok {
+			return int64(s.Size())
+		}
+		if codec == nil {
+			return 0
+		}
+		data, err := runtime.Encode(codec, obj)
+		if err != nil {
+			return 0
+		}
+		return int64(len(data))
+	}
+}

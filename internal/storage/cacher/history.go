@@ -1,0 +1,175 @@
+package cacher
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// History bounds, as upstream sizes its event history
+// (watch_cache_history.go): it starts at 100 events, doubles while the
+// oldest event is younger than the freshness window and halves when the
+// newest quarter is older than it.
+const (
+	historyLowerBound = 100
+	historyUpperBound = 100 * 1024
+	// DefaultEventsHistoryWindow is how long events are kept at least:
+	// the bookmark frequency (1 min) plus 15 s, upstream's
+	// DefaultEventFreshDuration.
+	DefaultEventsHistoryWindow = bookmarkFrequency + 15*time.Second
+)
+
+// historyCapacityUpperBound is 102,400 events for the default window, and
+// that times the next power of two of window/75s for longer ones (capped
+// to an int32), as upstream's capacityUpperBound.
+func historyCapacityUpperBound(window time.Duration) int {
+	if window <= DefaultEventsHistoryWindow {
+		return historyUpperBound
+	}
+	exp := int(math.Ceil(math.Log2(window.Seconds() / DefaultEventsHistoryWindow.Seconds())))
+	if maxExp := int(math.Floor(math.Log2(math.MaxInt32 / historyUpperBound))); exp > maxExp {
+		exp = maxExp
+	}
+	return historyUpperBound << exp
+}
+
+// history is the ring buffer of the latest events of one resource, in
+// revision order. It does no locking and starts no goroutines; the cacher
+// guards it with its mutex.
+type history struct {
+	buf        []*event
+	start, end int // live events are buf[i%len(buf)] for start <= i < end
+	lower      int
+	upper      int
+	window     time.Duration
+	// floor is the oldest revision a watch can start from: the list
+	// revision, raised when an event is evicted (to that event's
+	// revision) and when etcd compacts.
+	floor uint64
+}
+
+func newHistory(window time.Duration) *history {
+	return &history{
+		buf:    make([]*event, historyLowerBound),
+		lower:  historyLowerBound,
+		upper:  historyCapacityUpperBound(window),
+		window: window,
+	}
+}
+
+func (h *history) capacity() int { return len(h.buf) }
+func (h *history) size() int     { return h.end - h.start }
+func (h *history) full() bool    { return h.size() == len(h.buf) }
+func (h *history) at(i int) *event {
+	return h.buf[i%len(h.buf)]
+}
+
+// reset empties the buffer after a list at listRV.
+func (h *history) reset(listRV uint64) {
+	clear(h.buf)
+	h.start, h.end = 0, 0
+	h.floor = listRV
+}
+
+// add appends e, resizing first as upstream does and evicting the oldest
+// event when still full. It returns the capacity before and after.
+func (h *history) add(e *event) (before, after int) {
+	before = len(h.buf)
+	h.resize(e.recordTime)
+	if h.full() {
+		h.floor = max(h.floor, h.at(h.start).rv)
+		h.buf[h.start%len(h.buf)] = nil
+		h.start++
+	}
+	h.buf[h.end%len(h.buf)] = e
+	h.end++
+	return before, len(h.buf)
+}
+
+func (h *history) resize(now time.Time) {
+	if !h.full() {
+		return
+	}
+	switch c := len(h.buf); {
+	case now.Sub(h.at(h.start).recordTime) < h.window:
+		if n := min(2*c, h.upper); n > c {
+			h.realloc(n)
+		}
+	case now.Sub(h.at(h.end-c/4).recordTime) > h.window:
+		if n := max(c/2, h.lower); n < c {
+			h.realloc(n)
+		}
+	}
+}
+
+func (h *history) realloc(capacity int) {
+	buf := make([]*event, capacity)
+	if capacity < len(h.buf) {
+		for i := h.start; i < h.end-capacity; i++ {
+			h.floor = max(h.floor, h.at(i).rv)
+		}
+		h.start = h.end - capacity
+	}
+	for i := h.start; i < h.end; i++ {
+		buf[i%capacity] = h.at(i)
+	}
+	h.buf = buf
+}
+
+// oldestRV is the revision of the oldest buffered event, 0 when empty.
+func (h *history) oldestRV() uint64 {
+	if h.size() == 0 {
+		return 0
+	}
+	return h.at(h.start).rv
+}
+
+// trim forgets the events at or below rev (etcd compacted them).
+func (h *history) trim(rev uint64) {
+	h.floor = max(h.floor, rev)
+	for h.start < h.end && h.at(h.start).rv <= rev {
+		h.buf[h.start%len(h.buf)] = nil
+		h.start++
+	}
+}
+
+// since returns the buffered events with revision > rv, or upstream's 410
+// "too old resource version" when events after rv were evicted.
+func (h *history) since(rv uint64) ([]*event, error) {
+	if rv < h.floor {
+		return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rv, h.floor))
+	}
+	n := h.size()
+	first := sort.Search(n, func(i int) bool { return h.at(h.start+i).rv > rv })
+	out := make([]*event, 0, n-first)
+	for i := h.start + first; i < h.end; i++ {
+		out = append(out, h.at(i))
+	}
+	return out, nil
+}
+
+// Per-watcher buffer sizes, as upstream's suggestedWatchChannelSize: about
+// one second of history, at least 10, at most 10 for a watch served by the
+// trigger index, 1000 when an index exists but the watch does not use it,
+// and 100 without an index.
+const (
+	minWatchChanSize                = 10
+	maxWatchChanSizeWithTrigger     = 10
+	maxWatchChanSizeIndexNotUsed    = 1000
+	maxWatchChanSizeWithoutTriggers = 100
+)
+
+func (h *history) watchChanSize(triggerExists, triggerUsed bool) int {
+	size := max(int(math.Ceil(float64(len(h.buf))/h.window.Seconds())), minWatchChanSize)
+	switch {
+	case triggerExists && triggerUsed:
+		return min(size, maxWatchChanSizeWithTrigger)
+	case triggerExists:
+		return min(size, maxWatchChanSizeIndexNotUsed)
+	default:
+		return min(size, maxWatchChanSizeWithoutTriggers)
+	}
+}

@@ -1,0 +1,403 @@
+package cacher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// Get implements storage.Interface. RV "" (a consistent read) goes to
+// etcd, as everything does until the cache is ready; RV "0" or N is served
+// from the cache once it has reached N (3 s at most, then "Too large
+// resource version"). The object is a copy the caller owns.
+func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions, out runtime.Object) error {
+	if opts.ResourceVersion == "" || !c.Ready() {
+		return c.store.Get(ctx, key, opts, out)
+	}
+	rv, err := c.versioner.ParseResourceVersion(opts.ResourceVersion)
+	if err != nil {
+		return err
+	}
+	key, err = storage.PrepareKey(c.prefix, key, false)
+	if err != nil {
+		return err
+	}
+	outVal, err := conversion.EnforcePtr(out)
+	if err != nil {
+		return err
+	}
+	if err := c.waitFresh(ctx, rv); err != nil {
+		return err
+	}
+	c.mu.RLock()
+	e, cur := c.tree.get(key), c.rv
+	c.mu.RUnlock()
+	if e == nil {
+		if opts.IgnoreNotFound {
+			return runtime.SetZeroValue(out)
+		}
+		return storage.NewKeyNotFoundError(key, int64(cur))
+	}
+	outVal.Set(reflect.ValueOf(e.obj.GetObject()).Elem())
+	return nil
+}
+
+// GetList implements storage.Interface with upstream's rules for what
+// the cache serves (CacheDelegator, delegator.ShouldDelegateList):
+//
+//   - RV "0" and NotOlderThan N: the cache, once it has reached N (3 s at
+//     most, then "Too large resource version"); RV "0" ignores the limit;
+//   - RV "" (consistent): the cache once etcd's progress notifications
+//     have proven that it can catch up with etcd's current revision, else
+//     etcd; if it does not catch up within 3 s, etcd;
+//   - Exact N, continue tokens and (legacy) N with a limit: the cache's
+//     snapshot at N when it still has one, else etcd.
+//
+// Until the cache is ready, and while it is over its memory limits, lists
+// go to etcd. Items served from the cache share memory with it: they
+// must not be changed.
+func (c *Cacher) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
+	res, err := c.list(ctx, key, opts)
+	if errors.Is(err, errDelegate) {
+		return c.store.GetList(ctx, key, opts, listObj)
+	}
+	if err != nil {
+		return err
+	}
+	listPtr, err := meta.GetItemsPtr(listObj)
+	if err != nil {
+		return err
+	}
+	listVal, err := conversion.EnforcePtr(listPtr)
+	if err != nil {
+		return err
+	}
+	if listVal.Kind() != reflect.Slice {
+		return fmt.Errorf("need a pointer to slice, got %v", listVal.Kind())
+	}
+	items := reflect.MakeSlice(listVal.Type(), len(res.elems), len(res.elems))
+	for i, e := range res.elems {
+		items.Index(i).Set(reflect.ValueOf(e.obj.Object()).Elem())
+	}
+	listVal.Set(items)
+	return c.versioner.UpdateList(listObj, res.rv, res.cont, res.remaining)
+}
+
+// List is a list served as the cache's shared objects, so that an encoder
+// can stream it item by item, reusing each object's cached serializations
+// (CachingObject). Items must not be changed.
+type List struct {
+	Items              []*CachingObject
+	ResourceVersion    uint64
+	Continue           string
+	RemainingItemCount *int64
+}
+
+// ListObjects is GetList for streaming encoders: the same rules and
+// results, as CachingObjects. A list served by etcd is wrapped too (its
+// objects are fresh, with nothing cached).
+func (c *Cacher) ListObjects(ctx context.Context, key string, opts storage.ListOptions) (*List, error) {
+	res, err := c.list(ctx, key, opts)
+	if errors.Is(err, errDelegate) {
+		return c.listFromStore(ctx, key, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &List{Items: make([]*CachingObject, len(res.elems)), ResourceVersion: res.rv, Continue: res.cont, RemainingItemCount: res.remaining}
+	for i, e := range res.elems {
+		out.Items[i] = e.obj
+	}
+	return out, nil
+}
+
+func (c *Cacher) listFromStore(ctx context.Context, key string, opts storage.ListOptions) (*List, error) {
+	listObj := c.cfg.NewListFunc()
+	if err := c.store.GetList(ctx, key, opts, listObj); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(listObj)
+	if err != nil {
+		return nil, err
+	}
+	lm, err := meta.ListAccessor(listObj)
+	if err != nil {
+		return nil, err
+	}
+	rv, err := c.versioner.ParseResourceVersion(lm.GetResourceVersion())
+	if err != nil {
+		return nil, err
+	}
+	out := &List{Items: make([]*CachingObject, len(items)), ResourceVersion: rv, Continue: lm.GetContinue(), RemainingItemCount: lm.GetRemainingItemCount()}
+	for i, item := range items {
+		if out.Items[i], err = NewCachingObject(item); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// errDelegate: the list is for etcd.
+var errDelegate = errors.New("delegate to etcd")
+
+// listResult is a list served from the cache.
+type listResult struct {
+	elems     []*element
+	rv        uint64
+	cont      string
+	remaining *int64
+}
+
+// readMode is where and at which revision a list is read.
+type readMode int
+
+const (
+	readEtcd       readMode = iota
+	readExact               // the snapshot at rv
+	readLatest              // the cache, once at rv or later
+	readConsistent          // the cache, once at etcd's current revision
+)
+
+// plan decides how a list is served, as upstream's ShouldDelegateList.
+func (c *Cacher) plan(opts storage.ListOptions) (readMode, uint64, error) {
+	rv, err := c.versioner.ParseResourceVersion(opts.ResourceVersion)
+	if err != nil {
+		return readEtcd, 0, err
+	}
+	switch opts.ResourceVersionMatch {
+	case metav1.ResourceVersionMatchExact:
+		return c.planExact(rv, opts.Recursive), rv, nil
+	case metav1.ResourceVersionMatchNotOlderThan:
+		return readLatest, rv, nil
+	case "":
+		if opts.Predicate.Continue != "" {
+			_, continueRV, err := storage.DecodeContinue(opts.Predicate.Continue, c.prefix)
+			if err != nil {
+				return readEtcd, 0, apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: %v", err))
+			}
+			if continueRV > 0 {
+				return c.planExact(uint64(continueRV), opts.Recursive), uint64(continueRV), nil
+			}
+			return c.planConsistent(), 0, nil
+		}
+		if opts.Predicate.Limit > 0 && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+			return c.planExact(rv, opts.Recursive), rv, nil
+		}
+		if opts.ResourceVersion == "" {
+			return c.planConsistent(), 0, nil
+		}
+		return readLatest, rv, nil
+	}
+	return readEtcd, 0, nil
+}
+
+func (c *Cacher) planExact(rv uint64, recursive bool) readMode {
+	if !recursive {
+		return readEtcd
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if rv > c.rv {
+		// A future revision: the cache can wait for it if it can prove
+		// freshness.
+		if c.progressSupported() {
+			return readExact
+		}
+		return readEtcd
+	}
+	if _, ok := c.snaps.at(rv); ok {
+		return readExact
+	}
+	return readEtcd
+}
+
+func (c *Cacher) planConsistent() readMode {
+	if c.progressSupported() {
+		return readConsistent
+	}
+	return readEtcd
+}
+
+// list serves a list from the cache, or returns errDelegate.
+func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions) (*listResult, error) {
+	if _, _, err := storage.ValidateListOptions(c.prefix, c.versioner, opts); err != nil {
+		return nil, err
+	}
+	prepared, err := storage.PrepareKey(c.prefix, key, opts.Recursive)
+	if err != nil {
+		return nil, err
+	}
+	mode, rv, err := c.plan(opts)
+	if err != nil {
+		return nil, err
+	}
+	if mode == readEtcd || !c.Ready() || c.overBudget.Load() {
+		c.m.listFromEtcd()
+		return nil, errDelegate
+	}
+	res, err := c.listFromCache(ctx, key, prepared, opts, mode, rv)
+	if err != nil {
+		switch {
+		case apierrors.IsResourceExpired(err):
+			// The snapshot went away meanwhile.
+			c.m.listFromEtcd()
+			return nil, errDelegate
+		case mode == readConsistent && storage.IsTooLargeResourceVersion(err):
+			c.m.consistentRead(true, true)
+			c.m.listFromEtcd()
+			return nil, errDelegate
+		case mode == readConsistent:
+			c.m.consistentRead(false, false)
+		}
+		return nil, err
+	}
+	if mode == readConsistent {
+		c.m.consistentRead(true, false)
+	}
+	return res, nil
+}
+
+// listFromCache reads the list from a snapshot. key is the caller's key
+// (continue tokens are relative to it), prepared the validated one.
+func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts storage.ListOptions, mode readMode, rv uint64) (*listResult, error) {
+	var continueKey string
+	if opts.Predicate.Continue != "" {
+		var err error
+		if continueKey, _, err = storage.DecodeContinue(opts.Predicate.Continue, prepared); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid continue token: %v", err))
+		}
+	}
+	if mode == readConsistent {
+		cur, err := c.store.GetCurrentResourceVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rv = cur
+	}
+	if err := c.waitFresh(ctx, rv); err != nil {
+		return nil, err
+	}
+
+	var (
+		t      tree
+		listRV uint64
+		byIdx  []*element
+		index  string
+	)
+	c.mu.RLock()
+	if mode == readExact {
+		var ok bool
+		if t, ok = c.snaps.at(rv); !ok {
+			c.mu.RUnlock()
+			return nil, apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d", rv))
+		}
+		listRV = rv
+	} else {
+		t, listRV = c.tree, c.rv
+		if opts.Recursive && continueKey == "" {
+			byIdx, index = c.indexLookupLocked(opts.Predicate)
+		}
+	}
+	c.mu.RUnlock()
+
+	res := &listResult{rv: listRV}
+	pred := opts.Predicate
+	if !opts.Recursive {
+		if e := t.get(prepared); e != nil && pred.MatchesObjectAttributes(e.labels, e.fields) {
+			res.elems = []*element{e}
+		}
+		c.m.listFromCache(index, len(res.elems), len(res.elems))
+		return res, nil
+	}
+
+	limit := opts.Predicate.Limit
+	if limit <= 0 || opts.ResourceVersion == "0" {
+		limit = 0 // as upstream's computeListLimit: RV "0" ignores the limit
+	}
+	from, to := prepared, prefixEnd(prepared)
+	if continueKey > from {
+		from = continueKey
+	}
+	var (
+		candidates int
+		fetched    int
+		lastKey    string
+		hasMore    bool
+	)
+	visit := func(e *element) bool {
+		fetched++
+		if limit > 0 && int64(len(res.elems)) >= limit {
+			hasMore = true
+			return false
+		}
+		if pred.MatchesObjectAttributes(e.labels, e.fields) {
+			res.elems = append(res.elems, e)
+			lastKey = e.key
+		}
+		return true
+	}
+	if index != "" {
+		inRange := byIdx[:0]
+		for _, e := range byIdx {
+			if e.key >= from && (to == "" || e.key < to) {
+				inRange = append(inRange, e)
+			}
+		}
+		candidates = len(inRange)
+		for _, e := range inRange {
+			if !visit(e) {
+				break
+			}
+		}
+	} else {
+		candidates = t.countRange(from, to)
+		if pred.Empty() && limit == 0 {
+			res.elems = make([]*element, 0, candidates)
+		}
+		t.ascend(from, to, visit)
+	}
+	cont, remaining, err := storage.PrepareContinueToken(lastKey, key, int64(listRV), int64(candidates), hasMore, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.cont, res.remaining = cont, remaining
+	c.m.listFromCache(index, fetched, len(res.elems))
+	if res.elems == nil {
+		res.elems = []*element{}
+	}
+	return res, nil
+}
+
+// indexLookupLocked returns, sorted by key, the elements of the index the
+// predicate's field selector pins to one value, if any.
+// Caller holds c.mu.
+func (c *Cacher) indexLookupLocked(pred storage.SelectionPredicate) ([]*element, string) {
+	if pred.Field == nil || len(c.indexes) == 0 {
+		return nil, ""
+	}
+	for _, field := range c.cfg.IndexedFields {
+		v, ok := pred.Field.RequiresExactMatch(field)
+		if !ok {
+			continue
+		}
+		byKey := c.indexes[field][v]
+		out := make([]*element, 0, len(byKey))
+		for _, e := range byKey {
+			out = append(out, e)
+		}
+		slices.SortFunc(out, func(a, b *element) int { return strings.Compare(a.key, b.key) })
+		return out, storage.FieldIndex(field)
+	}
+	return nil, ""
+}
