@@ -372,14 +372,15 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 			return nil, err
 		}
 		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-		obj, _, err := codecs().UniversalDecoder().Decode(data, &gvk, opts)
+		obj, _, err := info.Serializer.Decode(data, &gvk, opts)
 		if err != nil {
-			if _, _, err2 := info.Serializer.Decode(data, &gvk, opts); err2 != nil {
-				return nil, apierrors.NewBadRequest(err.Error())
-			}
-		} else if o, ok := obj.(*metav1.DeleteOptions); ok {
-			opts = o
+			return nil, apierrors.NewBadRequest(err.Error())
 		}
+		o, ok := obj.(*metav1.DeleteOptions)
+		if !ok {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("expected DeleteOptions, got %T", obj))
+		}
+		opts = o
 	}
 	q := r.URL.Query()
 	if len(q) > 0 {

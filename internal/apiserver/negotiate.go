@@ -32,7 +32,11 @@ var scheme = sync.OnceValue(func() *runtime.Scheme {
 	if err != nil {
 		panic(err)
 	}
-	metav1.AddMetaToScheme(s)
+	// Options and WatchEvent under meta.k8s.io/v1, as clients send them.
+	metav1.AddToGroupVersion(s, metav1.SchemeGroupVersion)
+	if err := metav1.AddMetaToScheme(s); err != nil {
+		panic(err)
+	}
 	return s
 })
 
