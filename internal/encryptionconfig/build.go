@@ -2,7 +2,10 @@ package encryptionconfig
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +67,12 @@ type BuildOptions struct {
 	// KMSv2 starts KMS v2 providers (KMSv2Plugins in a server); nil
 	// refuses configurations with kms.
 	KMSv2 KMSFactory
+	// AESGCMWrites, when set, is called once per aesgcm key at build time
+	// with the key's name and fingerprint; the function it returns is
+	// called after each value that key encrypts. This is how a server
+	// counts writes per aesgcm key against upstream's advice to rotate
+	// before 200,000 writes.
+	AESGCMWrites func(name, fingerprint string) func()
 }
 
 // KeyInfo describes one key (or KMS provider) a resource entry uses, for
@@ -72,7 +81,10 @@ type KeyInfo struct {
 	Resource string // as configured: "secrets", "*.apps", "*.*"
 	Provider string // "aescbc", "aesgcm", "secretbox", "kms", "identity"
 	Key      string // the key name; the provider name for kms; "" for identity
-	Write    bool   // the entry writes with this key
+	// Fingerprint tells keys of the same name apart without revealing them
+	// (see Fingerprint); "" for identity and kms.
+	Fingerprint string
+	Write       bool // the entry writes with this key
 }
 
 // Set is a built configuration: one transformer per configured
@@ -119,7 +131,7 @@ func Build(ctx context.Context, cfg *EncryptionConfiguration, hash string, opts 
 			chain = append(chain, pt)
 			chainNames = append(chainNames, pc.providerType())
 			for k, key := range keys {
-				infos = append(infos, KeyInfo{Provider: pc.providerType(), Key: key, Write: j == 0 && k == 0})
+				infos = append(infos, KeyInfo{Provider: pc.providerType(), Key: key.name, Fingerprint: key.fingerprint, Write: j == 0 && k == 0})
 			}
 		}
 		for _, res := range rc.Resources {
@@ -144,25 +156,50 @@ func Build(ctx context.Context, cfg *EncryptionConfiguration, hash string, opts 
 	return set, nil
 }
 
-// buildProvider returns the prefix transformer of one provider and the names
-// of its keys in order.
-func (s *Set) buildProvider(ctx context.Context, pc ProviderConfiguration, opts BuildOptions) (value.PrefixTransformer, []string, error) {
+// builtKey names one key of a built provider.
+type builtKey struct {
+	name, fingerprint string
+}
+
+// buildProvider returns the prefix transformer of one provider and its keys
+// in order.
+func (s *Set) buildProvider(ctx context.Context, pc ProviderConfiguration, opts BuildOptions) (value.PrefixTransformer, []builtKey, error) {
 	switch {
 	case pc.AESGCM != nil:
-		return keyList(aes.GCMPrefix, "aesgcm", pc.AESGCM.Keys, func(k []byte) (value.Transformer, error) { return aes.NewGCM(k, opts.Random) })
+		return keyList(aes.GCMPrefix, "aesgcm", pc.AESGCM.Keys, func(name, fp string, k []byte) (value.Transformer, error) {
+			t, err := aes.NewGCM(k, opts.Random)
+			if err != nil || opts.AESGCMWrites == nil {
+				return t, err
+			}
+			return &countWrites{Transformer: t, inc: opts.AESGCMWrites(name, fp)}, nil
+		})
 	case pc.AESCBC != nil:
-		return keyList(aes.CBCPrefix, "aescbc", pc.AESCBC.Keys, func(k []byte) (value.Transformer, error) { return aes.NewCBC(k, opts.Random) })
+		return keyList(aes.CBCPrefix, "aescbc", pc.AESCBC.Keys, func(_, _ string, k []byte) (value.Transformer, error) { return aes.NewCBC(k, opts.Random) })
 	case pc.Secretbox != nil:
-		return keyList(secretbox.Prefix, "secretbox", pc.Secretbox.Keys, func(k []byte) (value.Transformer, error) { return secretbox.New(k, opts.Random) })
+		return keyList(secretbox.Prefix, "secretbox", pc.Secretbox.Keys, func(_, _ string, k []byte) (value.Transformer, error) { return secretbox.New(k, opts.Random) })
 	case pc.Identity != nil:
-		return value.PrefixTransformer{Prefix: []byte{}, Transformer: value.Identity}, []string{""}, nil
+		return value.PrefixTransformer{Prefix: []byte{}, Transformer: value.Identity}, []builtKey{{}}, nil
 	case pc.KMS != nil:
 		return s.buildKMS(ctx, *pc.KMS, opts)
 	}
 	return value.PrefixTransformer{}, nil, errors.New(noProviderErr)
 }
 
-func (s *Set) buildKMS(ctx context.Context, c KMSConfiguration, opts BuildOptions) (value.PrefixTransformer, []string, error) {
+// countWrites counts the values a key encrypts.
+type countWrites struct {
+	value.Transformer
+	inc func()
+}
+
+func (c *countWrites) TransformToStorage(ctx context.Context, data []byte, dataCtx value.Context) ([]byte, error) {
+	out, err := c.Transformer.TransformToStorage(ctx, data, dataCtx)
+	if err == nil {
+		c.inc()
+	}
+	return out, err
+}
+
+func (s *Set) buildKMS(ctx context.Context, c KMSConfiguration, opts BuildOptions) (value.PrefixTransformer, []builtKey, error) {
 	switch {
 	case c.APIVersion == "v1":
 		return value.PrefixTransformer{}, nil, ErrKMSv1
@@ -179,29 +216,41 @@ func (s *Set) buildKMS(ctx context.Context, c KMSConfiguration, opts BuildOption
 	if c.Timeout != nil {
 		s.grace += 2 * c.Timeout.Duration
 	}
-	return value.PrefixTransformer{Prefix: []byte(kmsv2.Prefix + c.Name + ":"), Transformer: p}, []string{c.Name}, nil
+	return value.PrefixTransformer{Prefix: []byte(kmsv2.Prefix + c.Name + ":"), Transformer: p}, []builtKey{{name: c.Name}}, nil
 }
 
-func keyList(prefix, provider string, keys []Key, newKey func([]byte) (value.Transformer, error)) (value.PrefixTransformer, []string, error) {
+func keyList(prefix, provider string, keys []Key, newKey func(name, fingerprint string, material []byte) (value.Transformer, error)) (value.PrefixTransformer, []builtKey, error) {
 	if len(keys) == 0 {
 		return value.PrefixTransformer{}, nil, fmt.Errorf("%s provider has no valid keys", provider)
 	}
 	named := make([]value.NamedKey, 0, len(keys))
-	names := make([]string, 0, len(keys))
+	built := make([]builtKey, 0, len(keys))
 	for i, k := range keys {
 		material, err := base64.StdEncoding.DecodeString(k.Secret)
 		if err != nil {
 			return value.PrefixTransformer{}, nil, fmt.Errorf("keys[%d] (%q): %s", i, k.Name, base64EncodingErr)
 		}
-		t, err := newKey(material)
+		fp := Fingerprint(provider, material)
+		t, err := newKey(k.Name, fp, material)
 		clear(material)
 		if err != nil {
 			return value.PrefixTransformer{}, nil, fmt.Errorf("keys[%d] (%q): %w", i, k.Name, err)
 		}
 		named = append(named, value.NamedKey{Name: k.Name, Transformer: t})
-		names = append(names, k.Name)
+		built = append(built, builtKey{name: k.Name, fingerprint: fp})
 	}
-	return value.PrefixTransformer{Prefix: []byte(prefix), Transformer: value.NewKeyList(provider, named...)}, names, nil
+	return value.PrefixTransformer{Prefix: []byte(prefix), Transformer: value.NewKeyList(provider, named...)}, built, nil
+}
+
+// Fingerprint identifies a key of a provider ("aescbc", "aesgcm",
+// "secretbox") without revealing it: the first 8 bytes, in hex, of
+// HMAC-SHA256 keyed with the key material over "regis key fingerprint v1"
+// and the provider. Servers publish it so that a rotation can check that
+// they all hold the same material under a key name; it is safe to show.
+func Fingerprint(provider string, material []byte) string {
+	m := hmac.New(sha256.New, material)
+	m.Write([]byte("regis key fingerprint v1\x00" + provider))
+	return hex.EncodeToString(m.Sum(nil)[:8])
 }
 
 // Hash is the content hash of the file the Set was built from ("" for a

@@ -2,6 +2,7 @@ package encryptionconfig_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -209,7 +210,15 @@ func TestKeys(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("Keys() = %+v\nwant %+v", got, want)
 	}
+	material, _ := base64.StdEncoding.DecodeString(key32)
+	fp := encryptionconfig.Fingerprint("aesgcm", material)
+	if len(fp) != 16 || strings.Contains(key32, fp) || fp == encryptionconfig.Fingerprint("aescbc", material) {
+		t.Fatalf("Fingerprint = %q", fp)
+	}
 	for i := range want {
+		if want[i].Provider == "aesgcm" {
+			want[i].Fingerprint = fp
+		}
 		if got[i] != want[i] {
 			t.Errorf("Keys()[%d] = %+v, want %+v", i, got[i], want[i])
 		}
@@ -233,5 +242,46 @@ func TestResourceInSeveralEntries(t *testing.T) {
 	}
 	if got, stale, err := tr.TransformFromStorage(t.Context(), []byte("k8s\x00plain"), dc); err != nil || !stale || string(got) != "k8s\x00plain" {
 		t.Fatalf("plain value: %q stale=%v err=%v; want it, stale", got, stale, err)
+	}
+}
+
+// TestAESGCMWrites: every value an aesgcm key encrypts is counted against
+// that key (name and fingerprint), and nothing else is.
+func TestAESGCMWrites(t *testing.T) {
+	data := []byte(config(`
+- resources: [secrets]
+  providers:
+  - aesgcm: {keys: [{name: k2, secret: ` + key32 + `}, {name: k1, secret: ` + key16 + `}]}
+- resources: [configmaps]
+  providers: [{aescbc: {keys: [{name: c1, secret: ` + key32 + `}]}}]
+`))
+	cfg, err := encryptionconfig.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	set, err := encryptionconfig.Build(t.Context(), cfg, "h", encryptionconfig.BuildOptions{
+		AESGCMWrites: func(name, fp string) func() {
+			if fp == "" {
+				t.Errorf("key %s without fingerprint", name)
+			}
+			return func() { counts[name]++ }
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	dc := value.DefaultContext("/registry/secrets/ns/a")
+	for range 3 {
+		if _, err := set.TransformerForResource(schema.GroupResource{Resource: "secrets"}).TransformToStorage(t.Context(), []byte("v"), dc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := set.TransformerForResource(schema.GroupResource{Resource: "configmaps"}).TransformToStorage(t.Context(), []byte("v"), dc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(counts) != 1 || counts["k2"] != 3 {
+		t.Fatalf("counts = %v, want k2: 3", counts)
 	}
 }

@@ -24,9 +24,10 @@ type Metrics struct {
 	lastHash string
 }
 
-// NewMetrics creates the collectors and registers them with reg.
-// apiServerID labels them as kube-apiserver does ("sha256:" + hex hash of
-// the id).
+// NewMetrics creates the collectors and registers them with reg; with a
+// nil reg they are not registered, and the Metrics, itself a
+// prometheus.Collector, is registered by its owner. apiServerID labels
+// them as kube-apiserver does ("sha256:" + hex hash of the id).
 func NewMetrics(reg prometheus.Registerer, apiServerID string) (*Metrics, error) {
 	sum := sha256.Sum256([]byte(apiServerID))
 	m := &Metrics{
@@ -48,12 +49,33 @@ func NewMetrics(reg prometheus.Registerer, apiServerID string) (*Metrics, error)
 			Help: "Keys of the applied encryption configuration: 1 per resource rule, provider and key name (the KMS provider name for kms); write is true for the key that encrypts new writes. Never key material.",
 		}, []string{"resource", "provider", "key", "write"}),
 	}
-	for _, c := range []prometheus.Collector{m.reloads, m.lastReload, m.configInfo, m.keyInfo} {
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range m.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.reloads, m.lastReload, m.configInfo, m.keyInfo}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
 }
 
 // Applied records s as the configuration in use. NewReloader records its
