@@ -85,7 +85,8 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		b.Embedded, err = etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: dir, Logger: log, LogLevel: o.EtcdLogLevel})
+		b.Embedded, err = etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: dir, Logger: log, LogLevel: o.EtcdLogLevel,
+			UnsafeNoFsync: o.EtcdUnsafeNoFsync})
 		if err != nil {
 			return nil, err
 		}

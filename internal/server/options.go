@@ -45,6 +45,9 @@ type Options struct {
 	// StorageMediaType (--storage-media-type) is the encoding of built-in
 	// resources in etcd.
 	StorageMediaType string
+	// EtcdUnsafeNoFsync runs the embedded etcd without fsync: for data
+	// that may be lost (tests, the embedding package).
+	EtcdUnsafeNoFsync bool
 	// EtcdLogLevel is the lowest level of the embedded etcd's own logs that
 	// reach Logger ("error" when empty).
 	EtcdLogLevel string

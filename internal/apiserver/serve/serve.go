@@ -1,0 +1,222 @@
+// Package serve assembles a whole regis API server on a running etcd
+// backend: the registry over the etcd3 stores, the system namespaces, the
+// namespace controller, TLS (generated once in the data directory unless
+// given), authentication, health checks, metrics, and the HTTPS listener.
+// It is what `regis serve` and the public embedding package run.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/regis-dev/regis/internal/apiserver"
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/server"
+	"github.com/regis-dev/regis/internal/storage/etcd3"
+)
+
+// Options configure the API server. Each field names the kube-apiserver
+// flag it comes from.
+type Options struct {
+	// BindAddress (--bind-address) and SecurePort (--secure-port) are where
+	// HTTPS is served; port 0 picks a free one. Ignored with Listener.
+	BindAddress string
+	SecurePort  int
+	// Listener, when set, is used instead of BindAddress:SecurePort.
+	Listener net.Listener
+	// TLSCertFile and TLSKeyFile (--tls-cert-file, --tls-private-key-file)
+	// are the serving certificate; empty generates one (with a CA and an
+	// admin client certificate) in PKIDir.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile (--client-ca-file) verifies client certificates; empty
+	// uses the generated CA.
+	ClientCAFile string
+	// TokenAuthFile (--token-auth-file) lists bearer tokens.
+	TokenAuthFile string
+	// PKIDir keeps the generated certificates.
+	PKIDir string
+	// KubeconfigDir is where admin.kubeconfig is written; empty means
+	// PKIDir.
+	KubeconfigDir string
+	// Ready, when set, is called once the server accepts requests.
+	Ready func(Info)
+	// Logger receives the server's logs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Info describes a serving server.
+type Info struct {
+	// URL is the server's HTTPS address ("https://127.0.0.1:6443").
+	URL string
+	// Kubeconfig is the admin kubeconfig's path ("" with a given
+	// certificate, whose CA regis does not know).
+	Kubeconfig string
+	// PKI is the generated certificates' directory ("" with given ones).
+	PKI PKI
+	// CAData, ClientCertData and ClientKeyData are PEM, for rest.Config.
+	CAData, ClientCertData, ClientKeyData []byte
+}
+
+// Version is what /version reports.
+func Version() version.Info {
+	return version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-regis", GoVersion: runtime.Version(),
+		Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH}
+}
+
+// Func returns a server.ServeFunc that serves the API with o.
+func Func(o Options) server.ServeFunc {
+	return func(ctx context.Context, b *server.Backend) error { return Serve(ctx, b, o) }
+}
+
+// Serve serves the API on b until ctx ends, then drains requests (up to
+// 15 s), ends watches and stops its goroutines.
+func Serve(ctx context.Context, b *server.Backend, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
+		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
+	})})
+	if err != nil {
+		return err
+	}
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))); err != nil {
+			return err
+		}
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := registry.Bootstrap(ctx, reg, int32(port)); err != nil {
+		return err
+	}
+
+	tlsCfg, info, err := tlsConfig(o, ln)
+	if err != nil {
+		return err
+	}
+	var authn apiserver.Authenticators
+	authn = append(authn, apiserver.ClientCertAuthenticator{})
+	if o.TokenAuthFile != "" {
+		t, err := apiserver.LoadTokenFile(o.TokenAuthFile)
+		if err != nil {
+			return err
+		}
+		authn = append(authn, t)
+	}
+	metrics, err := apiserver.NewMetrics(reg, append(etcd3.Collectors(), collectors.NewGoCollector())...)
+	if err != nil {
+		return err
+	}
+	api, err := apiserver.New(apiserver.Config{
+		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
+		Checks: []apiserver.Check{
+			{Name: "etcd", Livez: true, Readyz: true, Func: b.Health.Check},
+			{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: api, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+
+	var wg sync.WaitGroup
+	cctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
+	serveErr := make(chan error, 1)
+	wg.Go(func() {
+		if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- err
+		}
+	})
+	log.Info("serving the Kubernetes API", "url", info.URL, "kubeconfig", info.Kubeconfig)
+	if o.Ready != nil {
+		o.Ready(info)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return err
+	}
+	api.Shutdown() // watches end, so that Shutdown below does not wait for them
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer scancel()
+	return hs.Shutdown(sctx)
+}
+
+// tlsConfig loads or generates the serving certificate and the client CA.
+func tlsConfig(o Options, ln net.Listener) (*tls.Config, Info, error) {
+	host := "127.0.0.1"
+	if a := ln.Addr().(*net.TCPAddr); !a.IP.IsUnspecified() {
+		host = a.IP.String()
+	}
+	info := Info{URL: "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
+	certFile, keyFile, caFile := o.TLSCertFile, o.TLSKeyFile, o.ClientCAFile
+	if certFile == "" || caFile == "" {
+		p, err := EnsurePKI(o.PKIDir, host)
+		if err != nil {
+			return nil, info, fmt.Errorf("certificates in %s: %w", o.PKIDir, err)
+		}
+		if certFile == "" {
+			certFile, keyFile = p.path(ServingCertFile), p.path(ServingKeyFile)
+			info.PKI = p
+			dir := o.KubeconfigDir
+			if dir == "" {
+				dir = o.PKIDir
+			}
+			if info.Kubeconfig, err = p.WriteKubeconfig(info.URL, filepath.Join(dir, AdminKubeconfig)); err != nil {
+				return nil, info, err
+			}
+			info.CAData, _ = os.ReadFile(p.path(CAFile))
+			info.ClientCertData, _ = os.ReadFile(p.path(AdminCertFile))
+			info.ClientKeyData, _ = os.ReadFile(p.path(AdminKeyFile))
+		}
+		if caFile == "" {
+			caFile = p.path(CAFile)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, info, fmt.Errorf("--tls-cert-file/--tls-private-key-file: %w", err)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, info, fmt.Errorf("--client-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, info, fmt.Errorf("--client-ca-file %s: no certificate", caFile)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, info, nil
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// DefaultPKIDir is where `regis serve` keeps its certificates.
+func DefaultPKIDir(dataDir string) string { return filepath.Join(dataDir, "pki") }
