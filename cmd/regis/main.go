@@ -9,8 +9,7 @@ import (
 )
 
 func main() {
-	// serve runs above etcd: nil keeps etcd and the compactor running until
-	// a signal. The API server plugs in here (a server.ServeFunc).
+	// nil: serve runs the Kubernetes API above etcd.
 	if err := newRootCmd(nil).ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "regis:", err)
 		os.Exit(1)

@@ -107,7 +107,7 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 func TestServeStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(2*time.Second, cancel)
-	out, err := execute(t, ctx, nil, "serve", "--data-dir", t.TempDir(), "--etcd-compaction-interval", "0")
+	out, err := execute(t, ctx, nil, "serve", "--data-dir", t.TempDir(), "--etcd-compaction-interval", "0", "--secure-port", "0")
 	if err != nil {
 		t.Fatalf("regis serve: %v; output:\n%s", err, out)
 	}

@@ -10,11 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	apiserve "github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/server"
 )
 
+// newServeCmd returns `regis serve`. serve is the part above etcd; nil
+// serves the Kubernetes API (apiserve) with the command's flags.
 func newServeCmd(serve server.ServeFunc) *cobra.Command {
 	o := server.DefaultOptions()
+	api := apiserve.Options{BindAddress: "127.0.0.1", SecurePort: 6443}
 	logLevel := "info"
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,6 +38,21 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 			context.AfterFunc(ctx, stop) // after the first signal, a second one kills at once
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Serve = serve
+			if serve == nil {
+				api.Logger = o.Logger
+				api.PKIDir = apiserve.DefaultPKIDir(o.DataDir)
+				api.KubeconfigDir = o.DataDir
+				out := cmd.OutOrStdout()
+				api.Ready = func(i apiserve.Info) {
+					if i.Kubeconfig == "" {
+						fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\n", i.URL)
+						return
+					}
+					fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\nadmin kubeconfig: %s\ntry: kubectl --kubeconfig %s get ns\n",
+						i.URL, i.Kubeconfig, i.Kubeconfig)
+				}
+				o.Serve = apiserve.Func(api)
+			}
 			return server.Run(ctx, o)
 		},
 	}
@@ -50,6 +69,12 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 		"The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
 	f.StringVar(&o.StorageMediaType, "storage-media-type", o.StorageMediaType,
 		"The media type to use to store objects in storage. Supported media types: [application/json, application/yaml, application/vnd.kubernetes.protobuf]")
+	f.IntVar(&api.SecurePort, "secure-port", api.SecurePort, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.")
+	f.StringVar(&api.BindAddress, "bind-address", api.BindAddress, "The IP address on which to listen for the --secure-port port.")
+	f.StringVar(&api.TLSCertFile, "tls-cert-file", "", "File containing the default x509 Certificate for HTTPS. Empty: a certificate signed by a CA generated in <data-dir>/pki.")
+	f.StringVar(&api.TLSKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
+	f.StringVar(&api.ClientCAFile, "client-ca-file", "", "Any request presenting a client certificate signed by one of the authorities in this file is authenticated with the certificate's CommonName. Empty: the generated CA.")
+	f.StringVar(&api.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid[,groups]).")
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")
