@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -431,8 +430,6 @@ func isCancel(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return true
 	}
-	if st, ok := status.FromError(err); ok && st.Code() == codes.Canceled {
-		return true
-	}
-	return strings.Contains(err.Error(), "context canceled")
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Canceled
 }
