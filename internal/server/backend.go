@@ -42,6 +42,11 @@ type Backend struct {
 	Health *etcd.HealthCheck
 	// Embedded is the embedded etcd, nil with --etcd-servers.
 	Embedded *etcd.Embedded
+	// ID identifies this server among the servers of one etcd (in the
+	// encryption coordination keys and metrics).
+	ID string
+
+	encryption *encryption // see TransformerForResource
 
 	tls       *tls.Config
 	log       *slog.Logger
@@ -67,6 +72,7 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 		return nil, err
 	}
 	b := &Backend{
+		ID:        newServerID(),
 		Endpoints: o.EtcdServers,
 		Prefix:    path.Join("/", o.EtcdPrefix),
 		MediaType: o.StorageMediaType,
@@ -79,6 +85,9 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 			_ = b.Close()
 		}
 	}()
+	if b.encryption, err = loadEncryption(ctx, o, b.ID, log); err != nil {
+		return nil, err
+	}
 
 	if len(o.EtcdServers) == 0 {
 		dir, err := filepath.Abs(filepath.Join(o.DataDir, "etcd"))
@@ -109,6 +118,9 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	b.stop = stop
 	b.wg.Go(func() { _ = b.Compactor.Run(cctx) })
+	if err := b.encryption.start(cctx, b); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -134,6 +146,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.stop()
 		b.wg.Wait()
+		b.encryption.close()
 		var errs []error
 		if b.Client != nil {
 			if err := b.Client.Close(); err != nil && !errors.Is(err, context.Canceled) {

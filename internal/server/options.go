@@ -51,6 +51,16 @@ type Options struct {
 	// EtcdLogLevel is the lowest level of the embedded etcd's own logs that
 	// reach Logger ("error" when empty).
 	EtcdLogLevel string
+	// EncryptionProviderConfig (--encryption-provider-config) is the
+	// EncryptionConfiguration file of encryption at rest; empty stores
+	// every resource unencrypted. A file that does not load refuses the
+	// start before etcd is touched.
+	EncryptionProviderConfig string
+	// EncryptionProviderConfigAutomaticReload
+	// (--encryption-provider-config-automatic-reload, on by default)
+	// applies each valid change of the file with no restart; an invalid
+	// one is logged and counted, and the configuration in use stays.
+	EncryptionProviderConfigAutomaticReload bool
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Serve runs everything above etcd on b until ctx ends, and returns
@@ -68,6 +78,8 @@ func DefaultOptions() Options {
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
 		StorageMediaType:       MediaTypeProtobuf,
+
+		EncryptionProviderConfigAutomaticReload: true,
 	}
 }
 
