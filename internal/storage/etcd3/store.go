@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"go.etcd.io/etcd/client/v3/kubernetes"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/conversion"
@@ -255,7 +258,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	resp, err := s.kv.OptimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
 	recordRequest("create", s.groupResource, err, start)
 	if err != nil {
-		return err
+		return s.writeError(key, newData, err)
 	}
 	if !resp.Succeeded {
 		return storage.NewKeyExistsError(key, 0)
@@ -419,7 +422,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		resp, err := s.kv.OptimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
 		recordRequest("update", s.groupResource, err, start)
 		if err != nil {
-			return err
+			return s.writeError(key, newData, err)
 		}
 		if !resp.Succeeded {
 			s.log.Debug("update failed because of a conflict, going to retry", "key", key)
@@ -547,6 +550,17 @@ func (s *Store) checkSize(key string, data []byte) error {
 			"object %q is %d bytes in storage, over etcd's request size limit of %d bytes", key, n, s.maxRequestBytes))
 	}
 	return nil
+}
+
+// writeError explains the refusal of a value larger than etcd's limit (an
+// etcd with a lower --max-request-bytes than MaxRequestBytes) or than the
+// client's gRPC message limit.
+func (s *Store) writeError(key string, data []byte, err error) error {
+	if errors.Is(err, rpctypes.ErrRequestTooLarge) || status.Code(err) == codes.ResourceExhausted {
+		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf(
+			"object %q is %d bytes in storage, over etcd's request size limit", key, len(data)))
+	}
+	return err
 }
 
 func (s *Store) validateMinimumResourceVersion(minimum string, actual uint64) error {

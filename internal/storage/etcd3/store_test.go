@@ -405,3 +405,28 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("the too-large object was written")
 	}
 }
+
+func TestEtcdRefusalOfLargeValueIs413(t *testing.T) {
+	ctx := context.Background()
+	c, err := codec.New("", corev1.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store believes etcd takes 10 MiB; etcd itself refuses over 1.5 MiB.
+	s, err := etcd3.New(etcd3.Config{
+		Client: srv.Client(t), Codec: c, Prefix: "/big",
+		NewFunc: func() runtime.Object { return &corev1.Pod{} }, NewListFunc: func() runtime.Object { return &corev1.PodList{} },
+		ResourcePrefix: "/pods", MaxRequestBytes: 10 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1800 << 10, 3 << 20} { // over etcd's limit; over gRPC's too
+		big := pod("ns", "big", nil)
+		big.Annotations = map[string]string{"blob": strings.Repeat("x", size)}
+		err = s.Create(ctx, key("ns", "big"), big, nil, 0)
+		if !apierrors.IsRequestEntityTooLargeError(err) || !strings.Contains(err.Error(), `"/big/pods/ns/big"`) {
+			t.Fatalf("%d bytes: got %v, want 413 naming the key", size, err)
+		}
+	}
+}
