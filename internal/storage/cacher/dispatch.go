@@ -3,6 +3,7 @@ package cacher
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"k8s.io/apimachinery/pkg/watch"
@@ -14,8 +15,8 @@ import (
 //
 // An event is first offered to every watcher without blocking; the
 // watchers that were full then share a time budget (upstream's: 50 ms per
-// second, at most 100 ms) during which the dispatcher waits for them, one
-// after the other; those still full are evicted. A slow watcher therefore
+// second, at most 100 ms; but at least 20 ms) during which the dispatcher
+// waits for them, one after the other; those still full are evicted. A slow watcher therefore
 // costs the others at most the budget, and never blocks the reflector
 // (which only waits when the 100 events of incoming are queued).
 func (c *Cacher) dispatch(ctx context.Context) {
@@ -82,12 +83,33 @@ func (d *dispatcher) event(e *event) {
 	clear(d.blocked)
 }
 
+// minBlockedWait is the least time full watchers get to take an event,
+// whatever is left of the budget: a burst of events can fill the buffers
+// of watchers that are keeping up but have not been scheduled yet (the
+// dispatcher holds the processor), and they deserve a turn before being
+// judged slow. A stalled watcher costs it once, when it is evicted.
+const minBlockedWait = 20 * time.Millisecond
+
 // waitBlocked gives the full watchers the available budget to take e,
 // and evicts those that do not.
 func (d *dispatcher) waitBlocked(e *event) {
+	// First let the watchers run: most are not slow, only not yet
+	// scheduled.
+	runtime.Gosched()
+	blocked := d.blocked[:0]
+	for _, w := range d.blocked {
+		if !w.tryAdd(e) {
+			blocked = append(blocked, w)
+		}
+	}
+	clear(d.blocked[len(blocked):])
+	d.blocked = blocked
+	if len(blocked) == 0 {
+		return
+	}
 	start := time.Now()
-	budget := d.budget.take(start)
-	d.timer.Reset(budget)
+	taken := d.budget.take(start)
+	d.timer.Reset(max(taken, minBlockedWait))
 	expired := false
 	for _, w := range d.blocked {
 		if expired {
@@ -107,7 +129,7 @@ func (d *dispatcher) waitBlocked(e *event) {
 		}
 	}
 	d.timer.Stop()
-	d.budget.giveBack(budget - time.Since(start))
+	d.budget.giveBack(taken - time.Since(start))
 }
 
 // bookmarks offers a bookmark to the watchers due for one; bookmarks never
