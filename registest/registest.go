@@ -83,7 +83,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		opts.StorageMediaType = o.StorageMediaType
 	}
 	ready := make(chan serve.Info, 1)
-	opts.Serve = serve.Func(serve.Options{Listener: ln, PKIDir: s.dir + "/pki", KubeconfigDir: s.dir, Logger: log,
+	opts.Serve = serve.Func(serve.Options{Listener: ln, PKIDir: s.dir + "/pki", KubeconfigDir: s.dir, Logger: log, WatchCache: true,
 		Ready: func(i serve.Info) { ready <- i }})
 
 	rctx, cancel := context.WithCancel(context.Background())

@@ -18,7 +18,7 @@ import (
 // serves the Kubernetes API (apiserve) with the command's flags.
 func newServeCmd(serve server.ServeFunc) *cobra.Command {
 	o := server.DefaultOptions()
-	api := apiserve.Options{BindAddress: "127.0.0.1", SecurePort: 6443}
+	api := apiserve.Options{BindAddress: "127.0.0.1", SecurePort: 6443, WatchCache: true}
 	logLevel := "info"
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -75,6 +75,8 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	f.StringVar(&api.TLSKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
 	f.StringVar(&api.ClientCAFile, "client-ca-file", "", "Any request presenting a client certificate signed by one of the authorities in this file is authenticated with the certificate's CommonName. Empty: the generated CA.")
 	f.StringVar(&api.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid[,groups]).")
+	f.BoolVar(&api.WatchCache, "watch-cache", api.WatchCache, "Enable watch caching in the apiserver")
+	f.StringSliceVar(&api.WatchCacheSizes, "watch-cache-sizes", nil, "Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others. Only 0 has an effect: it disables the cache of that resource.")
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")

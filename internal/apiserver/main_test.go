@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -36,15 +37,38 @@ type testServer struct {
 
 type serverOption func(*apiserver.Config)
 
+// startServer starts a server whose resources are served through watch
+// caches, as in production.
 func startServer(t *testing.T, opts ...serverOption) *testServer {
 	t.Helper()
-	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
-		Client: shared.Client(t),
+	return start(t, true, opts...)
+}
+
+// startUncached starts a server straight over the etcd stores.
+func startUncached(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	return start(t, false, opts...)
+}
+
+func start(t *testing.T, cached bool, opts ...serverOption) *testServer {
+	t.Helper()
+	client := shared.Client(t)
+	factory := registry.EtcdStorage(registry.EtcdConfig{
+		Client: client,
 		Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "_"),
-	})})
+	})
+	// The production read path: watch caches over the etcd stores (but
+	// for events, as kube-apiserver).
+	factory, caches := registry.CachedStorage(factory, func(gr schema.GroupResource) bool {
+		return cached && gr.Resource != "events"
+	}, nil)
+	reg, err := registry.New(registry.Config{Storage: factory})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cachesDone := make(chan struct{})
+	go func() { defer close(cachesDone); _ = caches.Run(ctx) }()
 	if err := registry.Bootstrap(t.Context(), reg, 6443); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +92,6 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	nc := registry.NewNamespaceController(reg, nil)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = nc.Run(ctx) }()
@@ -80,6 +103,7 @@ func startServer(t *testing.T, opts ...serverOption) *testServer {
 		hs.Close()
 		cancel()
 		<-done
+		<-cachesDone
 	})
 	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}
 }

@@ -23,11 +23,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/server"
+	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
 
@@ -54,6 +56,11 @@ type Options struct {
 	// KubeconfigDir is where admin.kubeconfig is written; empty means
 	// PKIDir.
 	KubeconfigDir string
+	// WatchCache (--watch-cache) serves watches and lists from watch
+	// caches; WatchCacheSizes (--watch-cache-sizes, "resource[.group]#0")
+	// turns them off per resource (events are never cached by default).
+	WatchCache      bool
+	WatchCacheSizes []string
 	// Ready, when set, is called once the server accepts requests.
 	Ready func(Info)
 	// Logger receives the server's logs (slog.Default when nil).
@@ -91,11 +98,41 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
+	factory := registry.EtcdStorage(registry.EtcdConfig{
 		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
-	})})
+	})
+	var caches *registry.Caches
+	if o.WatchCache {
+		sizes := cacher.DefaultWatchCacheSizes()
+		given, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes)
+		if err != nil {
+			return err
+		}
+		for gr, n := range given {
+			sizes[gr] = n
+		}
+		factory, caches = registry.CachedStorage(factory, func(gr schema.GroupResource) bool {
+			enabled, _ := cacher.CacheEnabled(sizes, gr)
+			return enabled
+		}, log)
+	}
+	reg, err := registry.New(registry.Config{Storage: factory})
 	if err != nil {
 		return err
+	}
+	var wg sync.WaitGroup
+	cctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
+	checks := []apiserver.Check{
+		{Name: "etcd", Livez: true, Readyz: true, Func: b.Health.Check},
+		{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
+	}
+	if caches != nil {
+		wg.Go(func() { _ = caches.Run(cctx) })
+		for _, gr := range caches.Resources() {
+			checks = append(checks, apiserver.Check{Name: "watch-cache-" + gr.String(), Readyz: true,
+				Func: func(context.Context) error { return caches.Ready(gr) }})
+		}
 	}
 	ln := o.Listener
 	if ln == nil {
@@ -128,10 +165,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	}
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
-		Checks: []apiserver.Check{
-			{Name: "etcd", Livez: true, Readyz: true, Func: b.Health.Check},
-			{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
-		},
+		Checks: checks,
 	})
 	if err != nil {
 		return err
@@ -139,9 +173,6 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	hs := &http.Server{Handler: api, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
-	var wg sync.WaitGroup
-	cctx, cancel := context.WithCancel(ctx)
-	defer func() { cancel(); wg.Wait() }()
 	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
