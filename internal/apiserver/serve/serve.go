@@ -100,6 +100,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	}
 	factory := registry.EtcdStorage(registry.EtcdConfig{
 		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
+		Transformer: b.TransformerForResource, // --encryption-provider-config
 	})
 	var caches *registry.Caches
 	if o.WatchCache {
