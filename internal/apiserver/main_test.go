@@ -39,18 +39,18 @@ type serverOption func(*apiserver.Config)
 
 // startServer starts a server whose resources are served through watch
 // caches, as in production.
-func startServer(t *testing.T, opts ...serverOption) *testServer {
+func startServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	return start(t, true, opts...)
 }
 
 // startUncached starts a server straight over the etcd stores.
-func startUncached(t *testing.T, opts ...serverOption) *testServer {
+func startUncached(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	return start(t, false, opts...)
 }
 
-func start(t *testing.T, cached bool, opts ...serverOption) *testServer {
+func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	t.Helper()
 	client := shared.Client(t)
 	factory := registry.EtcdStorage(registry.EtcdConfig{
@@ -108,7 +108,7 @@ func start(t *testing.T, cached bool, opts ...serverOption) *testServer {
 	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}
 }
 
-func (s *testServer) clientset(t *testing.T) *kubernetes.Clientset {
+func (s *testServer) clientset(t testing.TB) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(s.config)
 	if err != nil {
