@@ -90,3 +90,36 @@ func TestTokenAuthentication(t *testing.T) {
 		t.Errorf("wrong token: %d", code)
 	}
 }
+
+func httpDo(t *testing.T, method, url, contentType, body string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestFieldValidationAndDryRun(t *testing.T) {
+	s := startServer(t)
+	cm := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm"},"data":{"a":"b"},"bogus":1}`
+	code, _, body := httpDo(t, http.MethodPost, s.URL+"/api/v1/namespaces/default/configmaps?fieldValidation=Strict", "application/json", cm)
+	if code != 400 || !strings.Contains(body, `strict decoding error: unknown field \"bogus\"`) {
+		t.Errorf("Strict: %d %s", code, body)
+	}
+	code, h, body := httpDo(t, http.MethodPost, s.URL+"/api/v1/namespaces/default/configmaps?dryRun=All", "application/json", cm)
+	if code != 201 || !strings.Contains(h.Get("Warning"), `unknown field \"bogus\"`) {
+		t.Errorf("Warn (default) and dry run: %d %v %s", code, h, body)
+	}
+	if code, _ := httpGet(t, s.URL+"/api/v1/namespaces/default/configmaps/cm"); code != 404 {
+		t.Errorf("a dry-run create was stored: %d", code)
+	}
+	code, _, body = httpDo(t, http.MethodPatch, s.URL+"/api/v1/namespaces/default/configmaps/cm", "application/apply-patch+yaml", "{}")
+	if code != 415 {
+		t.Errorf("apply patch: %d %s", code, body)
+	}
+}
