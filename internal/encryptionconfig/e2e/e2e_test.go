@@ -186,6 +186,10 @@ func TestOnlineRotation(t *testing.T) {
 	stop := make(chan struct{})
 	var readerErr error
 	var wg sync.WaitGroup
+	// A list runs within one step: its values are fetched and decrypted
+	// under one configuration (a list fetched before a rewrite and
+	// decrypted after the old key is dropped would fail, by design).
+	var stepMu sync.RWMutex
 	wg.Go(func() {
 		for {
 			select {
@@ -193,7 +197,10 @@ func TestOnlineRotation(t *testing.T) {
 				return
 			default:
 			}
-			if err := readAll(); err != nil {
+			stepMu.RLock()
+			err := readAll()
+			stepMu.RUnlock()
+			if err != nil {
 				readerErr = err
 				return
 			}
@@ -231,7 +238,9 @@ func TestOnlineRotation(t *testing.T) {
 	}
 	for _, step := range steps {
 		if step.cfg != "" {
+			stepMu.Lock()
 			s.reload(t, step.cfg)
+			stepMu.Unlock()
 		}
 		if step.rewrite {
 			// A no-op update writes a stale value again: re-encryption.

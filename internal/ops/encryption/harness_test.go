@@ -89,6 +89,8 @@ type node struct {
 	secrets    *etcd3.Store
 	configmaps *etcd3.Store
 	stop       func()
+	// startReload runs the reloader (at once unless noReload).
+	startReload func()
 }
 
 type nodeOptions struct {
@@ -118,10 +120,12 @@ func newNode(t *testing.T, id, prefix, cfg string, o nodeOptions) *node {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = pub.Run(ctx) })
+	var once sync.Once
+	n.startReload = func() { once.Do(func() { wg.Go(func() { _ = n.reloader.Run(ctx) }) }) }
 	if !o.noReload {
-		wg.Go(func() { _ = n.reloader.Run(ctx) })
+		n.startReload()
 	}
-	n.stop = func() { cancel(); wg.Wait() }
+	n.stop = func() { once.Do(func() {}); cancel(); wg.Wait() }
 	t.Cleanup(func() { n.stop(); n.ts.Current().Close() })
 
 	c, err := codec.New("", corev1.SchemeGroupVersion)
