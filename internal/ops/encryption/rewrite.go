@@ -372,3 +372,23 @@ func (w *rewriter) fail(key string, err error) {
 		w.res.Failures = append(w.res.Failures, Failure{Key: key, Error: err.Error()})
 	}
 }
+
+// ServersDisagree lists the live servers that do not write a configured
+// resource with the key rules write it with: a rewrite done while such a
+// server runs would leave its new writes on another key. Each line is
+// "server: reason".
+func ServersDisagree(ctx context.Context, kv clientv3.KV, prefix string, rules []peers.Rule) ([]string, error) {
+	regs, err := peers.List(ctx, kv, peers.NewLayout(prefix))
+	if err != nil {
+		return nil, err
+	}
+	var checks []peers.Check
+	for _, r := range rules {
+		checks = append(checks, peers.WritesWith(schema.ParseGroupResource(r.Resource), r.Write))
+	}
+	var out []string
+	for _, l := range peers.Laggards(regs, checks...) {
+		out = append(out, l.Server.Name()+": "+l.Err.Error())
+	}
+	return out, nil
+}

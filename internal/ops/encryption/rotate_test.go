@@ -264,3 +264,22 @@ func TestRotateRefusesToDropANeededKey(t *testing.T) {
 		t.Fatalf("stored: %v", got)
 	}
 }
+
+// TestRulesOfConfig: the rules read from a file without building it are
+// those of the built configuration.
+func TestRulesOfConfig(t *testing.T) {
+	data := []byte(config(true, "key2", "key1"))
+	cfg, err := encryptionconfig.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := encryptionconfig.Build(t.Context(), cfg, "h", encryptionconfig.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	got, want := fmt.Sprintf("%+v", encryption.RulesOfConfig(cfg)), fmt.Sprintf("%+v", peers.RulesOf(set))
+	if got != want {
+		t.Fatalf("RulesOfConfig = %s\nRulesOf      = %s", got, want)
+	}
+}
