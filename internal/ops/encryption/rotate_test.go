@@ -122,7 +122,7 @@ func TestRotateTwoServers(t *testing.T) {
 			switch {
 			case s.Phase == encryption.PhaseAdd && len(s.Waiting) > 0:
 				// Server b has not reloaded: the new key must wait for it.
-				waitedOnB = strings.Contains(strings.Join(s.Waiting, " "), "server-b")
+				waitedOnB = waitedOnB || strings.Contains(strings.Join(s.Waiting, " "), "server-b")
 				b.startReload()
 			case s.Phase == encryption.PhasePromote && !s.Done:
 				// Promotion: every server reads key2 already.
