@@ -16,5 +16,6 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 		SilenceUsage:  true,
 	}
 	root.AddCommand(newServeCmd(serve), newVersionCmd())
+	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
 	return root
 }

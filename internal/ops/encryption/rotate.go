@@ -255,6 +255,7 @@ func (r *rotator) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rep.RulesFrom = "config " + r.o.ConfigPaths[0] + " (" + set.Hash() + ")"
 	r.res.Final = rep
 	r.res.Completed = true
 	return nil
@@ -572,7 +573,7 @@ func (r *rotator) exactGRs() []schema.GroupResource {
 
 // scan takes the status of the entry's resources under rules.
 func (r *rotator) scan(ctx context.Context, rules []peers.Rule) (*Report, error) {
-	return Status(ctx, &Live{KV: r.o.Client}, StatusOptions{Prefix: r.o.Prefix, Rules: rules, Resources: r.exactGRs(), MaxObjects: -1})
+	return Status(ctx, &Live{KV: r.o.Client, Name: strings.Join(r.o.Client.Endpoints(), ",")}, StatusOptions{Prefix: r.o.Prefix, Rules: rules, Resources: r.exactGRs(), MaxObjects: -1})
 }
 
 // scanOwn takes the status under the first file's configuration and keeps

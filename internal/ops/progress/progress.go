@@ -1,6 +1,7 @@
 // Package progress shows how far long work is: on a terminal one line
 // redrawn in place ("rewrite [=====>    ] 1,234/5,000 24% 310/s ETA 12s"),
-// elsewhere (a log, a pipe) the same line every few seconds.
+// elsewhere (a log, a pipe) the same line every few seconds, and a last one
+// at the end if any was printed.
 package progress
 
 import (
@@ -33,6 +34,7 @@ type Bar struct {
 	done, total int64
 	note        string
 	lastLen     int
+	printed     bool // a line was written
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -97,7 +99,11 @@ func (b *Bar) draw(final bool) {
 	defer b.mu.Unlock()
 	line := b.lineLocked(time.Since(b.start))
 	if !b.tty {
-		fmt.Fprintln(b.w, line)
+		// Work short enough to print no periodic line prints none.
+		if !final || b.printed {
+			fmt.Fprintln(b.w, line)
+			b.printed = true
+		}
 		return
 	}
 	pad := ""

@@ -40,3 +40,13 @@ func TestTerminalRedrawsInPlace(t *testing.T) {
 		t.Fatalf("terminal output %q", out)
 	}
 }
+
+func TestLogQuietWhenShort(t *testing.T) {
+	var buf bytes.Buffer
+	b := start(&buf, "scan", false)
+	b.Set(5, 10)
+	b.Finish()
+	if buf.Len() != 0 {
+		t.Fatalf("short work printed %q", buf.String())
+	}
+}

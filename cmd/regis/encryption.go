@@ -1,0 +1,590 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/encryptionconfig"
+	"github.com/regis-dev/regis/internal/encryptionconfig/peers"
+	"github.com/regis-dev/regis/internal/etcd"
+	opsenc "github.com/regis-dev/regis/internal/ops/encryption"
+	"github.com/regis-dev/regis/internal/ops/progress"
+	"github.com/regis-dev/regis/internal/server"
+)
+
+// addEncryptionServeFlags adds kube-apiserver's encryption flags to
+// `regis serve`.
+func addEncryptionServeFlags(f *pflag.FlagSet, o *server.Options) {
+	f.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", o.EncryptionProviderConfig,
+		"The file containing configuration for encryption providers to be used for storing secrets in etcd (apiserver.config.k8s.io/v1 EncryptionConfiguration).")
+	f.BoolVar(&o.EncryptionProviderConfigAutomaticReload, "encryption-provider-config-automatic-reload", o.EncryptionProviderConfigAutomaticReload,
+		"Apply each valid change of --encryption-provider-config with no restart; an invalid one is logged and counted, and the configuration in use stays.")
+}
+
+// encryptionFlags are the flags the encryption commands share.
+type encryptionFlags struct {
+	etcdServers        []string
+	caFile, certFile   string
+	keyFile, prefix    string
+	dataDir, snapshot  string
+	output             string
+	resources          []string
+	configs            []string
+	logLevel           string
+	dataDirWasExplicit bool
+}
+
+func (f *encryptionFlags) addEtcd(fs *pflag.FlagSet, offline string) {
+	fs.StringSliceVar(&f.etcdServers, "etcd-servers", nil, "etcd servers to connect to (scheme://ip:port, comma separated): a live etcd.")
+	fs.StringVar(&f.caFile, "etcd-cafile", "", "SSL Certificate Authority file used to secure etcd communication.")
+	fs.StringVar(&f.certFile, "etcd-certfile", "", "SSL certification file used to secure etcd communication.")
+	fs.StringVar(&f.keyFile, "etcd-keyfile", "", "SSL key file used to secure etcd communication.")
+	fs.StringVar(&f.prefix, "etcd-prefix", "/registry", "The prefix of all resource paths in etcd.")
+	fs.StringVar(&f.dataDir, "data-dir", "./regis-data", offline)
+	fs.StringVarP(&f.output, "output", "o", "table", "Output format: table or json.")
+	fs.StringSliceVar(&f.resources, "resource", nil, "Only these resources (secrets, configmaps, deployments.apps, …); repeatable.")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "Lowest level of logs on stderr: debug, info, warn or error.")
+}
+
+func (f *encryptionFlags) validate(cmd *cobra.Command) error {
+	if f.output != "table" && f.output != "json" {
+		return fmt.Errorf("-o %q: want table or json", f.output)
+	}
+	f.dataDirWasExplicit = cmd.Flags().Changed("data-dir")
+	if len(f.etcdServers) > 0 && (f.dataDirWasExplicit || f.snapshot != "") {
+		return errors.New("--etcd-servers reads a live etcd: it does not go with --data-dir or --snapshot")
+	}
+	return nil
+}
+
+func (f *encryptionFlags) logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func (f *encryptionFlags) groupResources() []schema.GroupResource {
+	var out []schema.GroupResource
+	for _, r := range f.resources {
+		out = append(out, schema.ParseGroupResource(r))
+	}
+	return out
+}
+
+// connect returns a client of the live etcd (--etcd-servers), or of an
+// embedded etcd started on --data-dir for the time of the command when no
+// server runs there. close stops what connect started.
+func (f *encryptionFlags) connect(ctx context.Context, log *slog.Logger) (c *clientv3.Client, where string, close func(), err error) {
+	if len(f.etcdServers) > 0 {
+		tlsCfg, err := etcd.TLSConfig(f.caFile, f.certFile, f.keyFile)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		c, err := etcd.NewClient(f.etcdServers, etcd.WithTLS(tlsCfg))
+		if err != nil {
+			return nil, "", nil, err
+		}
+		rctx, cancel := context.WithTimeout(ctx, etcd.DialTimeout)
+		defer cancel()
+		if _, err := c.Get(rctx, "/", clientv3.WithCountOnly()); err != nil {
+			c.Close()
+			return nil, "", nil, fmt.Errorf("etcd at %v: %w", f.etcdServers, err)
+		}
+		return c, "etcd " + strings.Join(f.etcdServers, ","), func() { c.Close() }, nil
+	}
+	// Offline: refuse a data directory a server holds, then run an etcd
+	// of our own on it.
+	dir := filepath.Join(f.dataDir, "etcd")
+	probe, err := opsenc.OpenFile(dir)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+	}
+	probe.Close()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: abs, Logger: log})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err = etcd.NewClient([]string{e.Endpoint})
+	if err != nil {
+		e.Close()
+		return nil, "", nil, err
+	}
+	return c, "data dir " + f.dataDir, func() { c.Close(); e.Close() }, nil
+}
+
+// signalContext ends on SIGINT or SIGTERM; a second signal kills.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newEncryptionCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "encryption",
+		Short: "Audit and rotate encryption at rest: status, rewrite, rotate",
+		Long: `Audit and rotate encryption at rest, online.
+
+  status   counts the values of each resource per provider and key (live, or
+           offline on a data directory or a snapshot), lists objects left on a
+           key the configuration no longer writes with, and counts writes per
+           aesgcm key against upstream's advice to rotate before 200,000 writes
+  rewrite  re-encrypts every value with the current write key, online,
+           resumable
+  rotate   walks a whole key rotation on the configuration files, waiting for
+           every regis server at each step
+
+Commands take kube-apiserver's etcd flags and -o json.`,
+	}
+	cmd.AddCommand(newEncryptionStatusCmd(), newEncryptionRewriteCmd(), newEncryptionRotateCmd())
+	return cmd
+}
+
+func newEncryptionStatusCmd() *cobra.Command {
+	f := &encryptionFlags{}
+	var maxObjects int
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Count stored values per resource, provider and key",
+		Long: `Count stored values per resource, provider and key, from their headers (no key
+is needed), live with --etcd-servers or offline on --data-dir (a stopped
+server's) or --snapshot (etcdctl snapshot save).
+
+With --encryption-provider-config each key is classed as write (new values
+use it), read (readable, not written any more: rewrite moves them) or
+unreadable; live, without it, the keys a running regis server publishes are
+used. aesgcm keys are counted against upstream's advice to rotate before
+200,000 writes: "counted" is what regis processes counted when encrypting,
+"stored" the values under the key etcd holds (live ones, and past ones in a
+file), a lower bound whoever wrote them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(cmd); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			opts := opsenc.StatusOptions{Prefix: f.prefix, Resources: f.groupResources(), MaxObjects: maxObjects}
+			if len(f.configs) > 0 {
+				file, err := encryptionconfig.ReadFile(f.configs[0])
+				if err != nil {
+					return err
+				}
+				opts.Rules, opts.RulesFrom = opsenc.RulesOfConfig(file.Config), "config "+f.configs[0]+" ("+file.Hash+")"
+			}
+			var src opsenc.Source
+			switch {
+			case len(f.etcdServers) > 0:
+				c, where, closeFn, err := f.connect(ctx, f.logger(cmd.ErrOrStderr()))
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				src = &opsenc.Live{KV: c, Name: strings.TrimPrefix(where, "etcd ")}
+				if opts.WriteCounts, err = peers.ReadWriteCounts(ctx, c, peers.NewLayout(f.prefix)); err != nil {
+					return err
+				}
+				if opts.Rules == nil {
+					regs, err := peers.List(ctx, c, peers.NewLayout(f.prefix))
+					if err != nil {
+						return err
+					}
+					if len(regs) > 0 {
+						opts.Rules, opts.RulesFrom = regs[0].Rules, "server "+regs[0].Name()
+					}
+				}
+			default:
+				path := f.dataDir
+				if f.snapshot != "" {
+					path = f.snapshot
+				}
+				file, err := opsenc.OpenFile(path)
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				src = file
+			}
+			bar := progress.New(cmd.ErrOrStderr(), "scan")
+			opts.Progress = func(n int64) { bar.Set(n, 0) }
+			rep, err := opsenc.Status(ctx, src, opts)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				err = printJSON(cmd.OutOrStdout(), rep)
+			} else {
+				err = printStatus(cmd.OutOrStdout(), rep)
+			}
+			if err == nil && check {
+				if left := rep.NotOn(); len(left) > 0 {
+					return fmt.Errorf("values not on their write key: %s", strings.Join(left, "; "))
+				}
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	f.addEtcd(fs, "Offline: the data directory of a stopped regis server (or an etcd data directory).")
+	fs.StringVar(&f.snapshot, "snapshot", "", "Offline: an etcd snapshot file (etcdctl snapshot save) or database file.")
+	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration to class keys with (write, read, unreadable).")
+	fs.IntVar(&maxObjects, "max-objects", opsenc.DefaultMaxObjects, "Objects listed per key that is not the write key; -1 lists none.")
+	fs.BoolVar(&check, "check", false, "Exit with an error if any value is not on its write key (for scripts).")
+	return cmd
+}
+
+func printStatus(w io.Writer, rep *opsenc.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Source:\t%s, revision %d\n", rep.Source, rep.Revision)
+	if rep.RulesFrom != "" {
+		fmt.Fprintf(tw, "Keys classed by:\t%s\n", rep.RulesFrom)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESOURCE\tPREFIX\tKEY\tSTATE\tCOUNT\tOBJECTS")
+	var left int64
+	for _, rs := range rep.Resources {
+		for i, k := range rs.Keys {
+			res, prefix := rs.Resource, rs.Prefix
+			if i > 0 {
+				res, prefix = "", ""
+			}
+			key := k.Key
+			if k.KeyID != "" {
+				key += " key_id=" + k.KeyID
+			}
+			state := k.State
+			if state == "" {
+				state = "-"
+			}
+			objs := strings.Join(k.Objects, ", ")
+			if k.MoreObjects > 0 {
+				objs += fmt.Sprintf(" (+%s more)", progress.Count(k.MoreObjects))
+			}
+			if k.State != "" && k.State != opsenc.StateWrite {
+				left += k.Count
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", res, prefix, key, state, progress.Count(k.Count), objs)
+		}
+	}
+	if len(rep.Resources) == 0 {
+		fmt.Fprintln(tw, "(no objects)\t\t\t\t\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.AESGCM) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "AESGCM KEY\tFINGERPRINT\tCOUNTED\tSTORED\tWRITES\tOF 200,000\tADVICE")
+		for _, a := range rep.AESGCM {
+			fp := a.Fingerprint
+			if fp == "" {
+				fp = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\n", a.Key, fp, progress.Count(a.Counted), progress.Count(a.Stored),
+				progress.Count(a.Writes), a.Percent, a.Advice)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	switch {
+	case rep.RulesFrom == "":
+		fmt.Fprintln(w, "No configuration to class keys with: pass --encryption-provider-config (or scan live with a regis server running).")
+	case left > 0:
+		fmt.Fprintf(w, "%s value(s) are not on their write key: run `regis encryption rewrite`.\n", progress.Count(left))
+	default:
+		fmt.Fprintln(w, "Every value is on its write key.")
+	}
+	if rep.OtherKeys > 0 {
+		fmt.Fprintf(w, "%s key(s) under the prefix hold no object of a known resource.\n", progress.Count(rep.OtherKeys))
+	}
+	return nil
+}
+
+func newEncryptionRewriteCmd() *cobra.Command {
+	f := &encryptionFlags{}
+	var o opsenc.RewriteOptions
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rewrite",
+		Short: "Re-encrypt every value with the current write key, online and resumable",
+		Long: `Re-encrypt, online, every value that --encryption-provider-config reads but
+would write otherwise (another provider or key, an old KMS v2 key_id). Each
+value is replaced with a compare-and-swap on its revision, keeping its
+lease, so concurrent writes are never lost. Progress is saved in etcd after
+each page: after an interruption, run the command again to resume.
+
+The configuration must be the servers' own: the command refuses to run
+while a live regis server writes a configured resource with another key
+(--force overrides).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(cmd); err != nil {
+				return err
+			}
+			if len(f.configs) != 1 {
+				return errors.New("--encryption-provider-config is required (once)")
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			log := f.logger(cmd.ErrOrStderr())
+			counts := peers.NewWriteCounter()
+			set, err := encryptionconfig.Load(ctx, f.configs[0], encryptionconfig.BuildOptions{
+				KMSv2: encryptionconfig.KMSv2Plugins(log), AESGCMWrites: counts.Hook,
+			})
+			if err != nil {
+				return err
+			}
+			defer set.Close()
+			c, _, closeFn, err := f.connect(ctx, log)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			layout := peers.NewLayout(f.prefix)
+			if bad, err := opsenc.ServersDisagree(ctx, c, f.prefix, peers.RulesOf(set)); err != nil {
+				return err
+			} else if len(bad) > 0 && !force {
+				return fmt.Errorf("live servers write with other keys than %s, so their writes would not be re-encrypted; wait until they reload it (or pass --force): %s",
+					f.configs[0], strings.Join(bad, "; "))
+			}
+			o.Client, o.Prefix, o.Set, o.Resources, o.Logger = c, f.prefix, set, f.groupResources(), log
+			bar := progress.New(cmd.ErrOrStderr(), "rewrite")
+			o.Progress = func(p opsenc.RewriteProgress) {
+				bar.Set(p.Done, p.Total)
+				bar.Note(progress.Count(p.Rewritten) + " rewritten")
+			}
+			res, err := opsenc.Rewrite(ctx, o)
+			bar.Finish()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if ferr := counts.Flush(fctx, c, layout); ferr != nil {
+				log.Warn("could not save the aesgcm write counts", "error", ferr)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("interrupted; the progress is saved: run the same command again to resume: %w", err)
+				}
+				return err
+			}
+			if f.output == "json" {
+				err = printJSON(cmd.OutOrStdout(), res)
+			} else {
+				err = printRewrite(cmd.OutOrStdout(), res)
+			}
+			if err == nil && res.Failed > 0 {
+				err = fmt.Errorf("%d value(s) could not be rewritten", res.Failed)
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	f.addEtcd(fs, "Offline: the data directory of a stopped regis server; an etcd is started on it for the command.")
+	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration the servers use (required).")
+	fs.IntVar(&o.Concurrency, "concurrency", opsenc.DefaultConcurrency, "Objects rewritten at once.")
+	fs.Float64Var(&o.Rate, "rate", 0, "Most objects read per second; 0 is unbounded.")
+	fs.BoolVar(&o.Restart, "restart", false, "Ignore a saved checkpoint and start from the first key.")
+	fs.BoolVar(&force, "force", false, "Rewrite even while live servers write with other keys.")
+	return cmd
+}
+
+func printRewrite(w io.Writer, res *opsenc.RewriteResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCANNED\tREWRITTEN\tCURRENT\tGONE\tCONFLICTS\tFAILED\tDURATION\tRATE")
+	rate := 0.0
+	if s := res.Duration.Seconds(); s > 0 {
+		rate = float64(res.Scanned) / s
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/s\n", progress.Count(res.Scanned), progress.Count(res.Rewritten),
+		progress.Count(res.Current), progress.Count(res.Gone), progress.Count(res.Conflicts), progress.Count(res.Failed),
+		res.Duration.Round(time.Millisecond), rate)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if res.ResumedAfter != "" {
+		fmt.Fprintf(w, "Resumed after %s.\n", res.ResumedAfter)
+	}
+	for _, fl := range res.Failures {
+		fmt.Fprintf(w, "failed: %s: %s\n", fl.Key, fl.Error)
+	}
+	return nil
+}
+
+func newEncryptionRotateCmd() *cobra.Command {
+	f := &encryptionFlags{}
+	var o opsenc.RotateOptions
+	var secretFile string
+	cmd := &cobra.Command{
+		Use:   "rotate",
+		Short: "Rotate a write key across every server: add, promote, rewrite, verify, drop",
+		Long: `Rotate the write key of the entry that writes --resource (secrets by
+default) in the EncryptionConfiguration files of --encryption-provider-config
+(each server's, repeatable), online, with no restart:
+
+  1. add      the new key is added as a read key; wait until every live regis
+              server reads it
+  2. promote  the new key becomes the write key; wait until every live server
+              writes with it
+  3. rewrite  every value is re-encrypted with it
+  4. verify   every value is checked to be under it
+  5. drop     the old key leaves the files, refused while any stored value
+              still needs it; wait until no server reads with it
+
+Servers apply the files with --encryption-provider-config-automatic-reload
+and publish the keys they read in etcd; a server on another machine needs
+its file updated there (the command waits, naming the servers it waits for).
+The new key is random unless --new-key-secret-file is given; it is written
+to the files only. Progress is recorded in etcd: after an interruption, run
+the command again to resume. The files are rewritten without comments.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(cmd); err != nil {
+				return err
+			}
+			if len(f.configs) == 0 {
+				return errors.New("--encryption-provider-config is required")
+			}
+			resource := "secrets"
+			switch len(f.resources) {
+			case 0:
+			case 1:
+				resource = f.resources[0]
+			default:
+				return errors.New("rotate takes one --resource: the entry that writes it is rotated")
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			log := f.logger(cmd.ErrOrStderr())
+			if secretFile != "" {
+				data, err := os.ReadFile(secretFile)
+				if err != nil {
+					return fmt.Errorf("--new-key-secret-file: %w", err)
+				}
+				o.NewKeySecret = strings.TrimSpace(string(data))
+				clear(data)
+			}
+			c, _, closeFn, err := f.connect(ctx, log)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			counts := peers.NewWriteCounter()
+			defer func() {
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = counts.Flush(fctx, c, peers.NewLayout(f.prefix))
+			}()
+			errw := cmd.ErrOrStderr()
+			var bar *progress.Bar
+			o.Client, o.Prefix, o.ConfigPaths, o.Resource, o.Logger = c, f.prefix, f.configs, schema.ParseGroupResource(resource), log
+			o.Build = encryptionconfig.BuildOptions{KMSv2: encryptionconfig.KMSv2Plugins(log), AESGCMWrites: counts.Hook}
+			o.OnStep = func(s opsenc.Step) {
+				switch {
+				case s.Phase == opsenc.PhaseRewrite && !s.Done:
+					fmt.Fprintf(errw, "%-8s %s\n", s.Phase, s.Detail)
+					bar = progress.New(errw, "rewrite")
+					return
+				case s.Phase == opsenc.PhaseRewrite && bar != nil:
+					bar.Finish()
+				}
+				mark := "…"
+				if s.Done {
+					mark = "✓"
+				}
+				fmt.Fprintf(errw, "%-8s %s %s\n", s.Phase, mark, s.Detail)
+				for _, w := range s.Waiting {
+					fmt.Fprintf(errw, "           %s\n", w)
+				}
+			}
+			o.RewriteProgress = func(p opsenc.RewriteProgress) {
+				if bar != nil {
+					bar.Set(p.Done, p.Total)
+					bar.Note(progress.Count(p.Rewritten) + " rewritten")
+				}
+			}
+			res, err := opsenc.Rotate(ctx, o)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("interrupted; the rotation is recorded in etcd: run the same command again to resume: %w", err)
+				}
+				return err
+			}
+			if f.output == "json" {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			return printRotate(cmd.OutOrStdout(), res)
+		},
+	}
+	fs := cmd.Flags()
+	f.addEtcd(fs, "Offline: the data directory of a stopped regis server; an etcd is started on it for the command.")
+	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The servers' EncryptionConfiguration files to edit (repeatable; required).")
+	fs.StringVar(&o.Provider, "provider", "", "Provider of the new key: aescbc, aesgcm or secretbox (default: the write provider's, else aescbc).")
+	fs.StringVar(&o.NewKeyName, "new-key-name", "", `Name of the new key (default: counts up from the write key's, "key1" → "key2").`)
+	fs.StringVar(&secretFile, "new-key-secret-file", "", "File holding the new key's base64 material (default: 32 random bytes).")
+	fs.BoolVar(&o.KeepOldKey, "keep-old-key", false, "Stop before dropping the old key.")
+	fs.IntVar(&o.MinServers, "min-servers", 0, "Also wait at each step until at least this many regis servers are live.")
+	fs.DurationVar(&o.WaitTimeout, "wait-timeout", opsenc.DefaultWaitTimeout, "Longest wait for the servers at each step.")
+	fs.IntVar(&o.Concurrency, "concurrency", opsenc.DefaultConcurrency, "Objects rewritten at once.")
+	fs.Float64Var(&o.Rate, "rate", 0, "Most objects read per second by the rewrite; 0 is unbounded.")
+	return cmd
+}
+
+func printRotate(w io.Writer, res *opsenc.RotateResult) error {
+	fmt.Fprintf(w, "Rotated %s (%s): %s → %s", res.Resource, strings.Join(res.Entry, ", "), res.Old, res.New)
+	if res.Resumed != "" {
+		fmt.Fprintf(w, ", resumed at %s", res.Resumed)
+	}
+	fmt.Fprintf(w, "; servers: %s\n\n", strings.Join(res.Servers, ", "))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tDURATION\tRESULT")
+	for _, s := range res.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Phase, s.Duration.Round(time.Millisecond), s.Detail)
+	}
+	if res.OldKept {
+		fmt.Fprintf(tw, "drop\t-\tkept %s (--keep-old-key)\n", res.Old)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if res.Final != nil {
+		fmt.Fprintln(w)
+		return printStatus(w, res.Final)
+	}
+	return nil
+}
