@@ -242,7 +242,9 @@ func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	if mode == readEtcd || !c.Ready() || c.overBudget.Load() {
+	// The budget is checked here too: it may be shared, and another
+	// resource's cache may have crossed it.
+	if mode == readEtcd || !c.Ready() || c.checkBudget() {
 		c.m.listFromEtcd()
 		return nil, errDelegate
 	}

@@ -93,6 +93,10 @@ var (
 		Name: "apiserver_watch_cache_watchers",
 		Help: "Number of watchers served by the watch cache, broken by resource type.",
 	}, []string{"group", "resource"})
+	objectsGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "apiserver_watch_cache_objects",
+		Help: "Number of objects held by the watch cache, broken by resource type.",
+	}, []string{"group", "resource"})
 	memoryBytesGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "apiserver_watch_cache_memory_bytes",
 		Help: "Encoded size of the objects (and of their cached serializations) held by the watch cache, broken by resource type.",
@@ -113,7 +117,7 @@ func Collectors() []prometheus.Collector {
 		initEventsTotal, eventsReceivedTotal, eventsDispatchedTotal, terminatedWatchersTotal, resourceVersionGauge,
 		capacityIncreaseTotal, capacityDecreaseTotal, capacityGauge, initializationsTotal, initializationErrorsTotal,
 		initializationDuration, readWaitSeconds, consistentReadTotal, dispatchDuration, watchersGauge,
-		memoryBytesGauge, overBudgetGauge, relistsTotal}
+		objectsGauge, memoryBytesGauge, overBudgetGauge, relistsTotal}
 }
 
 // RegisterMetrics registers the cacher's metrics with r, tolerating a second registration.
@@ -145,11 +149,10 @@ type metrics struct {
 	initDuration       prometheus.Observer
 	readWait           prometheus.Observer
 	watchers           prometheus.Gauge
+	objects            prometheus.Gauge
 	memory             prometheus.Gauge
 	overBudget         prometheus.Gauge
 	relists            prometheus.Counter
-	dispatchStorage    prometheus.Observer
-	dispatchToWatcher  prometheus.Observer
 	dispatchTotal      prometheus.Observer
 	listCacheReturned  prometheus.Counter
 	consistentReadVec  *prometheus.CounterVec
@@ -176,11 +179,10 @@ func newMetrics(gr schema.GroupResource) *metrics {
 		initDuration:       initializationDuration.WithLabelValues(g, r),
 		readWait:           readWaitSeconds.WithLabelValues(g, r),
 		watchers:           watchersGauge.WithLabelValues(g, r),
+		objects:            objectsGauge.WithLabelValues(g, r),
 		memory:             memoryBytesGauge.WithLabelValues(g, r),
 		overBudget:         overBudgetGauge.WithLabelValues(g, r),
 		relists:            relistsTotal.WithLabelValues(g, r),
-		dispatchStorage:    dispatchDuration.WithLabelValues(g, r, "storage_to_cache"),
-		dispatchToWatcher:  dispatchDuration.WithLabelValues(g, r, "cache_to_watcher"),
 		dispatchTotal:      dispatchDuration.WithLabelValues(g, r, "total"),
 		listCacheReturned:  listCacheReturned.WithLabelValues(g, r),
 		consistentReadVec:  consistentReadTotal,

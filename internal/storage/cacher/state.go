@@ -118,6 +118,7 @@ func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *el
 	}
 	c.snaps.add(rv, c.tree)
 	c.setRVLocked(rv)
+	c.m.objects.Set(float64(c.tree.len()))
 	return ev
 }
 
@@ -233,6 +234,7 @@ func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint
 		c.indexLocked(e, false)
 	}
 	c.hist.reset(listRV)
+	c.m.objects.Set(float64(next.len()))
 	c.snaps.reset(listRV, next)
 	c.setRVLocked(listRV)
 	c.synced = true
@@ -381,21 +383,23 @@ func (c *Cacher) pollCompaction(ctx context.Context) {
 	}
 }
 
-// checkBudget reports, once per crossing, that the cache holds more than
-// its memory limits allow (lists then go to etcd) or is back under them.
-func (c *Cacher) checkBudget() {
+// checkBudget reports whether the cache holds more than its memory limits
+// allow (lists then go to etcd), and says so, once per crossing, in a
+// metric and a log line.
+func (c *Cacher) checkBudget() bool {
 	used := c.bytes.Load()
 	c.m.memory.Set(float64(used))
 	over := (c.cfg.MaxBytes > 0 && used > c.cfg.MaxBytes) || c.cfg.Budget.over()
 	if c.overBudget.Swap(over) == over {
-		return
+		return over
 	}
 	if over {
 		c.m.overBudget.Set(1)
 		c.log.Warn("watch cache is over its memory limit: lists go to etcd, watches are still served from the cache",
 			"bytes", used, "limit", c.cfg.MaxBytes, "totalBytes", c.cfg.Budget.usedOrZero(), "totalLimit", c.cfg.Budget.limitOrZero())
-		return
+		return over
 	}
 	c.m.overBudget.Set(0)
 	c.log.Info("watch cache is back under its memory limit: lists are served from the cache again", "bytes", used)
+	return over
 }
