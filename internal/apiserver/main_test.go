@@ -95,6 +95,9 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	nc := registry.NewNamespaceController(reg, nil)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = nc.Run(ctx) }()
+	gc := registry.NewGarbageCollector(reg, nil)
+	gcDone := make(chan struct{})
+	go func() { defer close(gcDone); _ = gc.Run(ctx) }()
 	hs := httptest.NewUnstartedServer(api)
 	hs.EnableHTTP2 = true
 	hs.Start()
@@ -103,6 +106,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 		hs.Close()
 		cancel()
 		<-done
+		<-gcDone
 		<-cachesDone
 	})
 	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}

@@ -31,6 +31,8 @@ type Registry struct {
 	stores     []*Store
 	byResource map[schema.GroupVersionResource]*Store
 	namespaces *Store
+	// gcKick wakes the garbage collector (capacity 1).
+	gcKick chan struct{}
 }
 
 // New builds a Store for each resource of the table. It starts nothing.
@@ -44,7 +46,7 @@ func New(c Config) (*Registry, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}}
+	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1)}
 	for _, r := range c.Resources {
 		gvr := r.GroupVersionResource()
 		if _, dup := reg.byResource[gvr]; dup {
@@ -54,7 +56,7 @@ func New(c Config) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registry: storage of %s: %w", r.GroupResource(), err)
 		}
-		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}}
+		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}, gcKick: reg.gcKick}
 		for f := range r.SelectableFields(r.New(), "", "") {
 			s.fieldNames[f] = true
 		}

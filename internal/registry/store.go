@@ -32,6 +32,9 @@ type Store struct {
 	// fieldNames are the field selector labels the resource supports.
 	fieldNames map[string]bool
 
+	// gcKick, when set, wakes the garbage collector after a deletion.
+	gcKick chan struct{}
+
 	// allocMu serializes the allocations of Resource.Allocate (service IPs
 	// and node ports); it is held from allocation to the end of the create.
 	allocMu sync.Mutex

@@ -32,8 +32,11 @@ type DeleteOptions struct {
 // and it is returned with deleted false; it goes when its last finalizer
 // does. Otherwise the deleted object is returned with deleted true.
 //
-// Without a garbage collector, dependents are never deleted: every
-// propagationPolicy deletes the object alone.
+// The propagation policy decides what happens to the dependents (see
+// GarbageCollector): Background deletes the object now and its dependents
+// after; Foreground and Orphan add the "foregroundDeletion" or "orphan"
+// finalizer, so the object is only marked until the collector has deleted
+// or orphaned its dependents.
 func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteOptions) (runtime.Object, bool, error) {
 	if errs := validateDeleteOptions(&opts.DeleteOptions); len(errs) > 0 {
 		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
@@ -54,7 +57,11 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 			return nil, false, interpretError(err, opDelete, s.gr(), name)
 		}
 	}
-	pending := len(m.GetFinalizers()) > 0
+	gcFinalizer := ""
+	if !s.isNamespaces() {
+		gcFinalizer = gcFinalizerFor(gcPolicy(&opts.DeleteOptions))
+	}
+	pending := len(m.GetFinalizers()) > 0 || gcFinalizer != ""
 	if s.isNamespaces() {
 		ns := existing.(*corev1.Namespace)
 		if len(ns.Spec.Finalizers) > 0 {
@@ -65,7 +72,11 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 		}
 	}
 	if pending {
-		return s.markDeleting(ctx, key, name, pre, opts.DryRun, existing)
+		obj, deleted, err := s.markDeleting(ctx, key, name, pre, opts.DryRun, existing, gcFinalizer)
+		if err == nil && !opts.DryRun {
+			s.kickGC()
+		}
+		return obj, deleted, err
 	}
 	if opts.DryRun {
 		return existing, true, nil
@@ -80,6 +91,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	if err != nil {
 		return nil, false, interpretError(err, opDelete, s.gr(), name)
 	}
+	s.kickGC()
 	obj, err := s.fromStored(out)
 	if err != nil {
 		return nil, false, apierrors.NewInternalError(err)
@@ -90,10 +102,14 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 
 // markDeleting sets the deletionTimestamp of an object that finalizers
 // hold back (upstream's markAsDeleting); a namespace also becomes
-// Terminating.
-func (s *Store) markDeleting(ctx context.Context, key, name string, pre *storage.Preconditions, dryRun bool, existing runtime.Object) (runtime.Object, bool, error) {
+// Terminating. A non-empty gcFinalizer is added to the finalizers (and
+// the other garbage collection finalizer removed).
+func (s *Store) markDeleting(ctx context.Context, key, name string, pre *storage.Preconditions, dryRun bool, existing runtime.Object, gcFinalizer string) (runtime.Object, bool, error) {
 	mark := func(obj runtime.Object) {
 		m := metaOf(obj)
+		if gcFinalizer != "" {
+			m.SetFinalizers(withGCFinalizer(m.GetFinalizers(), gcFinalizer))
+		}
 		if m.GetDeletionTimestamp() == nil {
 			if m.GetGeneration() > 0 {
 				m.SetGeneration(m.GetGeneration() + 1)

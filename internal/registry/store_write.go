@@ -236,6 +236,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFu
 			storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{})
 		switch {
 		case err == nil:
+			s.kickGC()
 			if obj, err = s.fromStored(deleted); err != nil {
 				return nil, false, apierrors.NewInternalError(err)
 			}

@@ -1,6 +1,6 @@
 // Package serve assembles a whole regis API server on a running etcd
 // backend: the registry over the etcd3 stores, the system namespaces, the
-// namespace controller, TLS (generated once in the data directory unless
+// namespace controller, the garbage collector, TLS (generated once in the data directory unless
 // given), authentication, health checks, metrics, and the HTTPS listener.
 // It is what `regis serve` and the public embedding package run.
 package serve
@@ -175,6 +175,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
+	wg.Go(func() { _ = registry.NewGarbageCollector(reg, log).Run(cctx) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
 		if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {

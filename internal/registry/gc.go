@@ -1,0 +1,357 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// gcPolicy returns the propagation policy of a delete: the request's, the
+// deprecated orphanDependents, or Background, the default of every
+// resource regis serves.
+func gcPolicy(o *metav1.DeleteOptions) metav1.DeletionPropagation {
+	switch {
+	case o.PropagationPolicy != nil:
+		return *o.PropagationPolicy
+	case o.OrphanDependents != nil && *o.OrphanDependents:
+		return metav1.DeletePropagationOrphan
+	}
+	return metav1.DeletePropagationBackground
+}
+
+// gcFinalizerFor returns the finalizer a policy adds, "" for Background.
+func gcFinalizerFor(p metav1.DeletionPropagation) string {
+	switch p {
+	case metav1.DeletePropagationOrphan:
+		return metav1.FinalizerOrphanDependents
+	case metav1.DeletePropagationForeground:
+		return metav1.FinalizerDeleteDependents
+	}
+	return ""
+}
+
+// withGCFinalizer returns finalizers with f added and the other garbage
+// collection finalizer removed (the latest policy wins, as upstream).
+func withGCFinalizer(finalizers []string, f string) []string {
+	other := metav1.FinalizerOrphanDependents
+	if f == other {
+		other = metav1.FinalizerDeleteDependents
+	}
+	out := slices.DeleteFunc(slices.Clone(finalizers), func(s string) bool { return s == other })
+	if !slices.Contains(out, f) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// kickGC wakes the garbage collector, if any, without blocking.
+func (s *Store) kickGC() {
+	if s.gcKick == nil {
+		return
+	}
+	select {
+	case s.gcKick <- struct{}{}:
+	default:
+	}
+}
+
+// GarbageCollector deletes and orphans dependents, as kube-controller-
+// manager's garbage collector does (regis has no controller manager):
+//
+//   - an object all of whose owners are gone is deleted (Background);
+//   - the dependents of an owner being deleted with the
+//     "foregroundDeletion" finalizer are deleted, and the finalizer is
+//     removed once no dependent with blockOwnerDeletion is left;
+//   - the dependents of an owner being deleted with the "orphan" finalizer
+//     lose their ownerReferences to it, then the finalizer is removed.
+//
+// Owners are matched by uid: namespaced dependents in their namespace and
+// cluster-scoped ones. Events are ignored, as upstream. A sweep runs after
+// every deletion through the registry, and every Interval to catch what
+// other servers on the same etcd deleted. Several servers may collect at
+// once: every write carries a uid precondition.
+type GarbageCollector struct {
+	reg *Registry
+	log *slog.Logger
+	// Interval is the time between two sweeps when nothing happens.
+	Interval time.Duration
+	// Retry is the time before the next sweep while work is pending.
+	Retry time.Duration
+
+	byKind map[schema.GroupKind]*Store
+}
+
+// NewGarbageCollector returns a collector over reg; Run runs it.
+func NewGarbageCollector(reg *Registry, log *slog.Logger) *GarbageCollector {
+	if log == nil {
+		log = slog.Default()
+	}
+	gc := &GarbageCollector{reg: reg, log: log, Interval: 30 * time.Second, Retry: 250 * time.Millisecond,
+		byKind: map[schema.GroupKind]*Store{}}
+	for _, s := range reg.Stores() {
+		if gcIgnored(s) {
+			continue
+		}
+		gc.byKind[s.r.GroupVersionKind().GroupKind()] = s
+	}
+	return gc
+}
+
+// gcIgnored are the resources the collector neither lists nor deletes:
+// events (upstream's DefaultIgnoredResources) and namespaces, which the
+// namespace controller empties.
+func gcIgnored(s *Store) bool {
+	return s.r.Resource == "events" || s.isNamespaces()
+}
+
+// Run sweeps until ctx ends and returns nil then.
+func (gc *GarbageCollector) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-gc.reg.gcKick:
+		case <-timer.C:
+		}
+		next := gc.Interval
+		pending, err := gc.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			gc.log.Warn("garbage collection", "err", err)
+			pending = true
+		}
+		if pending {
+			next = gc.Retry
+		}
+		timer.Stop()
+		timer.Reset(next)
+	}
+}
+
+// gcNode is one object of a sweep.
+type gcNode struct {
+	s   *Store
+	obj runtime.Object
+	m   metav1.Object
+}
+
+// Sweep makes one pass over every object. pending is true when work is
+// left: it wrote (what it wrote may unblock more) or an owner waits for
+// its dependents.
+func (gc *GarbageCollector) Sweep(ctx context.Context) (pending bool, err error) {
+	nodes := map[types.UID]*gcNode{}
+	var all []*gcNode
+	for _, s := range gc.reg.Stores() {
+		if gcIgnored(s) {
+			continue
+		}
+		list, err := s.List(ctx, "", &metainternalversion.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return false, err
+		}
+		for _, it := range items {
+			n := &gcNode{s: s, obj: it, m: metaOf(it)}
+			nodes[n.m.GetUID()] = n
+			all = append(all, n)
+		}
+	}
+	dependents := map[types.UID][]*gcNode{}
+	for _, n := range all {
+		for _, ref := range n.m.GetOwnerReferences() {
+			dependents[ref.UID] = append(dependents[ref.UID], n)
+		}
+	}
+	var errs []error
+	note := func(wrote bool, err error) {
+		if wrote {
+			pending = true
+		}
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			errs = append(errs, err)
+		}
+	}
+	for _, n := range all {
+		if len(n.m.GetOwnerReferences()) > 0 && n.m.GetDeletionTimestamp() == nil {
+			note(gc.collect(ctx, n, nodes, len(dependents[n.m.GetUID()]) > 0))
+		}
+	}
+	for _, n := range all {
+		if n.m.GetDeletionTimestamp() == nil {
+			continue
+		}
+		fs := n.m.GetFinalizers()
+		switch {
+		case slices.Contains(fs, metav1.FinalizerOrphanDependents):
+			note(gc.orphan(ctx, n, dependents[n.m.GetUID()]))
+		case slices.Contains(fs, metav1.FinalizerDeleteDependents):
+			blocked := slices.ContainsFunc(dependents[n.m.GetUID()], func(d *gcNode) bool {
+				return blocks(d, n.m.GetUID())
+			})
+			if blocked {
+				pending = true
+				continue
+			}
+			note(true, gc.removeFinalizer(ctx, n, metav1.FinalizerDeleteDependents))
+		}
+	}
+	return pending, errors.Join(errs...)
+}
+
+// blocks reports that d holds back the foreground deletion of owner.
+func blocks(d *gcNode, owner types.UID) bool {
+	for _, ref := range d.m.GetOwnerReferences() {
+		if ref.UID == owner && ref.BlockOwnerDeletion != nil && *ref.BlockOwnerDeletion {
+			return true
+		}
+	}
+	return false
+}
+
+// collect classifies the owners of a dependent as upstream's
+// attemptToDeleteItem does: solid (present, not waiting), dangling (gone)
+// and waiting (being deleted in the foreground). With a solid owner, the
+// references to the others are removed; without one, the dependent is
+// deleted, in the foreground when a waiting owner asked for it and it has
+// dependents of its own.
+func (gc *GarbageCollector) collect(ctx context.Context, n *gcNode, nodes map[types.UID]*gcNode, hasDependents bool) (bool, error) {
+	var solid, drop, waiting int
+	gone := map[types.UID]bool{}
+	for _, ref := range n.m.GetOwnerReferences() {
+		state, err := gc.ownerState(ctx, n, ref, nodes)
+		if err != nil {
+			return false, err
+		}
+		switch state {
+		case ownerSolid:
+			solid++
+		case ownerWaiting:
+			waiting++
+			drop++
+			gone[ref.UID] = true
+		case ownerDangling:
+			drop++
+			gone[ref.UID] = true
+		}
+	}
+	switch {
+	case solid > 0 && drop > 0:
+		return true, gc.removeOwnerRefs(ctx, n, gone)
+	case solid > 0:
+		return false, nil
+	}
+	policy := metav1.DeletePropagationBackground
+	if waiting > 0 && hasDependents {
+		policy = metav1.DeletePropagationForeground
+	}
+	uid := n.m.GetUID()
+	_, _, err := n.s.Delete(ctx, n.m.GetNamespace(), n.m.GetName(), DeleteOptions{DeleteOptions: metav1.DeleteOptions{
+		PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}})
+	return true, err
+}
+
+type ownerStatus int
+
+const (
+	ownerSolid ownerStatus = iota
+	ownerDangling
+	ownerWaiting
+)
+
+// ownerState finds the owner a reference names: in the sweep by uid, else
+// by a consistent read of its name (the sweep's lists are not one
+// snapshot, so absence is checked against etcd before anything is
+// deleted). A reference regis cannot resolve counts as solid: nothing is
+// deleted on a guess.
+func (gc *GarbageCollector) ownerState(ctx context.Context, n *gcNode, ref metav1.OwnerReference, nodes map[types.UID]*gcNode) (ownerStatus, error) {
+	owner, ok := nodes[ref.UID]
+	if !ok {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			return ownerSolid, nil
+		}
+		s, ok := gc.byKind[gv.WithKind(ref.Kind).GroupKind()]
+		if !ok {
+			return ownerSolid, nil
+		}
+		ns := ""
+		if s.r.Namespaced {
+			if ns = n.m.GetNamespace(); ns == "" {
+				return ownerSolid, nil
+			}
+		}
+		obj, err := s.get(ctx, ns, ref.Name, storage.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return ownerDangling, nil
+		case err != nil:
+			return ownerSolid, err
+		}
+		if metaOf(obj).GetUID() != ref.UID {
+			return ownerDangling, nil
+		}
+		owner = &gcNode{s: s, obj: obj, m: metaOf(obj)}
+	}
+	if owner.m.GetDeletionTimestamp() != nil && slices.Contains(owner.m.GetFinalizers(), metav1.FinalizerDeleteDependents) {
+		return ownerWaiting, nil
+	}
+	return ownerSolid, nil
+}
+
+// orphan removes the references to an owner being deleted with the orphan
+// finalizer from its dependents, then the finalizer.
+func (gc *GarbageCollector) orphan(ctx context.Context, owner *gcNode, deps []*gcNode) (bool, error) {
+	uid := owner.m.GetUID()
+	for _, d := range deps {
+		if err := gc.removeOwnerRefs(ctx, d, map[types.UID]bool{uid: true}); err != nil && !apierrors.IsNotFound(err) {
+			return true, err
+		}
+	}
+	return true, gc.removeFinalizer(ctx, owner, metav1.FinalizerOrphanDependents)
+}
+
+// removeOwnerRefs removes the references to the given owners from n.
+func (gc *GarbageCollector) removeOwnerRefs(ctx context.Context, n *gcNode, owners map[types.UID]bool) error {
+	return gc.update(ctx, n, func(m metav1.Object) {
+		m.SetOwnerReferences(slices.DeleteFunc(m.GetOwnerReferences(), func(r metav1.OwnerReference) bool {
+			return owners[r.UID]
+		}))
+	})
+}
+
+// removeFinalizer removes finalizer f from n; without finalizers left, a
+// deleted object goes.
+func (gc *GarbageCollector) removeFinalizer(ctx context.Context, n *gcNode, f string) error {
+	return gc.update(ctx, n, func(m metav1.Object) {
+		m.SetFinalizers(slices.DeleteFunc(m.GetFinalizers(), func(s string) bool { return s == f }))
+	})
+}
+
+// update changes the metadata of n, if it is still the same object.
+func (gc *GarbageCollector) update(ctx context.Context, n *gcNode, change func(metav1.Object)) error {
+	uid := n.m.GetUID()
+	_, _, err := n.s.Update(ctx, n.m.GetNamespace(), n.m.GetName(), func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+		if existing == nil || metaOf(existing).GetUID() != uid {
+			return nil, apierrors.NewNotFound(n.s.gr(), n.m.GetName())
+		}
+		change(metaOf(existing))
+		return existing, nil
+	}, UpdateOptions{})
+	return err
+}
