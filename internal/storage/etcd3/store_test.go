@@ -430,3 +430,39 @@ func TestEtcdRefusalOfLargeValueIs413(t *testing.T) {
 		}
 	}
 }
+
+func TestTTLObjectsCreatedTogetherShareALease(t *testing.T) {
+	ctx := context.Background()
+	f := newStore(t, "")
+	for _, name := range []string{"e1", "e2", "e3"} {
+		if err := f.store.Create(ctx, key("ns", name), pod("ns", name, nil), nil, 3600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An object with a very different TTL cannot share that lease.
+	if err := f.store.Create(ctx, key("ns", "short"), pod("ns", "short", nil), nil, 5); err != nil {
+		t.Fatal(err)
+	}
+	leases := map[string]int64{}
+	resp, err := f.client.Get(ctx, f.prefix+"/pods/ns/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		leases[string(kv.Key)[len(f.prefix+"/pods/ns/"):]] = kv.Lease
+	}
+	if leases["e1"] == 0 || leases["e1"] != leases["e2"] || leases["e2"] != leases["e3"] {
+		t.Errorf("objects created together have leases %v, want one shared lease", leases)
+	}
+	if leases["short"] == 0 || leases["short"] == leases["e1"] {
+		t.Errorf("the 5s object has lease %d, want its own", leases["short"])
+	}
+	ttl, err := f.client.TimeToLive(ctx, clientv3.LeaseID(leases["e1"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ttl + min(5% of ttl, 60s) = 3600 + 60.
+	if ttl.GrantedTTL != 3660 {
+		t.Errorf("granted TTL %d, want 3660", ttl.GrantedTTL)
+	}
+}
