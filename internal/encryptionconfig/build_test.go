@@ -67,7 +67,7 @@ func TestResolution(t *testing.T) {
 // staleness, for every provider and key of the chain.
 func TestOracleConfig(t *testing.T) {
 	ours := buildSet(t, []byte(wildcardConfig))
-	up, err := upstreamLoad([]byte(wildcardConfig))
+	up, err := upstreamLoad(t, []byte(wildcardConfig))
 	if err != nil {
 		t.Fatal(err)
 	}

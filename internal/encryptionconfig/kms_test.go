@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	upvalue "k8s.io/apiserver/pkg/storage/value"
 
 	"github.com/regis-dev/regis/internal/encryptionconfig"
 	"github.com/regis-dev/regis/internal/storage/value"
@@ -129,4 +130,63 @@ func TestReloadWaitsForLatePlugin(t *testing.T) {
 	if n := strings.Count(f.log.String(), "refused"); n != 1 {
 		t.Fatalf("refusal logged %d times, want 1:\n%s", n, f.log.String())
 	}
+}
+
+// TestOracleKMSv2: under one configuration and one plugin, kube-apiserver's
+// LoadEncryptionConfig reads what regis writes with KMS v2 and the other
+// way round, each value bound to its etcd key.
+func TestOracleKMSv2(t *testing.T) {
+	endpoint := kmsv2test.Serve(t, kmsv2test.New("key-1"))
+	data := []byte(kmsConfig(endpoint))
+	ours := buildKMSSet(t, data)
+	up, err := upstreamLoad(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := schema.GroupResource{Resource: "secrets"}
+	const key = "/registry/secrets/ns/a"
+	plain := []byte("k8s\x00secret")
+
+	stored, err := ours.TransformerForResource(secrets).TransformToStorage(t.Context(), plain, value.DefaultContext(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, stale, err := up.TransformerForResource(secrets).TransformFromStorage(t.Context(), stored, upvalue.DefaultContext(key))
+	if err != nil || stale || !bytes.Equal(got, plain) {
+		t.Fatalf("upstream read of regis: %q stale=%v err=%v", got, stale, err)
+	}
+	if _, _, err := up.TransformerForResource(secrets).TransformFromStorage(t.Context(), stored, upvalue.DefaultContext(key+"-moved")); err == nil {
+		t.Fatal("upstream read a moved value")
+	}
+
+	var upStored []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// Upstream writes once its first Status call has given a key ID.
+		if upStored, err = up.TransformerForResource(secrets).TransformToStorage(t.Context(), plain, upvalue.DefaultContext(key)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || !bytes.HasPrefix(upStored, []byte("k8s:enc:kms:v2:vault:")) {
+		t.Fatalf("upstream write: %v", err)
+	}
+	got, stale, err = ours.TransformerForResource(secrets).TransformFromStorage(t.Context(), upStored, value.DefaultContext(key))
+	if err != nil || stale || !bytes.Equal(got, plain) {
+		t.Fatalf("regis read of upstream: %q stale=%v err=%v", got, stale, err)
+	}
+}
+
+func buildKMSSet(t *testing.T, data []byte) *encryptionconfig.Set {
+	t.Helper()
+	cfg, err := encryptionconfig.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := encryptionconfig.Build(t.Context(), cfg, encryptionconfig.Hash(data), encryptionconfig.BuildOptions{
+		KMSv2: encryptionconfig.KMSv2Plugins(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Close)
+	return set
 }

@@ -1,170 +1,56 @@
 package encryptionconfig_test
 
 import (
-	stdaes "crypto/aes"
-	"crypto/cipher"
-	"encoding/base64"
-	"errors"
-	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apiserver/pkg/apis/apiserver"
-	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
+	upencryptionconfig "k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	upvalue "k8s.io/apiserver/pkg/storage/value"
-	upaes "k8s.io/apiserver/pkg/storage/value/encrypt/aes"
 	upidentity "k8s.io/apiserver/pkg/storage/value/encrypt/identity"
-	upsecretbox "k8s.io/apiserver/pkg/storage/value/encrypt/secretbox"
 )
 
-// This file is the oracle: kube-apiserver's own decoding, validation and
-// transformers. k8s.io/apiserver/pkg/server/options/encryptionconfig
-// (LoadEncryptionConfig) needs go.opentelemetry.io/contrib/.../otelhttp and
-// k8s.io/apiserver/pkg/apis/apiserver/validation needs cel-go, neither of
-// which go.mod holds; so upstreamLoad replays LoadEncryptionConfig's steps
-// (loadConfig, getTransformerOverridesAndKMSPluginProbes,
-// aesPrefixTransformer, secretboxPrefixTransformer, transformerFromOverrides)
-// with the packages they call, and validates with upstream's build-time
-// checks only (base64, key sizes, masking): validation is the port under
-// test.
+// This file is the oracle: kube-apiserver's own LoadEncryptionConfig
+// (k8s.io/apiserver/pkg/server/options/encryptionconfig), which decodes
+// strictly, validates (validation.ValidateEncryptionConfiguration), checks
+// masking and builds every provider, KMS v2 included (it connects to the
+// plugin). Only the resolution of a resource to its transformer
+// (transformerFromOverrides, unexported) is replayed.
 
-var upstreamCodecs = func() serializer.CodecFactory {
-	s := runtime.NewScheme()
-	if err := apiserver.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := apiserverv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return serializer.NewCodecFactory(s, serializer.EnableStrict)
-}()
-
-type upstreamConfig map[schema.GroupResource]upvalue.Transformer
-
-// upstreamParse decodes as kube-apiserver does: strictly, with defaults.
-func upstreamParse(data []byte) (*apiserver.EncryptionConfiguration, error) {
-	if len(data) == 0 {
-		return nil, errors.New("empty")
-	}
-	obj, gvk, err := upstreamCodecs.UniversalDecoder().Decode(data, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	cfg, ok := obj.(*apiserver.EncryptionConfiguration)
-	if !ok {
-		return nil, fmt.Errorf("got unexpected config type: %v", gvk)
-	}
-	return cfg, nil
+// upstreamConfig is what kube-apiserver built from a configuration.
+type upstreamConfig struct {
+	*upencryptionconfig.EncryptionConfiguration
 }
 
-// upstreamLoad is LoadEncryptionConfig without KMS.
-func upstreamLoad(data []byte) (upstreamConfig, error) {
-	cfg, err := upstreamParse(data)
-	if err != nil {
-		return nil, err
+// upstreamLoad runs kube-apiserver's LoadEncryptionConfig on data, without
+// automatic reload. KMS v2 goroutines it starts end with the test.
+func upstreamLoad(t testing.TB, data []byte) (upstreamConfig, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "encryption.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	anyAny := schema.GroupResource{Group: "*", Resource: "*"}
-	chains := map[schema.GroupResource][]upvalue.PrefixTransformer{}
-	for _, rc := range cfg.Resources {
-		var chain []upvalue.PrefixTransformer
-		for _, p := range rc.Providers {
-			var pt upvalue.PrefixTransformer
-			var err error
-			switch {
-			case p.AESGCM != nil:
-				pt, err = upstreamKeys(p.AESGCM.Keys, "k8s:enc:aesgcm:v1:", func(b cipher.Block) (upvalue.Transformer, error) { return upaes.NewGCMTransformer(b) })
-			case p.AESCBC != nil:
-				pt, err = upstreamKeys(p.AESCBC.Keys, "k8s:enc:aescbc:v1:", func(b cipher.Block) (upvalue.Transformer, error) { return upaes.NewCBCTransformer(b), nil })
-			case p.Secretbox != nil:
-				pt, err = upstreamSecretbox(p.Secretbox.Keys)
-			case p.Identity != nil:
-				pt = upvalue.PrefixTransformer{Transformer: upidentity.NewEncryptCheckTransformer(), Prefix: []byte{}}
-			default:
-				err = errors.New("kms is not replayed by the oracle")
-			}
-			if err != nil {
-				return nil, err
-			}
-			chain = append(chain, pt)
-		}
-		for _, res := range rc.Resources {
-			gr := schema.ParseGroupResource(res)
-			if _, masked := chains[schema.GroupResource{Group: gr.Group, Resource: "*"}]; masked {
-				return nil, fmt.Errorf("resource %q is masked", res)
-			}
-			if _, masked := chains[anyAny]; masked {
-				return nil, fmt.Errorf("resource %q is masked", res)
-			}
-			chains[gr] = append(chains[gr], chain...)
-		}
-	}
-	out := upstreamConfig{}
-	for gr, chain := range chains {
-		out[gr] = upvalue.NewPrefixTransformers(errors.New("no matching prefix found"), chain...)
-	}
-	return out, nil
+	cfg, err := upencryptionconfig.LoadEncryptionConfig(t.Context(), path, false, "regis-oracle")
+	return upstreamConfig{cfg}, err
 }
 
-func upstreamKeys(keys []apiserver.Key, prefix string, fn func(cipher.Block) (upvalue.Transformer, error)) (upvalue.PrefixTransformer, error) {
-	var ks []upvalue.PrefixTransformer
-	for _, k := range keys {
-		raw, err := base64.StdEncoding.DecodeString(k.Secret)
-		if err != nil {
-			return upvalue.PrefixTransformer{}, err
-		}
-		block, err := stdaes.NewCipher(raw)
-		if err != nil {
-			return upvalue.PrefixTransformer{}, err
-		}
-		tr, err := fn(block)
-		if err != nil {
-			return upvalue.PrefixTransformer{}, err
-		}
-		ks = append(ks, upvalue.PrefixTransformer{Transformer: tr, Prefix: []byte(k.Name + ":")})
-	}
-	return upvalue.PrefixTransformer{
-		Transformer: upvalue.NewPrefixTransformers(errors.New("no matching key was found for the provided AES transformer"), ks...),
-		Prefix:      []byte(prefix),
-	}, nil
-}
-
-func upstreamSecretbox(keys []apiserver.Key) (upvalue.PrefixTransformer, error) {
-	var ks []upvalue.PrefixTransformer
-	for _, k := range keys {
-		raw, err := base64.StdEncoding.DecodeString(k.Secret)
-		if err != nil {
-			return upvalue.PrefixTransformer{}, err
-		}
-		if len(raw) != 32 {
-			return upvalue.PrefixTransformer{}, fmt.Errorf("expected key size 32 for secretbox provider, got %v", len(raw))
-		}
-		var a [32]byte
-		copy(a[:], raw)
-		ks = append(ks, upvalue.PrefixTransformer{Transformer: upsecretbox.NewSecretboxTransformer(a), Prefix: []byte(k.Name + ":")})
-	}
-	return upvalue.PrefixTransformer{
-		Transformer: upvalue.NewPrefixTransformers(errors.New("no matching key was found for the provided Secretbox transformer"), ks...),
-		Prefix:      []byte("k8s:enc:secretbox:v1:"),
-	}, nil
-}
-
-// TransformerForResource is transformerFromOverrides.
+// TransformerForResource is transformerFromOverrides: gr, then
+// "*.<group>", then "*.*", else identity with the encryption check.
 func (c upstreamConfig) TransformerForResource(gr schema.GroupResource) upvalue.Transformer {
 	for _, k := range []schema.GroupResource{gr, {Group: gr.Group, Resource: "*"}, {Group: "*", Resource: "*"}} {
-		if t := c[k]; t != nil {
+		if t := c.Transformers[k]; t != nil {
 			return t
 		}
 	}
 	return upidentity.NewEncryptCheckTransformer()
 }
 
-// TestOracleSelfCheck: the replayed upstream reads the real fixtures, so it
-// is a fair oracle.
+// TestOracleSelfCheck: kube-apiserver reads the real fixtures, so it is a
+// fair oracle, and its content hash is ours.
 func TestOracleSelfCheck(t *testing.T) {
 	for _, fx := range fixtures(t) {
-		up, err := upstreamLoad(fx.config)
+		up, err := upstreamLoad(t, fx.config)
 		if err != nil {
 			t.Fatalf("%s: %v", fx.name, err)
 		}
@@ -174,5 +60,8 @@ func TestOracleSelfCheck(t *testing.T) {
 			t.Fatalf("%s: upstream cannot read its own fixture: %v", fx.name, err)
 		}
 		checkSecret(t, fx, got)
+		if ours := buildSet(t, fx.config).Hash(); ours != up.EncryptionFileContentHash {
+			t.Errorf("%s: hash %s, upstream %s", fx.name, ours, up.EncryptionFileContentHash)
+		}
 	}
 }
