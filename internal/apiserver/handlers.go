@@ -174,6 +174,20 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store
 		writeError(w, r, err)
 		return
 	}
+	if out.as == "" && streamsLists(out) {
+		// A watch cache's list: its objects' cached bytes, streamed.
+		l, ok, err := st.ListObjects(r.Context(), info.namespace, opts)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if ok {
+			if err := writeList(w, out, st.Resource().GroupVersion(), st.Resource().Kind, l); err != nil {
+				s.cfg.Logger.Error("writing a list", "resource", st.Resource().GroupResource(), "err", err)
+			}
+			return
+		}
+	}
 	list, err := st.List(r.Context(), info.namespace, opts)
 	if err != nil {
 		writeError(w, r, err)

@@ -1,0 +1,273 @@
+package apiserver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/storage/cacher"
+)
+
+// rawWriter collects one object's serialization. A runtime.CacheableObject
+// (the watch cache's objects) splices its cached bytes in without a copy;
+// any other object is encoded into buf.
+type rawWriter struct {
+	raw []byte
+	buf bytes.Buffer
+}
+
+var _ runtime.Splice = (*rawWriter)(nil)
+
+func (w *rawWriter) Splice(raw []byte)           { w.raw = raw }
+func (w *rawWriter) Write(p []byte) (int, error) { w.raw = nil; return w.buf.Write(p) }
+func (w *rawWriter) Reset()                      { w.raw = nil; w.buf.Reset() }
+func (w *rawWriter) Bytes() []byte {
+	if w.raw != nil {
+		return w.raw
+	}
+	return w.buf.Bytes()
+}
+
+// encodeRaw returns obj encoded by enc: the cached bytes of a
+// CacheableObject (shared: not to be changed), else bytes in w's buffer,
+// valid until w is reset.
+func encodeRaw(enc runtime.Encoder, obj runtime.Object, w *rawWriter) ([]byte, error) {
+	w.Reset()
+	if err := enc.Encode(obj, w); err != nil {
+		return nil, err
+	}
+	return w.Bytes(), nil
+}
+
+// protobufMagic starts every Kubernetes protobuf serialization.
+var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}
+
+// protobufRaw returns the object message inside a Kubernetes protobuf
+// serialization (magic, then runtime.Unknown whose field 2 is the raw
+// object), without copying.
+func protobufRaw(b []byte) ([]byte, error) {
+	if !bytes.HasPrefix(b, protobufMagic) {
+		return nil, fmt.Errorf("protobuf: no magic prefix")
+	}
+	b = b[len(protobufMagic):]
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num == 2 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			return v, nil
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil, fmt.Errorf("protobuf: no raw object")
+}
+
+// jsonItem returns the JSON of a list item from its serialization (which
+// carries kind and apiVersion, typeMetaPrefix), as apimachinery's list
+// encoder writes the object: with the type meta the object has (the watch
+// cache's objects keep theirs: hasTypeMeta) or without any, and without
+// the trailing newline. ok is false when the serialization cannot be
+// reused: encode the object itself.
+func jsonItem(b []byte, typeMetaPrefix string, hasTypeMeta bool) (item []byte, ok bool) {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	if len(b) <= len(typeMetaPrefix) || string(b[:len(typeMetaPrefix)]) != typeMetaPrefix {
+		return nil, false
+	}
+	if hasTypeMeta {
+		return b, true
+	}
+	if b[len(typeMetaPrefix)] == '}' {
+		return nil, false // nothing but type meta: the encoder writes "{}"
+	}
+	return append(b[:1:1], b[len(typeMetaPrefix)+1:]...), true
+}
+
+// writerPool holds the buffered writers of list and watch responses.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
+func getWriter(w io.Writer) *bufio.Writer {
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return bw
+}
+
+func putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	writerPool.Put(bw)
+}
+
+// streamsLists reports whether writeList writes the format of out.
+func streamsLists(out output) bool {
+	return !disableStreamList.Load() && (out.info.MediaType == mediaJSON || out.info.MediaType == mediaProtobuf)
+}
+
+// disableStreamList sends every list through the generic encoder (tests
+// compare the two).
+var disableStreamList atomic.Bool
+
+// writeList writes a watch cache's list in JSON or protobuf (streamsLists),
+// item by item, reusing each object's cached serialization (the same bytes
+// a watch event carries), so that a list costs copying bytes.
+func writeList(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+	if out.info.MediaType == mediaProtobuf {
+		return writeListProtobuf(w, out, gv, kind, l)
+	}
+	return writeListJSON(w, out, gv, kind, l)
+}
+
+func listMeta(l *cacher.List) metav1.ListMeta {
+	return metav1.ListMeta{ResourceVersion: strconv.FormatUint(l.ResourceVersion, 10), Continue: l.Continue,
+		RemainingItemCount: l.RemainingItemCount}
+}
+
+func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	apiVersion := gv.String()
+	head := fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":`, kind+"List", apiVersion)
+	lm := listMeta(l)
+	m, err := jsonMarshal(&lm)
+	if err != nil {
+		return err
+	}
+	head = append(append(head, m...), `,"items":[`...)
+	prefix := `{"kind":` + strconv.Quote(kind) + `,"apiVersion":` + strconv.Quote(apiVersion) + `,`
+	itemGVK := gv.WithKind(kind)
+
+	w.Header().Set("Content-Type", out.contentType())
+	w.WriteHeader(http.StatusOK)
+	bw := getWriter(w)
+	defer putWriter(bw)
+	_, _ = bw.Write(head)
+	var rw rawWriter
+	var plain *jsonEncoder
+	for i, co := range l.Items {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		switch gvk := co.Object().GetObjectKind().GroupVersionKind(); {
+		case gvk.Empty(), gvk == itemGVK:
+			b, err := encodeRaw(enc, co, &rw)
+			if err != nil {
+				return err
+			}
+			if item, ok := jsonItem(b, prefix, !gvk.Empty()); ok {
+				_, _ = bw.Write(item)
+				continue
+			}
+		}
+		// Not the cache's usual object: encode it as it is, as the
+		// generic list encoder does.
+		if plain == nil {
+			plain = newJSONEncoder()
+		}
+		b, err := plain.encode(co.Object())
+		if err != nil {
+			return err
+		}
+		_, _ = bw.Write(b)
+	}
+	_, _ = bw.WriteString("]}\n")
+	return bw.Flush()
+}
+
+func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	// The list message's length comes first: collect the items' bytes
+	// (cached, not copied) before writing.
+	items := make([][]byte, len(l.Items))
+	var rw rawWriter
+	lm := listMeta(l)
+	size := 0
+	for i, co := range l.Items {
+		b, err := encodeRaw(enc, co, &rw)
+		if err != nil {
+			return err
+		}
+		if rw.raw == nil {
+			b = bytes.Clone(b)
+		}
+		if items[i], err = protobufRaw(b); err != nil {
+			return err
+		}
+		size += 1 + protowire.SizeBytes(len(items[i]))
+	}
+	meta, err := lm.Marshal()
+	if err != nil {
+		return err
+	}
+	size += 1 + protowire.SizeBytes(len(meta)) // PodList: metadata = 1, items = 2
+	tm, err := (&runtime.TypeMeta{APIVersion: gv.String(), Kind: kind + "List"}).Marshal()
+	if err != nil {
+		return err
+	}
+	// runtime.Unknown: typeMeta = 1, raw = 2, contentEncoding = 3,
+	// contentType = 4 (empty strings are written, as gogo's marshaller does).
+	head := append([]byte(nil), protobufMagic...)
+	head = protowire.AppendTag(head, 1, protowire.BytesType)
+	head = protowire.AppendBytes(head, tm)
+	head = protowire.AppendTag(head, 2, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(size))
+	head = protowire.AppendTag(head, 1, protowire.BytesType)
+	head = protowire.AppendBytes(head, meta)
+
+	w.Header().Set("Content-Type", out.contentType())
+	w.WriteHeader(http.StatusOK)
+	bw := getWriter(w)
+	defer putWriter(bw)
+	_, _ = bw.Write(head)
+	var tag [binary.MaxVarintLen64 + 1]byte
+	for _, it := range items {
+		t := protowire.AppendTag(tag[:0], 2, protowire.BytesType)
+		t = protowire.AppendVarint(t, uint64(len(it)))
+		_, _ = bw.Write(t)
+		_, _ = bw.Write(it)
+	}
+	_, _ = bw.Write([]byte{0x1a, 0, 0x22, 0})
+	return bw.Flush()
+}
+
+// jsonEncoder encodes values as apimachinery's list encoder does
+// (encoding/json, without the newline).
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newJSONEncoder() *jsonEncoder {
+	e := &jsonEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}
+
+// encode returns v's JSON, valid until the next call.
+func (e *jsonEncoder) encode(v any) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")), nil
+}
+
+func jsonMarshal(v any) ([]byte, error) { return newJSONEncoder().encode(v) }
