@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +18,10 @@ var SystemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem,
 // Bootstrap creates what kube-apiserver creates at start when it is
 // missing: the system namespaces and the default/kubernetes service, whose
 // cluster IP is the first address of ServiceClusterIPRange and whose
-// target port is securePort. Existing objects are left alone.
+// target port is securePort, with the default ServiceCIDR and the node
+// port bitmap; the allocations of existing services are repaired (a data
+// directory of an older regis has no IPAddresses). Existing objects are
+// left alone.
 func Bootstrap(ctx context.Context, reg *Registry, securePort int32) error {
 	nss := reg.Namespaces()
 	if nss == nil {
@@ -29,8 +33,17 @@ func Bootstrap(ctx context.Context, reg *Registry, securePort int32) error {
 			return fmt.Errorf("bootstrap: namespace %s: %w", name, err)
 		}
 	}
+	if err := bootstrapAllocations(ctx, reg, metav1.NewTime(time.Now().Truncate(time.Second))); err != nil {
+		return err
+	}
 	svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"})
 	if !ok {
+		return nil
+	}
+	if err := repairAllocations(ctx, svcs); err != nil {
+		return err
+	}
+	if _, err := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); err == nil {
 		return nil
 	}
 	ip := ServiceClusterIPRange.Addr().Next().String()

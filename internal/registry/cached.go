@@ -33,7 +33,7 @@ func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, 
 	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}}
 	return func(r *Resource) (storage.Interface, error) {
 		st, err := base(r)
-		if err != nil || r.Convert != nil || (cached != nil && !cached(r.GroupResource())) {
+		if err != nil || r.Convert != nil || r.internal || (cached != nil && !cached(r.GroupResource())) {
 			return st, err
 		}
 		c, err := cacher.New(cacher.Config{

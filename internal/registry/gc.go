@@ -56,6 +56,15 @@ func withGCFinalizer(finalizers []string, f string) []string {
 	return out
 }
 
+// afterDelete runs once obj is gone from storage: the resource's
+// AfterDelete, then a wake-up of the garbage collector.
+func (s *Store) afterDelete(ctx context.Context, obj runtime.Object) {
+	if s.r.AfterDelete != nil {
+		s.r.AfterDelete(context.WithoutCancel(ctx), s, obj)
+	}
+	s.kickGC()
+}
+
 // kickGC wakes the garbage collector, if any, without blocking.
 func (s *Store) kickGC() {
 	if s.gcKick == nil {

@@ -33,6 +33,8 @@ type Registry struct {
 	namespaces *Store
 	// gcKick wakes the garbage collector (capacity 1).
 	gcKick chan struct{}
+	// nodePorts stores the node port bitmap; nil without services.
+	nodePorts storage.Interface
 }
 
 // New builds a Store for each resource of the table. It starts nothing.
@@ -56,7 +58,7 @@ func New(c Config) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registry: storage of %s: %w", r.GroupResource(), err)
 		}
-		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}, gcKick: reg.gcKick}
+		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}, gcKick: reg.gcKick, reg: reg}
 		for f := range r.SelectableFields(r.New(), "", "") {
 			s.fieldNames[f] = true
 		}
@@ -65,6 +67,13 @@ func New(c Config) (*Registry, error) {
 		if s.isNamespaces() {
 			reg.namespaces = s
 		}
+	}
+	if _, ok := reg.byResource[schema.GroupVersionResource{Version: "v1", Resource: "services"}]; ok {
+		st, err := c.Storage(nodePortRange)
+		if err != nil {
+			return nil, fmt.Errorf("registry: storage of the node port range: %w", err)
+		}
+		reg.nodePorts = st
 	}
 	for _, s := range reg.stores {
 		if s.r.Namespaced {

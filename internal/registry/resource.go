@@ -91,6 +91,13 @@ type Resource struct {
 	// Convert, for a resource stored at another version, converts between
 	// the served object and the stored one.
 	Convert *Conversion
+	// AfterDelete, when set, runs once an object is gone from storage (a
+	// service's cluster IPs and node ports are released).
+	AfterDelete func(ctx context.Context, s *Store, obj runtime.Object)
+
+	// internal marks the storage of server bookkeeping that is not served
+	// (the node port bitmap): it is never cached.
+	internal bool
 }
 
 // Conversion converts objects between a served and a storage version.

@@ -32,6 +32,8 @@ type Store struct {
 	// fieldNames are the field selector labels the resource supports.
 	fieldNames map[string]bool
 
+	// reg is the registry the store belongs to.
+	reg *Registry
 	// gcKick, when set, wakes the garbage collector after a deletion.
 	gcKick chan struct{}
 

@@ -91,12 +91,12 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	if err != nil {
 		return nil, false, interpretError(err, opDelete, s.gr(), name)
 	}
-	s.kickGC()
 	obj, err := s.fromStored(out)
 	if err != nil {
 		return nil, false, apierrors.NewInternalError(err)
 	}
 	s.setTypeMeta(obj)
+	s.afterDelete(ctx, obj)
 	return obj, true, nil
 }
 

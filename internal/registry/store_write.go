@@ -236,11 +236,11 @@ func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFu
 			storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{})
 		switch {
 		case err == nil:
-			s.kickGC()
 			if obj, err = s.fromStored(deleted); err != nil {
 				return nil, false, apierrors.NewInternalError(err)
 			}
 			s.setTypeMeta(obj)
+			s.afterDelete(ctx, obj)
 		case storage.IsNotFound(err) || storage.IsInvalidObj(err):
 			// Deleted or changed by someone else meanwhile.
 		default:

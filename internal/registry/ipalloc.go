@@ -1,0 +1,446 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/storage"
+)
+
+// Service cluster IPs are reserved as kube-apiserver 1.37 reserves them
+// (MultiCIDRServiceAllocator, GA and locked): one networking.k8s.io/v1
+// IPAddress per address, named by the address and pointing at its service,
+// under /registry/ipaddresses/<ip>. Creating that object is the lock: etcd
+// refuses a second create of the key, so several servers on one etcd never
+// hand out the same address. Node ports are a RangeAllocation bitmap under
+// /registry/ranges/servicenodeports, updated by compare-and-swap.
+
+// IPAllocatorName is the managed-by label of the IPAddresses the service
+// allocator writes (upstream's ipallocator.ControllerName).
+const IPAllocatorName = "ipallocator.k8s.io"
+
+// DefaultServiceCIDRName is the name of the ServiceCIDR kube-apiserver
+// creates from --service-cluster-ip-range.
+const DefaultServiceCIDRName = "kubernetes"
+
+// NodePortRangeKey is the store key of the node port bitmap.
+const NodePortRangeKey = "/ranges/servicenodeports"
+
+// nodePortRange is the row of the node port bitmap's storage; it is not
+// served (no REST API, as upstream's servicenodeportallocations).
+var nodePortRange = &Resource{Version: "v1", Resource: "servicenodeportallocations", Kind: "RangeAllocation",
+	Prefix: "ranges", New: newFn[corev1.RangeAllocation], NewList: newFn[corev1.List], internal: true}
+
+var (
+	ipAddressesGVR  = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ipaddresses"}
+	serviceCIDRsGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "servicecidrs"}
+)
+
+// nodePortRangeSpec is the range field of the bitmap ("30000-32767").
+func nodePortRangeSpec() string { return fmt.Sprintf("%d-%d", NodePortMin, NodePortMax) }
+
+// validateIPAddressName accepts a canonical IP address, as upstream's
+// IPAddress validation.
+func validateIPAddressName(name string, _ bool) []string {
+	a, err := netip.ParseAddr(name)
+	if err != nil {
+		return []string{"must be a valid IP address"}
+	}
+	if a.String() != name {
+		return []string{fmt.Sprintf("must be in canonical form (%q)", a.String())}
+	}
+	return nil
+}
+
+// newIPAddress is the object that reserves ip for svc.
+func newIPAddress(ip netip.Addr, svc *corev1.Service) *networkingv1.IPAddress {
+	family := corev1.IPv4Protocol
+	if ip.Is6() && !ip.Is4In6() {
+		family = corev1.IPv6Protocol
+	}
+	return &networkingv1.IPAddress{
+		ObjectMeta: metav1.ObjectMeta{Name: ip.String(), Labels: map[string]string{
+			networkingv1.LabelIPAddressFamily: string(family),
+			networkingv1.LabelManagedBy:       IPAllocatorName,
+		}},
+		Spec: networkingv1.IPAddressSpec{ParentRef: serviceRef(svc)},
+	}
+}
+
+func serviceRef(svc *corev1.Service) *networkingv1.ParentReference {
+	return &networkingv1.ParentReference{Group: "", Resource: "services", Namespace: svc.Namespace, Name: svc.Name}
+}
+
+// allocateServiceIPs reserves a new service's cluster IP (an IPAddress)
+// and node ports (bits of the node port bitmap). done(false) releases
+// them when the create failed.
+func allocateServiceIPs(ctx context.Context, s *Store, obj runtime.Object) (func(bool), error) {
+	svc := obj.(*corev1.Service)
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return func(bool) {}, nil
+	}
+	if svc.Spec.IPFamilyPolicy == nil {
+		policy := corev1.IPFamilyPolicySingleStack
+		svc.Spec.IPFamilyPolicy = &policy
+	}
+	if len(svc.Spec.IPFamilies) == 0 {
+		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+	}
+	var ips []netip.Addr
+	switch ip := svc.Spec.ClusterIP; {
+	case ip == corev1.ClusterIPNone:
+		svc.Spec.ClusterIPs = []string{corev1.ClusterIPNone}
+	case ip == "":
+		a, err := s.allocateAnyIP(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		ips = append(ips, a)
+		svc.Spec.ClusterIP = a.String()
+		svc.Spec.ClusterIPs = []string{a.String()}
+	default:
+		a, err := s.allocateIP(ctx, svc, ip)
+		if err != nil {
+			return nil, err
+		}
+		ips = append(ips, a)
+		svc.Spec.ClusterIPs = []string{ip}
+	}
+	ports, err := s.allocateNodePorts(ctx, svc)
+	if err != nil {
+		s.releaseIPs(context.WithoutCancel(ctx), svc, ips)
+		return nil, err
+	}
+	return func(created bool) {
+		if !created {
+			s.releaseIPs(context.WithoutCancel(ctx), svc, ips)
+			s.releaseNodePorts(context.WithoutCancel(ctx), ports)
+		}
+	}, nil
+}
+
+// releaseService frees what a deleted service held.
+func releaseService(ctx context.Context, s *Store, obj runtime.Object) {
+	svc := obj.(*corev1.Service)
+	var ips []netip.Addr
+	for _, ip := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			ips = append(ips, a)
+		}
+	}
+	s.releaseIPs(ctx, svc, ips)
+	var ports []int32
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 {
+			ports = append(ports, p.NodePort)
+		}
+	}
+	s.releaseNodePorts(ctx, ports)
+}
+
+// ipStore returns the store of IPAddresses, nil if the table has none.
+func (s *Store) ipStore() *Store {
+	if s.reg == nil {
+		return nil
+	}
+	st, _ := s.reg.Lookup(ipAddressesGVR)
+	return st
+}
+
+// reserveIP creates the IPAddress of ip for svc. It returns an
+// AlreadyExists error when the address is taken.
+func (s *Store) reserveIP(ctx context.Context, svc *corev1.Service, ip netip.Addr) error {
+	ips := s.ipStore()
+	if ips == nil {
+		return nil
+	}
+	_, err := ips.Create(ctx, "", newIPAddress(ip, svc), CreateOptions{})
+	return err
+}
+
+// allocateIP reserves the address a service asks for.
+func (s *Store) allocateIP(ctx context.Context, svc *corev1.Service, ip string) (netip.Addr, error) {
+	path := field.NewPath("spec", "clusterIPs")
+	invalid := func(msg string) error {
+		return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), svc.Name, field.ErrorList{field.Invalid(path, []string{ip},
+			fmt.Sprintf("failed to allocate IP %s: %s", ip, msg))})
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !ServiceClusterIPRange.Contains(a) {
+		return a, invalid(fmt.Sprintf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ServiceClusterIPRange))
+	}
+	if err := s.reserveIP(ctx, svc, a); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return a, invalid("provided IP is already allocated")
+		}
+		return a, err
+	}
+	return a, nil
+}
+
+// allocateAnyIP reserves a free address of ServiceClusterIPRange, at
+// random. The known IPAddresses are skipped; a create that loses a race
+// tries the next candidate.
+func (s *Store) allocateAnyIP(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
+	used := map[string]bool{}
+	if ips := s.ipStore(); ips != nil {
+		list, err := ips.List(ctx, "", &metainternalversion.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		for _, it := range list.(*networkingv1.IPAddressList).Items {
+			used[it.Name] = true
+		}
+	}
+	free := freeIPs(used)
+	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	for _, a := range free {
+		err := s.reserveIP(ctx, svc, a)
+		if err == nil {
+			return a, nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return a, err
+		}
+	}
+	return netip.Addr{}, apierrors.NewInternalError(errors.New("failed to allocate a serviceIP: range is full"))
+}
+
+// freeIPs lists the addresses of ServiceClusterIPRange not in used,
+// without the network, the first (the kubernetes service's) and the
+// broadcast address.
+func freeIPs(used map[string]bool) []netip.Addr {
+	var out []netip.Addr
+	first := ServiceClusterIPRange.Addr().Next()
+	for a := first.Next(); ServiceClusterIPRange.Contains(a); a = a.Next() {
+		if !ServiceClusterIPRange.Contains(a.Next()) {
+			break // broadcast
+		}
+		if !used[a.String()] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// releaseIPs deletes the IPAddresses of ips that point at svc.
+func (s *Store) releaseIPs(ctx context.Context, svc *corev1.Service, ips []netip.Addr) {
+	st := s.ipStore()
+	if st == nil {
+		return
+	}
+	ref := serviceRef(svc)
+	for _, a := range ips {
+		obj, err := st.get(ctx, "", a.String(), storage.GetOptions{})
+		if err != nil {
+			continue
+		}
+		ipa := obj.(*networkingv1.IPAddress)
+		if p := ipa.Spec.ParentRef; p == nil || *p != *ref {
+			continue // someone else's now
+		}
+		uid := ipa.UID
+		_, _, _ = st.Delete(ctx, "", ipa.Name, DeleteOptions{DeleteOptions: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}})
+	}
+}
+
+// updateNodePorts applies change to the node port bitmap, creating it when
+// missing, with compare-and-swap retries.
+func (s *Store) updateNodePorts(ctx context.Context, change func(bits *big.Int) error) error {
+	st := s.reg.nodePorts
+	if st == nil {
+		return nil
+	}
+	out := &corev1.RangeAllocation{}
+	return st.GuaranteedUpdate(ctx, NodePortRangeKey, out, true, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		ra := input.(*corev1.RangeAllocation).DeepCopy()
+		if ra.Range == "" {
+			ra.Range = nodePortRangeSpec()
+		}
+		bits := new(big.Int).SetBytes(ra.Data)
+		if err := change(bits); err != nil {
+			return nil, nil, err
+		}
+		ra.Data = bits.Bytes()
+		return ra, nil, nil
+	}, nil)
+}
+
+// allocateNodePorts reserves the node ports of a NodePort or LoadBalancer
+// service: those it asks for, and free ones at random for the others.
+func (s *Store) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]int32, error) {
+	if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return nil, nil
+	}
+	var got []int32
+	err := s.updateNodePorts(ctx, func(bits *big.Int) error {
+		got = got[:0]
+		var errs field.ErrorList
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+			if p.NodePort != 0 {
+				switch {
+				case p.NodePort < NodePortMin || p.NodePort > NodePortMax:
+					errs = append(errs, field.Invalid(path, p.NodePort, fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %s", nodePortRangeSpec())))
+				case bits.Bit(int(p.NodePort-NodePortMin)) == 1 && !contains(got, p.NodePort):
+					errs = append(errs, field.Invalid(path, p.NodePort, "provided port is already allocated"))
+				default:
+					bits.SetBit(bits, int(p.NodePort-NodePortMin), 1)
+					got = append(got, p.NodePort)
+				}
+			}
+		}
+		if len(errs) > 0 {
+			return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), svc.Name, errs)
+		}
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			if p.NodePort != 0 && contains(got, p.NodePort) {
+				continue
+			}
+			port, ok := freePort(bits)
+			if !ok {
+				return apierrors.NewInternalError(errors.New("failed to allocate a nodePort: range is full"))
+			}
+			bits.SetBit(bits, int(port-NodePortMin), 1)
+			p.NodePort = port
+			got = append(got, port)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
+func contains(ports []int32, p int32) bool {
+	for _, q := range ports {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// freePort picks a clear bit at random, then scans from there.
+func freePort(bits *big.Int) (int32, bool) {
+	size := NodePortMax - NodePortMin + 1
+	start := rand.IntN(size)
+	for i := range size {
+		off := (start + i) % size
+		if bits.Bit(off) == 0 {
+			return int32(NodePortMin + off), true
+		}
+	}
+	return 0, false
+}
+
+// releaseNodePorts clears the bits of ports.
+func (s *Store) releaseNodePorts(ctx context.Context, ports []int32) {
+	if len(ports) == 0 {
+		return
+	}
+	_ = s.updateNodePorts(ctx, func(bits *big.Int) error {
+		for _, p := range ports {
+			if p >= NodePortMin && p <= NodePortMax {
+				bits.SetBit(bits, int(p-NodePortMin), 0)
+			}
+		}
+		return nil
+	})
+}
+
+// bootstrapAllocations creates what a fresh kube-apiserver writes for
+// service allocation: the default ServiceCIDR "kubernetes" (Ready) and
+// the node port bitmap. Existing objects are left alone.
+func bootstrapAllocations(ctx context.Context, reg *Registry, now metav1.Time) error {
+	if cidrs, ok := reg.Lookup(serviceCIDRsGVR); ok {
+		sc := &networkingv1.ServiceCIDR{
+			ObjectMeta: metav1.ObjectMeta{Name: DefaultServiceCIDRName},
+			Spec:       networkingv1.ServiceCIDRSpec{CIDRs: []string{ServiceClusterIPRange.String()}},
+			Status: networkingv1.ServiceCIDRStatus{Conditions: []metav1.Condition{{
+				Type: networkingv1.ServiceCIDRConditionReady, Status: metav1.ConditionTrue,
+				Message: "Kubernetes default Service CIDR is ready", LastTransitionTime: now,
+			}}},
+		}
+		ready := sc.Status.Conditions
+		if _, err := cidrs.Create(ctx, "", sc, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("bootstrap: servicecidr %s: %w", DefaultServiceCIDRName, err)
+		}
+		// The status is the default ServiceCIDR controller's: Ready once.
+		_, _, err := cidrs.Update(ctx, "", DefaultServiceCIDRName, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+			if existing == nil {
+				return nil, apierrors.NewNotFound(cidrs.gr(), DefaultServiceCIDRName)
+			}
+			cur := existing.(*networkingv1.ServiceCIDR)
+			for _, c := range cur.Status.Conditions {
+				if c.Type == networkingv1.ServiceCIDRConditionReady && c.Status != metav1.ConditionUnknown {
+					return cur, nil
+				}
+			}
+			cur.Status.Conditions = ready
+			return cur, nil
+		}, UpdateOptions{Subresource: StatusSubresource})
+		if err != nil {
+			return fmt.Errorf("bootstrap: servicecidr %s status: %w", DefaultServiceCIDRName, err)
+		}
+	}
+	if svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"}); ok {
+		if err := svcs.updateNodePorts(ctx, func(*big.Int) error { return nil }); err != nil {
+			return fmt.Errorf("bootstrap: node port range: %w", err)
+		}
+	}
+	return nil
+}
+
+// repairAllocations makes sure every service's cluster IPs have their
+// IPAddress and its node ports their bits, as upstream's repair loops do
+// at start. Addresses held by another parent are left alone.
+func repairAllocations(ctx context.Context, svcs *Store) error {
+	list, err := svcs.List(ctx, "", &metainternalversion.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var ports []int32
+	for i := range list.(*corev1.ServiceList).Items {
+		svc := &list.(*corev1.ServiceList).Items[i]
+		for _, ip := range svc.Spec.ClusterIPs {
+			a, err := netip.ParseAddr(ip)
+			if err != nil || !ServiceClusterIPRange.Contains(a) {
+				continue
+			}
+			if err := svcs.reserveIP(ctx, svc, a); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("repairing the IPAddress of service %s/%s: %w", svc.Namespace, svc.Name, err)
+			}
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.NodePort >= NodePortMin && p.NodePort <= NodePortMax {
+				ports = append(ports, p.NodePort)
+			}
+		}
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	return svcs.updateNodePorts(ctx, func(bits *big.Int) error {
+		for _, p := range ports {
+			bits.SetBit(bits, int(p-NodePortMin), 1)
+		}
+		return nil
+	})
+}
