@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -51,6 +50,8 @@ type Cacher struct {
 
 	watchersMu sync.Mutex // guards reg
 	reg        *registry
+
+	names fieldNames // used by the reflector goroutine only
 
 	bytes      atomic.Int64 // encoded size of what the cache holds
 	overBudget atomic.Bool
@@ -265,7 +266,7 @@ type element struct {
 	key    string
 	obj    *CachingObject
 	labels labels.Set
-	fields fields.Set
+	fields attrs
 	rv     uint64
 	size   int64 // encoded size, counted against the memory limits
 }

@@ -316,7 +316,7 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 	res := &listResult{rv: listRV}
 	pred := opts.Predicate
 	if !opts.Recursive {
-		if e := t.get(prepared); e != nil && pred.MatchesObjectAttributes(e.labels, e.fields) {
+		if e := t.get(prepared); e != nil && matches(&pred, e.labels, e.fields) {
 			res.elems = []*element{e}
 		}
 		c.m.listFromCache(index, len(res.elems), len(res.elems))
@@ -343,7 +343,7 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 			hasMore = true
 			return false
 		}
-		if pred.MatchesObjectAttributes(e.labels, e.fields) {
+		if matches(&pred, e.labels, e.fields) {
 			res.elems = append(res.elems, e)
 			lastKey = e.key
 		}

@@ -93,7 +93,7 @@ func (r *registry) targets(e *event, triggerField string, buf []*watcher) []*wat
 	var ns, name string
 	for _, el := range [2]*element{e.cur, e.prev} {
 		if el != nil {
-			ns, name = el.fields["metadata.namespace"], el.fields["metadata.name"]
+			ns, name = el.fields.Get("metadata.namespace"), el.fields.Get("metadata.name")
 			break
 		}
 	}
@@ -130,15 +130,15 @@ func (r *registry) targets(e *event, triggerField string, buf []*watcher) []*wat
 		}
 		switch {
 		case e.cur != nil && e.prev != nil:
-			cur, prev := e.cur.fields[triggerField], e.prev.fields[triggerField]
+			cur, prev := e.cur.fields.Get(triggerField), e.prev.fields.Get(triggerField)
 			addValue(cur)
 			if prev != cur {
 				addValue(prev)
 			}
 		case e.cur != nil:
-			addValue(e.cur.fields[triggerField])
+			addValue(e.cur.fields.Get(triggerField))
 		case e.prev != nil:
-			addValue(e.prev.fields[triggerField])
+			addValue(e.prev.fields.Get(triggerField))
 		}
 	}
 	return buf

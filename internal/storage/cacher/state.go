@@ -36,7 +36,7 @@ func (c *Cacher) newElement(obj runtime.Object) (*element, error) {
 		return nil, err
 	}
 	co.account = c.addBytes
-	return &element{key: key, obj: co, labels: l, fields: f, rv: rv, size: size}, nil
+	return &element{key: key, obj: co, labels: l, fields: c.names.compact(f), rv: rv, size: size}, nil
 }
 
 // addBytes counts n more bytes held by the cache.
@@ -61,7 +61,7 @@ func (c *Cacher) setRVLocked(rv uint64) {
 // Caller holds c.mu for writing.
 func (c *Cacher) indexLocked(e *element, remove bool) {
 	for field, byValue := range c.indexes {
-		v := e.fields[field]
+		v := e.fields.Get(field)
 		keys := byValue[v]
 		if remove {
 			if keys[e.key] == e {

@@ -157,7 +157,7 @@ func (w *watcher) sendInitial(ctx context.Context, init initial) (int, bool) {
 	}
 	ok := true
 	visit := func(e *element) bool {
-		if !w.pred.MatchesObjectAttributes(e.labels, e.fields) {
+		if !matches(&w.pred, e.labels, e.fields) {
 			return true
 		}
 		n++
@@ -239,7 +239,7 @@ func (w *watcher) convert(e *event) (watch.Event, bool) {
 }
 
 func (w *watcher) matches(key string, e *element) bool {
-	return hasPathPrefix(key, w.key) && w.pred.MatchesObjectAttributes(e.labels, e.fields)
+	return hasPathPrefix(key, w.key) && matches(&w.pred, e.labels, e.fields)
 }
 
 func (w *watcher) bookmarkObject(rv uint64) (runtime.Object, error) {
