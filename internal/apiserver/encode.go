@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
@@ -98,10 +99,28 @@ func jsonItem(b []byte, typeMetaPrefix string, hasTypeMeta bool) (item []byte, o
 	if hasTypeMeta {
 		return b, true
 	}
-	if b[len(typeMetaPrefix)] == '}' {
-		return nil, false // nothing but type meta: the encoder writes "{}"
+	return append(b[:1:1], b[len(typeMetaPrefix):]...), true
+}
+
+// onceEncoder is an encoder that hands a runtime.CacheableObject its
+// encode function directly, made once: the object's cached bytes cost no
+// allocation per use (apimachinery's codec makes a closure per call).
+type onceEncoder struct {
+	runtime.Encoder
+	id runtime.Identifier
+	fn func(runtime.Object, io.Writer) error
+}
+
+func newOnceEncoder(enc runtime.Encoder) *onceEncoder {
+	return &onceEncoder{Encoder: enc, id: enc.Identifier(), fn: enc.Encode}
+}
+
+// Encode implements runtime.Encoder.
+func (e *onceEncoder) Encode(obj runtime.Object, w io.Writer) error {
+	if co, ok := obj.(runtime.CacheableObject); ok {
+		return co.CacheEncode(e.id, e.fn, w)
 	}
-	return append(b[:1:1], b[len(typeMetaPrefix)+1:]...), true
+	return e.Encoder.Encode(obj, w)
 }
 
 // writerPool holds the buffered writers of list and watch responses.
@@ -116,6 +135,20 @@ func getWriter(w io.Writer) *bufio.Writer {
 func putWriter(bw *bufio.Writer) {
 	bw.Reset(nil)
 	writerPool.Put(bw)
+}
+
+// watchWriterPool holds the buffers of watchers with queued events.
+var watchWriterPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
+func getWatchWriter(w io.Writer) *bufio.Writer {
+	bw := watchWriterPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return bw
+}
+
+func putWatchWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	watchWriterPool.Put(bw)
 }
 
 // streamsLists reports whether writeList writes the format of out.
@@ -143,7 +176,7 @@ func listMeta(l *cacher.List) metav1.ListMeta {
 }
 
 func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
-	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
 	apiVersion := gv.String()
 	head := fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":`, kind+"List", apiVersion)
 	lm := listMeta(l)
@@ -193,7 +226,7 @@ func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, ki
 }
 
 func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
-	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
 	// The list message's length comes first: collect the items' bytes
 	// (cached, not copied) before writing.
 	items := make([][]byte, len(l.Items))
@@ -271,3 +304,51 @@ func (e *jsonEncoder) encode(v any) ([]byte, error) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return newJSONEncoder().encode(v) }
+
+// frameWriter writes watch events, framed for the format, around their
+// objects' bytes, as apimachinery's streaming encoder of a
+// metav1.WatchEvent with a RawExtension does, without encoding anything
+// (the object's bytes are the watch cache's, shared by every watcher).
+type frameWriter func(w *bufio.Writer, typ watch.EventType, obj []byte) error
+
+// frameWriterFor returns the frame writer of a media type, nil for a
+// format without one (use the streaming encoder).
+func frameWriterFor(mediaType string) frameWriter {
+	switch mediaType {
+	case mediaJSON:
+		return writeJSONFrame
+	case mediaProtobuf:
+		return writeProtobufFrame
+	}
+	return nil
+}
+
+// writeJSONFrame writes {"type":…,"object":…}\n (the object as it is:
+// encoding/json's own output is compact and escaped already).
+func writeJSONFrame(w *bufio.Writer, typ watch.EventType, obj []byte) error {
+	obj = bytes.TrimSuffix(obj, []byte("\n"))
+	h := append(w.AvailableBuffer(), `{"type":`...)
+	h = strconv.AppendQuote(h, string(typ))
+	h = append(h, `,"object":`...)
+	_, _ = w.Write(h)
+	_, _ = w.Write(obj)
+	_, err := w.WriteString("}\n")
+	return err
+}
+
+// writeProtobufFrame writes a length-prefixed metav1.WatchEvent message
+// (type = 1, object = 2, a RawExtension whose raw = 1).
+func writeProtobufFrame(w *bufio.Writer, typ watch.EventType, obj []byte) error {
+	ext := 1 + protowire.SizeBytes(len(obj))
+	size := 1 + protowire.SizeBytes(len(typ)) + 1 + protowire.SizeBytes(ext)
+	h := binary.BigEndian.AppendUint32(w.AvailableBuffer(), uint32(size))
+	h = protowire.AppendTag(h, 1, protowire.BytesType)
+	h = protowire.AppendString(h, string(typ))
+	h = protowire.AppendTag(h, 2, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(ext))
+	h = protowire.AppendTag(h, 1, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(len(obj)))
+	_, _ = w.Write(h)
+	_, err := w.Write(obj)
+	return err
+}

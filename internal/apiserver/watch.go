@@ -1,7 +1,7 @@
 package apiserver
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"math/rand/v2"
 	"net/http"
@@ -56,7 +56,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	if out.as != "" {
 		gv = schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}
 	}
-	embedded := codecs().EncoderForVersion(out.info.Serializer, gv)
+	embedded := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
 	status := codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"})
 	stream := out.info.StreamSerializer
 	ct := out.info.MediaType
@@ -74,7 +74,17 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
-	var buf bytes.Buffer
+	// JSON and protobuf frames are written around the object's bytes
+	// (the watch cache's, encoded once for every watcher) into a buffer
+	// held while events are queued: one write, and one flush, per burst.
+	frame := frameWriterFor(out.info.MediaType)
+	var bw *bufio.Writer
+	defer func() {
+		if bw != nil {
+			putWatchWriter(bw)
+		}
+	}()
+	var raw rawWriter
 	kind := st.Resource().GroupVersionKind()
 	for {
 		var e watch.Event
@@ -93,38 +103,55 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		if e.Type == watch.Bookmark && !opts.AllowWatchBookmarks {
 			continue
 		}
-		buf.Reset()
+		raw.Reset()
 		switch {
 		case e.Type == watch.Error:
 			if _, isStatus := obj.(*metav1.Status); !isStatus {
 				st := apierrors.NewInternalError(errorOf(obj)).ErrStatus
 				obj = &st
 			}
-			err = status.Encode(obj, &buf)
+			err = status.Encode(obj, &raw)
 		case out.as != "" && e.Type != watch.Bookmark:
 			conv, cerr := convertOutput(r, out, st, unwrap(obj), true)
 			if cerr != nil {
 				st := statusOf(cerr)
-				e.Type, err = watch.Error, status.Encode(&st, &buf)
+				raw.Reset()
+				e.Type, err = watch.Error, status.Encode(&st, &raw)
 				break
 			}
-			err = embedded.Encode(conv, &buf)
+			err = embedded.Encode(conv, &raw)
 		case out.as != "":
-			err = codecs().EncoderForVersion(out.info.Serializer, st.Resource().GroupVersion()).Encode(obj, &buf)
+			err = codecs().EncoderForVersion(out.info.Serializer, st.Resource().GroupVersion()).Encode(obj, &raw)
 		default:
-			err = embedded.Encode(obj, &buf)
+			err = embedded.Encode(obj, &raw)
 		}
 		if err != nil {
 			s.cfg.Logger.Error("encoding a watch event", "resource", st.Resource().GroupResource(), "err", err)
 			return
 		}
-		if err := enc.Encode(&metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Raw: buf.Bytes()}}); err != nil {
+		if frame != nil {
+			if bw == nil {
+				bw = getWatchWriter(w)
+			}
+			err = frame(bw, e.Type, raw.Bytes())
+		} else {
+			err = enc.Encode(&metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Raw: raw.Bytes()}})
+		}
+		if err != nil {
 			return // the client went away
 		}
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.watchEvent(kind)
 		}
 		if len(wi.ResultChan()) == 0 {
+			if bw != nil {
+				err := bw.Flush()
+				putWatchWriter(bw)
+				bw = nil
+				if err != nil {
+					return
+				}
+			}
 			if err := rc.Flush(); err != nil {
 				return
 			}
