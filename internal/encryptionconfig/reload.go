@@ -49,7 +49,20 @@ type ReloaderConfig struct {
 	Logger *slog.Logger
 	// Metrics counts reloads; nil records nothing.
 	Metrics *Metrics
+	// Gate, if set, decides whether the new configuration's write keys may
+	// be used yet (see WriteGate): servers sharing an etcd write with a key
+	// only once all of them read it.
+	Gate WriteGate
 }
+
+// WriteGate decides, for a new configuration cfg, whether the server may
+// write with its write keys yet; cur is the Set in use (nil: none). It
+// returns nil to apply cfg as it is; or a configuration to apply instead
+// (cfg's keys, with the current write key kept first where another server
+// cannot read the new one yet) and the reason, for the log; or an error to
+// refuse cfg for now. The Reloader asks again at each check until cfg
+// applies as it is.
+type WriteGate func(ctx context.Context, cur *Set, cfg *EncryptionConfiguration) (instead *EncryptionConfiguration, reason string, err error)
 
 // Reloader re-reads the configuration file and applies each valid change
 // with no restart. A file that does not parse, validate, build or become
@@ -64,7 +77,8 @@ type Reloader struct {
 	mu       sync.Mutex // guards the fields below; held for a whole check
 	hash     string     // content hash of the applied configuration
 	refused  string     // content hash (or read error) last refused
-	retry    bool       // refused only because its KMS plugins were not healthy yet
+	retry    bool       // refused only because its KMS plugins were not healthy yet, or by the gate
+	deferred string     // why the applied configuration is not the file's as it is ("" when it is)
 	retiring []retiringSet
 }
 
@@ -101,16 +115,29 @@ func NewReloader(cfg ReloaderConfig) (*Reloader, error) {
 	if cur := cfg.Transformers.Current(); cur != nil {
 		r.hash = cur.Hash()
 		cfg.Metrics.Applied(cur)
+		if cfg.Gate != nil {
+			// The configuration loaded at start has not been through the
+			// gate: Run's first check, at once, puts it through.
+			r.deferred = notGated
+		}
 	}
 	return r, nil
 }
 
-// Run checks the file every Interval until ctx is done, then closes the
-// replaced configurations it still holds. It returns nil.
+// notGated is the deferral reason of a configuration not checked by the
+// gate yet.
+const notGated = "not checked against the other servers yet"
+
+// Run checks the file every Interval (and at once with a Gate) until ctx
+// is done, then closes the replaced configurations it still holds. It
+// returns nil.
 func (r *Reloader) Run(ctx context.Context) error {
 	tick := time.NewTicker(r.cfg.Interval)
 	defer tick.Stop()
 	defer r.closeRetiring(time.Time{}) // all of them
+	if r.cfg.Gate != nil {
+		_, _ = r.Check(ctx) // the starting configuration, through the gate
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -136,43 +163,78 @@ func (r *Reloader) Check(ctx context.Context) (applied bool, err error) {
 		return false, r.refuseLocked(log, "read:"+err.Error(), "", fmt.Errorf("read encryption provider configuration: %w", err))
 	}
 	hash := Hash(data)
-	if hash == r.hash || (hash == r.refused && !r.retry) {
+	if (hash == r.hash && r.deferred == "") || (hash == r.refused && !r.retry) {
 		return false, nil
 	}
-	set, err := r.loadLocked(ctx, data, hash)
+	set, reason, err := r.loadLocked(ctx, data, hash)
 	clear(data)
 	if err != nil {
 		if hash == r.refused { // a retry that failed again: already logged and counted
 			return false, err
 		}
-		r.retry = errors.Is(err, errUnhealthy)
+		r.retry = errors.Is(err, errUnhealthy) || errors.Is(err, errGate)
 		return false, r.refuseLocked(log, hash, hash, err)
 	}
+	if set == nil { // still deferred, for the same reason
+		return false, nil
+	}
 	old := r.cfg.Transformers.Swap(set)
-	r.hash, r.refused, r.retry = hash, "", false
+	r.hash, r.refused, r.retry, r.deferred = hash, "", false, reason
 	if old != nil {
 		r.retiring = append(r.retiring, retiringSet{set: old, at: time.Now().Add(old.CloseGracePeriod())})
 	}
 	r.cfg.Metrics.Applied(set)
 	r.cfg.Metrics.reloaded(true, time.Now())
-	log.Info("applied a new encryption configuration", "hash", hash, "keys", keySummary(set.Keys()))
+	if reason != "" {
+		log.Info("applied a new encryption configuration, keeping write keys other servers cannot read yet",
+			"hash", hash, "keys", keySummary(set.Keys()), "reason", reason)
+	} else {
+		log.Info("applied a new encryption configuration", "hash", hash, "keys", keySummary(set.Keys()))
+	}
 	return true, nil
 }
 
-func (r *Reloader) loadLocked(ctx context.Context, data []byte, hash string) (*Set, error) {
+// errGate marks a refusal by the write gate, which may pass later.
+var errGate = errors.New("write keys not readable by every server yet")
+
+// loadLocked parses data and builds what to apply: the file's
+// configuration, or the one the gate gives instead (reason says why). A
+// nil Set and error mean nothing changed since the last check.
+func (r *Reloader) loadLocked(ctx context.Context, data []byte, hash string) (*Set, string, error) {
 	cfg, err := Parse(data)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	reason := ""
+	if r.cfg.Gate != nil {
+		instead, why, err := r.cfg.Gate(ctx, r.cfg.Transformers.Current(), cfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %w", errGate, err)
+		}
+		if instead != nil {
+			cfg, reason = instead, why
+		}
+	}
+	if hash == r.hash && reason == r.deferred {
+		return nil, "", nil
 	}
 	set, err := Build(ctx, cfg, hash, r.cfg.Build)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := waitHealthy(ctx, set, max(r.cfg.HealthTimeout, set.CloseGracePeriod())); err != nil {
 		set.Close()
-		return nil, err
+		return nil, "", err
 	}
-	return set, nil
+	return set, reason, nil
+}
+
+// Deferred is why the configuration in use is not the file's as it is
+// (write keys kept by the gate), "" when it is.
+func (r *Reloader) Deferred() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deferred
 }
 
 // refuseLocked logs and counts a refused change once per distinct id.

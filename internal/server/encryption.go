@@ -73,6 +73,7 @@ func (e *encryption) start(ctx context.Context, b *Backend) error {
 	if e.path != "" && e.reload {
 		r, err := encryptionconfig.NewReloader(encryptionconfig.ReloaderConfig{
 			Path: e.path, Transformers: e.ts, Build: e.build, Logger: log, Metrics: e.m, Interval: reloadInterval,
+			Gate: peers.Gate(b.Client, l, b.ID),
 		})
 		if err != nil {
 			return err

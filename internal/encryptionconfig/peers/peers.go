@@ -10,7 +10,9 @@
 // server publishes, under a lease it keeps alive, the keys it reads and the
 // key it writes with for each configured resource (Publisher); a rotation
 // promotes a key to write key only once every live server can read it
-// (Wait), so no server writes a value another server cannot read. Servers
+// (Wait), and each server's reloader keeps its current write key while
+// another server cannot read the new one (Gate), so no server writes a
+// value another server cannot read, whichever way its file changed. Servers
 // also add up how many values each aesgcm key encrypted (WriteCounter),
 // which `regis encryption status` compares with upstream's advice to
 // rotate an aesgcm key before 200,000 writes.
@@ -115,10 +117,14 @@ type Registration struct {
 
 // RulesOf lists the rules of a configuration, in configuration order; a
 // nil Set (no configuration) has none: identity everywhere.
-func RulesOf(set *encryptionconfig.Set) []Rule {
+func RulesOf(set *encryptionconfig.Set) []Rule { return RulesOfKeys(set.Keys()) }
+
+// RulesOfKeys lists the rules of a configuration's keys (Set.Keys, or
+// encryptionconfig.KeysOf a parsed configuration).
+func RulesOfKeys(keys []encryptionconfig.KeyInfo) []Rule {
 	var rules []Rule
 	index := map[string]int{}
-	for _, k := range set.Keys() {
+	for _, k := range keys {
 		ref := KeyRef{Provider: k.Provider, Key: k.Key, Fingerprint: k.Fingerprint}
 		i, ok := index[k.Resource]
 		if !ok {

@@ -110,6 +110,7 @@ func newNode(t *testing.T, id, prefix, cfg string, o nodeOptions) *node {
 	n.ts = encryptionconfig.NewTransformers(set)
 	if n.reloader, err = encryptionconfig.NewReloader(encryptionconfig.ReloaderConfig{
 		Path: n.path, Transformers: n.ts, Build: build, Logger: quiet, Interval: 20 * time.Millisecond,
+		Gate: peers.Gate(n.client, peers.NewLayout(prefix), id),
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -283,3 +283,50 @@ func TestRulesOfConfig(t *testing.T) {
 		t.Fatalf("RulesOfConfig = %s\nRulesOf      = %s", got, want)
 	}
 }
+
+// TestOneStepEditIsGated: key2 written first into both servers' files at
+// once (the classic one-step edit), server b slow to reload: server a reads
+// key2 at once but keeps writing with key1 until b reads key2; then both
+// write with key2; every secret stays readable by both throughout.
+func TestOneStepEditIsGated(t *testing.T) {
+	prefix := newPrefix()
+	a := newNode(t, "server-a", prefix, config(false, "key1"), nodeOptions{})
+	b := newNode(t, "server-b", prefix, config(false, "key1"), nodeOptions{noReload: true})
+	const names = 30
+	for i := range names {
+		a.createSecret(t, fmt.Sprint("s", i), "pw")
+	}
+	bg := runBackground(t, []*node{a, b}, names)
+	defer bg.stop()
+
+	writeFile(t, a.path, config(false, "key2", "key1"))
+	writeFile(t, b.path, config(false, "key2", "key1"))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	// a applies the file, deferred: reads key2, writes key1.
+	for !canRead(a.ts.Current(), "aescbc:key2") {
+		if ctx.Err() != nil {
+			t.Fatal("a never applied the file")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if w := peers.RulesOf(a.ts.Current())[0].Write.String(); w != "aescbc:key1" || !strings.Contains(a.reloader.Deferred(), "server-b") {
+		t.Fatalf("a writes with %s (deferred: %q) while b cannot read key2", w, a.reloader.Deferred())
+	}
+	time.Sleep(100 * time.Millisecond) // a keeps its write key while b lags
+	if w := peers.RulesOf(a.ts.Current())[0].Write.String(); w != "aescbc:key1" {
+		t.Fatalf("a promoted key2 while b cannot read it (writes with %s)", w)
+	}
+
+	b.startReload()
+	key2 := peers.KeyRef{Provider: "aescbc", Key: "key2"}
+	if _, err := peers.Wait(ctx, a.client, peers.NewLayout(prefix), peers.WaitOptions{Interval: 10 * time.Millisecond, MinServers: 2},
+		peers.WritesWith(secretsGR, key2)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // writes under key2 by both
+	bg.end(t)
+	if a.reloader.Deferred() != "" || b.reloader.Deferred() != "" {
+		t.Fatalf("still deferred: %q, %q", a.reloader.Deferred(), b.reloader.Deferred())
+	}
+}
