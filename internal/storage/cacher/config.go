@@ -78,6 +78,8 @@ type Config struct {
 
 	// Logger receives the cache's logs (slog.Default when nil).
 	Logger *slog.Logger
+
+	defaultKeys bool // KeyFunc is the default: keys are prefix/[namespace/]name
 }
 
 // Timing constants, as upstream's.
@@ -125,6 +127,7 @@ func (c *Config) complete() error {
 		c.EventsHistoryWindow = DefaultEventsHistoryWindow
 	}
 	if c.KeyFunc == nil {
+		c.defaultKeys = true
 		prefix := strings.TrimSuffix(c.ResourcePrefix, "/") + "/"
 		clusterScoped := c.ClusterScoped
 		c.KeyFunc = func(obj runtime.Object) (string, error) { return defaultKey(prefix, obj, clusterScoped) }

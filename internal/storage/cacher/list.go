@@ -295,8 +295,11 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 		t      tree
 		listRV uint64
 		byIdx  []*element
-		index  string
 	)
+	from, to, index := c.narrow(opts.Predicate, prepared)
+	if continueKey > from {
+		from = continueKey
+	}
 	c.mu.RLock()
 	if mode == readExact {
 		var ok bool
@@ -307,7 +310,7 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 		listRV = rv
 	} else {
 		t, listRV = c.tree, c.rv
-		if opts.Recursive && continueKey == "" {
+		if opts.Recursive && continueKey == "" && index == "" {
 			byIdx, index = c.indexLookupLocked(opts.Predicate)
 		}
 	}
@@ -327,10 +330,6 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 	if limit <= 0 || opts.ResourceVersion == "0" {
 		limit = 0 // as upstream's computeListLimit: RV "0" ignores the limit
 	}
-	from, to := prepared, prefixEnd(prepared)
-	if continueKey > from {
-		from = continueKey
-	}
 	var (
 		candidates int
 		fetched    int
@@ -349,7 +348,7 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 		}
 		return true
 	}
-	if index != "" {
+	if byIdx != nil {
 		inRange := byIdx[:0]
 		for _, e := range byIdx {
 			if e.key >= from && (to == "" || e.key < to) {
@@ -379,6 +378,41 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 		res.elems = []*element{}
 	}
 	return res, nil
+}
+
+// narrow confines a list under prepared to the keys its field selector
+// allows, when the keys are laid out by the default KeyFunc: a required
+// metadata.namespace is a key prefix, and with metadata.name (or a name
+// alone, for a cluster-scoped resource) one key. These are indexes that
+// cost no memory. It returns the range [from, to) (to "" is unbounded) and
+// the index used, if any.
+func (c *Cacher) narrow(pred storage.SelectionPredicate, prepared string) (from, to, index string) {
+	from, to = prepared, prefixEnd(prepared)
+	if !c.cfg.defaultKeys || pred.Field == nil {
+		return from, to, ""
+	}
+	base := strings.TrimSuffix(c.prefix, "/") + "/"
+	ns, hasNS := pred.Field.RequiresExactMatch("metadata.namespace")
+	name, hasName := pred.Field.RequiresExactMatch("metadata.name")
+	var lo, hi string
+	switch {
+	case !c.cfg.ClusterScoped && hasNS && hasName:
+		lo, hi, index = base+ns+"/"+name, base+ns+"/"+name+"\x00", storage.FieldIndex("metadata.name")
+	case !c.cfg.ClusterScoped && hasNS:
+		lo, hi, index = base+ns+"/", prefixEnd(base+ns+"/"), storage.FieldIndex("metadata.namespace")
+	case c.cfg.ClusterScoped && hasName:
+		lo, hi, index = base+name, base+name+"\x00", storage.FieldIndex("metadata.name")
+	default:
+		return from, to, ""
+	}
+	from = max(from, lo)
+	if to == "" || hi < to {
+		to = hi
+	}
+	if to <= from {
+		to = from // empty
+	}
+	return from, to, index
 }
 
 // indexLookupLocked returns, sorted by key, the elements of the index the

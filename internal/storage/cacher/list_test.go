@@ -81,6 +81,10 @@ func TestConsistentListFromCacheEqualsEtcd(t *testing.T) {
 }
 
 func TestListsFromCache(t *testing.T) {
+	// The cache below lists after RV 1, which it therefore cannot serve.
+	if _, err := srv.Client(t).Put(context.Background(), "/before-the-cache", "x"); err != nil {
+		t.Fatal(err)
+	}
 	counter := &countingStore{}
 	f := newFixture(t, withStore(counter.wrap))
 	var rvs []string
@@ -148,6 +152,36 @@ func TestListsFromCache(t *testing.T) {
 		opts.Predicate.Field = fields.OneTermEqualSelector("spec.nodeName", "node-1")
 		if got := names(list(t, "/pods", opts)); got != "p-4 p-1 " {
 			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("namespace and name from the key", func(t *testing.T) {
+		sel := func(s string) storage.ListOptions {
+			opts := storage.ListOptions{}
+			opts.Predicate.Label = storage.Everything.Label
+			opts.Predicate.Field = fields.ParseSelectorOrDie(s)
+			return opts
+		}
+		for s, want := range map[string]string{
+			"metadata.namespace=ns-1":                      "p-1 p-3 p-5 ",
+			"metadata.namespace=ns-1,metadata.name=p-3":    "p-3 ",
+			"metadata.namespace=ns-1,metadata.name=p-2":    "",
+			"metadata.namespace=nope":                      "",
+			"metadata.name=p-4":                            "p-4 ",
+			"metadata.namespace=ns-1,spec.nodeName=node-0": "p-3 ",
+		} {
+			if got := names(list(t, "/pods", sel(s))); got != want {
+				t.Errorf("%s: got %q, want %q", s, got, want)
+			}
+		}
+		if got := names(list(t, "/pods/ns-0", sel("metadata.namespace=ns-1"))); got != "" {
+			t.Errorf("namespace ns-0 with selector ns-1: got %q", got)
+		}
+		opts := sel("metadata.namespace=ns-1")
+		opts.Predicate.Limit = 2
+		first := list(t, "/pods", opts)
+		opts.Predicate.Continue = first.Continue
+		if got := names(first) + "| " + names(list(t, "/pods", opts)); got != "p-1 p-3 | p-5 " {
+			t.Errorf("pages: %q", got)
 		}
 	})
 	t.Run("label selector", func(t *testing.T) {
