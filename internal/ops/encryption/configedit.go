@@ -246,31 +246,5 @@ func drop(cfg *encryptionconfig.EncryptionConfiguration, i int, ref peers.KeyRef
 // peers.RulesOf lists those of a built one, without building it (no KMS
 // plugin is contacted): what status compares stored values with.
 func RulesOfConfig(cfg *encryptionconfig.EncryptionConfiguration) []peers.Rule {
-	var rules []peers.Rule
-	index := map[string]int{}
-	for _, rc := range cfg.Resources {
-		var refs []peers.KeyRef
-		for _, p := range rc.Providers {
-			switch {
-			case p.Identity != nil:
-				refs = append(refs, peers.Identity)
-			case p.KMS != nil:
-				refs = append(refs, peers.KeyRef{Provider: "kms", Key: p.KMS.Name})
-			default:
-				for _, k := range *keysOf(&p) {
-					refs = append(refs, refOfKey(p, k))
-				}
-			}
-		}
-		for _, res := range rc.Resources {
-			i, ok := index[res]
-			if !ok {
-				index[res] = len(rules)
-				rules = append(rules, peers.Rule{Resource: res, Write: refs[0], Read: slices.Clone(refs)})
-				continue
-			}
-			rules[i].Read = append(rules[i].Read, refs...)
-		}
-	}
-	return rules
+	return peers.RulesOfKeys(encryptionconfig.KeysOf(cfg))
 }
