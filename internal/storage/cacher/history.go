@@ -40,14 +40,16 @@ func historyCapacityUpperBound(window time.Duration) int {
 // revision order. It does no locking and starts no goroutines; the cacher
 // guards it with its mutex.
 type history struct {
-	buf        []*event
-	start, end int // live events are buf[i%len(buf)] for start <= i < end
-	lower      int
-	upper      int
-	window     time.Duration
+	buf         []*event
+	start, end  int // live events are buf[i%len(buf)] for start <= i < end
+	lower       int
+	upper       int
+	window      time.Duration
+	lastEvicted uint64 // newest evicted revision not yet in floor
 	// floor is the oldest revision a watch can start from: the list
-	// revision, raised when an event is evicted (to that event's
-	// revision) and when etcd compacts.
+	// revision, raised when events are evicted (to the oldest remaining
+	// event's revision minus one, as upstream, and never below an
+	// evicted one) and when etcd compacts.
 	floor uint64
 }
 
@@ -80,13 +82,33 @@ func (h *history) add(e *event) (before, after int) {
 	before = len(h.buf)
 	h.resize(e.recordTime)
 	if h.full() {
-		h.floor = max(h.floor, h.at(h.start).rv)
-		h.buf[h.start%len(h.buf)] = nil
-		h.start++
+		h.evictOldest()
 	}
 	h.buf[h.end%len(h.buf)] = e
 	h.end++
+	h.raiseFloor()
 	return before, len(h.buf)
+}
+
+// evictOldest drops the oldest event (the caller then calls raiseFloor).
+func (h *history) evictOldest() {
+	h.lastEvicted = max(h.lastEvicted, h.at(h.start).rv)
+	h.buf[h.start%len(h.buf)] = nil
+	h.start++
+}
+
+// raiseFloor accounts for evicted events: a watch must start at or after
+// the newest of them, and (upstream's rule) no earlier than one before
+// the oldest event left.
+func (h *history) raiseFloor() {
+	if h.lastEvicted == 0 {
+		return
+	}
+	h.floor = max(h.floor, h.lastEvicted)
+	if h.size() > 0 {
+		h.floor = max(h.floor, h.oldestRV()-1)
+	}
+	h.lastEvicted = 0
 }
 
 func (h *history) resize(now time.Time) {
@@ -107,16 +129,14 @@ func (h *history) resize(now time.Time) {
 
 func (h *history) realloc(capacity int) {
 	buf := make([]*event, capacity)
-	if capacity < len(h.buf) {
-		for i := h.start; i < h.end-capacity; i++ {
-			h.floor = max(h.floor, h.at(i).rv)
-		}
-		h.start = h.end - capacity
+	for h.size() > capacity {
+		h.evictOldest()
 	}
 	for i := h.start; i < h.end; i++ {
 		buf[i%capacity] = h.at(i)
 	}
 	h.buf = buf
+	h.raiseFloor()
 }
 
 // oldestRV is the revision of the oldest buffered event, 0 when empty.
