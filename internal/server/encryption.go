@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,20 +18,17 @@ import (
 	"github.com/regis-dev/regis/internal/storage/value"
 )
 
-// reloadInterval is how often the configuration file is checked for
-// changes (tests shorten it).
-var reloadInterval = encryptionconfig.DefaultReloadInterval
-
 // encryption is a server's encryption at rest: the configuration in use,
 // reloaded when its file changes, published to the other servers of the
 // etcd, and the aesgcm write counts.
 type encryption struct {
-	path   string
-	reload bool
-	ts     *encryptionconfig.Transformers
-	counts *peers.WriteCounter
-	m      *encryptionconfig.Metrics
-	build  encryptionconfig.BuildOptions
+	path     string
+	reload   bool
+	interval time.Duration // 0: encryptionconfig's default
+	ts       *encryptionconfig.Transformers
+	counts   *peers.WriteCounter
+	m        *encryptionconfig.Metrics
+	build    encryptionconfig.BuildOptions
 }
 
 // loadEncryption loads o.EncryptionProviderConfig, before etcd is touched:
@@ -41,7 +39,8 @@ func loadEncryption(ctx context.Context, o Options, id string, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	e := &encryption{path: o.EncryptionProviderConfig, reload: o.EncryptionProviderConfigAutomaticReload, counts: peers.NewWriteCounter(), m: m}
+	e := &encryption{path: o.EncryptionProviderConfig, reload: o.EncryptionProviderConfigAutomaticReload,
+		interval: o.EncryptionReloadInterval, counts: peers.NewWriteCounter(), m: m}
 	e.build = encryptionconfig.BuildOptions{
 		KMSv2:        encryptionconfig.KMSv2Plugins(log.With("component", "kms")),
 		AESGCMWrites: e.counts.Hook,
@@ -72,7 +71,7 @@ func (e *encryption) start(ctx context.Context, b *Backend) error {
 	b.wg.Go(func() { _ = e.counts.Run(ctx, b.Client, l, 0, log) })
 	if e.path != "" && e.reload {
 		r, err := encryptionconfig.NewReloader(encryptionconfig.ReloaderConfig{
-			Path: e.path, Transformers: e.ts, Build: e.build, Logger: log, Metrics: e.m, Interval: reloadInterval,
+			Path: e.path, Transformers: e.ts, Build: e.build, Logger: log, Metrics: e.m, Interval: e.interval,
 			Gate: peers.Gate(b.Client, l, b.ID),
 		})
 		if err != nil {

@@ -53,7 +53,6 @@ func countKeys(t *testing.T, c *clientv3.Client) int64 {
 // publishes the keys it reads and stops publishing when it stops; metrics
 // show the configuration hash.
 func TestEncryptionConfig(t *testing.T) {
-	defer server.SetReloadInterval(50 * time.Millisecond)()
 	etcdSrv := etcdtest.New(t)
 	c := etcdSrv.Client(t)
 	path := filepath.Join(t.TempDir(), "encryption.yaml")
@@ -61,6 +60,7 @@ func TestEncryptionConfig(t *testing.T) {
 	opts := server.DefaultOptions()
 	opts.EtcdServers = []string{etcdSrv.Endpoint}
 	opts.EncryptionProviderConfig = path
+	opts.EncryptionReloadInterval = 50 * time.Millisecond
 	secrets := schema.GroupResource{Resource: "secrets"}
 	l := peers.NewLayout("/registry")
 	var id string

@@ -61,6 +61,9 @@ type Options struct {
 	// applies each valid change of the file with no restart; an invalid
 	// one is logged and counted, and the configuration in use stays.
 	EncryptionProviderConfigAutomaticReload bool
+	// EncryptionReloadInterval is how often the file is checked for
+	// changes with automatic reload; zero means every 10 s.
+	EncryptionReloadInterval time.Duration
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Serve runs everything above etcd on b until ctx ends, and returns
