@@ -89,8 +89,8 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 		if watchList {
 			init.bookmark = c.rv
 		}
-	case rv == 0: // sendInitialEvents=false: from now on
-		w.startRV = c.rv
+	case rv == 0: // sendInitialEvents=false: from now on (etcd's now for RV "")
+		w.startRV = max(c.rv, required)
 	default:
 		events, err := c.hist.since(rv)
 		if err != nil {
