@@ -98,6 +98,8 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	gc := registry.NewGarbageCollector(reg, nil)
 	gcDone := make(chan struct{})
 	go func() { defer close(gcDone); _ = gc.Run(ctx) }()
+	reaperDone := make(chan struct{})
+	go func() { defer close(reaperDone); _ = registry.NewGracefulReaper(reg, nil).Run(ctx) }()
 	hs := httptest.NewUnstartedServer(api)
 	hs.EnableHTTP2 = true
 	hs.Start()
@@ -107,6 +109,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 		cancel()
 		<-done
 		<-gcDone
+		<-reaperDone
 		<-cachesDone
 	})
 	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}

@@ -286,8 +286,16 @@ func (s *Store) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]i
 		return nil, nil
 	}
 	var got []int32
+	asked := make([]int32, len(svc.Spec.Ports))
+	for i, p := range svc.Spec.Ports {
+		asked[i] = p.NodePort
+	}
 	err := s.updateNodePorts(ctx, func(bits *big.Int) error {
+		// A retry after a conflict starts again from what was asked.
 		got = got[:0]
+		for i := range svc.Spec.Ports {
+			svc.Spec.Ports[i].NodePort = asked[i]
+		}
 		var errs field.ErrorList
 		for i := range svc.Spec.Ports {
 			p := &svc.Spec.Ports[i]

@@ -33,6 +33,8 @@ type Registry struct {
 	namespaces *Store
 	// gcKick wakes the garbage collector (capacity 1).
 	gcKick chan struct{}
+	// reapKick wakes the graceful reaper (capacity 1).
+	reapKick chan struct{}
 	// nodePorts stores the node port bitmap; nil without services.
 	nodePorts storage.Interface
 }
@@ -48,7 +50,7 @@ func New(c Config) (*Registry, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1)}
+	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1), reapKick: make(chan struct{}, 1)}
 	for _, r := range c.Resources {
 		gvr := r.GroupVersionResource()
 		if _, dup := reg.byResource[gvr]; dup {

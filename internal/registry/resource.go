@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -91,6 +92,10 @@ type Resource struct {
 	// Convert, for a resource stored at another version, converts between
 	// the served object and the stored one.
 	Convert *Conversion
+	// GracePeriod, when set, returns the grace period in seconds of a
+	// delete (pods): above 0, the object is only marked and the
+	// GracefulReaper deletes it once the period has passed.
+	GracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) int64
 	// AfterDelete, when set, runs once an object is gone from storage (a
 	// service's cluster IPs and node ports are released).
 	AfterDelete func(ctx context.Context, s *Store, obj runtime.Object)

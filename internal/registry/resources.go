@@ -42,7 +42,7 @@ func Builtin() []*Resource {
 			New: newFn[corev1.Pod], NewList: newFn[corev1.PodList], Status: true, Generation: true,
 			ReturnDeletedObject: true,
 			Fields:              podFields, Default: defaultPod, PrepareForCreate: preparePod, Validate: validatePod,
-			ValidateUpdate: validatePodUpdate, Columns: podColumns},
+			ValidateUpdate: validatePodUpdate, Columns: podColumns, GracePeriod: podGracePeriod},
 		{Version: "v1", Resource: "services", Kind: "Service", Namespaced: true, ShortNames: []string{"svc"}, Categories: []string{"all"},
 			New: newFn[corev1.Service], NewList: newFn[corev1.ServiceList], Status: true,
 			NameValidation: apivalidation.NameIsDNS1035Label,

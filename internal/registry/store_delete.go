@@ -61,6 +61,9 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	if !s.isNamespaces() {
 		gcFinalizer = gcFinalizerFor(gcPolicy(&opts.DeleteOptions))
 	}
+	if obj, done, err := s.deleteGracefully(ctx, key, name, pre, opts, existing, gcFinalizer); done {
+		return obj, false, err
+	}
 	pending := len(m.GetFinalizers()) > 0 || gcFinalizer != ""
 	if s.isNamespaces() {
 		ns := existing.(*corev1.Namespace)

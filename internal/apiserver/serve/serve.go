@@ -1,6 +1,7 @@
 // Package serve assembles a whole regis API server on a running etcd
 // backend: the registry over the etcd3 stores, the system namespaces, the
-// namespace controller, the garbage collector, TLS (generated once in the data directory unless
+// namespace controller, the garbage collector, the graceful
+// deletion reaper, TLS (generated once in the data directory unless
 // given), authentication, health checks, metrics, and the HTTPS listener.
 // It is what `regis serve` and the public embedding package run.
 package serve
@@ -176,6 +177,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 
 	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
 	wg.Go(func() { _ = registry.NewGarbageCollector(reg, log).Run(cctx) })
+	wg.Go(func() { _ = registry.NewGracefulReaper(reg, log).Run(cctx) })
 	serveErr := make(chan error, 1)
 	wg.Go(func() {
 		if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
