@@ -274,10 +274,23 @@ func TestTimeBudget(t *testing.T) {
 		if got := b.take(time.Now()); got != 50*time.Millisecond {
 			t.Fatalf("after 1 s: %v, want 50ms", got)
 		}
-		b.giveBack(30 * time.Millisecond)
+		b.settle(50*time.Millisecond, 20*time.Millisecond) // 30ms unused
 		time.Sleep(10 * time.Second)
 		if got := b.take(time.Now()); got != 100*time.Millisecond {
 			t.Fatalf("after 10 s: %v, want the 100ms cap", got)
+		}
+		// Waits longer than available are a debt, of at most 100 ms.
+		b.settle(100*time.Millisecond, 300*time.Millisecond)
+		if b.canLend(time.Millisecond) {
+			t.Fatal("lends beyond the maximum debt")
+		}
+		time.Sleep(2 * time.Second) // +100ms: the debt is repaid
+		if got := b.take(time.Now()); got != 0 || !b.canLend(20*time.Millisecond) {
+			t.Fatalf("after repaying: took %v, can lend %v", got, b.canLend(20*time.Millisecond))
+		}
+		time.Sleep(time.Second)
+		if got := b.take(time.Now()); got != 50*time.Millisecond {
+			t.Fatalf("then: %v, want 50ms", got)
 		}
 	})
 }

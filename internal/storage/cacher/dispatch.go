@@ -15,8 +15,9 @@ import (
 //
 // An event is first offered to every watcher without blocking; the
 // watchers that were full then share a time budget (upstream's: 50 ms per
-// second, at most 100 ms; but at least 20 ms) during which the dispatcher
-// waits for them, one after the other; those still full are evicted. A slow watcher therefore
+// second, at most 100 ms; at least 20 ms while it can lend) during which
+// the dispatcher waits for them, one after the other; those still full
+// are evicted. A slow watcher therefore
 // costs the others at most the budget, and never blocks the reflector
 // (which only waits when the 100 events of incoming are queued).
 func (c *Cacher) dispatch(ctx context.Context) {
@@ -83,11 +84,12 @@ func (d *dispatcher) event(e *event) {
 	clear(d.blocked)
 }
 
-// minBlockedWait is the least time full watchers get to take an event,
-// whatever is left of the budget: a burst of events can fill the buffers
-// of watchers that are keeping up but have not been scheduled yet (the
+// minBlockedWait is the least time full watchers get to take an event
+// while the budget can lend it: a burst of events can fill the buffers of
+// watchers that are keeping up but have not been scheduled yet (the
 // dispatcher holds the processor), and they deserve a turn before being
-// judged slow. A stalled watcher costs it once, when it is evicted.
+// judged slow. A stalled watcher costs it once, when it is evicted; a
+// watcher that is always slow runs the budget into debt and is evicted.
 const minBlockedWait = 20 * time.Millisecond
 
 // waitBlocked gives the full watchers the available budget to take e,
@@ -109,7 +111,11 @@ func (d *dispatcher) waitBlocked(e *event) {
 	}
 	start := time.Now()
 	taken := d.budget.take(start)
-	d.timer.Reset(max(taken, minBlockedWait))
+	wait := taken
+	if wait < minBlockedWait && d.budget.canLend(minBlockedWait-wait) {
+		wait = minBlockedWait
+	}
+	d.timer.Reset(wait)
 	expired := false
 	for _, w := range d.blocked {
 		if expired {
@@ -129,7 +135,7 @@ func (d *dispatcher) waitBlocked(e *event) {
 		}
 	}
 	d.timer.Stop()
-	d.budget.giveBack(taken - time.Since(start))
+	d.budget.settle(taken, time.Since(start))
 }
 
 // bookmarks offers a bookmark to the watchers due for one; bookmarks never

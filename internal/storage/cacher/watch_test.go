@@ -376,6 +376,20 @@ func TestStalledWatcherIsEndedFastWatcherKeepsLatency(t *testing.T) {
 	rv := listRV(t, f)
 	stalled := watchFrom(t, f, rv)
 	fast := watchFrom(t, f, rv)
+	// A watcher that reads, but slower than events come, must not set
+	// the pace of the others either: it is ended too.
+	slow := watchFrom(t, f, rv)
+	slowEnded := make(chan error, 1)
+	go func() {
+		for ev := range slow.ResultChan() {
+			if ev.Type == watch.Error {
+				slowEnded <- nil
+				return
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
+		slowEnded <- fmt.Errorf("the slow watcher's channel closed without an error")
+	}()
 
 	const updates = 300
 	latencies := make(chan time.Duration, updates)
@@ -436,6 +450,14 @@ func TestStalledWatcherIsEndedFastWatcherKeepsLatency(t *testing.T) {
 	}
 	if _, ok := next(t, stalled, 10*time.Second); ok {
 		t.Fatal("events after the error")
+	}
+	select {
+	case err := <-slowEnded:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow watcher was not ended")
 	}
 }
 
