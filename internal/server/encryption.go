@@ -100,6 +100,9 @@ func (b *Backend) TransformerForResource(gr schema.GroupResource) value.Transfor
 	return b.encryption.ts.TransformerForResource(gr)
 }
 
+// EncryptionConfigured reports whether --encryption-provider-config was given.
+func (b *Backend) EncryptionConfigured() bool { return b.encryption != nil }
+
 // EncryptionHealthy is the health of the KMS v2 plugins of the
 // configuration in use (nil without any): kube-apiserver's "kms-providers"
 // check, part of /healthz and /readyz, not /livez.

@@ -129,6 +129,10 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		{Name: "etcd", Livez: true, Readyz: true, Func: b.Health.Check},
 		{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
 	}
+	if b.EncryptionConfigured() {
+		// kube-apiserver's KMS check: in /healthz and /readyz, not /livez.
+		checks = append(checks, apiserver.Check{Name: "kms-providers", Readyz: true, Func: b.EncryptionHealthy})
+	}
 	if caches != nil {
 		wg.Go(func() { _ = caches.Run(cctx) })
 		for _, gr := range caches.Resources() {
@@ -161,7 +165,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		}
 		authn = append(authn, t)
 	}
-	metrics, err := apiserver.NewMetrics(reg, append(etcd3.Collectors(), collectors.NewGoCollector())...)
+	metrics, err := apiserver.NewMetrics(reg, append(append(etcd3.Collectors(), collectors.NewGoCollector()), b.EncryptionCollectors()...)...)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,12 @@ func TestThroughTheAPI(t *testing.T) {
 	}
 	defer raw.Close()
 
+	// The encryption providers are a named readiness check, as kube-apiserver's.
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/readyz").Param("verbose", "").DoRaw(t.Context())
+	if err != nil || !bytes.Contains(body, []byte("[+]kms-providers ok")) {
+		t.Fatalf("/readyz?verbose: %v\n%s", err, body)
+	}
+
 	const n = 25
 	for i := range n {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("s", i)}, Data: map[string][]byte{"pw": []byte(fmt.Sprint("hunter", i))}}
