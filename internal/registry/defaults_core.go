@@ -343,6 +343,15 @@ func defaultEndpoints(o runtime.Object) {
 
 func defaultSecret(o runtime.Object) {
 	s := o.(*corev1.Secret)
+	// stringData is write-only: merged into data (winning over it), never
+	// stored, as upstream's conversion to the internal type does.
+	for k, v := range s.StringData {
+		if s.Data == nil {
+			s.Data = map[string][]byte{}
+		}
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 	if s.Type == "" {
 		s.Type = corev1.SecretTypeOpaque
 	}
