@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"context"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -53,9 +54,13 @@ func startUncached(t testing.TB, opts ...serverOption) *testServer {
 func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	t.Helper()
 	client := shared.Client(t)
+	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_")
+	// Registered first, so it runs last: the next run of this test (-count)
+	// starts from an empty prefix.
+	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
 	factory := registry.EtcdStorage(registry.EtcdConfig{
 		Client: client,
-		Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "_"),
+		Prefix: prefix,
 	})
 	// The production read path: watch caches over the etcd stores (but
 	// for events, as kube-apiserver).

@@ -3,7 +3,9 @@ package registry_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,9 +32,13 @@ const fixtures = "testdata/kube-apiserver-v1.37.2"
 // the test's own, with the system namespaces created.
 func newRegistry(t *testing.T) *registry.Registry {
 	t.Helper()
+	client := shared.Client(t)
+	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_")
+	// Runs last: the next run of this test (-count) starts from an empty prefix.
+	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
 	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
-		Client: shared.Client(t),
-		Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "_"),
+		Client: client,
+		Prefix: prefix,
 	})})
 	if err != nil {
 		t.Fatal(err)
