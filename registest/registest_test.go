@@ -88,6 +88,16 @@ func TestStartServeStop(t *testing.T) {
 	if _, err := os.Stat(srv.Kubeconfig()); err != nil {
 		t.Errorf("kubeconfig: %v", err)
 	}
+	// /metrics has the store's, the watch caches' and the API's families.
+	metrics, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, family := range []string{"etcd_request_duration_seconds", "apiserver_watch_cache_events_received_total", "apiserver_request_total"} {
+		if !strings.Contains(string(metrics), family) {
+			t.Errorf("/metrics lacks %s", family)
+		}
+	}
 
 	close(stop)
 	factory.Shutdown()

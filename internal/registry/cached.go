@@ -26,9 +26,21 @@ type Caches struct {
 // CachedStorage wraps each storage base makes in a watch cache, except for
 // the resources cached(gr) refuses (events, by kube-apiserver's default).
 // The caches serve watches and most lists; they fill once Caches.Run runs.
-func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, log *slog.Logger) (StorageFactory, *Caches) {
+//
+// limits (--watch-cache-max-bytes) caps the memory of each cache and of all
+// of them together; past it, a cache still serves watches and sends lists
+// to etcd.
+func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, log *slog.Logger, limits ...cacher.MaxBytes) (StorageFactory, *Caches) {
 	if log == nil {
 		log = slog.Default()
+	}
+	var limit cacher.MaxBytes
+	var budget *cacher.Budget
+	if len(limits) > 0 {
+		limit = limits[0]
+		if limit.Total > 0 {
+			budget = cacher.NewBudget(limit.Total)
+		}
 	}
 	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}}
 	return func(r *Resource) (storage.Interface, error) {
@@ -47,6 +59,8 @@ func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, 
 			IndexedFields:  indexedFields(r),
 			TriggerField:   triggerField(r),
 			EstimateSizes:  true,
+			MaxBytes:       limit.For(r.GroupResource()),
+			Budget:         budget,
 			Logger:         log,
 		})
 		if err != nil {

@@ -13,12 +13,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -62,6 +64,10 @@ type Options struct {
 	// turns them off per resource (events are never cached by default).
 	WatchCache      bool
 	WatchCacheSizes []string
+	// WatchCacheMaxBytes (--watch-cache-max-bytes: "4Gi" for all caches,
+	// "pods#1Gi" for one) caps the caches' memory: past it, watches are
+	// still served from the cache and lists go to etcd.
+	WatchCacheMaxBytes []string
 	// Ready, when set, is called once the server accepts requests.
 	Ready func(Info)
 	// Logger receives the server's logs (slog.Default when nil).
@@ -113,10 +119,14 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		for gr, n := range given {
 			sizes[gr] = n
 		}
+		limits, err := cacher.ParseWatchCacheMaxBytes(o.WatchCacheMaxBytes)
+		if err != nil {
+			return err
+		}
 		factory, caches = registry.CachedStorage(factory, func(gr schema.GroupResource) bool {
 			enabled, _ := cacher.CacheEnabled(sizes, gr)
 			return enabled
-		}, log)
+		}, log, limits)
 	}
 	reg, err := registry.New(registry.Config{Storage: factory})
 	if err != nil {
@@ -165,7 +175,8 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		}
 		authn = append(authn, t)
 	}
-	metrics, err := apiserver.NewMetrics(reg, append(append(etcd3.Collectors(), collectors.NewGoCollector()), b.EncryptionCollectors()...)...)
+	metrics, err := apiserver.NewMetrics(reg, slices.Concat(etcd3.Collectors(), cacher.Collectors(),
+		[]prometheus.Collector{collectors.NewGoCollector()}, b.EncryptionCollectors())...)
 	if err != nil {
 		return err
 	}
