@@ -38,18 +38,9 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err != nil {
 		return err
 	}
-	newData, err := s.transformer.TransformToStorage(ctx, data, value.DefaultContext(key))
+	newData, lease, err := s.prepareWrite(ctx, key, data, ttl)
 	if err != nil {
-		return storage.NewInternalError(err)
-	}
-	if err := s.checkSize(key, newData); err != nil {
 		return err
-	}
-	var lease clientv3.LeaseID
-	if ttl != 0 {
-		if lease, err = s.leases.GetLease(ctx, int64(ttl)); err != nil {
-			return err
-		}
 	}
 	start := time.Now()
 	resp, err := s.kv.OptimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
@@ -202,18 +193,9 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 				return s.decode(key, st.data, destination, st.rev)
 			}
 		}
-		newData, err := s.transformer.TransformToStorage(ctx, data, value.DefaultContext(key))
+		newData, lease, err := s.prepareWrite(ctx, key, data, ttl)
 		if err != nil {
-			return storage.NewInternalError(err)
-		}
-		if err := s.checkSize(key, newData); err != nil {
 			return err
-		}
-		var lease clientv3.LeaseID
-		if ttl != 0 {
-			if lease, err = s.leases.GetLease(ctx, int64(ttl)); err != nil {
-				return err
-			}
 		}
 		start := time.Now()
 		resp, err := s.kv.OptimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
@@ -325,6 +307,24 @@ func (s *Store) updateState(st *objState, tryUpdate storage.UpdateFunc) (runtime
 		return ret, 0, nil
 	}
 	return ret, *ttl, nil
+}
+
+// prepareWrite turns an object's encoding into the value to store (the
+// transformer, with the etcd key as authenticated data), refuses it when
+// etcd would, and picks the lease of a TTL (0: none).
+func (s *Store) prepareWrite(ctx context.Context, key string, data []byte, ttl uint64) ([]byte, clientv3.LeaseID, error) {
+	newData, err := s.transformer.TransformToStorage(ctx, data, value.DefaultContext(key))
+	if err != nil {
+		return nil, 0, storage.NewInternalError(err)
+	}
+	if err := s.checkSize(key, newData); err != nil {
+		return nil, 0, err
+	}
+	if ttl == 0 {
+		return newData, 0, nil
+	}
+	lease, err := s.leases.GetLease(ctx, int64(ttl))
+	return newData, lease, err
 }
 
 // checkSize refuses a value etcd would refuse, before the write.
