@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,6 +41,11 @@ func statusOf(err error) metav1.Status {
 // writeError answers with err as a metav1.Status, in the format the client
 // accepts (JSON when it accepts nothing the server has).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() == context.DeadlineExceeded {
+		// The request outlived --request-timeout or its ?timeout=: whatever
+		// failed, upstream's timeout filter answers 504.
+		err = apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
+	}
 	st := statusOf(err)
 	if st.Kind == "" {
 		st.Kind, st.APIVersion = "Status", "v1"
