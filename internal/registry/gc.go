@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -163,6 +165,11 @@ type gcNode struct {
 func (gc *GarbageCollector) Sweep(ctx context.Context) (pending bool, err error) {
 	nodes := map[types.UID]*gcNode{}
 	var all []*gcNode
+	// The lists are not one snapshot: oldest is the revision of the oldest.
+	// An owner changed after it (marked for deletion while the sweep was
+	// listing) may have dependents the older lists do not show yet, so its
+	// finalizer waits for the next sweep.
+	oldest := uint64(math.MaxUint64)
 	for _, s := range gc.reg.Stores() {
 		if gcIgnored(s) {
 			continue
@@ -170,6 +177,11 @@ func (gc *GarbageCollector) Sweep(ctx context.Context) (pending bool, err error)
 		list, err := s.List(ctx, "", &metainternalversion.ListOptions{})
 		if err != nil {
 			return false, err
+		}
+		if lm, err := meta.ListAccessor(list); err == nil {
+			if rv, err := strconv.ParseUint(lm.GetResourceVersion(), 10, 64); err == nil {
+				oldest = min(oldest, rv)
+			}
 		}
 		items, err := meta.ExtractList(list)
 		if err != nil {
@@ -198,11 +210,15 @@ func (gc *GarbageCollector) Sweep(ctx context.Context) (pending bool, err error)
 	}
 	for _, n := range all {
 		if len(n.m.GetOwnerReferences()) > 0 && n.m.GetDeletionTimestamp() == nil {
-			note(gc.collect(ctx, n, nodes, len(dependents[n.m.GetUID()]) > 0))
+			note(gc.collect(ctx, n, nodes, len(dependents[n.m.GetUID()]) > 0, oldest))
 		}
 	}
 	for _, n := range all {
 		if n.m.GetDeletionTimestamp() == nil {
+			continue
+		}
+		if newerThan(n, oldest) {
+			pending = true
 			continue
 		}
 		fs := n.m.GetFinalizers()
@@ -239,13 +255,20 @@ func blocks(d *gcNode, owner types.UID) bool {
 // references to the others are removed; without one, the dependent is
 // deleted, in the foreground when a waiting owner asked for it and it has
 // dependents of its own.
-func (gc *GarbageCollector) collect(ctx context.Context, n *gcNode, nodes map[types.UID]*gcNode, hasDependents bool) (bool, error) {
+//
+// An owner marked for deletion after the oldest list of the sweep (oldest)
+// is left for the next sweep: whether n has dependents of its own may not
+// show in that list yet.
+func (gc *GarbageCollector) collect(ctx context.Context, n *gcNode, nodes map[types.UID]*gcNode, hasDependents bool, oldest uint64) (bool, error) {
 	var solid, drop, waiting int
 	gone := map[types.UID]bool{}
 	for _, ref := range n.m.GetOwnerReferences() {
-		state, err := gc.ownerState(ctx, n, ref, nodes)
+		state, owner, err := gc.ownerState(ctx, n, ref, nodes)
 		if err != nil {
 			return false, err
+		}
+		if state == ownerWaiting && newerThan(owner, oldest) {
+			return true, nil
 		}
 		switch state {
 		case ownerSolid:
@@ -288,39 +311,45 @@ const (
 // snapshot, so absence is checked against etcd before anything is
 // deleted). A reference regis cannot resolve counts as solid: nothing is
 // deleted on a guess.
-func (gc *GarbageCollector) ownerState(ctx context.Context, n *gcNode, ref metav1.OwnerReference, nodes map[types.UID]*gcNode) (ownerStatus, error) {
+func (gc *GarbageCollector) ownerState(ctx context.Context, n *gcNode, ref metav1.OwnerReference, nodes map[types.UID]*gcNode) (ownerStatus, *gcNode, error) {
 	owner, ok := nodes[ref.UID]
 	if !ok {
 		gv, err := schema.ParseGroupVersion(ref.APIVersion)
 		if err != nil {
-			return ownerSolid, nil
+			return ownerSolid, nil, nil
 		}
 		s, ok := gc.byKind[gv.WithKind(ref.Kind).GroupKind()]
 		if !ok {
-			return ownerSolid, nil
+			return ownerSolid, nil, nil
 		}
 		ns := ""
 		if s.r.Namespaced {
 			if ns = n.m.GetNamespace(); ns == "" {
-				return ownerSolid, nil
+				return ownerSolid, nil, nil
 			}
 		}
 		obj, err := s.get(ctx, ns, ref.Name, storage.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			return ownerDangling, nil
+			return ownerDangling, nil, nil
 		case err != nil:
-			return ownerSolid, err
+			return ownerSolid, nil, err
 		}
 		if metaOf(obj).GetUID() != ref.UID {
-			return ownerDangling, nil
+			return ownerDangling, nil, nil
 		}
 		owner = &gcNode{s: s, obj: obj, m: metaOf(obj)}
 	}
 	if owner.m.GetDeletionTimestamp() != nil && slices.Contains(owner.m.GetFinalizers(), metav1.FinalizerDeleteDependents) {
-		return ownerWaiting, nil
+		return ownerWaiting, owner, nil
 	}
-	return ownerSolid, nil
+	return ownerSolid, nil, nil
+}
+
+// newerThan reports a node changed after revision rev (or of unknown revision).
+func newerThan(n *gcNode, rev uint64) bool {
+	v, err := strconv.ParseUint(n.m.GetResourceVersion(), 10, 64)
+	return err != nil || v > rev
 }
 
 // orphan removes the references to an owner being deleted with the orphan
