@@ -1,7 +1,7 @@
 package cacher
 
 import (
-	"errors"
+	regismetrics "github.com/regis-dev/regis/internal/metrics"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -121,17 +121,7 @@ func Collectors() []prometheus.Collector {
 }
 
 // RegisterMetrics registers the cacher's metrics with r, tolerating a second registration.
-func RegisterMetrics(r prometheus.Registerer) error {
-	for _, c := range Collectors() {
-		if err := r.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	return nil
-}
+func RegisterMetrics(r prometheus.Registerer) error { return regismetrics.Register(r, Collectors()...) }
 
 // metrics are one resource's children of the vectors, resolved once.
 type metrics struct {

@@ -1,7 +1,7 @@
 package etcd3
 
 import (
-	"errors"
+	"github.com/regis-dev/regis/internal/metrics"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,17 +58,7 @@ func Collectors() []prometheus.Collector {
 }
 
 // RegisterMetrics registers the store's metrics with r, tolerating a second registration.
-func RegisterMetrics(r prometheus.Registerer) error {
-	for _, c := range Collectors() {
-		if err := r.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-		}
-	}
-	return nil
-}
+func RegisterMetrics(r prometheus.Registerer) error { return metrics.Register(r, Collectors()...) }
 
 func recordRequest(op string, gr schema.GroupResource, err error, start time.Time) {
 	requestDuration.WithLabelValues(op, gr.Group, gr.Resource).Observe(time.Since(start).Seconds())
