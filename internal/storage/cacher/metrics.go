@@ -1,10 +1,10 @@
 package cacher
 
 import (
-	regismetrics "github.com/regis-dev/regis/internal/metrics"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	regismetrics "github.com/regis-dev/regis/internal/metrics"
 )
 
 // The cacher's metrics, under kube-apiserver's names where it has one

@@ -1,11 +1,12 @@
 package etcd3
 
 import (
-	"github.com/regis-dev/regis/internal/metrics"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/metrics"
 )
 
 // The store's metrics, under kube-apiserver's names (reference §8.2).
