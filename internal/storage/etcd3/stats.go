@@ -129,6 +129,3 @@ func (e *sizeEstimator) Stats(ctx context.Context) (storage.Stats, error) {
 	}
 	return st, nil
 }
-
-// Close implements a stop for symmetry with upstream; the estimator has no goroutine.
-func (e *sizeEstimator) Close() {}

@@ -146,15 +146,9 @@ func New(c Config) (*Store, error) {
 // Versioner implements storage.Interface.
 func (s *Store) Versioner() storage.Versioner { return s.versioner }
 
-// PathPrefix is the etcd prefix every key of this store starts with ("/registry/").
-func (s *Store) PathPrefix() string { return s.pathPrefix }
-
-// Close releases the store's background work.
-func (s *Store) Close() {
-	if e := s.sizeEstimator(); e != nil {
-		e.Close()
-	}
-}
+// Close releases the store. It owns no goroutine today; callers close it
+// so that one that does later is stopped.
+func (s *Store) Close() {}
 
 // CompactRevision implements storage.Interface.
 func (s *Store) CompactRevision() int64 {
