@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -154,9 +157,14 @@ func (s *Store) readRange(ctx context.Context, keyPrefix string, recursive bool,
 // appendItems decodes kvs and appends those matching pred to v, decoding
 // each object in place in the list's backing array (no copy per item).
 // lastKey is the last key evaluated, matched or not; the continue token
-// resumes after it.
+// resumes after it. An unpaged chunk of many values is decoded on several
+// cores; a page stops at its limit, so it is decoded in order.
 func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred storage.SelectionPredicate,
 	reset func(reflect.Value), errs *listErrors, v reflect.Value, paging bool) (lastKey []byte, limitReached bool, err error) {
+	if !paging && len(kvs) >= parallelDecodeMin && goruntime.GOMAXPROCS(0) > 1 {
+		lastKey, err := s.appendItemsParallel(ctx, kvs, pred, reset, errs, v)
+		return lastKey, false, err
+	}
 	if want := v.Len() + len(kvs); v.Cap() < want && pred.Empty() {
 		grow(v, want)
 	}
@@ -165,43 +173,123 @@ func (s *Store) appendItems(ctx context.Context, kvs []*mvccpb.KeyValue, pred st
 			return lastKey, true, nil
 		}
 		lastKey = kv.Key
-		data, _, err := s.transformer.TransformFromStorage(ctx, kv.Value, value.DefaultContext(kv.Key))
-		if err != nil {
-			if err := errs.add(string(kv.Key), storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", kv.Key, err))); err != nil {
-				return lastKey, false, err
-			}
-			continue
-		}
-		if ctx.Err() != nil {
-			return lastKey, false, storage.NewTimeoutError(string(kv.Key), "request did not complete within requested timeout")
-		}
 		n := v.Len()
 		if n == v.Cap() {
 			grow(v, max(2*n, 16))
 		}
 		v.SetLen(n + 1)
-		slot := v.Index(n)
-		reset(slot)
-		obj := slot.Addr().Interface().(runtime.Object)
-		if err := s.decode(string(kv.Key), data, obj, kv.ModRevision); err != nil {
-			slot.SetZero()
+		item := s.decodeItem(ctx, kv, pred, reset, v.Index(n), errs.enabled)
+		if !item.keep {
 			v.SetLen(n)
-			// Bytes that do not decode are corrupt, whatever the mode.
-			if errs.enabled {
-				err = &CorruptObjectError{Err: err}
-			}
-			if err := errs.add(string(kv.Key), err); err != nil {
+		}
+		if item.fatal != nil {
+			return lastKey, false, item.fatal
+		}
+		if item.err != nil {
+			if err := errs.add(string(kv.Key), item.err); err != nil {
 				return lastKey, false, err
 			}
 			continue
 		}
-		if ok, err := pred.Matches(obj); err != nil || !ok {
-			slot.SetZero()
-			v.SetLen(n)
-		}
 		kvs[i] = nil // let a long list's values go as they are decoded
 	}
 	return lastKey, false, nil
+}
+
+// parallelDecodeMin is the smallest chunk decoded on several cores, and
+// maxDecodeWorkers the most cores one list uses.
+const (
+	parallelDecodeMin = 256
+	maxDecodeWorkers  = 4
+)
+
+// appendItemsParallel decodes every value of kvs into slots after v's
+// items on up to maxDecodeWorkers cores, then walks them in key order, as
+// appendItems would: errors are reported in order, an abort keeps only the
+// items before it, and items the predicate drops are squeezed out.
+func (s *Store) appendItemsParallel(ctx context.Context, kvs []*mvccpb.KeyValue, pred storage.SelectionPredicate,
+	reset func(reflect.Value), errs *listErrors, v reflect.Value) (lastKey []byte, err error) {
+	base := v.Len()
+	if v.Cap() < base+len(kvs) {
+		grow(v, base+len(kvs))
+	}
+	v.SetLen(base + len(kvs))
+	items := make([]decodedItem, len(kvs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), maxDecodeWorkers) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(kvs); i = int(next.Add(1) - 1) {
+				items[i] = s.decodeItem(ctx, kvs[i], pred, reset, v.Index(base+i), errs.enabled)
+			}
+		})
+	}
+	wg.Wait()
+	kept := base
+	// keep only v[:kept]: the slots after it are zeroed so that they hold nothing.
+	done := func() {
+		for i := kept; i < base+len(kvs); i++ {
+			v.Index(i).SetZero()
+		}
+		v.SetLen(kept)
+	}
+	defer done()
+	for i, kv := range kvs {
+		lastKey = kv.Key
+		item := items[i]
+		if item.fatal != nil {
+			return lastKey, item.fatal
+		}
+		if item.err != nil {
+			if err := errs.add(string(kv.Key), item.err); err != nil {
+				return lastKey, err
+			}
+			continue
+		}
+		if item.keep {
+			if kept != base+i {
+				v.Index(kept).Set(v.Index(base + i))
+			}
+			kept++
+		}
+		kvs[i] = nil
+	}
+	return lastKey, nil
+}
+
+// decodedItem is what became of one stored value in a list.
+type decodedItem struct {
+	keep  bool  // decoded into its slot and selected
+	err   error // the value cannot be read: reported through listErrors
+	fatal error // the list must stop (its context ended)
+}
+
+// decodeItem transforms and decodes kv into slot, which it zeroes unless
+// the object is kept.
+func (s *Store) decodeItem(ctx context.Context, kv *mvccpb.KeyValue, pred storage.SelectionPredicate,
+	reset func(reflect.Value), slot reflect.Value, markCorrupt bool) decodedItem {
+	data, _, err := s.transformer.TransformFromStorage(ctx, kv.Value, value.DefaultContext(kv.Key))
+	if err != nil {
+		return decodedItem{err: storage.NewInternalError(fmt.Errorf("unable to transform key %q: %w", kv.Key, err))}
+	}
+	if ctx.Err() != nil {
+		return decodedItem{fatal: storage.NewTimeoutError(string(kv.Key), "request did not complete within requested timeout")}
+	}
+	reset(slot)
+	obj := slot.Addr().Interface().(runtime.Object)
+	if err := s.decode(string(kv.Key), data, obj, kv.ModRevision); err != nil {
+		slot.SetZero()
+		// Bytes that do not decode are corrupt, whatever the mode.
+		if markCorrupt {
+			err = &CorruptObjectError{Err: err}
+		}
+		return decodedItem{err: err}
+	}
+	if ok, err := pred.Matches(obj); err != nil || !ok {
+		slot.SetZero()
+		return decodedItem{}
+	}
+	return decodedItem{keep: true}
 }
 
 // grow gives the slice v room for capacity elements.
