@@ -11,7 +11,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
+
+var schemaUsers = schema.GroupResource{Resource: "users"}
 
 // Authenticator tells who sent a request. Every authenticated user may do
 // everything (regis has no authorization yet).
@@ -34,12 +37,46 @@ func unauthorized() error {
 // the certificate's common name.
 type ClientCertAuthenticator struct{}
 
-// Authenticate implements Authenticator.
+// Authenticate implements Authenticator. A certificate with an empty
+// common name names no user: as upstream's x509 authenticator, it does
+// not authenticate the request.
 func (ClientCertAuthenticator) Authenticate(r *http.Request) (string, bool) {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 		return "", false
 	}
-	return r.TLS.VerifiedChains[0][0].Subject.CommonName, true
+	user := r.TLS.VerifiedChains[0][0].Subject.CommonName
+	return user, user != ""
+}
+
+// Impersonation headers (authentication/v1's names).
+const (
+	impersonateUserHeader        = "Impersonate-User"
+	impersonateUIDHeader         = "Impersonate-Uid"
+	impersonateGroupHeader       = "Impersonate-Group"
+	impersonateUserExtraHeaderPf = "Impersonate-Extra-"
+)
+
+// refuseImpersonation answers a request that asks to act as another user.
+// regis has no authorization yet, so nobody may impersonate: upstream's
+// answer to a user without the impersonate permission (403, or 400 when
+// only groups, a uid or extras are asked without a user). A request that
+// asks for nothing returns nil.
+func refuseImpersonation(r *http.Request, caller string) error {
+	var asked []string
+	for name := range r.Header {
+		if name == impersonateUIDHeader || name == impersonateGroupHeader || strings.HasPrefix(name, impersonateUserExtraHeaderPf) {
+			asked = append(asked, name)
+		}
+	}
+	user := r.Header.Get(impersonateUserHeader)
+	if user == "" {
+		if _, ok := r.Header[impersonateUserHeader]; !ok && len(asked) == 0 {
+			return nil
+		}
+		return apierrors.NewBadRequest(fmt.Sprintf("requested %v without impersonating a user", asked))
+	}
+	return apierrors.NewForbidden(schemaUsers, user,
+		fmt.Errorf("User %q cannot impersonate resource %q in API group %q at the cluster scope", caller, "users", ""))
 }
 
 // TokenAuthenticator accepts bearer tokens of a --token-auth-file.

@@ -51,7 +51,7 @@ func (s *Server) checksFor(endpoint string) []Check {
 // check; /ENDPOINT/NAME runs one check.
 func (s *Server) healthHandler(endpoint string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
 		checks := s.checksFor(endpoint)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -75,14 +75,15 @@ func (s *Server) healthHandler(endpoint string) http.Handler {
 		for _, e := range q["exclude"] {
 			excluded[e] = true
 		}
+		results := runChecks(ctx, checks, excluded)
 		var b strings.Builder
 		failed := false
-		for _, c := range checks {
+		for i, c := range checks {
 			if excluded[c.Name] {
 				fmt.Fprintf(&b, "[+]%s excluded: ok\n", c.Name)
 				continue
 			}
-			if err := c.Func(ctx); err != nil {
+			if err := results[i]; err != nil {
 				failed = true
 				fmt.Fprintf(&b, "[-]%s failed: reason withheld\n", c.Name)
 				continue
@@ -101,6 +102,44 @@ func (s *Server) healthHandler(endpoint string) http.Handler {
 		}
 		fmt.Fprint(w, "ok")
 	})
+}
+
+// healthTimeout bounds an answer of /livez, /readyz and /healthz: a check
+// still running then has failed.
+const healthTimeout = 5 * time.Second
+
+// runChecks runs the checks not excluded at once and returns their
+// results, in order, once all have returned or ctx has ended: a check
+// still running then has failed with ctx's error (its goroutine ends when
+// the check returns; checks are bounded by ctx).
+func runChecks(ctx context.Context, checks []Check, excluded map[string]bool) []error {
+	type result struct {
+		i   int
+		err error
+	}
+	done := make(chan result, len(checks)) // never blocks a late check
+	results := make([]error, len(checks))
+	pending := map[int]bool{}
+	for i, c := range checks {
+		if excluded[c.Name] {
+			continue
+		}
+		pending[i] = true
+		go func() { done <- result{i, c.Func(ctx)} }()
+	}
+	for len(pending) > 0 {
+		select {
+		case r := <-done:
+			results[r.i] = r.err
+			delete(pending, r.i)
+		case <-ctx.Done():
+			for i := range pending {
+				results[i] = fmt.Errorf("check timed out: %w", ctx.Err())
+			}
+			return results
+		}
+	}
+	return results
 }
 
 // serveVersion answers /version.

@@ -3,8 +3,10 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
+	"sync/atomic"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,10 +16,33 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/regis-dev/regis/internal/registry"
 )
+
+// MaxJSONPatchOperations is upstream's bound on the operations of one JSON
+// patch: more are refused with 413.
+const MaxJSONPatchOperations = 10000
+
+// DefaultJSONPatchMaxCopyBytes is upstream's bound on the bytes the copy
+// operations of one JSON patch may add (--json-patch-max-copy-bytes'
+// default, 3 MiB): past it the patch fails with 422.
+const DefaultJSONPatchMaxCopyBytes = 3 * 1024 * 1024
+
+// limitJSONPatchCopies lowers the JSON patch library's copy bound to
+// limit. The bound is the library's process-wide variable; as upstream,
+// it is only ever lowered, so the strictest server of a process wins.
+func limitJSONPatchCopies(limit int64) {
+	for limit > 0 {
+		existing := atomic.LoadInt64(&jsonpatch.AccumulatedCopySizeLimit)
+		if existing > 0 && existing <= limit {
+			return
+		}
+		if atomic.CompareAndSwapInt64(&jsonpatch.AccumulatedCopySizeLimit, existing, limit) {
+			return
+		}
+	}
+}
 
 func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
 	out, err := negotiate(r)
@@ -54,7 +79,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	if info.subresource == "scale" {
 		s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
 			next := &autoscalingScale{}
-			if err := applyPatch(w, pt, cur, body, next, directive); err != nil {
+			if err := applyPatch(w, pt, cur, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 				return nil, err
 			}
 			return next, nil
@@ -66,7 +91,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
 		}
 		next := st.New()
-		if err := applyPatch(w, pt, existing, body, next, directive); err != nil {
+		if err := applyPatch(w, pt, existing, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 			return nil, err
 		}
 		next.GetObjectKind().SetGroupVersionKind(st.Resource().GroupVersionKind())
@@ -80,8 +105,12 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 }
 
 // applyPatch applies a JSON, merge or strategic merge patch to cur and
-// decodes the result into into, checking unknown fields per directive.
-func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, patch []byte, into runtime.Object, directive string) error {
+// decodes the result into into, checking unknown fields per directive. A
+// JSON patch has at most MaxJSONPatchOperations operations and its copies
+// add at most the library's AccumulatedCopySizeLimit bytes; a result over
+// maxBytes (the request body limit) is refused with 413 before it is
+// decoded.
+func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, patch []byte, into runtime.Object, directive string, maxBytes int64) error {
 	curJSON, err := json.Marshal(cur)
 	if err != nil {
 		return apierrors.NewInternalError(err)
@@ -93,8 +122,12 @@ func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, p
 		if err != nil {
 			return apierrors.NewBadRequest(err.Error())
 		}
+		if len(p) > MaxJSONPatchOperations {
+			return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf(
+				"The allowed maximum operations in a JSON patch is %d, got %d", MaxJSONPatchOperations, len(p)))
+		}
 		if result, err = p.Apply(curJSON); err != nil {
-			return apierrors.NewInvalid(schema.GroupKind{}, "", field.ErrorList{field.Invalid(field.NewPath("patch"), string(patch), err.Error())})
+			return apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
 		}
 	case types.MergePatchType:
 		if result, err = jsonpatch.MergePatch(curJSON, patch); err != nil {
@@ -105,6 +138,9 @@ func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, p
 		if result, err = strategicpatch.StrategicMergePatch(curJSON, patch, schemaObj); err != nil {
 			return apierrors.NewBadRequest(err.Error())
 		}
+	}
+	if maxBytes > 0 && int64(len(result)) > maxBytes {
+		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("the patched object is %d bytes, limit is %d", len(result), maxBytes))
 	}
 	info := serializerFor(mediaJSON)
 	dec := runtime.Decoder(info.Serializer)

@@ -45,12 +45,19 @@ type Config struct {
 	// MaxRequestBodyBytes refuses larger bodies with 413;
 	// DefaultMaxRequestBodyBytes when 0.
 	MaxRequestBodyBytes int64
+	// JSONPatchMaxCopyBytes (--json-patch-max-copy-bytes) bounds the bytes
+	// the copy operations of one JSON patch add;
+	// DefaultJSONPatchMaxCopyBytes when 0.
+	JSONPatchMaxCopyBytes int64
 	// RequestTimeout bounds every request but watches;
 	// DefaultRequestTimeout when 0.
 	RequestTimeout time.Duration
 	// MinRequestTimeout is the shortest server-chosen watch duration;
 	// DefaultMinRequestTimeout when 0.
 	MinRequestTimeout time.Duration
+	// StorageMonitor, when set, refuses the requests that need etcd at
+	// once (503) while its probes find etcd down. Its owner runs it.
+	StorageMonitor *StorageMonitor
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -74,6 +81,10 @@ func New(c Config) (*Server, error) {
 	if c.MaxRequestBodyBytes == 0 {
 		c.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
 	}
+	if c.JSONPatchMaxCopyBytes == 0 {
+		c.JSONPatchMaxCopyBytes = DefaultJSONPatchMaxCopyBytes
+	}
+	limitJSONPatchCopies(c.JSONPatchMaxCopyBytes)
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
@@ -142,19 +153,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Metrics.observe(r, info, rec.code, time.Since(start))
 		}
 	}()
-	if s.cfg.Authenticator != nil && !anonymousAllowed(r.URL.Path) {
-		if _, ok := s.cfg.Authenticator.Authenticate(r); !ok {
-			writeError(rec, r, unauthorized())
+	if !anonymousAllowed(r.URL.Path) {
+		user := "system:anonymous"
+		if s.cfg.Authenticator != nil {
+			var ok bool
+			if user, ok = s.cfg.Authenticator.Authenticate(r); !ok {
+				writeError(rec, r, unauthorized())
+				return
+			}
+		}
+		if err := refuseImpersonation(r, user); err != nil {
+			writeError(rec, r, err)
 			return
 		}
+	}
+	if err := s.refuseWhileDown(r, info); err != nil {
+		writeError(rec, r, err)
+		return
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)
 	}
 	if !info.longRunning {
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout(r, s.cfg.RequestTimeout))
+		timeout := requestTimeout(r, s.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+		// A body sent slowly ends with the request's deadline too: reading
+		// it fails then, and the request is answered 504.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
 	} else if s.cfg.Metrics != nil {
 		s.cfg.Metrics.longRunning(info, 1)
 		defer s.cfg.Metrics.longRunning(info, -1)

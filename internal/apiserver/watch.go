@@ -39,11 +39,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		writeError(w, r, err)
 		return
 	}
+	// As upstream: timeoutSeconds when given (a negative one ends the
+	// watch at once, after its first answer), else between
+	// MinRequestTimeout and twice that.
 	timeout := s.cfg.MinRequestTimeout + time.Duration(rand.Int64N(int64(s.cfg.MinRequestTimeout)))
-	if opts.TimeoutSeconds != nil && *opts.TimeoutSeconds > 0 {
+	if opts.TimeoutSeconds != nil && *opts.TimeoutSeconds != 0 {
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	wi, err := st.Watch(ctx, info.namespace, opts)
 	if err != nil {
@@ -86,10 +89,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	}()
 	var raw rawWriter
 	kind := st.Resource().GroupVersionKind()
+	expired := time.NewTimer(timeout)
+	defer expired.Stop()
 	for {
 		var e watch.Event
 		var ok bool
 		select {
+		case <-expired.C:
+			return
 		case <-ctx.Done():
 			return
 		case <-s.stopping:

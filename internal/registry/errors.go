@@ -3,6 +3,10 @@ package registry
 import (
 	"errors"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+	"net/http"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -55,10 +59,14 @@ func interpretError(err error, o op, gr schema.GroupResource, name string) error
 				return apierrors.NewConflict(gr, name, err)
 			}
 		case storage.ErrCodeUnreachable, storage.ErrCodeTimeout:
-			verb := map[op]string{opGet: "get", opList: "list", opCreate: "create", opUpdate: "update", opDelete: "delete"}[o]
-			return apierrors.NewServerTimeout(gr, verb, 2)
+			return apierrors.NewServerTimeout(gr, o.verb(), 2)
 		}
 		return apierrors.NewInternalError(err)
+	}
+	if StorageUnreachable(err) {
+		// etcd's client could not reach etcd: upstream's answer for an
+		// unreachable storage, 504 with Retry-After, not a bare 500.
+		return apierrors.NewServerTimeout(gr, o.verb(), 2)
 	}
 	if storage.IsInvalidError(err) {
 		var ie storage.InvalidError
@@ -66,4 +74,38 @@ func interpretError(err error, o op, gr schema.GroupResource, name string) error
 		return apierrors.NewInvalid(schema.GroupKind{Group: gr.Group, Kind: gr.Resource}, name, ie.Errs)
 	}
 	return apierrors.NewInternalError(err)
+}
+
+// NewMethodNotAllowed is kube-apiserver's answer to a method a resource
+// does not serve (a DELETE of the namespaces collection): go-restful finds
+// no route for the method and the server's service error handler turns
+// its "405: Method Not Allowed" into apierrors.NewGenericServerResponse
+// (k8s.io/apiserver/pkg/server/handler.go serviceErrorHandler), whose
+// Status has this message, reason MethodNotAllowed and empty details.
+func NewMethodNotAllowed() error {
+	return apierrors.NewGenericServerResponse(http.StatusMethodNotAllowed, "", schema.GroupResource{}, "", "405: Method Not Allowed", 0, false)
+}
+
+func (o op) verb() string {
+	return map[op]string{opGet: "get", opList: "list", opCreate: "create", opUpdate: "update", opDelete: "delete"}[o]
+}
+
+// StorageUnreachable tells an error of the etcd client that says etcd could
+// not be reached (the connection is down, no leader, or etcd did not
+// answer in time) from the others. An error of the request's own context
+// is not one.
+func StorageUnreachable(err error) bool {
+	var gs interface{ GRPCStatus() *grpcstatus.Status }
+	if errors.As(err, &gs) {
+		return unreachableCode(gs.GRPCStatus().Code())
+	}
+	var ec interface{ Code() codes.Code } // etcd's rpctypes.EtcdError
+	if errors.As(err, &ec) {
+		return unreachableCode(ec.Code())
+	}
+	return false
+}
+
+func unreachableCode(c codes.Code) bool {
+	return c == codes.Unavailable || c == codes.DeadlineExceeded
 }

@@ -68,6 +68,9 @@ type Options struct {
 	// "pods#1Gi" for one) caps the caches' memory: past it, watches are
 	// still served from the cache and lists go to etcd.
 	WatchCacheMaxBytes []string
+	// ShutdownGracePeriod is how long a shutdown waits for running
+	// requests before it cuts them; DefaultShutdownGracePeriod when 0.
+	ShutdownGracePeriod time.Duration
 	// Ready, when set, is called once the server accepts requests.
 	Ready func(Info)
 	// Logger receives the server's logs (slog.Default when nil).
@@ -86,6 +89,10 @@ type Info struct {
 	// CAData, ClientCertData and ClientKeyData are PEM, for rest.Config.
 	CAData, ClientCertData, ClientKeyData []byte
 }
+
+// DefaultShutdownGracePeriod is how long a shutdown waits for running
+// requests.
+const DefaultShutdownGracePeriod = 15 * time.Second
 
 // Version is what /version reports.
 func Version() version.Info {
@@ -180,14 +187,21 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	if err != nil {
 		return err
 	}
+	monitor := apiserver.NewStorageMonitor(b.Health.Check, 0)
+	wg.Go(func() { _ = monitor.Run(cctx) })
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
-		Checks: checks,
+		Checks: checks, StorageMonitor: monitor,
 	})
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: api, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
+	// kube-apiserver's limits (secure_serving.go): a request's headers
+	// within 32 s, a kept-alive connection idle at most 90 s, headers of
+	// 1 MiB at most; a request's body is read within its own timeout (the
+	// apiserver sets the read deadline per request, watches excepted).
+	hs := &http.Server{Handler: api, TLSConfig: tlsCfg,
+		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: 90 * time.Second, MaxHeaderBytes: 1 << 20,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
 	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
@@ -209,9 +223,24 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		return err
 	}
 	api.Shutdown() // watches end, so that Shutdown below does not wait for them
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace(o))
 	defer scancel()
-	return hs.Shutdown(sctx)
+	if err := hs.Shutdown(sctx); err != nil {
+		// Requests still running after the grace period (a client
+		// trickling a body, say) are cut: the shutdown itself went as
+		// asked, so it is no error.
+		log.Warn("requests still running after the shutdown grace period were cut", "grace", shutdownGrace(o), "err", err)
+		_ = hs.Close()
+	}
+	return nil
+}
+
+// shutdownGrace is how long a shutdown waits for running requests.
+func shutdownGrace(o Options) time.Duration {
+	if o.ShutdownGracePeriod > 0 {
+		return o.ShutdownGracePeriod
+	}
+	return DefaultShutdownGracePeriod
 }
 
 // tlsConfig loads or generates the serving certificate and the client CA.
