@@ -2,12 +2,14 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -38,11 +40,19 @@ type EmbeddedConfig struct {
 	// notifications to watches that asked for them (etcd's 10m when 0).
 	WatchProgressNotifyInterval time.Duration
 	// CertFile and KeyFile, when set, make the member serve clients over
-	// TLS (an empty ClientURL then gets the https scheme).
+	// TLS (an empty ClientURL then gets the https scheme). The certificate
+	// is also a client one when ClientCAFile is set: etcd's gRPC gateway
+	// dials the member with it.
 	CertFile, KeyFile string
 	// ClientCAFile, when set, requires clients to present a certificate
-	// signed by it.
+	// signed by it (mutual TLS).
 	ClientCAFile string
+	// PeerCertFile and PeerKeyFile, when set, make the member serve (and
+	// dial) peers over TLS (an empty PeerURL then gets the https scheme).
+	PeerCertFile, PeerKeyFile string
+	// PeerCAFile, when set, requires peers to present a certificate signed
+	// by it, and is what the member trusts its peers with.
+	PeerCAFile string
 }
 
 // Embedded is a running embedded etcd member.
@@ -86,7 +96,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.WatchProgressNotifyInterval > 0 {
 		ec.WatchProgressNotifyInterval = cfg.WatchProgressNotifyInterval
 	}
-	clientScheme := "http"
+	clientScheme, peerScheme := "http", "http"
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		clientScheme = "https"
 		ec.ClientTLSInfo = transport.TLSInfo{
@@ -96,31 +106,50 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			ClientCertAuth: cfg.ClientCAFile != "",
 		}
 	}
-	clientURL, peerURL := cfg.ClientURL, cfg.PeerURL
-	if clientURL == "" {
-		if clientURL, err = freeLoopbackURL(clientScheme); err != nil {
-			return nil, err
+	if cfg.PeerCertFile != "" || cfg.PeerKeyFile != "" {
+		peerScheme = "https"
+		ec.PeerTLSInfo = transport.TLSInfo{
+			CertFile:       cfg.PeerCertFile,
+			KeyFile:        cfg.PeerKeyFile,
+			TrustedCAFile:  cfg.PeerCAFile,
+			ClientCertAuth: cfg.PeerCAFile != "",
 		}
 	}
-	if peerURL == "" {
-		if peerURL, err = freeLoopbackURL("http"); err != nil {
-			return nil, err
+	var e *embed.Etcd
+	var clientURL string
+	// A port picked free may be taken before etcd binds it: pick again.
+	for attempt := 1; ; attempt++ {
+		var peerURL string
+		clientURL, peerURL = cfg.ClientURL, cfg.PeerURL
+		if clientURL == "" {
+			if clientURL, err = freeLoopbackURL(clientScheme); err != nil {
+				return nil, err
+			}
 		}
-	}
-	cu, err := url.Parse(clientURL)
-	if err != nil {
-		return nil, fmt.Errorf("etcd client URL %q: %w", clientURL, err)
-	}
-	pu, err := url.Parse(peerURL)
-	if err != nil {
-		return nil, fmt.Errorf("etcd peer URL %q: %w", peerURL, err)
-	}
-	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
-	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
-	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		return nil, fmt.Errorf("starting embedded etcd in %s: %w", cfg.DataDir, err)
+		if peerURL == "" {
+			if peerURL, err = freeLoopbackURL(peerScheme); err != nil {
+				return nil, err
+			}
+		}
+		cu, err := url.Parse(clientURL)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client URL %q: %w", clientURL, err)
+		}
+		pu, err := url.Parse(peerURL)
+		if err != nil {
+			return nil, fmt.Errorf("etcd peer URL %q: %w", peerURL, err)
+		}
+		ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
+		ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+		ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+		e, err = embed.StartEtcd(ec)
+		if err == nil {
+			break
+		}
+		picked := cfg.ClientURL == "" || cfg.PeerURL == ""
+		if !picked || !errors.Is(err, syscall.EADDRINUSE) || attempt == 3 {
+			return nil, fmt.Errorf("starting embedded etcd in %s (client %s, peer %s): %w", cfg.DataDir, clientURL, peerURL, err)
+		}
 	}
 	select {
 	case <-e.Server.ReadyNotify():

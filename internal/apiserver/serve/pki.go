@@ -1,19 +1,15 @@
 package serve
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/regis-dev/regis/internal/pki"
 )
 
 // The files EnsurePKI keeps in its directory.
@@ -47,32 +43,16 @@ func EnsurePKI(dir string, hosts ...string) (PKI, error) {
 	if _, err := os.Stat(p.path(AdminKeyFile)); err == nil {
 		return p, nil
 	}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return p, err
-	}
-	now := time.Now().Add(-time.Hour)
-	caTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "regis-ca"},
-		NotBefore: now, NotAfter: now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return p, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
+	ca, err := pki.NewCA("regis-ca", pki.CAValidity)
 	if err != nil {
 		return p, err
 	}
 	serving := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "regis-apiserver"},
-		NotBefore: now, NotAfter: now.Add(365 * 24 * time.Hour),
+		Subject:     pkix.Name{CommonName: "regis-apiserver"},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.ParseIP("10.0.0.1")},
+		IPAddresses: append(pki.LoopbackIPs(), net.ParseIP("10.0.0.1")),
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -82,54 +62,21 @@ func EnsurePKI(dir string, hosts ...string) (PKI, error) {
 		}
 	}
 	admin := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
-		NotBefore: now, NotAfter: now.Add(365 * 24 * time.Hour),
+		Subject:     pkix.Name{CommonName: "admin", Organization: []string{"system:masters"}},
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	if err := writeCert(p.path(CAFile), caDER); err != nil {
+	if err := ca.Save(p.path(CAFile), p.path(CAKeyFile)); err != nil {
 		return p, err
 	}
-	if err := writeKey(p.path(CAKeyFile), caKey); err != nil {
+	if err := ca.IssueFiles(serving, p.path(ServingCertFile), p.path(ServingKeyFile)); err != nil {
 		return p, err
 	}
-	for _, c := range []struct {
-		tmpl           *x509.Certificate
-		certFile, keyF string
-	}{{serving, ServingCertFile, ServingKeyFile}, {admin, AdminCertFile, AdminKeyFile}} {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return p, err
-		}
-		der, err := x509.CreateCertificate(rand.Reader, c.tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return p, err
-		}
-		if err := writeCert(p.path(c.certFile), der); err != nil {
-			return p, err
-		}
-		if err := writeKey(p.path(c.keyF), key); err != nil {
-			return p, err
-		}
+	// The admin key last: its presence means the directory is complete.
+	if err := ca.IssueFiles(admin, p.path(AdminCertFile), p.path(AdminKeyFile)); err != nil {
+		return p, err
 	}
 	return p, nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	return n
-}
-
-func writeCert(path string, der []byte) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 // WriteKubeconfig writes the admin kubeconfig for a server at url to path
