@@ -5,14 +5,21 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
+	"os"
 	"path"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/regis-dev/regis/internal/etcd"
+	"github.com/regis-dev/regis/internal/pki"
 )
 
 // readyTimeout is how long Start waits for etcd to answer, as upstream
@@ -48,17 +55,20 @@ type Backend struct {
 
 	encryption *encryption // see TransformerForResource
 
-	tls       *tls.Config
-	log       *slog.Logger
-	stop      context.CancelFunc // stops the compactor
-	wg        sync.WaitGroup     // the compactor's goroutine
-	closeOnce sync.Once
-	closeErr  error
+	tls          *tls.Config
+	endpointFile string // the record of the embedded etcd's endpoint
+	log          *slog.Logger
+	stop         context.CancelFunc // stops the compactor
+	wg           sync.WaitGroup     // the compactor's goroutine
+	closeOnce    sync.Once
+	closeErr     error
 }
 
-// Start starts the embedded etcd (unless o.EtcdServers is set), connects a
-// client, waits until etcd answers, and starts the compactor. ctx bounds
-// the start only. The caller calls Close.
+// Start starts the embedded etcd (unless o.EtcdServers is set) on
+// 127.0.0.1, secured by mutual TLS with the certificates of
+// EmbeddedEtcdPKIDir (generated on first start), connects a client, waits
+// until etcd answers, and starts the compactor. ctx bounds the start only.
+// The caller calls Close.
 func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -90,17 +100,9 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	}
 
 	if len(o.EtcdServers) == 0 {
-		dir, err := filepath.Abs(filepath.Join(o.DataDir, "etcd"))
-		if err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
-		}
-		b.Embedded, err = etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: dir, Logger: log, LogLevel: o.EtcdLogLevel,
-			UnsafeNoFsync: o.EtcdUnsafeNoFsync})
-		if err != nil {
+		if err := b.startEmbedded(ctx, o); err != nil {
 			return nil, err
 		}
-		b.Endpoints = []string{b.Embedded.Endpoint}
-		log.Info("embedded etcd started", "data", dir, "endpoint", b.Embedded.Endpoint)
 	}
 
 	if b.Client, err = b.NewClient(); err != nil {
@@ -112,7 +114,7 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	if _, err := b.Client.Get(rctx, b.Health.Key()); err != nil {
 		return nil, fmt.Errorf("etcd at %v not ready: %w", b.Endpoints, err)
 	}
-	log.Info("connected to etcd", "endpoints", b.Endpoints, "tls", tlsCfg != nil, "prefix", b.Prefix, "storage-media-type", b.MediaType)
+	log.Info("connected to etcd", "endpoints", b.Endpoints, "tls", b.tls != nil, "prefix", b.Prefix, "storage-media-type", b.MediaType)
 
 	b.Compactor = etcd.NewCompactor(b.Client, o.EtcdCompactionInterval, log.With("component", "compactor"))
 	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -122,6 +124,76 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// EmbeddedEtcdDir is where the embedded etcd of a data directory keeps its
+// data.
+func EmbeddedEtcdDir(dataDir string) string { return filepath.Join(dataDir, "etcd") }
+
+// EmbeddedEtcdPKIDir is where the embedded etcd of a data directory keeps
+// its certificates (etcd.PKI): its CA, its serving and peer certificates
+// and the client certificate it accepts.
+func EmbeddedEtcdPKIDir(dataDir string) string { return filepath.Join(dataDir, "pki", "etcd") }
+
+// endpointFile records, while a server runs, the client URL of its
+// embedded etcd, for the operator commands given the data directory.
+const endpointFile = "endpoint"
+
+// EmbeddedEtcdEndpoint returns the client URL that the embedded etcd of
+// dataDir served on when it last started, "" if none is recorded. The
+// record is removed at shutdown, but a server that crashed leaves it: only
+// believe it when the data is in use (and trust the member by the PKI's
+// CA, as etcd.PKI.ClientTLS does).
+func EmbeddedEtcdEndpoint(dataDir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(EmbeddedEtcdPKIDir(dataDir), endpointFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return strings.TrimSpace(string(data)), err
+}
+
+// startEmbedded makes sure the data directory has the etcd PKI, starts the
+// embedded etcd on loopback with it and sets b's endpoint and client TLS.
+func (b *Backend) startEmbedded(ctx context.Context, o Options) error {
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dir := EmbeddedEtcdDir(dataDir)
+	p, err := etcd.EnsurePKI(EmbeddedEtcdPKIDir(dataDir))
+	if err != nil {
+		return err
+	}
+	if len(p.Generated) > 0 {
+		b.log.Info("embedded etcd certificates written", "dir", p.Dir, "files", p.Generated)
+	}
+	if b.tls, err = p.ClientTLS(); err != nil {
+		return err
+	}
+	cfg := etcd.EmbeddedConfig{DataDir: dir, Logger: b.log, LogLevel: o.EtcdLogLevel, UnsafeNoFsync: o.EtcdUnsafeNoFsync,
+		ClientURL: loopbackURL(o.EmbeddedEtcdClientPort), PeerURL: loopbackURL(o.EmbeddedEtcdPeerPort)}
+	p.Apply(&cfg)
+	if b.Embedded, err = etcd.StartEmbedded(ctx, cfg); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("%w (is another etcd, or regis serve, running? choose other ports with --embedded-etcd-client-port and --embedded-etcd-peer-port, 0 for any free one)", err)
+		}
+		return err
+	}
+	b.Endpoints = []string{b.Embedded.Endpoint}
+	b.endpointFile = filepath.Join(p.Dir, endpointFile)
+	if err := pki.WriteFile(b.endpointFile, []byte(b.Embedded.Endpoint+"\n"), 0o644); err != nil {
+		b.log.Warn("could not record the embedded etcd's endpoint", "error", err)
+	}
+	b.log.Info("embedded etcd started", "data", dir, "endpoint", b.Embedded.Endpoint, "pki", p.Dir)
+	return nil
+}
+
+// loopbackURL is the https URL of port on 127.0.0.1, "" (a free port) for 0.
+func loopbackURL(port int) string {
+	if port == 0 {
+		return ""
+	}
+	return "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // NewClient returns a new client of the same etcd with the same settings,
@@ -154,6 +226,9 @@ func (b *Backend) Close() error {
 			}
 		}
 		if b.Embedded != nil {
+			if b.endpointFile != "" {
+				_ = os.Remove(b.endpointFile)
+			}
 			b.Embedded.Close()
 			b.log.Info("embedded etcd stopped", "data", b.Embedded.DataDir)
 		}

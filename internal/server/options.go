@@ -28,14 +28,17 @@ var mediaTypes = []string{MediaTypeJSON, MediaTypeYAML, MediaTypeProtobuf} // so
 // not valid. Each field names the kube-apiserver flag it comes from.
 type Options struct {
 	// DataDir (--data-dir) holds what a server keeps on disk; the embedded
-	// etcd keeps its data in DataDir/etcd. Unused with EtcdServers.
+	// etcd keeps its data in DataDir/etcd and its certificates in
+	// DataDir/pki/etcd. Unused with EtcdServers.
 	DataDir string
 	// EtcdServers (--etcd-servers), scheme://host:port each, selects an
 	// external etcd cluster; empty runs an embedded etcd in DataDir.
 	EtcdServers []string
 	// EtcdCAFile, EtcdCertFile and EtcdKeyFile (--etcd-cafile,
-	// --etcd-certfile, --etcd-keyfile) secure the connection to etcd; all
-	// empty means plaintext. See etcd.TLSConfig.
+	// --etcd-certfile, --etcd-keyfile) secure the connection to the etcd
+	// of EtcdServers; all empty means plaintext. See etcd.TLSConfig. The
+	// embedded etcd does not use them: it is reached with the client
+	// certificate of its own PKI.
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// EtcdPrefix (--etcd-prefix) is prepended to every resource key.
 	EtcdPrefix string
@@ -45,6 +48,15 @@ type Options struct {
 	// StorageMediaType (--storage-media-type) is the encoding of built-in
 	// resources in etcd.
 	StorageMediaType string
+	// EmbeddedEtcdClientPort (--embedded-etcd-client-port) is the port of
+	// 127.0.0.1 where the embedded etcd serves clients, over TLS with
+	// client certificates (see EmbeddedEtcdPKIDir); 0 picks a free port.
+	// `regis serve` defaults to 2379, etcd's (and k3s's).
+	EmbeddedEtcdClientPort int
+	// EmbeddedEtcdPeerPort (--embedded-etcd-peer-port) is the port of
+	// 127.0.0.1 where the embedded etcd serves peers, over TLS with peer
+	// certificates; 0 picks a free port. `regis serve` defaults to 2380.
+	EmbeddedEtcdPeerPort int
 	// EtcdUnsafeNoFsync runs the embedded etcd without fsync: for data
 	// that may be lost (tests, the embedding package).
 	EtcdUnsafeNoFsync bool
@@ -74,7 +86,7 @@ type Options struct {
 }
 
 // DefaultOptions returns kube-apiserver's defaults and an embedded etcd in
-// ./regis-data.
+// ./regis-data, on free ports (`regis serve` sets 2379 and 2380).
 func DefaultOptions() Options {
 	return Options{
 		DataDir:                "./regis-data",
@@ -103,6 +115,17 @@ func (o Options) Validate() error {
 	}
 	if o.StorageMediaType != "" && !slices.Contains(mediaTypes, o.StorageMediaType) {
 		errs = append(errs, fmt.Errorf("--storage-media-type %q invalid, allowed values: %s", o.StorageMediaType, strings.Join(mediaTypes, ", ")))
+	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--embedded-etcd-client-port", o.EmbeddedEtcdClientPort}, {"--embedded-etcd-peer-port", o.EmbeddedEtcdPeerPort}} {
+		if p.port < 0 || p.port > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d must be between 0 (any free port) and 65535", p.flag, p.port))
+		}
+	}
+	if o.EmbeddedEtcdClientPort != 0 && o.EmbeddedEtcdClientPort == o.EmbeddedEtcdPeerPort {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-client-port and --embedded-etcd-peer-port must differ (both %d)", o.EmbeddedEtcdClientPort))
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile must be given together"))

@@ -191,6 +191,10 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "unknown media type", change: func(o *server.Options) { o.StorageMediaType = "text/plain" },
 			wantErr: `--storage-media-type "text/plain" invalid, allowed values: application/json, application/yaml, application/vnd.kubernetes.protobuf`},
 		{name: "certificate without key", change: func(o *server.Options) { o.EtcdCertFile = "c.pem" }, wantErr: "--etcd-keyfile"},
+		{name: "embedded etcd ports", change: func(o *server.Options) { o.EmbeddedEtcdClientPort, o.EmbeddedEtcdPeerPort = 2379, 2380 }},
+		{name: "negative port", change: func(o *server.Options) { o.EmbeddedEtcdClientPort = -1 }, wantErr: "--embedded-etcd-client-port -1"},
+		{name: "port too large", change: func(o *server.Options) { o.EmbeddedEtcdPeerPort = 65536 }, wantErr: "--embedded-etcd-peer-port 65536"},
+		{name: "same ports", change: func(o *server.Options) { o.EmbeddedEtcdClientPort, o.EmbeddedEtcdPeerPort = 2379, 2379 }, wantErr: "must differ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
