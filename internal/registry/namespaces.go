@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,9 +12,27 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 )
+
+// ImmortalNamespaces are the namespaces kube-apiserver refuses to delete:
+// the set its NamespaceLifecycle admission plugin is registered with
+// (kube-node-lease is not among them).
+var ImmortalNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic}
+
+// admitNamespaceDelete refuses the deletion of an immortal namespace with
+// the NamespaceLifecycle admission plugin's answer
+// (k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle): 403
+// `namespaces "default" is forbidden: this namespace may not be deleted`.
+func admitNamespaceDelete(_, name string) error {
+	if slices.Contains(ImmortalNamespaces, name) {
+		return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, name, errors.New("this namespace may not be deleted"))
+	}
+	return nil
+}
 
 // NamespaceController finishes the deletion of namespaces, as upstream's
 // namespace controller does: it deletes every object in a Terminating

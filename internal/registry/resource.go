@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -58,6 +59,16 @@ type Resource struct {
 	// ReturnDeletedObject makes DELETE answer with the deleted object
 	// rather than a Status.
 	ReturnDeletedObject bool
+	// NoDeleteCollection is true when the resource does not serve
+	// deletecollection (namespaces, whose upstream storage is no
+	// CollectionDeleter): discovery leaves the verb out and a DELETE of the
+	// collection is answered 405 MethodNotAllowed.
+	NoDeleteCollection bool
+	// AdmitDelete, when set, may refuse the deletion of an object by name
+	// before anything else is looked at, as an admission plugin does (the
+	// NamespaceLifecycle plugin keeps default, kube-system and
+	// kube-public); dry runs are refused alike.
+	AdmitDelete func(namespace, name string) error
 	// TTL is the time to live of the objects in seconds (events: 3600);
 	// 0 keeps them forever.
 	TTL uint64
@@ -76,6 +87,11 @@ type Resource struct {
 	Validate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update beyond Validate (immutable fields).
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
+	// ValidateUpdateFirst lists the errors of ValidateUpdate before those
+	// of Validate, as upstream's Validate*Update functions that end by
+	// validating the new object (config maps, secrets) do; otherwise they
+	// come after (an apps/v1 selector's immutability).
+	ValidateUpdateFirst bool
 
 	// Columns are the printer columns of Table output. NAME is put first
 	// unless a column is named "Name"; a table lists AgeColumn where it
@@ -133,6 +149,21 @@ type Column struct {
 	Priority                        int32
 	// Cell returns the value of the column for obj.
 	Cell func(obj runtime.Object) any
+}
+
+// Verbs returns the verbs the resource serves, sorted, as discovery
+// lists them.
+func (r *Resource) Verbs() []string {
+	verbs := []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+	if r.NoDeleteCollection {
+		verbs = slices.DeleteFunc(verbs, func(v string) bool { return v == "deletecollection" })
+	}
+	return verbs
+}
+
+// Serves reports whether the resource serves verb on its main resource.
+func (r *Resource) Serves(verb string) bool {
+	return slices.Contains(r.Verbs(), verb)
 }
 
 // GroupResource returns the group and resource.

@@ -41,6 +41,11 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	if errs := validateDeleteOptions(&opts.DeleteOptions); len(errs) > 0 {
 		return nil, false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", errs)
 	}
+	if s.r.AdmitDelete != nil {
+		if err := s.r.AdmitDelete(namespace, name); err != nil {
+			return nil, false, err
+		}
+	}
 	key, err := s.key(namespace, name)
 	if err != nil {
 		return nil, false, err
@@ -172,7 +177,12 @@ func validateDeleteOptions(o *metav1.DeleteOptions) field.ErrorList {
 
 // DeleteCollection deletes every object of a namespace ("" for all) that
 // matches listOpts, and returns the list of what it deleted or marked.
+// A resource that does not serve deletecollection refuses with
+// NewMethodNotAllowed.
 func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts *metainternalversion.ListOptions, opts DeleteOptions) (runtime.Object, error) {
+	if s.r.NoDeleteCollection {
+		return nil, NewMethodNotAllowed()
+	}
 	if listOpts == nil {
 		listOpts = &metainternalversion.ListOptions{}
 	}

@@ -334,11 +334,18 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	errs := s.validateMeta(m)
 	errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata"))...)
+	var updateErrs field.ErrorList
+	if s.r.ValidateUpdate != nil && opts.Subresource == Main {
+		updateErrs = s.r.ValidateUpdate(obj, existing)
+	}
+	if s.r.ValidateUpdateFirst {
+		errs = append(errs, updateErrs...)
+	}
 	if s.r.Validate != nil {
 		errs = append(errs, s.r.Validate(obj)...)
 	}
-	if s.r.ValidateUpdate != nil && opts.Subresource == Main {
-		errs = append(errs, s.r.ValidateUpdate(obj, existing)...)
+	if !s.r.ValidateUpdateFirst {
+		errs = append(errs, updateErrs...)
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
