@@ -26,8 +26,6 @@ type discovery struct {
 	aggGroups    *apidiscoveryv2.APIGroupDiscoveryList
 }
 
-var allVerbs = metav1.Verbs{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-
 func newDiscovery(reg *registry.Registry) *discovery {
 	d := &discovery{resources: map[schema.GroupVersion]*metav1.APIResourceList{}}
 	agg := map[string]*apidiscoveryv2.APIGroupDiscovery{}
@@ -103,7 +101,7 @@ func appendGroupVersion(groups []metav1.APIGroup, gv schema.GroupVersion) []meta
 func legacyResources(r *registry.Resource) []metav1.APIResource {
 	out := []metav1.APIResource{{
 		Name: r.Resource, SingularName: r.SingularName(), Namespaced: r.Namespaced, Kind: r.Kind,
-		Verbs: allVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+		Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 	}}
 	if r.Status {
 		out = append(out, metav1.APIResource{Name: r.Resource + "/status", Namespaced: r.Namespaced, Kind: r.Kind,
@@ -127,7 +125,7 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 	kind := r.GroupVersionKind()
 	out := apidiscoveryv2.APIResourceDiscovery{
 		Resource: r.Resource, ResponseKind: &metav1.GroupVersionKind{Group: kind.Group, Version: kind.Version, Kind: kind.Kind},
-		Scope: scope, SingularResource: r.SingularName(), Verbs: allVerbs, ShortNames: r.ShortNames, Categories: r.Categories,
+		Scope: scope, SingularResource: r.SingularName(), Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 	}
 	if r.Status {
 		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: "status",

@@ -422,6 +422,10 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 }
 
 func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+	if err := checkServed(st, info.verb); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	out, err := negotiate(r)
 	if err != nil {
 		writeError(w, r, err)
