@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,49 +90,103 @@ func (f *encryptionFlags) groupResources() []schema.GroupResource {
 	return out
 }
 
-// connect returns a client of the live etcd (--etcd-servers), or of an
-// embedded etcd started on --data-dir for the time of the command when no
-// server runs there. close stops what connect started.
+// connect returns a client of the live etcd (--etcd-servers), or else of
+// the etcd of --data-dir: the etcd of the server running on it, or, when
+// none runs there, an etcd started on it for the time of the command.
+// Either is reached with the data directory's own client certificate.
+// close stops what connect started.
 func (f *encryptionFlags) connect(ctx context.Context, log *slog.Logger) (c *clientv3.Client, where string, close func(), err error) {
 	if len(f.etcdServers) > 0 {
 		tlsCfg, err := etcd.TLSConfig(f.caFile, f.certFile, f.keyFile)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		c, err := etcd.NewClient(f.etcdServers, etcd.WithTLS(tlsCfg))
+		c, err := dialChecked(ctx, f.etcdServers, tlsCfg, etcd.DialTimeout)
 		if err != nil {
 			return nil, "", nil, err
 		}
-		rctx, cancel := context.WithTimeout(ctx, etcd.DialTimeout)
-		defer cancel()
-		if _, err := c.Get(rctx, "/", clientv3.WithCountOnly()); err != nil {
-			c.Close()
-			return nil, "", nil, fmt.Errorf("etcd at %v: %w", f.etcdServers, err)
-		}
 		return c, "etcd " + strings.Join(f.etcdServers, ","), func() { c.Close() }, nil
 	}
-	// Offline: refuse a data directory a server holds, then run an etcd
-	// of our own on it.
-	dir := filepath.Join(f.dataDir, "etcd")
+	// Offline unless a server holds the data directory: then its etcd.
+	dir := server.EmbeddedEtcdDir(f.dataDir)
 	probe, err := opsenc.OpenFile(dir)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+		c, where, err := f.liveDataDir(ctx, err)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return c, where, func() { c.Close() }, nil
 	}
 	probe.Close()
-	abs, err := filepath.Abs(dir)
+	abs, err := filepath.Abs(f.dataDir)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: abs, Logger: log})
+	// The offline member is secured as the server's, on free ports.
+	p, err := etcd.EnsurePKI(server.EmbeddedEtcdPKIDir(abs))
 	if err != nil {
 		return nil, "", nil, err
 	}
-	c, err = etcd.NewClient([]string{e.Endpoint})
+	tlsCfg, err := p.ClientTLS()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cfg := etcd.EmbeddedConfig{DataDir: server.EmbeddedEtcdDir(abs), Logger: log}
+	p.Apply(&cfg)
+	e, err := etcd.StartEmbedded(ctx, cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err = etcd.NewClient([]string{e.Endpoint}, etcd.WithTLS(tlsCfg))
 	if err != nil {
 		e.Close()
 		return nil, "", nil, err
 	}
 	return c, "data dir " + f.dataDir, func() { c.Close(); e.Close() }, nil
+}
+
+// liveProbeTimeout bounds the wait for the etcd a data directory records:
+// after a crash the record names a member that is gone.
+const liveProbeTimeout = 5 * time.Second
+
+// liveDataDir connects to the etcd of the server running on --data-dir,
+// which offline failed to open (offlineErr), with the data directory's
+// client certificate. It returns "etcd URL (data dir D)" as where.
+func (f *encryptionFlags) liveDataDir(ctx context.Context, offlineErr error) (*clientv3.Client, string, error) {
+	p := etcd.PKI{Dir: server.EmbeddedEtcdPKIDir(f.dataDir)}
+	howTo := fmt.Sprintf("to reach a running server's etcd, pass instead of --data-dir: --etcd-servers https://127.0.0.1:2379 (its --embedded-etcd-client-port) --etcd-cafile %s --etcd-certfile %s --etcd-keyfile %s",
+		p.CAFile(), p.ClientCertFile(), p.ClientKeyFile())
+	if _, err := os.Stat(p.ClientKeyFile()); err != nil {
+		return nil, "", fmt.Errorf("--data-dir %s: %w", f.dataDir, offlineErr)
+	}
+	endpoint, err := server.EmbeddedEtcdEndpoint(f.dataDir)
+	if err != nil || endpoint == "" {
+		return nil, "", fmt.Errorf("--data-dir %s: %w; %s", f.dataDir, offlineErr, howTo)
+	}
+	tlsCfg, err := p.ClientTLS()
+	if err == nil {
+		var c *clientv3.Client
+		if c, err = dialChecked(ctx, []string{endpoint}, tlsCfg, liveProbeTimeout); err == nil {
+			return c, "etcd " + endpoint + " (data dir " + f.dataDir + ")", nil
+		}
+	}
+	return nil, "", fmt.Errorf("--data-dir %s: %w; the etcd it records at %s did not answer: %v; %s", f.dataDir, offlineErr, endpoint, err, howTo)
+}
+
+// dialChecked connects to endpoints and checks, within timeout, that etcd
+// answers.
+func dialChecked(ctx context.Context, endpoints []string, tlsCfg *tls.Config, timeout time.Duration) (*clientv3.Client, error) {
+	c, err := etcd.NewClient(endpoints, etcd.WithTLS(tlsCfg), etcd.WithDialTimeout(timeout))
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Get(rctx, "/", clientv3.WithCountOnly()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("etcd at %v: %w", endpoints, err)
+	}
+	return c, nil
 }
 
 // signalContext ends on SIGINT or SIGTERM; a second signal kills.
@@ -177,7 +232,8 @@ func newEncryptionStatusCmd() *cobra.Command {
 		Short: "Count stored values per resource, provider and key",
 		Long: `Count stored values per resource, provider and key, from their headers (no key
 is needed), live with --etcd-servers or offline on --data-dir (a stopped
-server's) or --snapshot (etcdctl snapshot save).
+server's) or --snapshot (etcdctl snapshot save). --data-dir of a running
+server is read live, through its etcd.
 
 With --encryption-provider-config each key is classed as write (new values
 use it), read (readable, not written any more: rewrite moves them) or
@@ -201,13 +257,36 @@ file), a lower bound whoever wrote them.`,
 				opts.Rules, opts.RulesFrom = opsenc.RulesOfConfig(file.Config), "config "+f.configs[0]+" ("+file.Hash+")"
 			}
 			var src opsenc.Source
-			switch {
-			case len(f.etcdServers) > 0:
-				c, where, closeFn, err := f.connect(ctx, f.logger(cmd.ErrOrStderr()))
-				if err != nil {
+			var c *clientv3.Client // live
+			var where string
+			if len(f.etcdServers) > 0 {
+				var closeFn func()
+				var err error
+				if c, where, closeFn, err = f.connect(ctx, f.logger(cmd.ErrOrStderr())); err != nil {
 					return err
 				}
 				defer closeFn()
+			} else {
+				path := f.dataDir
+				if f.snapshot != "" {
+					path = f.snapshot
+				}
+				file, err := opsenc.OpenFile(path)
+				switch {
+				case err == nil:
+					defer file.Close()
+					src = file
+				case f.snapshot != "":
+					return err
+				default: // a server may run on the data directory: read its etcd
+					if c, where, err = f.liveDataDir(ctx, err); err != nil {
+						return err
+					}
+					defer c.Close()
+				}
+			}
+			if c != nil {
+				var err error
 				src = &opsenc.Live{KV: c, Name: strings.TrimPrefix(where, "etcd ")}
 				if opts.WriteCounts, err = peers.ReadWriteCounts(ctx, c, peers.NewLayout(f.prefix)); err != nil {
 					return err
@@ -221,17 +300,6 @@ file), a lower bound whoever wrote them.`,
 						opts.Rules, opts.RulesFrom = regs[0].Rules, "server "+regs[0].Name()
 					}
 				}
-			default:
-				path := f.dataDir
-				if f.snapshot != "" {
-					path = f.snapshot
-				}
-				file, err := opsenc.OpenFile(path)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				src = file
 			}
 			bar := progress.New(cmd.ErrOrStderr(), "scan")
 			opts.Progress = func(n int64) { bar.Set(n, 0) }
@@ -254,7 +322,7 @@ file), a lower bound whoever wrote them.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "Offline: the data directory of a stopped regis server (or an etcd data directory).")
+	f.addEtcd(fs, "Offline: the data directory of a stopped regis server (or an etcd data directory); of a running one, its etcd is read live with the directory's client certificate.")
 	fs.StringVar(&f.snapshot, "snapshot", "", "Offline: an etcd snapshot file (etcdctl snapshot save) or database file.")
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration to class keys with (write, read, unreadable).")
 	fs.IntVar(&maxObjects, "max-objects", opsenc.DefaultMaxObjects, "Objects listed per key that is not the write key; -1 lists none.")
@@ -412,7 +480,7 @@ while a live regis server writes a configured resource with another key
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "Offline: the data directory of a stopped regis server; an etcd is started on it for the command.")
+	f.addEtcd(fs, "The data directory of a regis server: of a stopped one, an etcd is started on it for the command; of a running one, its etcd is used with the directory's client certificate.")
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration the servers use (required).")
 	fs.IntVar(&o.Concurrency, "concurrency", opsenc.DefaultConcurrency, "Objects rewritten at once.")
 	fs.Float64Var(&o.Rate, "rate", 0, "Most objects read per second; 0 is unbounded.")
@@ -552,7 +620,7 @@ the command again to resume. The files are rewritten without comments.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "Offline: the data directory of a stopped regis server; an etcd is started on it for the command.")
+	f.addEtcd(fs, "The data directory of a regis server: of a stopped one, an etcd is started on it for the command; of a running one, its etcd is used with the directory's client certificate.")
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The servers' EncryptionConfiguration files to edit (repeatable; required).")
 	fs.StringVar(&o.Provider, "provider", "", "Provider of the new key: aescbc, aesgcm or secretbox (default: the write provider's, else aescbc).")
 	fs.StringVar(&o.NewKeyName, "new-key-name", "", `Name of the new key (default: counts up from the write key's, "key1" → "key2").`)

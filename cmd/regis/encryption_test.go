@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/encryptionconfig"
+	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	opsenc "github.com/regis-dev/regis/internal/ops/encryption"
+	"github.com/regis-dev/regis/internal/server"
 	"github.com/regis-dev/regis/internal/storage/value"
 )
 
@@ -30,7 +33,7 @@ func cmdConfig(keys string) string {
 
 // seedSecrets stores n values under /registry/secrets/ns/ as a server
 // with cfg would.
-func seedSecrets(t *testing.T, srv *etcdtest.Server, cfg string, n int) {
+func seedSecrets(t *testing.T, c clientv3.KV, cfg string, n int) {
 	t.Helper()
 	parsed, err := encryptionconfig.Parse([]byte(cfg))
 	if err != nil {
@@ -41,7 +44,6 @@ func seedSecrets(t *testing.T, srv *etcdtest.Server, cfg string, n int) {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	c := srv.Client(t)
 	tr := set.TransformerForResource(schema.GroupResource{Resource: "secrets"})
 	for i := range n {
 		key := fmt.Sprintf("/registry/secrets/ns/s%d", i)
@@ -74,7 +76,7 @@ func statusJSON(t *testing.T, args ...string) *opsenc.Report {
 // snapshot agrees.
 func TestEncryptionCommands(t *testing.T) {
 	srv := etcdtest.New(t)
-	seedSecrets(t, srv, cmdConfig("{name: key1, secret: "+cmdKey1+"}"), 12)
+	seedSecrets(t, srv.Client(t), cmdConfig("{name: key1, secret: "+cmdKey1+"}"), 12)
 	cfg := filepath.Join(t.TempDir(), "encryption.yaml")
 	if err := os.WriteFile(cfg, []byte(cmdConfig("{name: key2, secret: "+cmdKey2+"}, {name: key1, secret: "+cmdKey1+"}")), 0o600); err != nil {
 		t.Fatal(err)
@@ -133,6 +135,93 @@ func TestEncryptionCommands(t *testing.T) {
 	rep = statusJSON(t, "--snapshot", snap, "--encryption-provider-config", cfg)
 	if len(rep.Resources) != 1 || rep.Resources[0].Keys[0].Key != "aescbc:key3" || rep.Resources[0].Keys[0].State != opsenc.StateWrite {
 		t.Fatalf("snapshot status: %+v", rep.Resources)
+	}
+}
+
+// TestEncryptionCommandsOnDataDir: given --data-dir, the commands find
+// the embedded etcd's credentials there by themselves: while the server
+// runs they reach its etcd (mutual TLS, the data directory's client
+// certificate); once it is stopped they run an etcd of their own on the
+// data, secured the same way; with no record of the running etcd they say
+// how to connect.
+func TestEncryptionCommandsOnDataDir(t *testing.T) {
+	dataDir := t.TempDir()
+	opts := server.DefaultOptions()
+	opts.DataDir, opts.EtcdUnsafeNoFsync, opts.EtcdCompactionInterval = dataDir, true, 0
+	opts.Logger = slog.New(slog.DiscardHandler)
+	b, err := server.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	seedSecrets(t, b.Client, cmdConfig("{name: key1, secret: "+cmdKey1+"}"), 12)
+	cfg2 := filepath.Join(t.TempDir(), "key2.yaml")
+	if err := os.WriteFile(cfg2, []byte(cmdConfig("{name: key2, secret: "+cmdKey2+"}, {name: key1, secret: "+cmdKey1+"}")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkiDir := server.EmbeddedEtcdPKIDir(dataDir)
+	caBefore, _ := os.ReadFile(filepath.Join(pkiDir, etcd.PKICAFile))
+
+	// Live, through the running server's etcd.
+	rep := statusJSON(t, "--data-dir", dataDir, "--encryption-provider-config", cfg2)
+	if !strings.HasPrefix(rep.Source, "etcd "+b.Embedded.Endpoint) || len(rep.Resources) != 1 ||
+		rep.Resources[0].Keys[0].Key != "aescbc:key1" || rep.Resources[0].Keys[0].Count != 12 {
+		t.Fatalf("live status on the data dir: %s %+v", rep.Source, rep.Resources)
+	}
+	// --force: the server itself has no encryption configuration.
+	out, err := execute(t, t.Context(), nil, "encryption", "rewrite", "--data-dir", dataDir, "--encryption-provider-config", cfg2, "--force")
+	if err != nil || !strings.Contains(out, "REWRITTEN") {
+		t.Fatalf("live rewrite on the data dir: %v\n%s", err, out)
+	}
+	if rep := statusJSON(t, "--data-dir", dataDir, "--encryption-provider-config", cfg2); rep.Resources[0].Keys[0].Key != "aescbc:key2" ||
+		rep.Resources[0].Keys[0].Count != 12 {
+		t.Fatalf("after the live rewrite: %+v", rep.Resources)
+	}
+
+	// No record of where the running etcd listens: a clear error.
+	record := filepath.Join(pkiDir, "endpoint")
+	saved, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(record); err != nil {
+		t.Fatal(err)
+	}
+	out, err = execute(t, t.Context(), nil, "encryption", "rewrite", "--data-dir", dataDir, "--encryption-provider-config", cfg2)
+	if err == nil || !strings.Contains(err.Error(), "in use") ||
+		!strings.Contains(err.Error(), "--etcd-servers https://127.0.0.1:2379") || !strings.Contains(err.Error(), filepath.Join(pkiDir, "client.crt")) {
+		t.Fatalf("rewrite on a running server's data dir with no record: %v\n%s", err, out)
+	}
+	t.Logf("rewrite on a running server's data dir with no record: %v", err)
+	// ... and the way it gives works.
+	rep = statusJSON(t, "--etcd-servers", strings.TrimSpace(string(saved)), "--etcd-cafile", filepath.Join(pkiDir, "ca.crt"),
+		"--etcd-certfile", filepath.Join(pkiDir, "client.crt"), "--etcd-keyfile", filepath.Join(pkiDir, "client.key"))
+	if len(rep.Resources) != 1 || rep.Resources[0].Keys[0].Count != 12 {
+		t.Fatalf("status with the data dir's certificate: %+v", rep.Resources)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Offline: an etcd of the command's own, with TLS, on free ports.
+	cfg1 := filepath.Join(t.TempDir(), "key1.yaml")
+	if err := os.WriteFile(cfg1, []byte(cmdConfig("{name: key1, secret: "+cmdKey1+"}, {name: key2, secret: "+cmdKey2+"}")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = execute(t, t.Context(), nil, "encryption", "rewrite", "--data-dir", dataDir, "--encryption-provider-config", cfg1, "--log-level", "info")
+	if err != nil || !strings.Contains(out, "REWRITTEN") {
+		t.Fatalf("offline rewrite on the data dir: %v\n%s", err, out)
+	}
+	rep = statusJSON(t, "--data-dir", dataDir, "--encryption-provider-config", cfg1)
+	if rep.Source == "" || strings.HasPrefix(rep.Source, "etcd ") || rep.Resources[0].Keys[0].Key != "aescbc:key1" ||
+		rep.Resources[0].Keys[0].State != opsenc.StateWrite || rep.Resources[0].Keys[0].Count != 12 {
+		t.Fatalf("offline status after the offline rewrite: %s %+v", rep.Source, rep.Resources)
+	}
+	if caAfter, _ := os.ReadFile(filepath.Join(pkiDir, etcd.PKICAFile)); len(caBefore) == 0 || string(caAfter) != string(caBefore) {
+		t.Error("the commands replaced the etcd CA")
+	}
+	if _, err := os.Stat(record); !os.IsNotExist(err) {
+		t.Errorf("endpoint record after the offline command: %v", err)
 	}
 }
 

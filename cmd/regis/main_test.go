@@ -83,7 +83,8 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	out, err := execute(t, t.Context(), serve, "serve", "--data-dir", dataDir, "--etcd-prefix", "/test-prefix")
+	out, err := execute(t, t.Context(), serve, "serve", "--data-dir", dataDir, "--etcd-prefix", "/test-prefix",
+		"--embedded-etcd-client-port", "0", "--embedded-etcd-peer-port", "0")
 	if err != nil {
 		t.Fatalf("regis serve: %v; output:\n%s", err, out)
 	}
@@ -91,8 +92,8 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 		t.Fatalf("serve hook not called; output:\n%s", out)
 	}
 	for _, want := range []string{
-		`msg="embedded etcd started" data=` + filepath.Join(dataDir, "etcd") + " endpoint=http://127.0.0.1:",
-		`prefix=/test-prefix storage-media-type=application/vnd.kubernetes.protobuf`,
+		`msg="embedded etcd started" data=` + filepath.Join(dataDir, "etcd") + " endpoint=https://127.0.0.1:",
+		`tls=true prefix=/test-prefix storage-media-type=application/vnd.kubernetes.protobuf`,
 		`msg="embedded etcd stopped"`,
 	} {
 		if !strings.Contains(out, want) {
@@ -107,7 +108,8 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 func TestServeStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(2*time.Second, cancel)
-	out, err := execute(t, ctx, nil, "serve", "--data-dir", t.TempDir(), "--etcd-compaction-interval", "0", "--secure-port", "0")
+	out, err := execute(t, ctx, nil, "serve", "--data-dir", t.TempDir(), "--etcd-compaction-interval", "0", "--secure-port", "0",
+		"--embedded-etcd-client-port", "0", "--embedded-etcd-peer-port", "0")
 	if err != nil {
 		t.Fatalf("regis serve: %v; output:\n%s", err, out)
 	}
@@ -127,6 +129,8 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{name: "interval", args: []string{"--etcd-compaction-interval", "-1s"}, want: "--etcd-compaction-interval"},
 		{name: "argument", args: []string{"extra"}, want: "unknown command"},
 		{name: "unreadable CA", args: []string{"--etcd-cafile", "/nonexistent/ca.pem"}, want: "etcd CA"},
+		{name: "etcd port", args: []string{"--embedded-etcd-client-port", "-1"}, want: "--embedded-etcd-client-port -1"},
+		{name: "same etcd ports", args: []string{"--embedded-etcd-client-port", "2380"}, want: "must differ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +158,9 @@ func TestServeHasKubeAPIServerFlags(t *testing.T) {
 		"etcd-compaction-interval": "5m0s",
 		"storage-media-type":       "application/vnd.kubernetes.protobuf",
 		"data-dir":                 "./regis-data",
+		// etcd's (and k3s's) ports, on 127.0.0.1.
+		"embedded-etcd-client-port": "2379",
+		"embedded-etcd-peer-port":   "2380",
 	} {
 		f := serve.Flags().Lookup(name)
 		if f == nil {

@@ -82,5 +82,9 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")
+	f.IntVar(&o.EmbeddedEtcdClientPort, "embedded-etcd-client-port", 2379,
+		"Port on 127.0.0.1 where the embedded etcd serves clients, over TLS requiring a client certificate signed by the CA in <data-dir>/pki/etcd. 0 picks a free port. Unused with --etcd-servers.")
+	f.IntVar(&o.EmbeddedEtcdPeerPort, "embedded-etcd-peer-port", 2380,
+		"Port on 127.0.0.1 where the embedded etcd serves peers, over TLS requiring a peer certificate signed by the CA in <data-dir>/pki/etcd. 0 picks a free port. Unused with --etcd-servers.")
 	return cmd
 }
