@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -215,6 +216,10 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil {
+		// The body did not arrive within the request's timeout.
+		return nil, apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
 	}
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())

@@ -45,6 +45,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// The request outlived --request-timeout or its ?timeout=: whatever
 		// failed, upstream's timeout filter answers 504.
 		err = apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
+	} else if errors.Is(context.Cause(r.Context()), errStorageDown) {
+		// A StorageMonitor ended the request: etcd went down under it.
+		err = errStorageUnavailable()
 	}
 	st := statusOf(err)
 	if st.Kind == "" {

@@ -167,9 +167,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.refuseWhileDown(r, info); err != nil {
-		writeError(rec, r, err)
-		return
+	if m := s.cfg.StorageMonitor; m != nil && needsStorage(r, info) {
+		ctx, release, err := m.bind(r.Context())
+		if err != nil {
+			writeError(rec, r, err)
+			return
+		}
+		defer release()
+		r = r.WithContext(ctx)
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)

@@ -2,8 +2,9 @@ package apiserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,16 +15,24 @@ import (
 const DefaultStorageProbeInterval = time.Second
 
 // StorageMonitor follows the storage's health with a probe every interval
-// (the etcd health check, which has its own timeout), so that while the
-// storage is known to be down a request that needs it is refused at once
-// with 503 and Retry-After instead of waiting out its timeout. Run it
-// (its owner stops it with ctx); until its first probe fails, and when
-// never run, it refuses nothing.
+// (the etcd health check, which has its own timeout). While the storage is
+// known to be down, a request that needs it is refused at once with 503
+// and Retry-After instead of waiting out its timeout, and when a probe
+// finds it down, the requests waiting on it are ended the same way. Run
+// it (its owner stops it with ctx); until a probe fails, and when never
+// run, it refuses nothing.
 type StorageMonitor struct {
 	probe    func(context.Context) error
 	interval time.Duration
-	down     atomic.Bool
+
+	mu     sync.Mutex
+	down   bool                    // guarded by mu
+	epoch  context.Context         // ends when the storage is found down; guarded by mu
+	cancel context.CancelCauseFunc // ends epoch; guarded by mu
 }
+
+// errStorageDown is the cause of a request's context ended by a monitor.
+var errStorageDown = errors.New("etcd is unavailable")
 
 // NewStorageMonitor returns a monitor calling probe every interval
 // (DefaultStorageProbeInterval when 0).
@@ -31,7 +40,9 @@ func NewStorageMonitor(probe func(context.Context) error, interval time.Duration
 	if interval <= 0 {
 		interval = DefaultStorageProbeInterval
 	}
-	return &StorageMonitor{probe: probe, interval: interval}
+	m := &StorageMonitor{probe: probe, interval: interval}
+	m.epoch, m.cancel = context.WithCancelCause(context.Background())
+	return m
 }
 
 // Run probes until ctx ends; it returns nil then.
@@ -39,14 +50,46 @@ func (m *StorageMonitor) Run(ctx context.Context) error {
 	t := time.NewTicker(m.interval)
 	defer t.Stop()
 	for {
-		m.down.Store(m.probe(ctx) != nil && ctx.Err() == nil)
+		err := m.probe(ctx)
+		if ctx.Err() != nil {
+			m.set(true)
+			return nil
+		}
+		m.set(err == nil)
 		select {
 		case <-ctx.Done():
-			m.down.Store(false)
+			m.set(true)
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+func (m *StorageMonitor) set(up bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case up && m.down:
+		m.epoch, m.cancel = context.WithCancelCause(context.Background())
+	case !up && !m.down:
+		m.cancel(errStorageDown)
+	}
+	m.down = !up
+}
+
+// bind returns ctx ended (cause errStorageDown) when a probe finds the
+// storage down, and a func that releases it; or, while the storage is
+// known down, the answer to give.
+func (m *StorageMonitor) bind(ctx context.Context) (context.Context, func(), error) {
+	m.mu.Lock()
+	down, epoch := m.down, m.epoch
+	m.mu.Unlock()
+	if down {
+		return nil, nil, errStorageUnavailable()
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(epoch, func() { cancel(errStorageDown) })
+	return ctx, func() { stop(); cancel(nil) }, nil
 }
 
 // errStorageUnavailable is the answer while the storage is known down.
@@ -56,21 +99,18 @@ func errStorageUnavailable() error {
 	return err
 }
 
-// refuseWhileDown answers a request that needs the storage with 503 while
-// the monitor knows it is down. Watches and reads at resourceVersion "0"
-// are served from the watch caches, which need no etcd, and go on.
-func (s *Server) refuseWhileDown(r *http.Request, info requestInfo) error {
-	m := s.cfg.StorageMonitor
-	if m == nil || !info.resourceRequest || !m.down.Load() {
-		return nil
+// needsStorage tells the requests a StorageMonitor gates: resource
+// requests but watches and reads at resourceVersion "0", which the watch
+// caches serve without etcd.
+func needsStorage(r *http.Request, info requestInfo) bool {
+	if !info.resourceRequest {
+		return false
 	}
 	switch info.verb {
 	case "watch":
-		return nil
+		return false
 	case "get", "list":
-		if r.URL.Query().Get("resourceVersion") == "0" {
-			return nil
-		}
+		return r.URL.Query().Get("resourceVersion") != "0"
 	}
-	return errStorageUnavailable()
+	return true
 }
