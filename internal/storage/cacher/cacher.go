@@ -3,11 +3,13 @@ package cacher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -29,6 +31,7 @@ type Cacher struct {
 	prefix    string // ResourcePrefix
 	m         *metrics
 	log       *slog.Logger
+	stream    string // this cache's etcd watch stream (onOwnStream)
 
 	// incoming carries applied events from the reflector to the
 	// dispatcher, in revision order. Buffered so that the reflector does
@@ -82,6 +85,7 @@ func New(cfg Config) (*Cacher, error) {
 		prefix:       cfg.ResourcePrefix,
 		m:            newMetrics(cfg.GroupResource),
 		log:          cfg.Logger.With("resource", cfg.GroupResource.String()),
+		stream:       fmt.Sprintf("%s#%d", cfg.ResourcePrefix, streamSeq.Add(1)),
 		incoming:     make(chan *event, incomingBufSize),
 		indexes:      map[string]map[string]map[string]*element{},
 		rvCh:         make(chan struct{}),
@@ -228,7 +232,28 @@ func (c *Cacher) EnableResourceSizeEstimation(keys storage.KeysFunc) error {
 // bookmarks gets one at the revision it proves.
 func (c *Cacher) RequestWatchProgress(ctx context.Context) error {
 	c.bookmarkAll.Store(true)
-	return c.store.RequestWatchProgress(ctx)
+	return c.store.RequestWatchProgress(c.onOwnStream(ctx))
+}
+
+// streamSeq numbers the caches' etcd watch streams.
+var streamSeq atomic.Int64
+
+// onOwnStream returns ctx with gRPC metadata that puts the cache's etcd
+// watch, and the progress requests made for it, on an etcd watch stream
+// of its own: the etcd client shares one stream among the watches whose
+// contexts carry the same metadata, and a progress request is answered
+// for the whole stream, only when every watch on it is in sync and has
+// started (etcd's progressIfSync). On a shared stream, any watch just
+// opened at etcd's next revision (another cache that has just listed, a
+// client's watch served by etcd) silences the notifications a lagging
+// cache waits for, until the next write; on a quiet cluster, until
+// etcd's periodic notification, 10 minutes by default. That is how, just
+// after a restart, reads waiting for the cache to reach etcd's revision
+// timed out. Upstream's SeparateCacheWatchRPC (metadata source=cache)
+// keeps the caches off the other watches' stream; regis gives each cache
+// a stream, which costs an HTTP/2 stream on the client's connection.
+func (c *Cacher) onOwnStream(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "regis-watch-cache", c.stream)
 }
 
 // GetCurrentResourceVersion implements storage.Interface: etcd's revision.

@@ -80,6 +80,9 @@ type Config struct {
 	Logger *slog.Logger
 
 	defaultKeys bool // KeyFunc is the default: keys are prefix/[namespace/]name
+
+	// freshTimeout is defaultFreshTimeout but in tests (export_test.go).
+	freshTimeout time.Duration
 }
 
 // Timing constants, as upstream's.
@@ -87,9 +90,10 @@ const (
 	// bookmarkFrequency is how often a watcher that allows bookmarks gets
 	// one at least (defaultBookmarkFrequency).
 	bookmarkFrequency = time.Minute
-	// freshTimeout bounds the wait for the cache to reach a requested
-	// revision (blockTimeout); then "Too large resource version".
-	freshTimeout = 3 * time.Second
+	// defaultFreshTimeout bounds the wait for the cache to reach a
+	// requested revision (blockTimeout); then the read goes to etcd when
+	// etcd has that revision, else fails with "Too large resource version".
+	defaultFreshTimeout = 3 * time.Second
 	// tooLargeRetrySeconds is the Retry-After of that error.
 	tooLargeRetrySeconds = 1
 	// progressRequestInterval paces progress requests while a read waits.
@@ -140,6 +144,9 @@ func (c *Config) complete() error {
 	}
 	if c.CompactionPollInterval == 0 {
 		c.CompactionPollInterval = defaultCompactionPollInterval
+	}
+	if c.freshTimeout == 0 {
+		c.freshTimeout = defaultFreshTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -19,8 +19,9 @@ import (
 
 // Get implements storage.Interface. RV "" (a consistent read) goes to
 // etcd, as everything does until the cache is ready; RV "0" or N is served
-// from the cache once it has reached N (3 s at most, then "Too large
-// resource version"). The object is a copy the caller owns.
+// from the cache once it has reached N. If it has not within 3 s, etcd
+// serves a revision it has, and a newer one is upstream's "Too large
+// resource version". The object is a copy the caller owns.
 func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions, out runtime.Object) error {
 	if opts.ResourceVersion == "" || !c.Ready() {
 		return c.store.Get(ctx, key, opts, out)
@@ -29,7 +30,7 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions, o
 	if err != nil {
 		return err
 	}
-	key, err = storage.PrepareKey(c.prefix, key, false)
+	prepared, err := storage.PrepareKey(c.prefix, key, false)
 	if err != nil {
 		return err
 	}
@@ -38,16 +39,19 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions, o
 		return err
 	}
 	if err := c.waitFresh(ctx, rv); err != nil {
+		if storage.IsTooLargeResourceVersion(err) && c.etcdHas(ctx, rv) {
+			return c.store.Get(ctx, key, opts, out)
+		}
 		return err
 	}
 	c.mu.RLock()
-	e, cur := c.tree.get(key), c.rv
+	e, cur := c.tree.get(prepared), c.rv
 	c.mu.RUnlock()
 	if e == nil {
 		if opts.IgnoreNotFound {
 			return runtime.SetZeroValue(out)
 		}
-		return storage.NewKeyNotFoundError(key, int64(cur))
+		return storage.NewKeyNotFoundError(prepared, int64(cur))
 	}
 	outVal.Set(reflect.ValueOf(e.obj.GetObject()).Elem())
 	return nil
@@ -56,17 +60,22 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions, o
 // GetList implements storage.Interface with upstream's rules for what
 // the cache serves (CacheDelegator, delegator.ShouldDelegateList):
 //
-//   - RV "0" and NotOlderThan N: the cache, once it has reached N (3 s at
-//     most, then "Too large resource version"); RV "0" ignores the limit;
+//   - RV "0" and NotOlderThan N: the cache, once it has reached N; RV "0"
+//     ignores the limit;
 //   - RV "" (consistent): the cache once etcd's progress notifications
 //     have proven that it can catch up with etcd's current revision, else
 //     etcd; if it does not catch up within 3 s, etcd;
 //   - Exact N, continue tokens and (legacy) N with a limit: the cache's
-//     snapshot at N when it still has one, else etcd.
+//     snapshot at N when it still has one, or will have (N is newer than
+//     the cache), else etcd.
 //
-// Until the cache is ready, and while it is over its memory limits, lists
-// go to etcd. Items served from the cache share memory with it: they
-// must not be changed.
+// A read that waits for the cache to reach N waits 3 s at most; then, where
+// upstream answers 504 "Too large resource version", etcd serves it if
+// etcd has N (a continue token's revision always exists in etcd: the
+// first page may have come from etcd, or from another server). An N etcd
+// has not reached is still that 504. Until the cache is ready, and while
+// it is over its memory limits, lists go to etcd. Items served from the
+// cache share memory with it: they must not be changed.
 func (c *Cacher) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
 	res, err := c.list(ctx, key, opts)
 	if errors.Is(err, errDelegate) {
@@ -261,6 +270,10 @@ func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions)
 			return nil, errDelegate
 		case mode == readConsistent:
 			c.m.consistentRead(false, false)
+		case storage.IsTooLargeResourceVersion(err) && c.etcdHas(ctx, rv):
+			// The cache did not reach in time a revision etcd has.
+			c.m.listFromEtcd()
+			return nil, errDelegate
 		}
 		return nil, err
 	}
@@ -268,6 +281,15 @@ func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions)
 		c.m.consistentRead(true, false)
 	}
 	return res, nil
+}
+
+// etcdHas reports whether etcd has reached revision rv. A read at rv that
+// the cache could not serve in time (it had not heard of rv: etcd's
+// progress notifications were late, or its watch is failing) is then
+// etcd's to serve.
+func (c *Cacher) etcdHas(ctx context.Context, rv uint64) bool {
+	cur, err := c.store.GetCurrentResourceVersion(ctx)
+	return err == nil && rv <= cur
 }
 
 // listFromCache reads the list from a snapshot. key is the caller's key

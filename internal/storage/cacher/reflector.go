@@ -107,6 +107,7 @@ func (c *Cacher) listAll(ctx context.Context) ([]runtime.Object, uint64, error) 
 // relists) or ctx ends. After failing for maxWatchRetryDuration the cache
 // reports not ready until a watch works again.
 func (c *Cacher) watch(ctx context.Context) error {
+	ctx = c.onOwnStream(ctx)
 	var failingSince time.Time
 	backoff := 100 * time.Millisecond
 	for {

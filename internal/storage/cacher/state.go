@@ -314,7 +314,7 @@ func (c *Cacher) waitFresh(ctx context.Context, rv uint64) error {
 	case c.progressWake <- struct{}{}:
 	default:
 	}
-	timer := time.NewTimer(freshTimeout)
+	timer := time.NewTimer(c.cfg.freshTimeout)
 	defer timer.Stop()
 	for {
 		select {
@@ -343,6 +343,7 @@ func (c *Cacher) waitFresh(ctx context.Context, rv uint64) error {
 // some read waits for the cache to catch up (upstream's
 // ConditionalProgressRequester).
 func (c *Cacher) requestProgress(ctx context.Context) {
+	ctx = c.onOwnStream(ctx) // the stream of the cache's watch
 	ticker := time.NewTicker(progressRequestInterval)
 	defer ticker.Stop()
 	for {

@@ -1,0 +1,7 @@
+package cacher
+
+import "time"
+
+// SetFreshTimeout shortens how long reads wait for the cache to reach a
+// revision (3 s otherwise), so that tests of what follows the wait are fast.
+func SetFreshTimeout(cfg *Config, d time.Duration) { cfg.freshTimeout = d }
