@@ -217,7 +217,7 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if errors.As(err, &tooLarge) {
 		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil {
+	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil) {
 		// The body did not arrive within the request's timeout.
 		return nil, apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
 	}
