@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/regis-dev/regis/internal/apiserver/serve"
-	"github.com/regis-dev/regis/internal/etcd"
 	opsenc "github.com/regis-dev/regis/internal/ops/encryption"
 	regis "github.com/regis-dev/regis/internal/server"
 )
@@ -76,7 +75,7 @@ func TestThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := etcd.NewClient(b.Endpoints)
+	raw, err := b.NewClient() // the embedded etcd wants the data dir's client certificate
 	if err != nil {
 		t.Fatal(err)
 	}
