@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/regis-dev/regis/internal/storage/cacher"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // rawWriter collects one object's serialization. A runtime.CacheableObject
@@ -163,19 +163,19 @@ var disableStreamList atomic.Bool
 // writeList writes a watch cache's list in JSON or protobuf (streamsLists),
 // item by item, reusing each object's cached serialization (the same bytes
 // a watch event carries), so that a list costs copying bytes.
-func writeList(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+func writeList(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
 	if out.info.MediaType == mediaProtobuf {
 		return writeListProtobuf(w, out, gv, kind, l)
 	}
 	return writeListJSON(w, out, gv, kind, l)
 }
 
-func listMeta(l *cacher.List) metav1.ListMeta {
+func listMeta(l *cacheable.List) metav1.ListMeta {
 	return metav1.ListMeta{ResourceVersion: strconv.FormatUint(l.ResourceVersion, 10), Continue: l.Continue,
 		RemainingItemCount: l.RemainingItemCount}
 }
 
-func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
 	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
 	apiVersion := gv.String()
 	head := fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":`, kind+"List", apiVersion)
@@ -225,7 +225,7 @@ func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, ki
 	return bw.Flush()
 }
 
-func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacher.List) error {
+func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
 	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
 	// The list message's length comes first: collect the items' bytes
 	// (cached, not copied) before writing.

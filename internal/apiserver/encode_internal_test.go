@@ -13,17 +13,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/regis-dev/regis/internal/storage/cacher"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
-func framePod(t testing.TB) *cacher.CachingObject {
+func framePod(t testing.TB) *cacheable.Object {
 	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", ResourceVersion: "42",
 			Annotations: map[string]string{"html": "<a href='x'>&amp;</a>", "unicode": "é\u2028ü"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 	}
-	co, err := cacher.NewCachingObject(pod)
+	co, err := cacheable.New(pod)
 	if err != nil {
 		t.Fatal(err)
 	}

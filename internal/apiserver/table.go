@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // nameColumn is the first column of every table.
@@ -68,7 +69,7 @@ func toTable(res *registry.Resource, obj runtime.Object, opts *metav1.TableOptio
 	}
 	t.Rows = make([]metav1.TableRow, 0, len(items))
 	for _, it := range items {
-		it = unwrap(it)
+		it = cacheable.Unwrap(it)
 		m := metaAccessor(it)
 		row := metav1.TableRow{}
 		if !hasName {
@@ -106,7 +107,7 @@ func partial(m metav1.Object, version string) *metav1.PartialObjectMetadata {
 // toPartial returns the metadata of an object or of each item of a list.
 func toPartial(obj runtime.Object, version string) (runtime.Object, error) {
 	if !meta.IsListType(obj) {
-		return partial(metaAccessor(unwrap(obj)), version), nil
+		return partial(metaAccessor(cacheable.Unwrap(obj)), version), nil
 	}
 	items, err := meta.ExtractList(obj)
 	if err != nil {
@@ -117,7 +118,7 @@ func toPartial(obj runtime.Object, version string) (runtime.Object, error) {
 		out.ResourceVersion, out.Continue, out.RemainingItemCount = l.GetResourceVersion(), l.GetContinue(), l.GetRemainingItemCount()
 	}
 	for _, it := range items {
-		out.Items = append(out.Items, *partial(metaAccessor(unwrap(it)), version))
+		out.Items = append(out.Items, *partial(metaAccessor(cacheable.Unwrap(it)), version))
 	}
 	return out, nil
 }

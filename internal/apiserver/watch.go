@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // watch streams the changes of a resource until the client goes, the
@@ -119,7 +120,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			}
 			err = status.Encode(obj, &raw)
 		case out.as != "" && e.Type != watch.Bookmark:
-			conv, cerr := convertOutput(r, out, st, unwrap(obj), true)
+			conv, cerr := convertOutput(r, out, st, cacheable.Unwrap(obj), true)
 			if cerr != nil {
 				st := statusOf(cerr)
 				raw.Reset()
@@ -164,14 +165,6 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			}
 		}
 	}
-}
-
-// unwrap returns the object inside a watch cache's CacheableObject.
-func unwrap(obj runtime.Object) runtime.Object {
-	if co, ok := obj.(runtime.CacheableObject); ok {
-		return co.GetObject()
-	}
-	return obj
 }
 
 type errorObject struct{ obj runtime.Object }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // Store serves one resource of the table over a storage.Interface: it is
@@ -95,10 +96,7 @@ func (s *Store) fromStored(obj runtime.Object) (runtime.Object, error) {
 	if c == nil {
 		return obj, nil
 	}
-	if co, ok := obj.(runtime.CacheableObject); ok {
-		obj = co.GetObject()
-	}
-	out, err := c.FromStorage(obj)
+	out, err := c.FromStorage(cacheable.Unwrap(obj))
 	if err != nil {
 		return nil, err
 	}

@@ -6,13 +6,13 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 
 	"github.com/regis-dev/regis/internal/storage"
-	"github.com/regis-dev/regis/internal/storage/cacher"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // objectLister is a storage that lists the shared objects of a watch cache
-// (cacher.Cacher).
+// (the cacher).
 type objectLister interface {
-	ListObjects(ctx context.Context, key string, opts storage.ListOptions) (*cacher.List, error)
+	ListObjects(ctx context.Context, key string, opts storage.ListOptions) (*cacheable.List, error)
 }
 
 // ListObjects is List for streaming encoders: the same objects under the
@@ -21,7 +21,7 @@ type objectLister interface {
 // ok is false when the resource's storage has no watch cache or its
 // objects are converted on the way out: use List then. The items must not
 // be changed.
-func (s *Store) ListObjects(ctx context.Context, namespace string, opts *metainternalversion.ListOptions) (list *cacher.List, ok bool, err error) {
+func (s *Store) ListObjects(ctx context.Context, namespace string, opts *metainternalversion.ListOptions) (list *cacheable.List, ok bool, err error) {
 	lister, isLister := s.storage.(objectLister)
 	if !isLister || s.r.Convert != nil {
 		return nil, false, nil

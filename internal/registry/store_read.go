@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // Get returns one object. resourceVersion "" reads etcd; "0" or N may be
@@ -47,10 +48,7 @@ func (s *Store) get(ctx context.Context, namespace, name string, opts storage.Ge
 // attrs returns the labels and selectable fields of a stored object (or a
 // watch cache's wrapper of one), for selection predicates.
 func (s *Store) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	if co, ok := obj.(runtime.CacheableObject); ok {
-		obj = co.GetObject()
-	}
-	obj, err := s.fromStored(obj)
+	obj, err := s.fromStored(cacheable.Unwrap(obj))
 	if err != nil {
 		return nil, nil, err
 	}

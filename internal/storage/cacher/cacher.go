@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // Cacher is a storage.Interface that serves watches, and most lists and
@@ -289,7 +290,7 @@ func (c *Cacher) keys(ctx context.Context) ([]string, error) {
 // element is one object of the cache at one revision.
 type element struct {
 	key    string
-	obj    *CachingObject
+	obj    *cacheable.Object
 	labels labels.Set
 	fields attrs
 	rv     uint64
@@ -305,7 +306,7 @@ type event struct {
 	prev *element // Modified, Deleted
 	// deleted is what a DELETED event carries: the previous object
 	// stamped with the deletion revision.
-	deleted *CachingObject
+	deleted *cacheable.Object
 	// recordTime is when the reflector received the event.
 	recordTime time.Time
 	// bookmarkAll asks the dispatcher to bookmark every watcher (set on
@@ -313,7 +314,7 @@ type event struct {
 	bookmarkAll bool
 
 	movedOnce sync.Once
-	moved     *CachingObject // prev stamped with rv, for watchers it left
+	moved     *cacheable.Object // prev stamped with rv, for watchers it left
 }
 
 // movedOut is the object of a DELETED event for a watcher whose selector
@@ -326,7 +327,7 @@ func (e *event) movedOut(v storage.Versioner) runtime.Object {
 	e.movedOnce.Do(func() {
 		obj := e.prev.obj.GetObject()
 		if err := v.UpdateObject(obj, e.rv); err == nil {
-			e.moved, _ = NewCachingObject(obj)
+			e.moved, _ = cacheable.New(obj)
 		}
 	})
 	if e.moved == nil {

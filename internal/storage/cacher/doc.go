@@ -10,7 +10,7 @@
 // a snapshot (a persistent tree: a snapshot is a root pointer), recorded in
 // a ring buffer of history sized as upstream sizes it, and offered by one
 // dispatcher goroutine to the watchers it may concern. Objects are shared
-// by the store, list results and watch events as CachingObjects, which
+// by the store, list results and watch events as cacheable.Objects, which
 // cache their serializations per wire format: an event written to a
 // thousand watchers is encoded once per format.
 //

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // Get implements storage.Interface. RV "" (a consistent read) goes to
@@ -103,20 +104,12 @@ func (c *Cacher) GetList(ctx context.Context, key string, opts storage.ListOptio
 	return c.versioner.UpdateList(listObj, res.rv, res.cont, res.remaining)
 }
 
-// List is a list served as the cache's shared objects, so that an encoder
-// can stream it item by item, reusing each object's cached serializations
-// (CachingObject). Items must not be changed.
-type List struct {
-	Items              []*CachingObject
-	ResourceVersion    uint64
-	Continue           string
-	RemainingItemCount *int64
-}
-
 // ListObjects is GetList for streaming encoders: the same rules and
-// results, as CachingObjects. A list served by etcd is wrapped too (its
-// objects are fresh, with nothing cached).
-func (c *Cacher) ListObjects(ctx context.Context, key string, opts storage.ListOptions) (*List, error) {
+// results, as the cache's shared objects, which keep their serializations,
+// so that an encoder can stream the list item by item. A list served by
+// etcd is wrapped too (its objects are fresh, with nothing cached). Items
+// must not be changed.
+func (c *Cacher) ListObjects(ctx context.Context, key string, opts storage.ListOptions) (*cacheable.List, error) {
 	res, err := c.list(ctx, key, opts)
 	if errors.Is(err, errDelegate) {
 		return c.listFromStore(ctx, key, opts)
@@ -124,14 +117,14 @@ func (c *Cacher) ListObjects(ctx context.Context, key string, opts storage.ListO
 	if err != nil {
 		return nil, err
 	}
-	out := &List{Items: make([]*CachingObject, len(res.elems)), ResourceVersion: res.rv, Continue: res.cont, RemainingItemCount: res.remaining}
+	out := &cacheable.List{Items: make([]*cacheable.Object, len(res.elems)), ResourceVersion: res.rv, Continue: res.cont, RemainingItemCount: res.remaining}
 	for i, e := range res.elems {
 		out.Items[i] = e.obj
 	}
 	return out, nil
 }
 
-func (c *Cacher) listFromStore(ctx context.Context, key string, opts storage.ListOptions) (*List, error) {
+func (c *Cacher) listFromStore(ctx context.Context, key string, opts storage.ListOptions) (*cacheable.List, error) {
 	listObj := c.cfg.NewListFunc()
 	if err := c.store.GetList(ctx, key, opts, listObj); err != nil {
 		return nil, err
@@ -148,9 +141,9 @@ func (c *Cacher) listFromStore(ctx context.Context, key string, opts storage.Lis
 	if err != nil {
 		return nil, err
 	}
-	out := &List{Items: make([]*CachingObject, len(items)), ResourceVersion: rv, Continue: lm.GetContinue(), RemainingItemCount: lm.GetRemainingItemCount()}
+	out := &cacheable.List{Items: make([]*cacheable.Object, len(items)), ResourceVersion: rv, Continue: lm.GetContinue(), RemainingItemCount: lm.GetRemainingItemCount()}
 	for i, item := range items {
-		if out.Items[i], err = NewCachingObject(item); err != nil {
+		if out.Items[i], err = cacheable.New(item); err != nil {
 			return nil, err
 		}
 	}

@@ -227,7 +227,7 @@ func (f *fixture) currentRV(t testing.TB) uint64 {
 	return rv
 }
 
-// unwrap returns the object of an event, through a CachingObject.
+// unwrap returns the object of an event, through a cacheable.Object.
 func unwrap(obj runtime.Object) runtime.Object {
 	if co, ok := obj.(runtime.CacheableObject); ok {
 		return co.GetObject()

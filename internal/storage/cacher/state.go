@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // newElement wraps obj (owned by the caller until now) for the cache. It
@@ -31,11 +32,10 @@ func (c *Cacher) newElement(obj runtime.Object) (*element, error) {
 		return nil, err
 	}
 	size := c.cfg.ObjectSize(obj)
-	co, err := NewCachingObject(obj)
+	co, err := cacheable.NewCounted(obj, c.addBytes)
 	if err != nil {
 		return nil, err
 	}
-	co.account = c.addBytes
 	return &element{key: key, obj: co, labels: l, fields: c.names.compact(f), rv: rv, size: size}, nil
 }
 
@@ -84,7 +84,7 @@ func (c *Cacher) indexLocked(e *element, remove bool) {
 // element (nil for a deletion, then deleted is the object to deliver).
 // It returns the event to dispatch, nil when there is nothing to tell.
 // Caller holds c.mu for writing.
-func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *element, deleted *CachingObject, now time.Time) *event {
+func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *element, deleted *cacheable.Object, now time.Time) *event {
 	prev := c.tree.get(key)
 	ev := &event{key: key, rv: rv, cur: cur, prev: prev, recordTime: now}
 	switch {
@@ -102,7 +102,7 @@ func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *el
 	if prev != nil {
 		c.indexLocked(prev, true)
 		c.addBytes(-prev.size)
-		prev.obj.retire()
+		prev.obj.Retire()
 	}
 	if cur != nil {
 		c.tree = c.tree.put(cur)
@@ -151,7 +151,7 @@ func (c *Cacher) apply(ctx context.Context, we watch.Event) error {
 		if key, err = c.cfg.KeyFunc(we.Object); err != nil {
 			return fmt.Errorf("couldn't compute key: %w", err)
 		}
-		deleted, err := NewCachingObject(we.Object)
+		deleted, err := cacheable.New(we.Object)
 		if err != nil {
 			return err
 		}
@@ -246,7 +246,7 @@ func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint
 	old.ascend("", "", func(e *element) bool {
 		if next.get(e.key) != e {
 			removed += e.size
-			e.obj.retire()
+			e.obj.Retire()
 		}
 		return true
 	})
@@ -281,7 +281,7 @@ func (c *Cacher) diffLocked(old, next tree, listRV uint64, now time.Time) []*eve
 			if err := c.versioner.UpdateObject(obj, listRV); err != nil {
 				return true
 			}
-			deleted, err := NewCachingObject(obj)
+			deleted, err := cacheable.New(obj)
 			if err != nil {
 				return true
 			}

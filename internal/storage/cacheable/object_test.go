@@ -1,4 +1,4 @@
-package cacher
+package cacheable
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func (e *countingEncoder) doEncode(obj runtime.Object, w io.Writer) error {
 	return e.inner.Encode(obj, w)
 }
 
-func TestCachingObjectEncodesOncePerFormat(t *testing.T) {
+func TestObjectEncodesOncePerFormat(t *testing.T) {
 	scheme := codec.Scheme()
 	jsonS := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{})
 	protoS := protobuf.NewSerializer(scheme, scheme)
@@ -55,7 +55,7 @@ func TestCachingObjectEncodesOncePerFormat(t *testing.T) {
 			if err := s.Encode(testPod(), &want); err != nil {
 				t.Fatal(err)
 			}
-			co, err := NewCachingObject(testPod())
+			co, err := New(testPod())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestCachingObjectEncodesOncePerFormat(t *testing.T) {
 			// apimachinery's own serializers take the cached path too.
 			var direct bytes.Buffer
 			if err := s.Encode(co, &direct); err != nil || !bytes.Equal(direct.Bytes(), want.Bytes()) {
-				t.Fatalf("serializer over CachingObject: %v", err)
+				t.Fatalf("serializer over Object: %v", err)
 			}
 			if co.CachedBytes() != 2*want.Len() {
 				t.Fatalf("cached %d bytes, want %d", co.CachedBytes(), 2*want.Len())
@@ -88,11 +88,10 @@ func TestCachingObjectEncodesOncePerFormat(t *testing.T) {
 	}
 }
 
-func TestCachingObjectIsCopyOnWrite(t *testing.T) {
+func TestObjectIsCopyOnWrite(t *testing.T) {
 	orig := testPod()
-	co, _ := NewCachingObject(orig)
 	var accounted atomic.Int64
-	co.account = func(n int64) { accounted.Add(n) }
+	co, _ := NewCounted(orig, func(n int64) { accounted.Add(n) })
 	enc := &countingEncoder{inner: json.NewSerializerWithOptions(json.DefaultMetaFactory, codec.Scheme(), codec.Scheme(), json.SerializerOptions{})}
 	var b bytes.Buffer
 	if err := enc.Encode(co, &b); err != nil {
@@ -118,11 +117,23 @@ func TestCachingObjectIsCopyOnWrite(t *testing.T) {
 	if enc.n.Load() != 2 || !bytes.Contains(b.Bytes(), []byte(`"resourceVersion":"8"`)) {
 		t.Fatalf("re-encoding after a change: %d encodings, %s", enc.n.Load(), b.Bytes())
 	}
-	co.retire()
+	co.Retire()
 	if accounted.Load() != 0 {
 		t.Fatalf("retired, %d bytes still accounted", accounted.Load())
 	}
 	if got := co.GetObject().(*corev1.Pod); got == orig || got.ResourceVersion != "8" {
 		t.Fatal("GetObject is not a copy of the current object")
+	}
+}
+
+func TestUnwrap(t *testing.T) {
+	pod := testPod()
+	if got := Unwrap(pod); got != runtime.Object(pod) {
+		t.Fatal("Unwrap changed a plain object")
+	}
+	co, _ := New(pod)
+	got, ok := Unwrap(co).(*corev1.Pod)
+	if !ok || got == pod || got.Name != pod.Name {
+		t.Fatalf("Unwrap of an Object: %T, want a copy of the pod", Unwrap(co))
 	}
 }

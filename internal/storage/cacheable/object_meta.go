@@ -1,4 +1,4 @@
-package cacher
+package cacheable
 
 import (
 	"reflect"
@@ -7,189 +7,189 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// The metav1.Object methods of CachingObject. Getters read the wrapped
+// The metav1.Object methods of Object. Getters read the wrapped
 // object. A setter that changes something copies the wrapped object first
 // (the original is shared with the cache and other watchers) and drops the
 // cached encodings; setting a value already there costs nothing. Code
-// handed a CachingObject should not need the setters: they exist so that
+// handed an Object should not need the setters: they exist so that
 // meta.Accessor works on it.
 
 // GetNamespace implements metav1.Object.
-func (o *CachingObject) GetNamespace() string {
+func (o *Object) GetNamespace() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetNamespace()
 }
 
 // SetNamespace implements metav1.Object.
-func (o *CachingObject) SetNamespace(namespace string) {
+func (o *Object) SetNamespace(namespace string) {
 	o.set(func(m metav1.Object) bool { return m.GetNamespace() == namespace }, func(m metav1.Object) { m.SetNamespace(namespace) })
 }
 
 // GetName implements metav1.Object.
-func (o *CachingObject) GetName() string {
+func (o *Object) GetName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetName()
 }
 
 // SetName implements metav1.Object.
-func (o *CachingObject) SetName(name string) {
+func (o *Object) SetName(name string) {
 	o.set(func(m metav1.Object) bool { return m.GetName() == name }, func(m metav1.Object) { m.SetName(name) })
 }
 
 // GetGenerateName implements metav1.Object.
-func (o *CachingObject) GetGenerateName() string {
+func (o *Object) GetGenerateName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetGenerateName()
 }
 
 // SetGenerateName implements metav1.Object.
-func (o *CachingObject) SetGenerateName(name string) {
+func (o *Object) SetGenerateName(name string) {
 	o.set(func(m metav1.Object) bool { return m.GetGenerateName() == name }, func(m metav1.Object) { m.SetGenerateName(name) })
 }
 
 // GetUID implements metav1.Object.
-func (o *CachingObject) GetUID() types.UID {
+func (o *Object) GetUID() types.UID {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetUID()
 }
 
 // SetUID implements metav1.Object.
-func (o *CachingObject) SetUID(uid types.UID) {
+func (o *Object) SetUID(uid types.UID) {
 	o.set(func(m metav1.Object) bool { return m.GetUID() == uid }, func(m metav1.Object) { m.SetUID(uid) })
 }
 
 // GetResourceVersion implements metav1.Object.
-func (o *CachingObject) GetResourceVersion() string {
+func (o *Object) GetResourceVersion() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetResourceVersion()
 }
 
 // SetResourceVersion implements metav1.Object.
-func (o *CachingObject) SetResourceVersion(version string) {
+func (o *Object) SetResourceVersion(version string) {
 	o.set(func(m metav1.Object) bool { return m.GetResourceVersion() == version }, func(m metav1.Object) { m.SetResourceVersion(version) })
 }
 
 // GetGeneration implements metav1.Object.
-func (o *CachingObject) GetGeneration() int64 {
+func (o *Object) GetGeneration() int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetGeneration()
 }
 
 // SetGeneration implements metav1.Object.
-func (o *CachingObject) SetGeneration(generation int64) {
+func (o *Object) SetGeneration(generation int64) {
 	o.set(func(m metav1.Object) bool { return m.GetGeneration() == generation }, func(m metav1.Object) { m.SetGeneration(generation) })
 }
 
 // GetSelfLink implements metav1.Object.
-func (o *CachingObject) GetSelfLink() string {
+func (o *Object) GetSelfLink() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetSelfLink()
 }
 
 // SetSelfLink implements metav1.Object.
-func (o *CachingObject) SetSelfLink(selfLink string) {
+func (o *Object) SetSelfLink(selfLink string) {
 	o.set(func(m metav1.Object) bool { return m.GetSelfLink() == selfLink }, func(m metav1.Object) { m.SetSelfLink(selfLink) })
 }
 
 // GetCreationTimestamp implements metav1.Object.
-func (o *CachingObject) GetCreationTimestamp() metav1.Time {
+func (o *Object) GetCreationTimestamp() metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetCreationTimestamp()
 }
 
 // SetCreationTimestamp implements metav1.Object.
-func (o *CachingObject) SetCreationTimestamp(timestamp metav1.Time) {
+func (o *Object) SetCreationTimestamp(timestamp metav1.Time) {
 	o.set(func(m metav1.Object) bool { return m.GetCreationTimestamp() == timestamp }, func(m metav1.Object) { m.SetCreationTimestamp(timestamp) })
 }
 
 // GetDeletionTimestamp implements metav1.Object.
-func (o *CachingObject) GetDeletionTimestamp() *metav1.Time {
+func (o *Object) GetDeletionTimestamp() *metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetDeletionTimestamp()
 }
 
 // SetDeletionTimestamp implements metav1.Object.
-func (o *CachingObject) SetDeletionTimestamp(timestamp *metav1.Time) {
+func (o *Object) SetDeletionTimestamp(timestamp *metav1.Time) {
 	o.set(func(m metav1.Object) bool { return m.GetDeletionTimestamp() == timestamp }, func(m metav1.Object) { m.SetDeletionTimestamp(timestamp) })
 }
 
 // GetDeletionGracePeriodSeconds implements metav1.Object.
-func (o *CachingObject) GetDeletionGracePeriodSeconds() *int64 {
+func (o *Object) GetDeletionGracePeriodSeconds() *int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetDeletionGracePeriodSeconds()
 }
 
 // SetDeletionGracePeriodSeconds implements metav1.Object.
-func (o *CachingObject) SetDeletionGracePeriodSeconds(seconds *int64) {
+func (o *Object) SetDeletionGracePeriodSeconds(seconds *int64) {
 	o.set(func(m metav1.Object) bool { return m.GetDeletionGracePeriodSeconds() == seconds }, func(m metav1.Object) { m.SetDeletionGracePeriodSeconds(seconds) })
 }
 
 // GetLabels implements metav1.Object.
-func (o *CachingObject) GetLabels() map[string]string {
+func (o *Object) GetLabels() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetLabels()
 }
 
 // SetLabels implements metav1.Object.
-func (o *CachingObject) SetLabels(labels map[string]string) {
+func (o *Object) SetLabels(labels map[string]string) {
 	o.set(func(m metav1.Object) bool { return reflect.DeepEqual(m.GetLabels(), labels) }, func(m metav1.Object) { m.SetLabels(labels) })
 }
 
 // GetAnnotations implements metav1.Object.
-func (o *CachingObject) GetAnnotations() map[string]string {
+func (o *Object) GetAnnotations() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetAnnotations()
 }
 
 // SetAnnotations implements metav1.Object.
-func (o *CachingObject) SetAnnotations(annotations map[string]string) {
+func (o *Object) SetAnnotations(annotations map[string]string) {
 	o.set(func(m metav1.Object) bool { return reflect.DeepEqual(m.GetAnnotations(), annotations) }, func(m metav1.Object) { m.SetAnnotations(annotations) })
 }
 
 // GetFinalizers implements metav1.Object.
-func (o *CachingObject) GetFinalizers() []string {
+func (o *Object) GetFinalizers() []string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetFinalizers()
 }
 
 // SetFinalizers implements metav1.Object.
-func (o *CachingObject) SetFinalizers(finalizers []string) {
+func (o *Object) SetFinalizers(finalizers []string) {
 	o.set(func(m metav1.Object) bool { return reflect.DeepEqual(m.GetFinalizers(), finalizers) }, func(m metav1.Object) { m.SetFinalizers(finalizers) })
 }
 
 // GetOwnerReferences implements metav1.Object.
-func (o *CachingObject) GetOwnerReferences() []metav1.OwnerReference {
+func (o *Object) GetOwnerReferences() []metav1.OwnerReference {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetOwnerReferences()
 }
 
 // SetOwnerReferences implements metav1.Object.
-func (o *CachingObject) SetOwnerReferences(references []metav1.OwnerReference) {
+func (o *Object) SetOwnerReferences(references []metav1.OwnerReference) {
 	o.set(func(m metav1.Object) bool { return reflect.DeepEqual(m.GetOwnerReferences(), references) }, func(m metav1.Object) { m.SetOwnerReferences(references) })
 }
 
 // GetManagedFields implements metav1.Object.
-func (o *CachingObject) GetManagedFields() []metav1.ManagedFieldsEntry {
+func (o *Object) GetManagedFields() []metav1.ManagedFieldsEntry {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetManagedFields()
 }
 
 // SetManagedFields implements metav1.Object.
-func (o *CachingObject) SetManagedFields(managedFields []metav1.ManagedFieldsEntry) {
+func (o *Object) SetManagedFields(managedFields []metav1.ManagedFieldsEntry) {
 	o.set(func(m metav1.Object) bool { return reflect.DeepEqual(m.GetManagedFields(), managedFields) }, func(m metav1.Object) { m.SetManagedFields(managedFields) })
 }

@@ -1,4 +1,4 @@
-package cacher
+package cacheable
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ type metaObject interface {
 	metav1.Object
 }
 
-// CachingObject wraps an object of the cache and remembers its
+// Object wraps an object of a watch cache and remembers its
 // serializations, one per encoder identifier, so that an object delivered
 // to many watchers (or returned by many lists) is encoded once per wire
 // format. It implements runtime.CacheableObject: apimachinery's JSON,
@@ -32,7 +32,7 @@ type metaObject interface {
 // returns the shared one without copying.
 //
 // Modelled on kube-apiserver's cachingObject (cacher/caching_object.go).
-type CachingObject struct {
+type Object struct {
 	mu     sync.RWMutex // guards obj, copied, cached, retired
 	obj    metaObject
 	copied bool // obj is a private copy, made by a setter
@@ -42,13 +42,13 @@ type CachingObject struct {
 	encodings atomic.Pointer[encodingSet]
 
 	// account, when set, is told the bytes of each cached serialization
-	// while the object is in the cache (retire subtracts them).
+	// while the object is in the cache (Retire subtracts them).
 	account func(delta int64)
 	cached  int64
 	retired bool
 }
 
-var _ runtime.CacheableObject = (*CachingObject)(nil)
+var _ runtime.CacheableObject = (*Object)(nil)
 
 type encodingSet map[runtime.Identifier]*encoding
 
@@ -58,24 +58,48 @@ type encoding struct {
 	err  error
 }
 
-// NewCachingObject wraps obj, which must have object metadata. obj is not
-// copied: the caller gives up the right to change it.
-func NewCachingObject(obj runtime.Object) (*CachingObject, error) {
+// New wraps obj, which must have object metadata. obj is not copied: the
+// caller gives up the right to change it. An *Object is returned as is.
+func New(obj runtime.Object) (*Object, error) {
 	m, ok := obj.(metaObject)
 	if !ok {
 		return nil, fmt.Errorf("caching object: %T has no object metadata", obj)
 	}
-	if co, ok := obj.(*CachingObject); ok {
+	if co, ok := obj.(*Object); ok {
 		return co, nil
 	}
-	return &CachingObject{obj: m}, nil
+	return &Object{obj: m}, nil
+}
+
+// NewCounted is New for an object a cache holds: account is told the size
+// of each serialization cached while the object is in the cache (and a
+// negative delta when a change drops them), until Retire gives back what
+// was counted.
+func NewCounted(obj runtime.Object, account func(delta int64)) (*Object, error) {
+	co, err := New(obj)
+	if err != nil {
+		return nil, err
+	}
+	co.mu.Lock()
+	co.account = account
+	co.mu.Unlock()
+	return co, nil
+}
+
+// Unwrap returns the object inside a runtime.CacheableObject (a private
+// copy, as GetObject), or obj itself when it is not one.
+func Unwrap(obj runtime.Object) runtime.Object {
+	if co, ok := obj.(runtime.CacheableObject); ok {
+		return co.GetObject()
+	}
+	return obj
 }
 
 // CacheEncode implements runtime.CacheableObject: it writes the
 // serialization cached under id, calling encode (with a deep copy of the
 // object, which encode owns) on the first use of id. It assumes one id
 // always means the same encode function.
-func (o *CachingObject) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
+func (o *Object) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
 	e := o.encoding(id)
 	e.once.Do(func() {
 		var buf bytes.Buffer
@@ -97,7 +121,7 @@ func (o *CachingObject) CacheEncode(id runtime.Identifier, encode func(runtime.O
 }
 
 // encoding returns the entry for id, adding an empty one if needed.
-func (o *CachingObject) encoding(id runtime.Identifier) *encoding {
+func (o *Object) encoding(id runtime.Identifier) *encoding {
 	if set := o.encodings.Load(); set != nil {
 		if e, ok := (*set)[id]; ok {
 			return e
@@ -123,7 +147,7 @@ func (o *CachingObject) encoding(id runtime.Identifier) *encoding {
 	return e
 }
 
-func (o *CachingObject) count(n int64) {
+func (o *Object) count(n int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.account == nil || o.retired {
@@ -133,9 +157,10 @@ func (o *CachingObject) count(n int64) {
 	o.account(n)
 }
 
-// retire stops counting the object's serializations against the cache's
-// memory (it left the cache) and gives back what was counted.
-func (o *CachingObject) retire() {
+// Retire stops counting the object's serializations against the cache's
+// memory (it left the cache) and gives back what was counted. It is for
+// the cache that made the object with NewCounted.
+func (o *Object) Retire() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.retired {
@@ -149,7 +174,7 @@ func (o *CachingObject) retire() {
 }
 
 // CachedBytes is the size of the serializations cached so far.
-func (o *CachingObject) CachedBytes() int {
+func (o *Object) CachedBytes() int {
 	set := o.encodings.Load()
 	if set == nil {
 		return 0
@@ -163,7 +188,7 @@ func (o *CachingObject) CachedBytes() int {
 
 // GetObject implements runtime.CacheableObject: a deep copy of the object,
 // owned by the caller.
-func (o *CachingObject) GetObject() runtime.Object {
+func (o *Object) GetObject() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.DeepCopyObject()
@@ -171,14 +196,14 @@ func (o *CachingObject) GetObject() runtime.Object {
 
 // Object returns the wrapped object itself, shared with the cache and
 // other readers: it must not be changed.
-func (o *CachingObject) Object() runtime.Object {
+func (o *Object) Object() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj
 }
 
 // GetObjectKind implements runtime.Object.
-func (o *CachingObject) GetObjectKind() schema.ObjectKind {
+func (o *Object) GetObjectKind() schema.ObjectKind {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return o.obj.GetObjectKind()
@@ -186,15 +211,15 @@ func (o *CachingObject) GetObjectKind() schema.ObjectKind {
 
 // DeepCopyObject implements runtime.Object. The copy starts with no cached
 // serializations.
-func (o *CachingObject) DeepCopyObject() runtime.Object {
+func (o *Object) DeepCopyObject() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return &CachingObject{obj: o.obj.DeepCopyObject().(metaObject), copied: true}
+	return &Object{obj: o.obj.DeepCopyObject().(metaObject), copied: true}
 }
 
 // set applies a metadata change unless noop says it changes nothing,
 // copying the shared object first and dropping the cached encodings.
-func (o *CachingObject) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
+func (o *Object) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
 	o.mu.RLock()
 	same := noop(o.obj)
 	o.mu.RUnlock()
