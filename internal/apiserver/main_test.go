@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/regis-dev/regis/internal/apiserver"
+	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
@@ -97,14 +98,14 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc := registry.NewNamespaceController(reg, nil)
+	nc := controller.NewNamespaceController(reg, nil)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = nc.Run(ctx) }()
-	gc := registry.NewGarbageCollector(reg, nil)
+	gc := controller.NewGarbageCollector(reg, nil)
 	gcDone := make(chan struct{})
 	go func() { defer close(gcDone); _ = gc.Run(ctx) }()
 	reaperDone := make(chan struct{})
-	go func() { defer close(reaperDone); _ = registry.NewGracefulReaper(reg, nil).Run(ctx) }()
+	go func() { defer close(reaperDone); _ = controller.NewGracefulReaper(reg, nil).Run(ctx) }()
 	hs := httptest.NewUnstartedServer(api)
 	hs.EnableHTTP2 = true
 	hs.Start()

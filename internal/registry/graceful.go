@@ -2,13 +2,10 @@ package registry
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -108,90 +105,4 @@ func (s *Store) kickReaper() {
 	case s.reg.reapKick <- struct{}{}:
 	default:
 	}
-}
-
-// GracefulReaper deletes the objects whose grace period has passed (pods
-// deleted gracefully), as the kubelet would once their containers stop:
-// regis has no kubelet. It sleeps until the earliest deadline it knows,
-// wakes when this server marks an object, and rescans every Resync for the
-// marks of other servers.
-type GracefulReaper struct {
-	reg *Registry
-	log *slog.Logger
-	// Resync is the longest sleep.
-	Resync time.Duration
-}
-
-// NewGracefulReaper returns a reaper over reg; Run runs it.
-func NewGracefulReaper(reg *Registry, log *slog.Logger) *GracefulReaper {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &GracefulReaper{reg: reg, log: log, Resync: 10 * time.Second}
-}
-
-// Run reaps until ctx ends and returns nil then.
-func (g *GracefulReaper) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-g.reg.reapKick:
-		case <-timer.C:
-		}
-		next, err := g.reap(ctx)
-		if err != nil && ctx.Err() == nil {
-			g.log.Warn("graceful deletion", "err", err)
-		}
-		wait := g.Resync
-		if !next.IsZero() {
-			// Deadlines are whole seconds: wake just after.
-			if d := time.Until(next) + 10*time.Millisecond; d < wait {
-				wait = max(d, 10*time.Millisecond)
-			}
-		}
-		timer.Stop()
-		timer.Reset(wait)
-	}
-}
-
-// reap deletes what is due and returns the earliest deadline to come.
-func (g *GracefulReaper) reap(ctx context.Context) (next time.Time, err error) {
-	for _, s := range g.reg.Stores() {
-		if s.r.GracePeriod == nil {
-			continue
-		}
-		// A consistent list: it sees the mark that kicked the reaper.
-		list, err := s.List(ctx, "", &metainternalversion.ListOptions{})
-		if err != nil {
-			return next, err
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return next, err
-		}
-		now := s.now()
-		for _, it := range items {
-			m := metaOf(it)
-			dt, p := m.GetDeletionTimestamp(), m.GetDeletionGracePeriodSeconds()
-			if dt == nil || p == nil || *p == 0 {
-				continue
-			}
-			if dt.After(now) {
-				if next.IsZero() || dt.Before(&metav1.Time{Time: next}) {
-					next = dt.Time
-				}
-				continue
-			}
-			zero, uid := int64(0), m.GetUID()
-			_, _, err := s.Delete(ctx, m.GetNamespace(), m.GetName(), DeleteOptions{DeleteOptions: metav1.DeleteOptions{
-				GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}}})
-			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				return next, err
-			}
-		}
-	}
-	return next, nil
 }

@@ -37,6 +37,7 @@ type Registry struct {
 	reapKick chan struct{}
 	// nodePorts stores the node port bitmap; nil without services.
 	nodePorts storage.Interface
+	now       func() time.Time
 }
 
 // New builds a Store for each resource of the table. It starts nothing.
@@ -50,7 +51,7 @@ func New(c Config) (*Registry, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1), reapKick: make(chan struct{}, 1)}
+	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1), reapKick: make(chan struct{}, 1), now: c.Now}
 	for _, r := range c.Resources {
 		gvr := r.GroupVersionResource()
 		if _, dup := reg.byResource[gvr]; dup {
@@ -97,3 +98,16 @@ func (r *Registry) Lookup(gvr schema.GroupVersionResource) (*Store, bool) {
 
 // Namespaces returns the store of namespaces, nil if the table has none.
 func (r *Registry) Namespaces() *Store { return r.namespaces }
+
+// Deletions delivers after objects were deleted through the registry (or
+// marked for deletion): the garbage collector's wake-up. It holds one
+// pending signal and never blocks a writer.
+func (r *Registry) Deletions() <-chan struct{} { return r.gcKick }
+
+// GracefulDeletions delivers after objects were deleted gracefully (marked
+// with a grace period): the graceful reaper's wake-up. It holds one
+// pending signal and never blocks a writer.
+func (r *Registry) GracefulDeletions() <-chan struct{} { return r.reapKick }
+
+// Now is the registry's clock, the one of its deletion timestamps.
+func (r *Registry) Now() time.Time { return r.now() }

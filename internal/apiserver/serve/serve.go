@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/regis-dev/regis/internal/apiserver"
+	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/server"
 	"github.com/regis-dev/regis/internal/storage/cacher"
@@ -204,10 +205,16 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: 90 * time.Second, MaxHeaderBytes: 1 << 20,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
-	wg.Go(func() { _ = registry.NewNamespaceController(reg, log).Run(cctx) })
-	wg.Go(func() { _ = registry.NewGarbageCollector(reg, log).Run(cctx) })
-	wg.Go(func() { _ = registry.NewGracefulReaper(reg, log).Run(cctx) })
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
+	wg.Go(func() {
+		err := controller.Run(cctx, log,
+			controller.Named{Name: "namespace", Runner: controller.NewNamespaceController(reg, log)},
+			controller.Named{Name: "garbage-collector", Runner: controller.NewGarbageCollector(reg, log)},
+			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)})
+		if err != nil {
+			serveErr <- err // fatal: the server stops
+		}
+	})
 	wg.Go(func() {
 		if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- err
@@ -217,10 +224,10 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	if o.Ready != nil {
 		o.Ready(info)
 	}
+	var failed error
 	select {
 	case <-ctx.Done():
-	case err := <-serveErr:
-		return err
+	case failed = <-serveErr: // the listener or a controller failed: stop
 	}
 	api.Shutdown() // watches end, so that Shutdown below does not wait for them
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace(o))
@@ -232,7 +239,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		log.Warn("requests still running after the shutdown grace period were cut", "grace", shutdownGrace(o), "err", err)
 		_ = hs.Close()
 	}
-	return nil
+	return failed
 }
 
 // shutdownGrace is how long a shutdown waits for running requests.
