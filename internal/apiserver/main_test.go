@@ -59,15 +59,17 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	// Registered first, so it runs last: the next run of this test (-count)
 	// starts from an empty prefix.
 	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
+	storeMetrics := etcd3.NewMetrics()
 	factory := registry.EtcdStorage(registry.EtcdConfig{
-		Client: client,
-		Prefix: prefix,
+		Client:  client,
+		Prefix:  prefix,
+		Metrics: storeMetrics,
 	})
 	// The production read path: watch caches over the etcd stores (but
 	// for events, as kube-apiserver).
-	factory, caches := registry.CachedStorage(factory, func(gr schema.GroupResource) bool {
+	factory, caches := registry.CachedStorage(factory, registry.CacheConfig{Cached: func(gr schema.GroupResource) bool {
 		return cached && gr.Resource != "events"
-	}, nil)
+	}})
 	reg, err := registry.New(registry.Config{Storage: factory})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +80,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	if err := registry.Bootstrap(t.Context(), reg, 6443); err != nil {
 		t.Fatal(err)
 	}
-	metrics, err := apiserver.NewMetrics(reg, etcd3.Collectors()...)
+	metrics, err := apiserver.NewMetrics(reg, storeMetrics.Collectors()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,24 +23,32 @@ type Caches struct {
 	cachers map[schema.GroupResource]*cacher.Cacher
 }
 
+// CacheConfig configures CachedStorage.
+type CacheConfig struct {
+	// Cached says which resources get a cache; nil means all.
+	Cached func(schema.GroupResource) bool
+	// MaxBytes (--watch-cache-max-bytes) caps the memory of each cache and
+	// of all of them together; past it, a cache still serves watches and
+	// sends lists to etcd. The zero value means no limit.
+	MaxBytes cacher.MaxBytes
+	// Metrics are the caches' collectors, one set per server, registered
+	// by the server; nil gives each cache a private, unregistered set.
+	Metrics *cacher.Metrics
+	// Logger receives the caches' logs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
 // CachedStorage wraps each storage base makes in a watch cache, except for
-// the resources cached(gr) refuses (events, by kube-apiserver's default).
+// the resources cfg.Cached refuses (events, by kube-apiserver's default).
 // The caches serve watches and most lists; they fill once Caches.Run runs.
-//
-// limits (--watch-cache-max-bytes) caps the memory of each cache and of all
-// of them together; past it, a cache still serves watches and sends lists
-// to etcd.
-func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, log *slog.Logger, limits ...cacher.MaxBytes) (StorageFactory, *Caches) {
+func CachedStorage(base StorageFactory, cfg CacheConfig) (StorageFactory, *Caches) {
+	log, limit, cached := cfg.Logger, cfg.MaxBytes, cfg.Cached
 	if log == nil {
 		log = slog.Default()
 	}
-	var limit cacher.MaxBytes
 	var budget *cacher.Budget
-	if len(limits) > 0 {
-		limit = limits[0]
-		if limit.Total > 0 {
-			budget = cacher.NewBudget(limit.Total)
-		}
+	if limit.Total > 0 {
+		budget = cacher.NewBudget(limit.Total)
 	}
 	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}}
 	return func(r *Resource) (storage.Interface, error) {
@@ -62,6 +70,7 @@ func CachedStorage(base StorageFactory, cached func(schema.GroupResource) bool, 
 			MaxBytes:       limit.For(r.GroupResource()),
 			Budget:         budget,
 			Logger:         log,
+			Metrics:        cfg.Metrics,
 		})
 		if err != nil {
 			return nil, err

@@ -27,6 +27,9 @@ type EtcdConfig struct {
 	Compactor etcd3.Compactor
 	// Logger receives the stores' logs.
 	Logger *slog.Logger
+	// Metrics are the stores' collectors, one set per server, registered
+	// by the server; nil gives each store a private, unregistered set.
+	Metrics *etcd3.Metrics
 }
 
 // EtcdStorage returns a StorageFactory of etcd3 stores laid out as
@@ -62,6 +65,7 @@ func EtcdStorage(c EtcdConfig) StorageFactory {
 			Compactor:              c.Compactor,
 			AggregateCorruptErrors: true,
 			Logger:                 c.Logger,
+			Metrics:                c.Metrics,
 		})
 	}
 }

@@ -113,9 +113,12 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	// The stores' and the caches' metrics, this server's own.
+	storeMetrics, cacheMetrics := etcd3.NewMetrics(), cacher.NewMetrics()
 	factory := registry.EtcdStorage(registry.EtcdConfig{
 		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
 		Transformer: b.TransformerForResource, // --encryption-provider-config
+		Metrics:     storeMetrics,
 	})
 	var caches *registry.Caches
 	if o.WatchCache {
@@ -131,10 +134,13 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		if err != nil {
 			return err
 		}
-		factory, caches = registry.CachedStorage(factory, func(gr schema.GroupResource) bool {
-			enabled, _ := cacher.CacheEnabled(sizes, gr)
-			return enabled
-		}, log, limits)
+		factory, caches = registry.CachedStorage(factory, registry.CacheConfig{
+			Cached: func(gr schema.GroupResource) bool {
+				enabled, _ := cacher.CacheEnabled(sizes, gr)
+				return enabled
+			},
+			MaxBytes: limits, Metrics: cacheMetrics, Logger: log,
+		})
 	}
 	reg, err := registry.New(registry.Config{Storage: factory})
 	if err != nil {
@@ -183,7 +189,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		}
 		authn = append(authn, t)
 	}
-	metrics, err := apiserver.NewMetrics(reg, slices.Concat(etcd3.Collectors(), cacher.Collectors(),
+	metrics, err := apiserver.NewMetrics(reg, slices.Concat(storeMetrics.Collectors(), cacheMetrics.Collectors(),
 		[]prometheus.Collector{collectors.NewGoCollector()}, b.EncryptionCollectors())...)
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ type Cacher struct {
 	store     storage.Interface
 	versioner storage.Versioner
 	prefix    string // ResourcePrefix
-	m         *metrics
+	m         *resourceMetrics
 	log       *slog.Logger
 	stream    string // this cache's etcd watch stream (onOwnStream)
 
@@ -84,7 +84,7 @@ func New(cfg Config) (*Cacher, error) {
 		store:        cfg.Store,
 		versioner:    cfg.Store.Versioner(),
 		prefix:       cfg.ResourcePrefix,
-		m:            newMetrics(cfg.GroupResource),
+		m:            cfg.Metrics.forResource(cfg.GroupResource),
 		log:          cfg.Logger.With("resource", cfg.GroupResource.String()),
 		stream:       fmt.Sprintf("%s#%d", cfg.ResourcePrefix, streamSeq.Add(1)),
 		incoming:     make(chan *event, incomingBufSize),

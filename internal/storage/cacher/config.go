@@ -78,6 +78,9 @@ type Config struct {
 
 	// Logger receives the cache's logs (slog.Default when nil).
 	Logger *slog.Logger
+	// Metrics are the collectors the cache counts into, shared by the
+	// caches of one server; nil means a private set nobody registers.
+	Metrics *Metrics
 
 	defaultKeys bool // KeyFunc is the default: keys are prefix/[namespace/]name
 
@@ -150,6 +153,9 @@ func (c *Config) complete() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
 	}
 	return nil
 }

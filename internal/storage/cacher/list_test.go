@@ -282,13 +282,15 @@ func TestNotReadyReadsGoToEtcdWatchesWait(t *testing.T) {
 func TestMemoryBudgetSendsListsToEtcd(t *testing.T) {
 	counter := &countingStore{}
 	budget := cacher.NewBudget(0)
+	metrics := cacher.NewMetrics()
 	f := newFixture(t, withStore(counter.wrap), withConfig(func(c *cacher.Config) {
 		c.MaxBytes = 1000
 		c.Budget = budget
-		c.GroupResource.Group = "budget.test" // metrics of its own
+		c.GroupResource.Group = "budget.test"
+		c.Metrics = metrics
 	}))
 	over := func() float64 {
-		return metricValue(t, "apiserver_watch_cache_over_memory_budget", map[string]string{"group": "budget.test", "resource": "pods"})
+		return metricValue(t, metrics, "apiserver_watch_cache_over_memory_budget", map[string]string{"group": "budget.test", "resource": "pods"})
 	}
 	ctx := context.Background()
 	list := func() {
@@ -370,12 +372,14 @@ func mustSelector(t *testing.T, s string) labels.Selector {
 	return sel
 }
 
-// metricValue reads one series of the cacher's metrics (0 when absent).
-func metricValue(t *testing.T, name string, want map[string]string) float64 {
+// metricValue reads one series of a cacher's metrics (0 when absent).
+func metricValue(t *testing.T, m *cacher.Metrics, name string, want map[string]string) float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	if err := cacher.RegisterMetrics(reg); err != nil {
-		t.Fatal(err)
+	for _, c := range m.Collectors() {
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
 	}
 	families, err := reg.Gather()
 	if err != nil {

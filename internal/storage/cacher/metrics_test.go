@@ -12,7 +12,7 @@ import (
 // The server registers the store's and the caches' metrics together.
 func TestMetricsRegisterBesideTheStores(t *testing.T) {
 	r := prometheus.NewRegistry()
-	for _, c := range append(etcd3.Collectors(), cacher.Collectors()...) {
+	for _, c := range append(etcd3.NewMetrics().Collectors(), cacher.NewMetrics().Collectors()...) {
 		if err := r.Register(c); err != nil {
 			t.Fatal(err)
 		}

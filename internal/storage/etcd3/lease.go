@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -29,6 +30,7 @@ func DefaultLeaseConfig() LeaseConfig {
 type leaseManager struct {
 	lease  clientv3.Lease
 	config LeaseConfig
+	counts prometheus.Histogram // objects per lease, observed when a lease is replaced
 
 	mu         sync.Mutex
 	prevID     clientv3.LeaseID
@@ -36,11 +38,11 @@ type leaseManager struct {
 	attached   int64
 }
 
-func newLeaseManager(lease clientv3.Lease, config LeaseConfig) *leaseManager {
+func newLeaseManager(lease clientv3.Lease, config LeaseConfig, counts prometheus.Histogram) *leaseManager {
 	if config.MaxObjectCount <= 0 {
 		config.MaxObjectCount = DefaultLeaseConfig().MaxObjectCount
 	}
-	return &leaseManager{lease: lease, config: config}
+	return &leaseManager{lease: lease, config: config, counts: counts}
 }
 
 // GetLease returns a lease that expires no sooner than ttl seconds from now.
@@ -63,7 +65,7 @@ func (l *leaseManager) GetLease(ctx context.Context, ttl int64) (clientv3.LeaseI
 	if err != nil {
 		return 0, err
 	}
-	leaseObjectCounts.Observe(float64(l.attached))
+	l.counts.Observe(float64(l.attached))
 	l.prevID = resp.ID
 	l.prevExpiry = now.Add(time.Duration(ttl) * time.Second)
 	l.attached = 1

@@ -78,8 +78,8 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 		firstRun = true
 	)
 	defer func() {
-		listFetchedTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource, "etcd").Add(float64(fetched))
-		listReturnedTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource, "etcd").Add(float64(v.Len()))
+		s.metrics.listFetchedTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource, "etcd").Add(float64(fetched))
+		s.metrics.listReturnedTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource, "etcd").Add(float64(v.Len()))
 	}()
 	for {
 		resp, err := s.readRange(ctx, keyPrefix, opts.Recursive, kubernetes.ListOptions{Revision: pinned, Limit: limit, Continue: continueKey})
@@ -135,14 +135,14 @@ func (s *Store) readRange(ctx context.Context, keyPrefix string, recursive bool,
 	start := time.Now()
 	if recursive {
 		resp, err := s.kv.List(ctx, keyPrefix, o)
-		recordRequest("list", s.groupResource, err, start)
+		s.metrics.recordRequest("list", s.groupResource, err, start)
 		if err == nil {
 			s.observeSizes(resp.Kvs)
 		}
 		return resp, err
 	}
 	got, err := s.kv.Get(ctx, keyPrefix, kubernetes.GetOptions{Revision: o.Revision})
-	recordRequest("get", s.groupResource, err, start)
+	s.metrics.recordRequest("get", s.groupResource, err, start)
 	if err != nil {
 		return kubernetes.ListResponse{}, err
 	}

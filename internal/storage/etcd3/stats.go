@@ -27,7 +27,7 @@ func (s *Store) Stats(ctx context.Context) (storage.Stats, error) {
 	}
 	start := time.Now()
 	count, err := s.kv.Count(ctx, prefix, kubernetes.CountOptions{})
-	recordRequest("listWithCount", s.groupResource, err, start)
+	s.metrics.recordRequest("listWithCount", s.groupResource, err, start)
 	if err != nil {
 		return storage.Stats{}, err
 	}
@@ -56,7 +56,7 @@ func (s *Store) Keys(ctx context.Context) ([]string, error) {
 	}
 	start := time.Now()
 	resp, err := s.client.KV.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
-	recordRequest("listOnlyKeys", s.groupResource, err, start)
+	s.metrics.recordRequest("listOnlyKeys", s.groupResource, err, start)
 	if err != nil {
 		return nil, err
 	}

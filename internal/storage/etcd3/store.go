@@ -63,6 +63,9 @@ type Config struct {
 	AggregateCorruptErrors bool
 	// Logger receives retry and failure logs (slog.Default when nil).
 	Logger *slog.Logger
+	// Metrics are the collectors the store counts into, shared by the
+	// stores of one server; nil means a private set nobody registers.
+	Metrics *Metrics
 }
 
 // Store implements storage.Interface on etcd.
@@ -82,6 +85,7 @@ type Store struct {
 	maxRequestBytes int
 	aggregate       bool
 	log             *slog.Logger
+	metrics         *Metrics
 
 	estimatorMu sync.RWMutex
 	estimator   *sizeEstimator
@@ -124,6 +128,9 @@ func New(c Config) (*Store, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
 	return &Store{
 		client:          c.Client,
 		kv:              kubernetes.Client{Client: c.Client},
@@ -135,11 +142,12 @@ func New(c Config) (*Store, error) {
 		groupResource:   c.GroupResource,
 		transformer:     c.Transformer,
 		versioner:       c.Versioner,
-		leases:          newLeaseManager(c.Client.Lease, c.Lease),
+		leases:          newLeaseManager(c.Client.Lease, c.Lease, c.Metrics.leaseObjectCounts),
 		compactor:       c.Compactor,
 		maxRequestBytes: c.MaxRequestBytes,
 		aggregate:       c.AggregateCorruptErrors,
 		log:             c.Logger.With("resource", c.GroupResource.String()),
+		metrics:         c.Metrics,
 	}, nil
 }
 
@@ -175,7 +183,7 @@ func (s *Store) GetCurrentResourceVersion(ctx context.Context) (uint64, error) {
 	}
 	start := time.Now()
 	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
-	recordRequest("getCurrentResourceVersion", s.groupResource, err, start)
+	s.metrics.recordRequest("getCurrentResourceVersion", s.groupResource, err, start)
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +201,7 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.GetOptions, ou
 	}
 	start := time.Now()
 	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
-	recordRequest("get", s.groupResource, err, start)
+	s.metrics.recordRequest("get", s.groupResource, err, start)
 	if err != nil {
 		return err
 	}
@@ -219,7 +227,7 @@ func (s *Store) decode(key string, data []byte, out runtime.Object, rev int64) e
 		return fmt.Errorf("unable to convert output object to pointer: %w", err)
 	}
 	if _, _, err := s.codec.Decode(data, nil, out); err != nil {
-		decodeErrorsTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource).Inc()
+		s.metrics.decodeErrorsTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource).Inc()
 		return storage.NewInternalError(fmt.Errorf("unable to decode %q: %w", key, err))
 	}
 	return s.versioner.UpdateObject(out, uint64(rev))

@@ -170,12 +170,12 @@ func (wc *watchChan) read(done chan<- struct{}, sendInitial, endBookmark bool) {
 			return
 		}
 		if resp.IsProgressNotify() {
-			bookmarksTotal.WithLabelValues(gr.Group, gr.Resource).Inc()
+			s.metrics.bookmarksTotal.WithLabelValues(gr.Group, gr.Resource).Inc()
 			wc.queue(&event{rev: resp.Header.GetRevision(), progress: true})
 			continue
 		}
 		for _, e := range resp.Events {
-			eventsReceivedTotal.WithLabelValues(gr.Group, gr.Resource).Inc()
+			s.metrics.eventsReceivedTotal.WithLabelValues(gr.Group, gr.Resource).Inc()
 			if est := s.sizeEstimator(); est != nil {
 				if e.Type == clientv3.EventTypeDelete {
 					est.remove(string(e.Kv.Key))
@@ -211,7 +211,7 @@ func (wc *watchChan) sync() error {
 	for {
 		start := time.Now()
 		resp, err := s.client.KV.Get(wc.ctx, key, opts...)
-		recordRequest("list", s.groupResource, err, start)
+		s.metrics.recordRequest("list", s.groupResource, err, start)
 		if err != nil {
 			return s.listReadError(wc.ctx, err, pinned, true, key, wc.key)
 		}
@@ -380,7 +380,7 @@ func (wc *watchChan) decode(key string, data []byte, rev int64) (runtime.Object,
 	}
 	obj, err := runtime.Decode(s.codec, plain)
 	if err != nil {
-		decodeErrorsTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource).Inc()
+		s.metrics.decodeErrorsTotal.WithLabelValues(s.groupResource.Group, s.groupResource.Resource).Inc()
 		return nil, fmt.Errorf("unable to decode %q: %w", key, err)
 	}
 	if err := s.versioner.UpdateObject(obj, uint64(rev)); err != nil {

@@ -44,7 +44,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	}
 	start := time.Now()
 	resp, err := s.kv.OptimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
-	recordRequest("create", s.groupResource, err, start)
+	s.metrics.recordRequest("create", s.groupResource, err, start)
 	if err != nil {
 		return s.writeError(key, newData, err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, prec
 		}
 		start := time.Now()
 		resp, err := s.kv.OptimisticDelete(ctx, key, st.rev, kubernetes.DeleteOptions{GetOnFailure: true})
-		recordRequest("delete", s.groupResource, err, start)
+		s.metrics.recordRequest("delete", s.groupResource, err, start)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		}
 		start := time.Now()
 		resp, err := s.kv.OptimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
-		recordRequest("update", s.groupResource, err, start)
+		s.metrics.recordRequest("update", s.groupResource, err, start)
 		if err != nil {
 			return s.writeError(key, newData, err)
 		}
@@ -226,7 +226,7 @@ type objState struct {
 func (s *Store) currentState(ctx context.Context, key string, v reflect.Value, ignoreNotFound, unsafe bool) (*objState, error) {
 	start := time.Now()
 	resp, err := s.kv.Get(ctx, key, kubernetes.GetOptions{})
-	recordRequest("get", s.groupResource, err, start)
+	s.metrics.recordRequest("get", s.groupResource, err, start)
 	if err != nil {
 		return nil, err
 	}
