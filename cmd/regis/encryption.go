@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +19,6 @@ import (
 
 	"github.com/regis-dev/regis/internal/encryptionconfig"
 	"github.com/regis-dev/regis/internal/encryptionconfig/peers"
-	"github.com/regis-dev/regis/internal/etcd"
 	opsenc "github.com/regis-dev/regis/internal/ops/encryption"
 	"github.com/regis-dev/regis/internal/ops/progress"
 	"github.com/regis-dev/regis/internal/server"
@@ -36,157 +31,6 @@ func addEncryptionServeFlags(f *pflag.FlagSet, o *server.Options) {
 		"The file containing configuration for encryption providers to be used for storing secrets in etcd (apiserver.config.k8s.io/v1 EncryptionConfiguration).")
 	f.BoolVar(&o.EncryptionProviderConfigAutomaticReload, "encryption-provider-config-automatic-reload", o.EncryptionProviderConfigAutomaticReload,
 		"Apply each valid change of --encryption-provider-config with no restart; an invalid one is logged and counted, and the configuration in use stays.")
-}
-
-// encryptionFlags are the flags the encryption commands share.
-type encryptionFlags struct {
-	etcdServers        []string
-	caFile, certFile   string
-	keyFile, prefix    string
-	dataDir, snapshot  string
-	output             string
-	resources          []string
-	configs            []string
-	logLevel           string
-	dataDirWasExplicit bool
-}
-
-func (f *encryptionFlags) addEtcd(fs *pflag.FlagSet, offline string) {
-	fs.StringSliceVar(&f.etcdServers, "etcd-servers", nil, "etcd servers to connect to (scheme://ip:port, comma separated): a live etcd.")
-	fs.StringVar(&f.caFile, "etcd-cafile", "", "SSL Certificate Authority file used to secure etcd communication.")
-	fs.StringVar(&f.certFile, "etcd-certfile", "", "SSL certification file used to secure etcd communication.")
-	fs.StringVar(&f.keyFile, "etcd-keyfile", "", "SSL key file used to secure etcd communication.")
-	fs.StringVar(&f.prefix, "etcd-prefix", "/registry", "The prefix of all resource paths in etcd.")
-	fs.StringVar(&f.dataDir, "data-dir", "./regis-data", offline)
-	fs.StringVarP(&f.output, "output", "o", "table", "Output format: table or json.")
-	fs.StringSliceVar(&f.resources, "resource", nil, "Only these resources (secrets, configmaps, deployments.apps, …); repeatable.")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "Lowest level of logs on stderr: debug, info, warn or error.")
-}
-
-func (f *encryptionFlags) validate(cmd *cobra.Command) error {
-	if f.output != "table" && f.output != "json" {
-		return fmt.Errorf("-o %q: want table or json", f.output)
-	}
-	f.dataDirWasExplicit = cmd.Flags().Changed("data-dir")
-	if len(f.etcdServers) > 0 && (f.dataDirWasExplicit || f.snapshot != "") {
-		return errors.New("--etcd-servers reads a live etcd: it does not go with --data-dir or --snapshot")
-	}
-	return nil
-}
-
-func (f *encryptionFlags) logger(w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		level = slog.LevelWarn
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-func (f *encryptionFlags) groupResources() []schema.GroupResource {
-	var out []schema.GroupResource
-	for _, r := range f.resources {
-		out = append(out, schema.ParseGroupResource(r))
-	}
-	return out
-}
-
-// connect returns a client of the live etcd (--etcd-servers), or else of
-// the etcd of --data-dir: the etcd of the server running on it, or, when
-// none runs there, an etcd started on it for the time of the command.
-// Either is reached with the data directory's own client certificate.
-// close stops what connect started.
-func (f *encryptionFlags) connect(ctx context.Context, log *slog.Logger) (c *clientv3.Client, where string, close func(), err error) {
-	if len(f.etcdServers) > 0 {
-		tlsCfg, err := etcd.TLSConfig(f.caFile, f.certFile, f.keyFile)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		c, err := dialChecked(ctx, f.etcdServers, tlsCfg, etcd.DialTimeout)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return c, "etcd " + strings.Join(f.etcdServers, ","), func() { c.Close() }, nil
-	}
-	// Offline unless a server holds the data directory: then its etcd.
-	dir := server.EmbeddedEtcdDir(f.dataDir)
-	probe, err := opsenc.OpenFile(dir)
-	if err != nil {
-		c, where, err := f.liveDataDir(ctx, err)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return c, where, func() { c.Close() }, nil
-	}
-	probe.Close()
-	abs, err := filepath.Abs(f.dataDir)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	// The offline member is secured as the server's, on free ports.
-	p, err := etcd.EnsurePKI(server.EmbeddedEtcdPKIDir(abs))
-	if err != nil {
-		return nil, "", nil, err
-	}
-	tlsCfg, err := p.ClientTLS()
-	if err != nil {
-		return nil, "", nil, err
-	}
-	cfg := etcd.EmbeddedConfig{DataDir: server.EmbeddedEtcdDir(abs), Logger: log}
-	p.Apply(&cfg)
-	e, err := etcd.StartEmbedded(ctx, cfg)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	c, err = etcd.NewClient([]string{e.Endpoint}, etcd.WithTLS(tlsCfg))
-	if err != nil {
-		e.Close()
-		return nil, "", nil, err
-	}
-	return c, "data dir " + f.dataDir, func() { c.Close(); e.Close() }, nil
-}
-
-// liveProbeTimeout bounds the wait for the etcd a data directory records:
-// after a crash the record names a member that is gone.
-const liveProbeTimeout = 5 * time.Second
-
-// liveDataDir connects to the etcd of the server running on --data-dir,
-// which offline failed to open (offlineErr), with the data directory's
-// client certificate. It returns "etcd URL (data dir D)" as where.
-func (f *encryptionFlags) liveDataDir(ctx context.Context, offlineErr error) (*clientv3.Client, string, error) {
-	p := etcd.PKI{Dir: server.EmbeddedEtcdPKIDir(f.dataDir)}
-	howTo := fmt.Sprintf("to reach a running server's etcd, pass instead of --data-dir: --etcd-servers https://127.0.0.1:2379 (its --embedded-etcd-client-port) --etcd-cafile %s --etcd-certfile %s --etcd-keyfile %s",
-		p.CAFile(), p.ClientCertFile(), p.ClientKeyFile())
-	if _, err := os.Stat(p.ClientKeyFile()); err != nil {
-		return nil, "", fmt.Errorf("--data-dir %s: %w", f.dataDir, offlineErr)
-	}
-	endpoint, err := server.EmbeddedEtcdEndpoint(f.dataDir)
-	if err != nil || endpoint == "" {
-		return nil, "", fmt.Errorf("--data-dir %s: %w; %s", f.dataDir, offlineErr, howTo)
-	}
-	tlsCfg, err := p.ClientTLS()
-	if err == nil {
-		var c *clientv3.Client
-		if c, err = dialChecked(ctx, []string{endpoint}, tlsCfg, liveProbeTimeout); err == nil {
-			return c, "etcd " + endpoint + " (data dir " + f.dataDir + ")", nil
-		}
-	}
-	return nil, "", fmt.Errorf("--data-dir %s: %w; the etcd it records at %s did not answer: %v; %s", f.dataDir, offlineErr, endpoint, err, howTo)
-}
-
-// dialChecked connects to endpoints and checks, within timeout, that etcd
-// answers.
-func dialChecked(ctx context.Context, endpoints []string, tlsCfg *tls.Config, timeout time.Duration) (*clientv3.Client, error) {
-	c, err := etcd.NewClient(endpoints, etcd.WithTLS(tlsCfg), etcd.WithDialTimeout(timeout))
-	if err != nil {
-		return nil, err
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if _, err := c.Get(rctx, "/", clientv3.WithCountOnly()); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("etcd at %v: %w", endpoints, err)
-	}
-	return c, nil
 }
 
 // signalContext ends on SIGINT or SIGTERM; a second signal kills.
@@ -330,78 +174,6 @@ file), a lower bound whoever wrote them.`,
 	return cmd
 }
 
-func printStatus(w io.Writer, rep *opsenc.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Source:\t%s, revision %d\n", rep.Source, rep.Revision)
-	if rep.RulesFrom != "" {
-		fmt.Fprintf(tw, "Keys classed by:\t%s\n", rep.RulesFrom)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tPREFIX\tKEY\tSTATE\tCOUNT\tOBJECTS")
-	var left int64
-	for _, rs := range rep.Resources {
-		for i, k := range rs.Keys {
-			res, prefix := rs.Resource, rs.Prefix
-			if i > 0 {
-				res, prefix = "", ""
-			}
-			key := k.Key
-			if k.KeyID != "" {
-				key += " key_id=" + k.KeyID
-			}
-			state := k.State
-			if state == "" {
-				state = "-"
-			}
-			objs := strings.Join(k.Objects, ", ")
-			if k.MoreObjects > 0 {
-				objs += fmt.Sprintf(" (+%s more)", progress.Count(k.MoreObjects))
-			}
-			if k.State != "" && k.State != opsenc.StateWrite {
-				left += k.Count
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", res, prefix, key, state, progress.Count(k.Count), objs)
-		}
-	}
-	if len(rep.Resources) == 0 {
-		fmt.Fprintln(tw, "(no objects)\t\t\t\t\t")
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(rep.AESGCM) > 0 {
-		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "AESGCM KEY\tFINGERPRINT\tCOUNTED\tSTORED\tWRITES\tOF 200,000\tADVICE")
-		for _, a := range rep.AESGCM {
-			fp := a.Fingerprint
-			if fp == "" {
-				fp = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\n", a.Key, fp, progress.Count(a.Counted), progress.Count(a.Stored),
-				progress.Count(a.Writes), a.Percent, a.Advice)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(w)
-	switch {
-	case rep.RulesFrom == "":
-		fmt.Fprintln(w, "No configuration to class keys with: pass --encryption-provider-config (or scan live with a regis server running).")
-	case left > 0:
-		fmt.Fprintf(w, "%s value(s) are not on their write key: run `regis encryption rewrite`.\n", progress.Count(left))
-	default:
-		fmt.Fprintln(w, "Every value is on its write key.")
-	}
-	if rep.OtherKeys > 0 {
-		fmt.Fprintf(w, "%s key(s) under the prefix hold no object of a known resource.\n", progress.Count(rep.OtherKeys))
-	}
-	return nil
-}
-
 func newEncryptionRewriteCmd() *cobra.Command {
 	f := &encryptionFlags{}
 	var o opsenc.RewriteOptions
@@ -487,28 +259,6 @@ while a live regis server writes a configured resource with another key
 	fs.BoolVar(&o.Restart, "restart", false, "Ignore a saved checkpoint and start from the first key.")
 	fs.BoolVar(&force, "force", false, "Rewrite even while live servers write with other keys.")
 	return cmd
-}
-
-func printRewrite(w io.Writer, res *opsenc.RewriteResult) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCANNED\tREWRITTEN\tCURRENT\tGONE\tCONFLICTS\tFAILED\tDURATION\tRATE")
-	rate := 0.0
-	if s := res.Duration.Seconds(); s > 0 {
-		rate = float64(res.Scanned) / s
-	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f/s\n", progress.Count(res.Scanned), progress.Count(res.Rewritten),
-		progress.Count(res.Current), progress.Count(res.Gone), progress.Count(res.Conflicts), progress.Count(res.Failed),
-		res.Duration.Round(time.Millisecond), rate)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if res.ResumedAfter != "" {
-		fmt.Fprintf(w, "Resumed after %s.\n", res.ResumedAfter)
-	}
-	for _, fl := range res.Failures {
-		fmt.Fprintf(w, "failed: %s: %s\n", fl.Key, fl.Error)
-	}
-	return nil
 }
 
 func newEncryptionRotateCmd() *cobra.Command {
@@ -631,28 +381,4 @@ the command again to resume. The files are rewritten without comments.`,
 	fs.IntVar(&o.Concurrency, "concurrency", opsenc.DefaultConcurrency, "Objects rewritten at once.")
 	fs.Float64Var(&o.Rate, "rate", 0, "Most objects read per second by the rewrite; 0 is unbounded.")
 	return cmd
-}
-
-func printRotate(w io.Writer, res *opsenc.RotateResult) error {
-	fmt.Fprintf(w, "Rotated %s (%s): %s → %s", res.Resource, strings.Join(res.Entry, ", "), res.Old, res.New)
-	if res.Resumed != "" {
-		fmt.Fprintf(w, ", resumed at %s", res.Resumed)
-	}
-	fmt.Fprintf(w, "; servers: %s\n\n", strings.Join(res.Servers, ", "))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tDURATION\tRESULT")
-	for _, s := range res.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Phase, s.Duration.Round(time.Millisecond), s.Detail)
-	}
-	if res.OldKept {
-		fmt.Fprintf(tw, "drop\t-\tkept %s (--keep-old-key)\n", res.Old)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if res.Final != nil {
-		fmt.Fprintln(w)
-		return printStatus(w, res.Final)
-	}
-	return nil
 }

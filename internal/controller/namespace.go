@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // NamespaceController finishes the deletion of namespaces, as upstream's
@@ -114,11 +115,7 @@ func (c *NamespaceController) drain(ctx context.Context, w watch.Interface) {
 			if !ok || e.Type == watch.Error {
 				return
 			}
-			obj := e.Object
-			if co, ok := obj.(runtime.CacheableObject); ok {
-				obj = co.GetObject()
-			}
-			m, err := meta.Accessor(obj)
+			m, err := meta.Accessor(cacheable.Unwrap(e.Object))
 			if err != nil || m.GetDeletionTimestamp() == nil || e.Type == watch.Deleted {
 				continue
 			}
