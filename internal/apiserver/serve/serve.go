@@ -194,6 +194,10 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 	if err != nil {
 		return err
 	}
+	// A first probe before serving: until one has answered, the check
+	// reports "not yet established" (upstream's text) to every caller
+	// but the prober, and /readyz would fail right after the start.
+	_ = b.Health.Check(ctx)
 	monitor := apiserver.NewStorageMonitor(b.Health.Check, 0)
 	wg.Go(func() { _ = monitor.Run(cctx) })
 	api, err := apiserver.New(apiserver.Config{
