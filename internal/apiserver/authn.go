@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -68,6 +69,7 @@ func refuseImpersonation(r *http.Request, caller string) error {
 			asked = append(asked, name)
 		}
 	}
+	slices.Sort(asked)
 	user := r.Header.Get(impersonateUserHeader)
 	if user == "" {
 		if _, ok := r.Header[impersonateUserHeader]; !ok && len(asked) == 0 {
