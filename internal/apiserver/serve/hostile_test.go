@@ -96,29 +96,12 @@ func (f *full) admin(t *testing.T) *tls.Certificate {
 // common name names no user: 401, as upstream.
 func TestEmptyCommonNameIsUnauthorized(t *testing.T) {
 	f := startFull(t, nil)
-	ca, err := pki.LoadCA(filepath.Join(f.dir, "pki", serve.CAFile), filepath.Join(f.dir, "pki", serve.CAKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, key, err := ca.Issue(&x509.Certificate{Subject: pkix.Name{Organization: []string{"system:masters"}},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := emptyCNCert(t, f)
 	for _, c := range []struct {
 		name string
 		cert *tls.Certificate
 		want int
-	}{{"empty CN", &cert, http.StatusUnauthorized}, {"admin", f.admin(t), http.StatusOK}} {
+	}{{"empty CN", cert, http.StatusUnauthorized}, {"admin", f.admin(t), http.StatusOK}} {
 		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: f.tlsConfig(t, c.cert)}}
 		resp, err := hc.Get(f.info.URL + "/api/v1/namespaces")
 		if err != nil {
@@ -202,4 +185,29 @@ func TestShutdownWithStalledClients(t *testing.T) {
 	if took := time.Since(start); took > 6*time.Second {
 		t.Fatalf("shutdown took %v with a 1s grace", took)
 	}
+}
+
+// emptyCNCert is a client certificate of the server's CA with no
+// common name.
+func emptyCNCert(t *testing.T, f *full) *tls.Certificate {
+	t.Helper()
+	ca, err := pki.LoadCA(filepath.Join(f.dir, "pki", serve.CAFile), filepath.Join(f.dir, "pki", serve.CAKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, key, err := ca.Issue(&x509.Certificate{Subject: pkix.Name{Organization: []string{"system:masters"}},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cert
 }

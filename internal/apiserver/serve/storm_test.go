@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -38,7 +34,6 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/regis-dev/regis/internal/apiserver/serve"
-	"github.com/regis-dev/regis/internal/pki"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -69,7 +64,7 @@ func TestStorm(t *testing.T) {
 		h1:      stormClient(f.tlsConfig(t, f.admin(t)), false),
 		h2:      stormClient(f.tlsConfig(t, f.admin(t)), true),
 		anon:    stormClient(f.tlsConfig(t, nil), false),
-		emptyCN: stormClient(f.tlsConfig(t, stormEmptyCNCert(t, f)), false),
+		emptyCN: stormClient(f.tlsConfig(t, emptyCNCert(t, f)), false),
 	}
 
 	// The issue's defects, once each, in order (they set up nothing for
@@ -995,31 +990,6 @@ func stormClient(c *tls.Config, h2 bool) *http.Client {
 		tr.ForceAttemptHTTP2 = true
 	}
 	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-// stormEmptyCNCert is a client certificate of the server's CA with no
-// common name.
-func stormEmptyCNCert(t *testing.T, f *full) *tls.Certificate {
-	t.Helper()
-	ca, err := pki.LoadCA(filepath.Join(f.dir, "pki", serve.CAFile), filepath.Join(f.dir, "pki", serve.CAKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, key, err := ca.Issue(&x509.Certificate{Subject: pkix.Name{Organization: []string{"system:masters"}},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cert
 }
 
 // stormVmHWM is the process's peak resident set size in bytes.
