@@ -24,34 +24,42 @@ import (
 )
 
 // serveResource serves a request on a resource, an object or a
-// subresource.
+// subresource. It is the one place a verb handler's error is written.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
+	if err := s.dispatch(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// dispatch runs the handler of a request's verb. A handler returns the
+// error to answer with only while nothing of its response is written:
+// once it has begun answering it returns nil and logs what failed, as
+// the status line is sent and nothing more can be told the client.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	info := classify(r)
 	st, err := s.lookup(r, info)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	switch info.verb {
 	case "get":
-		s.get(w, r, st, info)
+		return s.get(w, r, st, info)
 	case "list":
-		s.list(w, r, st, info)
+		return s.list(w, r, st, info)
 	case "watch":
-		s.watch(w, r, st, info)
+		return s.watch(w, r, st, info)
 	case "create":
-		s.create(w, r, st, info)
+		return s.create(w, r, st, info)
 	case "update":
-		s.update(w, r, st, info)
+		return s.update(w, r, st, info)
 	case "patch":
-		s.patch(w, r, st, info)
+		return s.patch(w, r, st, info)
 	case "delete":
-		s.delete(w, r, st, info)
+		return s.delete(w, r, st, info)
 	case "deletecollection":
-		s.deleteCollection(w, r, st, info)
-	default:
-		writeError(w, r, methodNotAllowed(r))
+		return s.deleteCollection(w, r, st, info)
 	}
+	return methodNotAllowed(r)
 }
 
 // lookup finds the store of a request and checks that the path fits the
@@ -114,42 +122,39 @@ func invalidOptions(kind string, errs field.ErrorList) error {
 	return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r, "Table", "PartialObjectMetadata")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var opts metav1.GetOptions
 	if err := decodeParams(r, &opts); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	obj, err := st.Get(r.Context(), info.namespace, info.name, &opts)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if info.subresource == "scale" {
 		writeObject(w, out, http.StatusOK, scaleGV, toScale(st, obj))
-		return
+		return nil
 	}
-	s.writeConverted(w, r, out, st, obj, http.StatusOK)
+	return s.writeConverted(w, r, out, st, obj, http.StatusOK)
 }
 
 // writeConverted writes obj, or its Table or PartialObjectMetadata when
-// the client asked for one.
-func (s *Server) writeConverted(w http.ResponseWriter, r *http.Request, out output, st *registry.Store, obj runtime.Object, code int) {
+// the client asked for one. A failed conversion is returned unwritten.
+func (s *Server) writeConverted(w http.ResponseWriter, r *http.Request, out output, st *registry.Store, obj runtime.Object, code int) error {
 	if out.as == "" {
 		writeObject(w, out, code, st.Resource().GroupVersion(), obj)
-		return
+		return nil
 	}
 	conv, err := convertOutput(r, out, st, obj, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeObject(w, out, code, schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}, conv)
+	return nil
 }
 
 // listOptions decodes and validates the list options of a request.
@@ -164,37 +169,33 @@ func listOptions(r *http.Request) (*metainternalversion.ListOptions, error) {
 	return opts, nil
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r, "Table", "PartialObjectMetadataList")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	opts, err := listOptions(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if out.as == "" && streamsLists(out) {
 		// A watch cache's list: its objects' cached bytes, streamed.
 		l, ok, err := st.ListObjects(r.Context(), info.namespace, opts)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		if ok {
 			if err := writeList(w, out, st.Resource().GroupVersion(), st.Resource().Kind, l); err != nil {
 				s.cfg.Logger.Error("writing a list", "resource", st.Resource().GroupResource(), "err", err)
 			}
-			return
+			return nil
 		}
 	}
 	list, err := st.List(r.Context(), info.namespace, opts)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeConverted(w, r, out, st, list, http.StatusOK)
+	return s.writeConverted(w, r, out, st, list, http.StatusOK)
 }
 
 // fieldValidation returns the fieldValidation directive of a write
@@ -278,104 +279,92 @@ func addWarnings(w http.ResponseWriter, err error) {
 
 func dryRun(v []string) bool { return len(v) > 0 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var opts metav1.CreateOptions
 	if err := decodeParams(r, &opts); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&opts)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), fieldValidation(opts.FieldValidation))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := st.Create(r.Context(), info.namespace, obj, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeObject(w, out, http.StatusCreated, st.Resource().GroupVersion(), res)
+	return nil
 }
 
-func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var opts metav1.UpdateOptions
 	if err := decodeParams(r, &opts); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := invalidOptions("UpdateOptions", metav1validation.ValidateUpdateOptions(&opts)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	directive := fieldValidation(opts.FieldValidation)
 	if info.subresource == "scale" {
 		body, err := s.decodeBody(w, r, scaleGV.WithKind("Scale"), newScale(), directive)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
-		s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(*autoscalingScale) (*autoscalingScale, error) {
+		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(*autoscalingScale) (*autoscalingScale, error) {
 			return body.(*autoscalingScale), nil
 		})
-		return
 	}
 	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), directive)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(context.Context, runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
 	}
 	writeObject(w, out, code, st.Resource().GroupVersion(), res)
+	return nil
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	opts, err := s.deleteOptions(w, r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	obj, deleted, err := st.Delete(r.Context(), info.namespace, info.name, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	res := st.Resource()
 	if deleted && !res.ReturnDeletedObject {
 		m := metaAccessor(obj)
 		writeObject(w, out, http.StatusOK, schema.GroupVersion{Version: "v1"},
 			successStatus(res.GroupResource(), res.Resource, info.name, string(m.GetUID())))
-		return
+		return nil
 	}
 	writeObject(w, out, http.StatusOK, res.GroupVersion(), obj)
+	return nil
 }
 
 // deleteOptions reads DeleteOptions from the body (if any) and the query.
@@ -426,32 +415,28 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 	return opts, nil
 }
 
-func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	if err := checkServed(st, info.verb); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := negotiate(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	lo, err := listOptions(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	opts, err := s.deleteOptions(w, r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := st.DeleteCollection(r.Context(), info.namespace, lo, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), list)
+	return nil
 }
 
 func typesUID(s string) types.UID { return types.UID(s) }

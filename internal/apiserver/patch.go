@@ -44,47 +44,40 @@ func limitJSONPatchCopies(limit int64) {
 	}
 }
 
-func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	pt := types.PatchType(ct)
 	switch pt {
 	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
 	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		writeError(w, r, unsupportedMediaType(ct+" (server-side apply is not supported by regis yet)"))
-		return
+		return unsupportedMediaType(ct + " (server-side apply is not supported by regis yet)")
 	default:
-		writeError(w, r, unsupportedMediaType(r.Header.Get("Content-Type")))
-		return
+		return unsupportedMediaType(r.Header.Get("Content-Type"))
 	}
 	var opts metav1.PatchOptions
 	if err := decodeParams(r, &opts); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := invalidOptions("PatchOptions", metav1validation.ValidatePatchOptions(&opts, pt)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	body, err := s.readBody(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	directive := fieldValidation(opts.FieldValidation)
 	if info.subresource == "scale" {
-		s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
+		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
 			next := &autoscalingScale{}
 			if err := applyPatch(w, pt, cur, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 				return nil, err
 			}
 			return next, nil
 		})
-		return
 	}
 	res, _, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
 		if existing == nil {
@@ -98,10 +91,10 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		return next, nil
 	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), res)
+	return nil
 }
 
 // applyPatch applies a JSON, merge or strategic merge patch to cur and

@@ -43,10 +43,11 @@ func toScale(st *registry.Store, obj runtime.Object) *autoscalingv1.Scale {
 	}
 }
 
-// updateScale applies change to the Scale of the stored object and writes
-// the new replica count to the object.
+// updateScale applies change to the Scale of the stored object, writes
+// the new replica count to the object and answers with the new Scale. A
+// failed update is returned unanswered.
 func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output, st *registry.Store, info requestInfo, dry bool,
-	change func(*autoscalingScale) (*autoscalingScale, error)) {
+	change func(*autoscalingScale) (*autoscalingScale, error)) error {
 	res, _, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
 		if existing == nil {
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
@@ -70,8 +71,8 @@ func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output,
 		return existing, nil
 	}, registry.UpdateOptions{DryRun: dry})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeObject(w, out, http.StatusOK, scaleGV, toScale(st, res))
+	return nil
 }

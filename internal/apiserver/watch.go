@@ -25,20 +25,17 @@ import (
 // serializer (a watch cache's runtime.CacheableObject keeps the encoding
 // for the other watchers) and framed for the format: newline-delimited
 // JSON, length-prefixed protobuf, CBOR sequences.
-func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) {
+func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r, "Table", "PartialObjectMetadata")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if out.info.StreamSerializer == nil {
-		writeError(w, r, notAcceptable(r.Header.Get("Accept")))
-		return
+		return notAcceptable(r.Header.Get("Accept"))
 	}
 	opts, err := listOptions(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	// As upstream: timeoutSeconds when given (a negative one ends the
 	// watch at once, after its first answer), else between
@@ -51,8 +48,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	defer cancel()
 	wi, err := st.Watch(ctx, info.namespace, opts)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	defer wi.Stop()
 
@@ -97,14 +93,14 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		var ok bool
 		select {
 		case <-expired.C:
-			return
+			return nil
 		case <-ctx.Done():
-			return
+			return nil
 		case <-s.stopping:
-			return
+			return nil
 		case e, ok = <-wi.ResultChan():
 			if !ok {
-				return
+				return nil
 			}
 		}
 		obj := e.Object
@@ -135,7 +131,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		}
 		if err != nil {
 			s.cfg.Logger.Error("encoding a watch event", "resource", st.Resource().GroupResource(), "err", err)
-			return
+			return nil
 		}
 		if frame != nil {
 			if bw == nil {
@@ -146,7 +142,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			err = enc.Encode(&metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Raw: raw.Bytes()}})
 		}
 		if err != nil {
-			return // the client went away
+			return nil // the client went away
 		}
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.watchEvent(kind)
@@ -157,11 +153,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 				putWatchWriter(bw)
 				bw = nil
 				if err != nil {
-					return
+					return nil
 				}
 			}
 			if err := rc.Flush(); err != nil {
-				return
+				return nil
 			}
 		}
 	}
