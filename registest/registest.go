@@ -24,7 +24,6 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -82,9 +81,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.StorageMediaType != "" {
 		opts.StorageMediaType = o.StorageMediaType
 	}
-	ready := make(chan serve.Info, 1)
-	opts.Serve = serve.Func(serve.Options{Listener: ln, PKIDir: s.dir + "/pki", KubeconfigDir: s.dir, Logger: log, WatchCache: true,
-		Ready: func(i serve.Info) { ready <- i }})
+	ready := make(chan server.Info, 1)
+	opts.Listener, opts.Ready = ln, func(i server.Info) { ready <- i }
 
 	rctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

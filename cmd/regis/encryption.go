@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/encryptionconfig"
@@ -92,7 +91,7 @@ file), a lower bound whoever wrote them.`,
 				return err
 			}
 			ctx := cmd.Context()
-			opts := opsenc.StatusOptions{Prefix: f.prefix, Resources: f.groupResources(), MaxObjects: maxObjects}
+			opts := opsenc.StatusOptions{Prefix: f.etcd.EtcdPrefix, Resources: f.groupResources(), MaxObjects: maxObjects}
 			if len(f.configs) > 0 {
 				file, err := encryptionconfig.ReadFile(f.configs[0])
 				if err != nil {
@@ -101,17 +100,15 @@ file), a lower bound whoever wrote them.`,
 				opts.Rules, opts.RulesFrom = opsenc.RulesOfConfig(file.Config), "config "+f.configs[0]+" ("+file.Hash+")"
 			}
 			var src opsenc.Source
-			var c *clientv3.Client // live
-			var where string
-			if len(f.etcdServers) > 0 {
-				var closeFn func()
+			var conn *server.Conn // live
+			if len(f.etcd.EtcdServers) > 0 {
 				var err error
-				if c, where, closeFn, err = f.connect(ctx, f.logger(cmd.ErrOrStderr())); err != nil {
+				if conn, err = f.connect(ctx, f.logger(cmd.ErrOrStderr())); err != nil {
 					return err
 				}
-				defer closeFn()
+				defer conn.Close()
 			} else {
-				path := f.dataDir
+				path := f.etcd.DataDir
 				if f.snapshot != "" {
 					path = f.snapshot
 				}
@@ -123,20 +120,21 @@ file), a lower bound whoever wrote them.`,
 				case f.snapshot != "":
 					return err
 				default: // a server may run on the data directory: read its etcd
-					if c, where, err = f.liveDataDir(ctx, err); err != nil {
+					if conn, err = server.ConnectRunning(ctx, f.etcd.DataDir, err); err != nil {
 						return err
 					}
-					defer c.Close()
+					defer conn.Close()
 				}
 			}
-			if c != nil {
+			if conn != nil {
 				var err error
-				src = &opsenc.Live{KV: c, Name: strings.TrimPrefix(where, "etcd ")}
-				if opts.WriteCounts, err = peers.ReadWriteCounts(ctx, c, peers.NewLayout(f.prefix)); err != nil {
+				c := conn.Client
+				src = &opsenc.Live{KV: c, Name: strings.TrimPrefix(conn.Where, "etcd ")}
+				if opts.WriteCounts, err = peers.ReadWriteCounts(ctx, c, peers.NewLayout(f.etcd.EtcdPrefix)); err != nil {
 					return err
 				}
 				if opts.Rules == nil {
-					regs, err := peers.List(ctx, c, peers.NewLayout(f.prefix))
+					regs, err := peers.List(ctx, c, peers.NewLayout(f.etcd.EtcdPrefix))
 					if err != nil {
 						return err
 					}
@@ -166,7 +164,7 @@ file), a lower bound whoever wrote them.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "Offline: the data directory of a stopped regis server (or an etcd data directory); of a running one, its etcd is read live with the directory's client certificate.")
+	f.addEtcd(fs)
 	fs.StringVar(&f.snapshot, "snapshot", "", "Offline: an etcd snapshot file (etcdctl snapshot save) or database file.")
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration to class keys with (write, read, unreadable).")
 	fs.IntVar(&maxObjects, "max-objects", opsenc.DefaultMaxObjects, "Objects listed per key that is not the write key; -1 lists none.")
@@ -209,19 +207,20 @@ while a live regis server writes a configured resource with another key
 				return err
 			}
 			defer set.Close()
-			c, _, closeFn, err := f.connect(ctx, log)
+			conn, err := f.connect(ctx, log)
 			if err != nil {
 				return err
 			}
-			defer closeFn()
-			layout := peers.NewLayout(f.prefix)
-			if bad, err := opsenc.ServersDisagree(ctx, c, f.prefix, peers.RulesOf(set)); err != nil {
+			defer conn.Close()
+			c := conn.Client
+			layout := peers.NewLayout(f.etcd.EtcdPrefix)
+			if bad, err := opsenc.ServersDisagree(ctx, c, f.etcd.EtcdPrefix, peers.RulesOf(set)); err != nil {
 				return err
 			} else if len(bad) > 0 && !force {
 				return fmt.Errorf("live servers write with other keys than %s, so their writes would not be re-encrypted; wait until they reload it (or pass --force): %s",
 					f.configs[0], strings.Join(bad, "; "))
 			}
-			o.Client, o.Prefix, o.Set, o.Resources, o.Logger = c, f.prefix, set, f.groupResources(), log
+			o.Client, o.Prefix, o.Set, o.Resources, o.Logger = c, f.etcd.EtcdPrefix, set, f.groupResources(), log
 			bar := progress.New(cmd.ErrOrStderr(), "rewrite")
 			o.Progress = func(p opsenc.RewriteProgress) {
 				bar.Set(p.Done, p.Total)
@@ -252,7 +251,7 @@ while a live regis server writes a configured resource with another key
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "The data directory of a regis server: of a stopped one, an etcd is started on it for the command; of a running one, its etcd is used with the directory's client certificate.")
+	f.addEtcd(fs)
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The EncryptionConfiguration the servers use (required).")
 	fs.IntVar(&o.Concurrency, "concurrency", opsenc.DefaultConcurrency, "Objects rewritten at once.")
 	fs.Float64Var(&o.Rate, "rate", 0, "Most objects read per second; 0 is unbounded.")
@@ -314,20 +313,21 @@ the command again to resume. The files are rewritten without comments.`,
 				o.NewKeySecret = strings.TrimSpace(string(data))
 				clear(data)
 			}
-			c, _, closeFn, err := f.connect(ctx, log)
+			conn, err := f.connect(ctx, log)
 			if err != nil {
 				return err
 			}
-			defer closeFn()
+			defer conn.Close()
+			c := conn.Client
 			counts := peers.NewWriteCounter()
 			defer func() {
 				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				_ = counts.Flush(fctx, c, peers.NewLayout(f.prefix))
+				_ = counts.Flush(fctx, c, peers.NewLayout(f.etcd.EtcdPrefix))
 			}()
 			errw := cmd.ErrOrStderr()
 			var bar *progress.Bar
-			o.Client, o.Prefix, o.ConfigPaths, o.Resource, o.Logger = c, f.prefix, f.configs, schema.ParseGroupResource(resource), log
+			o.Client, o.Prefix, o.ConfigPaths, o.Resource, o.Logger = c, f.etcd.EtcdPrefix, f.configs, schema.ParseGroupResource(resource), log
 			o.Build = encryptionconfig.BuildOptions{KMSv2: encryptionconfig.KMSv2Plugins(log), AESGCMWrites: counts.Hook}
 			o.OnStep = func(s opsenc.Step) {
 				switch {
@@ -370,7 +370,7 @@ the command again to resume. The files are rewritten without comments.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.addEtcd(fs, "The data directory of a regis server: of a stopped one, an etcd is started on it for the command; of a running one, its etcd is used with the directory's client certificate.")
+	f.addEtcd(fs)
 	fs.StringSliceVar(&f.configs, "encryption-provider-config", nil, "The servers' EncryptionConfiguration files to edit (repeatable; required).")
 	fs.StringVar(&o.Provider, "provider", "", "Provider of the new key: aescbc, aesgcm or secretbox (default: the write provider's, else aescbc).")
 	fs.StringVar(&o.NewKeyName, "new-key-name", "", `Name of the new key (default: counts up from the write key's, "key1" → "key2").`)

@@ -10,15 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	apiserve "github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/server"
 )
 
-// newServeCmd returns `regis serve`. serve is the part above etcd; nil
-// serves the Kubernetes API (apiserve) with the command's flags.
+// newServeCmd returns `regis serve`. serve, for tests, replaces the API
+// server (see server.Options.Serve); nil serves the Kubernetes API.
 func newServeCmd(serve server.ServeFunc) *cobra.Command {
 	o := server.DefaultOptions()
-	api := apiserve.Options{BindAddress: "127.0.0.1", SecurePort: 6443, WatchCache: true}
 	logLevel := "info"
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -38,46 +36,33 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 			context.AfterFunc(ctx, stop) // after the first signal, a second one kills at once
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.Serve = serve
-			if serve == nil {
-				api.Logger = o.Logger
-				api.PKIDir = apiserve.DefaultPKIDir(o.DataDir)
-				api.KubeconfigDir = o.DataDir
-				out := cmd.OutOrStdout()
-				api.Ready = func(i apiserve.Info) {
-					if i.Kubeconfig == "" {
-						fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\n", i.URL)
-						return
-					}
-					fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\nadmin kubeconfig: %s\ntry: kubectl --kubeconfig %s get ns\n",
-						i.URL, i.Kubeconfig, i.Kubeconfig)
+			out := cmd.OutOrStdout()
+			o.Ready = func(i server.Info) {
+				if i.Kubeconfig == "" {
+					fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\n", i.URL)
+					return
 				}
-				o.Serve = apiserve.Func(api)
+				fmt.Fprintf(out, "regis is serving the Kubernetes API at %s\nadmin kubeconfig: %s\ntry: kubectl --kubeconfig %s get ns\n",
+					i.URL, i.Kubeconfig, i.Kubeconfig)
 			}
 			return server.Run(ctx, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DataDir, "data-dir", o.DataDir,
-		"Directory of the server's own data; the embedded etcd keeps its data in <data-dir>/etcd. Unused with --etcd-servers.")
-	f.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers,
-		"List of etcd servers to connect with (scheme://ip:port), comma separated. Empty runs an embedded etcd.")
-	f.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "SSL Certificate Authority file used to secure etcd communication.")
-	f.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "SSL certification file used to secure etcd communication.")
-	f.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "SSL key file used to secure etcd communication.")
-	f.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "The prefix to prepend to all resource paths in etcd.")
+	addEtcdFlags(f, &o)
 	f.DurationVar(&o.EtcdCompactionInterval, "etcd-compaction-interval", o.EtcdCompactionInterval,
 		"The interval of compaction requests. If 0, the compaction request from apiserver is disabled.")
 	f.StringVar(&o.StorageMediaType, "storage-media-type", o.StorageMediaType,
 		"The media type to use to store objects in storage. Supported media types: [application/json, application/yaml, application/vnd.kubernetes.protobuf]")
-	f.IntVar(&api.SecurePort, "secure-port", api.SecurePort, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.")
-	f.StringVar(&api.BindAddress, "bind-address", api.BindAddress, "The IP address on which to listen for the --secure-port port.")
-	f.StringVar(&api.TLSCertFile, "tls-cert-file", "", "File containing the default x509 Certificate for HTTPS. Empty: a certificate signed by a CA generated in <data-dir>/pki.")
-	f.StringVar(&api.TLSKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
-	f.StringVar(&api.ClientCAFile, "client-ca-file", "", "Any request presenting a client certificate signed by one of the authorities in this file is authenticated with the certificate's CommonName. Empty: the generated CA.")
-	f.StringVar(&api.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid[,groups]).")
-	f.BoolVar(&api.WatchCache, "watch-cache", api.WatchCache, "Enable watch caching in the apiserver")
-	f.StringSliceVar(&api.WatchCacheSizes, "watch-cache-sizes", nil, "Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others. Only 0 has an effect: it disables the cache of that resource.")
-	f.StringSliceVar(&api.WatchCacheMaxBytes, "watch-cache-max-bytes", nil, "Memory limits of the watch caches, comma separated: a quantity for all caches together (4Gi) and resource[.group]#quantity for one (pods#1Gi). Past a limit, watches are still served from the cache and lists go to etcd. Empty: no limit.")
+	f.IntVar(&o.SecurePort, "secure-port", o.SecurePort, "The port on which to serve HTTPS with authentication and authorization. 0 picks a free port.")
+	f.StringVar(&o.BindAddress, "bind-address", o.BindAddress, "The IP address on which to listen for the --secure-port port.")
+	f.StringVar(&o.TLSCertFile, "tls-cert-file", "", "File containing the default x509 Certificate for HTTPS. Empty: a certificate signed by a CA generated in <data-dir>/pki.")
+	f.StringVar(&o.TLSKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
+	f.StringVar(&o.ClientCAFile, "client-ca-file", "", "Any request presenting a client certificate signed by one of the authorities in this file is authenticated with the certificate's CommonName. Empty: the generated CA.")
+	f.StringVar(&o.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid[,groups]).")
+	f.BoolVar(&o.WatchCache, "watch-cache", o.WatchCache, "Enable watch caching in the apiserver")
+	f.StringSliceVar(&o.WatchCacheSizes, "watch-cache-sizes", nil, "Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others. Only 0 has an effect: it disables the cache of that resource.")
+	f.StringSliceVar(&o.WatchCacheMaxBytes, "watch-cache-max-bytes", nil, "Memory limits of the watch caches, comma separated: a quantity for all caches together (4Gi) and resource[.group]#quantity for one (pods#1Gi). Past a limit, watches are still served from the cache and lists go to etcd. Empty: no limit.")
 	addEncryptionServeFlags(f, &o)
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",

@@ -2,11 +2,12 @@ package apiserver_test
 
 import (
 	"context"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -17,6 +18,7 @@ import (
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/server"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
 
@@ -60,14 +62,14 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	// starts from an empty prefix.
 	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
 	storeMetrics := etcd3.NewMetrics()
-	factory := registry.EtcdStorage(registry.EtcdConfig{
+	factory := server.EtcdStorage(server.EtcdConfig{
 		Client:  client,
 		Prefix:  prefix,
 		Metrics: storeMetrics,
 	})
 	// The production read path: watch caches over the etcd stores (but
 	// for events, as kube-apiserver).
-	factory, caches := registry.CachedStorage(factory, registry.CacheConfig{Cached: func(gr schema.GroupResource) bool {
+	factory, caches := server.CachedStorage(factory, server.CacheConfig{Cached: func(gr schema.GroupResource) bool {
 		return cached && gr.Resource != "events"
 	}})
 	reg, err := registry.New(registry.Config{Storage: factory})

@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,6 +21,7 @@ import (
 	"github.com/regis-dev/regis/internal/codec"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/server"
 )
 
 var shared *etcdtest.Server
@@ -36,7 +38,7 @@ func newRegistry(t *testing.T) *registry.Registry {
 	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_")
 	// Runs last: the next run of this test (-count) starts from an empty prefix.
 	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
-	reg, err := registry.New(registry.Config{Storage: registry.EtcdStorage(registry.EtcdConfig{
+	reg, err := registry.New(registry.Config{Storage: server.EtcdStorage(server.EtcdConfig{
 		Client: client,
 		Prefix: prefix,
 	})})

@@ -42,7 +42,7 @@ const NodePortRangeKey = "/ranges/servicenodeports"
 // nodePortRange is the row of the node port bitmap's storage; it is not
 // served (no REST API, as upstream's servicenodeportallocations).
 var nodePortRange = &Resource{Version: "v1", Resource: "servicenodeportallocations", Kind: "RangeAllocation",
-	Prefix: "ranges", New: newFn[corev1.RangeAllocation], NewList: newFn[corev1.List], internal: true}
+	Prefix: "ranges", New: newFn[corev1.RangeAllocation], NewList: newFn[corev1.List], Internal: true}
 
 var (
 	ipAddressesGVR  = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ipaddresses"}

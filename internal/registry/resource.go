@@ -116,9 +116,9 @@ type Resource struct {
 	// service's cluster IPs and node ports are released).
 	AfterDelete func(ctx context.Context, s *Store, obj runtime.Object)
 
-	// internal marks the storage of server bookkeeping that is not served
+	// Internal marks the storage of server bookkeeping that is not served
 	// (the node port bitmap): it is never cached.
-	internal bool
+	Internal bool
 }
 
 // Conversion converts objects between a served and a storage version.

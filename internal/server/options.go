@@ -1,15 +1,19 @@
-// Package server assembles a regis server from its parts: it starts or
-// connects to etcd, runs the compactor, and hands the resulting Backend to
-// the layers above etcd (storage, registry, HTTP), which plug in through
-// Options.Serve. Command-line parsing lives in cmd/regis; this package only
-// sees Options.
+// Package server is the one assembly of regis: from Options it starts or
+// connects to etcd, runs the compactor, loads the encryption
+// configuration, builds the codecs, transformers, etcd stores and watch
+// caches, the registry and its controllers, the certificates and the HTTPS
+// server, and runs them until its context ends. Command-line parsing lives
+// in cmd/regis, the embedding API in registest; both only fill Options.
+// The operator commands reach etcd through ConnectEtcd.
 package server
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -76,19 +80,75 @@ type Options struct {
 	// EncryptionReloadInterval is how often the file is checked for
 	// changes with automatic reload; zero means every 10 s.
 	EncryptionReloadInterval time.Duration
+
+	// BindAddress (--bind-address) and SecurePort (--secure-port) are where
+	// HTTPS is served; port 0 picks a free one. Ignored with Listener.
+	BindAddress string
+	SecurePort  int
+	// Listener, when set, is used instead of BindAddress:SecurePort.
+	Listener net.Listener
+	// TLSCertFile and TLSKeyFile (--tls-cert-file, --tls-private-key-file)
+	// are the serving certificate; empty generates one (with a CA and an
+	// admin client certificate) in PKIDir.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile (--client-ca-file) verifies client certificates; empty
+	// uses the generated CA.
+	ClientCAFile string
+	// TokenAuthFile (--token-auth-file) lists bearer tokens.
+	TokenAuthFile string
+	// PKIDir keeps the generated certificates; empty means DataDir/pki.
+	PKIDir string
+	// KubeconfigDir is where admin.kubeconfig is written; empty means
+	// DataDir.
+	KubeconfigDir string
+	// WatchCache (--watch-cache) serves watches and lists from watch
+	// caches; WatchCacheSizes (--watch-cache-sizes, "resource[.group]#0")
+	// turns them off per resource (events are never cached by default).
+	WatchCache      bool
+	WatchCacheSizes []string
+	// WatchCacheMaxBytes (--watch-cache-max-bytes: "4Gi" for all caches,
+	// "pods#1Gi" for one) caps the caches' memory: past it, watches are
+	// still served from the cache and lists go to etcd.
+	WatchCacheMaxBytes []string
+	// ShutdownGracePeriod is how long a shutdown waits for running
+	// requests before it cuts them; DefaultShutdownGracePeriod when 0.
+	ShutdownGracePeriod time.Duration
+	// Ready, when set, is called once the server accepts requests.
+	Ready func(Info)
+
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// Serve runs everything above etcd on b until ctx ends, and returns
-	// after everything it started has stopped. Its error, unless it is ctx's
-	// own, is Run's. Nil serves nothing: Run then keeps etcd and the
-	// compactor running until ctx ends.
+	// Serve, when set, replaces ServeAPI: it runs on b until ctx ends, and
+	// returns after everything it started has stopped; its error, unless
+	// it is ctx's own, is Run's. For tests of the etcd side, or tests that
+	// wrap ServeAPI to reach the Backend.
 	Serve ServeFunc
 }
 
-// DefaultOptions returns kube-apiserver's defaults and an embedded etcd in
-// ./regis-data, on free ports (`regis serve` sets 2379 and 2380).
+// pkiDir is where the API server's certificates are generated.
+func (o Options) pkiDir() string {
+	if o.PKIDir != "" {
+		return o.PKIDir
+	}
+	return filepath.Join(o.DataDir, "pki")
+}
+
+// kubeconfigDir is where admin.kubeconfig is written.
+func (o Options) kubeconfigDir() string {
+	if o.KubeconfigDir != "" {
+		return o.KubeconfigDir
+	}
+	return o.DataDir
+}
+
+// DefaultOptions returns kube-apiserver's defaults, HTTPS on
+// 127.0.0.1:6443, and an embedded etcd in ./regis-data on free ports
+// (`regis serve` sets 2379 and 2380).
 func DefaultOptions() Options {
 	return Options{
+		BindAddress:            "127.0.0.1",
+		SecurePort:             6443,
+		WatchCache:             true,
 		DataDir:                "./regis-data",
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
@@ -123,6 +183,9 @@ func (o Options) Validate() error {
 		if p.port < 0 || p.port > 65535 {
 			errs = append(errs, fmt.Errorf("%s %d must be between 0 (any free port) and 65535", p.flag, p.port))
 		}
+	}
+	if o.Listener == nil && (o.SecurePort < 0 || o.SecurePort > 65535) {
+		errs = append(errs, fmt.Errorf("--secure-port %d must be between 0 (any free port) and 65535", o.SecurePort))
 	}
 	if o.EmbeddedEtcdClientPort != 0 && o.EmbeddedEtcdClientPort == o.EmbeddedEtcdPeerPort {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-client-port and --embedded-etcd-peer-port must differ (both %d)", o.EmbeddedEtcdClientPort))

@@ -7,8 +7,8 @@ import (
 	"sync"
 )
 
-// Run starts the backend (see Start), runs o.Serve on it until ctx ends or
-// Serve returns, then closes the backend. It returns nil after a shutdown
+// Run starts the backend (see Start), serves the API on it (or runs
+// o.Serve) until ctx ends or serving fails, then closes the backend. It returns nil after a shutdown
 // asked for by ctx, Serve's error if Serve failed, and the embedded etcd's
 // error if etcd died (Serve's context is then cancelled).
 func Run(ctx context.Context, o Options) error {
@@ -18,10 +18,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	serve := o.Serve
 	if serve == nil {
-		serve = func(ctx context.Context, _ *Backend) error {
-			<-ctx.Done()
-			return nil
-		}
+		serve = func(ctx context.Context, b *Backend) error { return ServeAPI(ctx, b, o) }
 	}
 
 	sctx, cancel := context.WithCancelCause(ctx)

@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/regis-dev/regis/internal/apiserver/serve"
 	opsenc "github.com/regis-dev/regis/internal/ops/encryption"
 	regis "github.com/regis-dev/regis/internal/server"
 )
@@ -45,12 +44,12 @@ func TestThroughTheAPI(t *testing.T) {
 	opts.DataDir, opts.EtcdUnsafeNoFsync, opts.EtcdCompactionInterval = dir, true, 0
 	opts.EncryptionProviderConfig, opts.EncryptionReloadInterval = path, 20*time.Millisecond
 	opts.Logger = slog.New(slog.DiscardHandler)
-	ready := make(chan serve.Info, 1)
+	ready := make(chan regis.Info, 1)
 	backend := make(chan *regis.Backend, 1)
-	api := serve.Func(serve.Options{Listener: ln, PKIDir: dir + "/pki", KubeconfigDir: dir, Ready: func(i serve.Info) { ready <- i }})
+	opts.Listener, opts.Ready = ln, func(i regis.Info) { ready <- i }
 	opts.Serve = func(ctx context.Context, b *regis.Backend) error {
 		backend <- b
-		return api(ctx, b)
+		return regis.ServeAPI(ctx, b, opts)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -61,7 +60,7 @@ func TestThroughTheAPI(t *testing.T) {
 			t.Errorf("server: %v", err)
 		}
 	}()
-	var info serve.Info
+	var info regis.Info
 	select {
 	case info = <-ready:
 	case err := <-done:

@@ -5,15 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
-	"time"
 
 	"go.etcd.io/bbolt"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/regis-dev/regis/internal/etcd"
 )
 
 // KV is one key as a scan sees it.
@@ -113,41 +112,15 @@ type File struct {
 
 var keyBucket = []byte("key")
 
-// errInUse explains the lock of a database that a running etcd holds.
-var errInUse = errors.New("the database is in use by a running etcd (is regis serve running on this data directory?); stop it, scan a snapshot, or scan live with --etcd-servers")
-
-// DBPath finds the etcd database of path: the file itself, or
-// <path>/member/snap/db (an etcd data directory), or
-// <path>/etcd/member/snap/db (a regis --data-dir).
-func DBPath(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if !fi.IsDir() {
-		return path, nil
-	}
-	for _, p := range []string{filepath.Join(path, "member", "snap", "db"), filepath.Join(path, "etcd", "member", "snap", "db")} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s holds no etcd database (looked for member/snap/db and etcd/member/snap/db)", path)
-}
-
 // OpenFile opens an etcd database file, or the database of a data
-// directory (DBPath), read-only.
+// directory (etcd.DBPath), read-only.
 func OpenFile(path string) (*File, error) {
-	db, err := DBPath(path)
+	b, db, err := etcd.OpenDB(path)
+	if errors.Is(err, etcd.ErrDataInUse) {
+		return nil, fmt.Errorf("%w; stop it, scan a snapshot, or scan live with --etcd-servers", err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	b, err := bbolt.Open(db, 0o400, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", db, errInUse)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", db, err)
 	}
 	f := &File{path: db, db: b}
 	if err := b.View(func(tx *bbolt.Tx) error {

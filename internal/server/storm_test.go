@@ -1,4 +1,4 @@
-package serve_test
+package server_test
 
 import (
 	"bufio"
@@ -33,7 +33,6 @@ import (
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -48,9 +47,8 @@ import (
 func TestStorm(t *testing.T) {
 	start := time.Now()
 	logs := &stormLog{}
-	f := startFull(t, func(o *server.Options, so *serve.Options) {
+	f := startFull(t, func(o *server.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		so.Logger = o.Logger
 	})
 	t.Logf("server ready in %v", time.Since(start).Round(time.Millisecond))
 	cs := kubernetes.NewForConfigOrDie(stormRESTConfig(f))

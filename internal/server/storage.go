@@ -1,4 +1,4 @@
-package registry
+package server
 
 import (
 	"log/slog"
@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/codec"
+	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 	"github.com/regis-dev/regis/internal/storage/value"
@@ -32,11 +33,11 @@ type EtcdConfig struct {
 	Metrics *etcd3.Metrics
 }
 
-// EtcdStorage returns a StorageFactory of etcd3 stores laid out as
+// EtcdStorage returns a registry.StorageFactory of etcd3 stores laid out as
 // kube-apiserver lays them out: each resource under "/"+its prefix, encoded
 // at its storage version with MediaType.
-func EtcdStorage(c EtcdConfig) StorageFactory {
-	return func(r *Resource) (storage.Interface, error) {
+func EtcdStorage(c EtcdConfig) registry.StorageFactory {
+	return func(r *registry.Resource) (storage.Interface, error) {
 		cdc, err := codec.New(c.MediaType, r.Storage())
 		if err != nil {
 			return nil, err
@@ -59,7 +60,7 @@ func EtcdStorage(c EtcdConfig) StorageFactory {
 			NewFunc:                newFunc,
 			NewListFunc:            newList,
 			Prefix:                 c.Prefix,
-			ResourcePrefix:         RootKey(r.EtcdPrefix()),
+			ResourcePrefix:         registry.RootKey(r.EtcdPrefix()),
 			GroupResource:          r.GroupResource(),
 			Transformer:            tr,
 			Compactor:              c.Compactor,

@@ -1,4 +1,4 @@
-package serve_test
+package server_test
 
 import (
 	"bufio"
@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/pki"
 	"github.com/regis-dev/regis/internal/server"
 )
@@ -25,13 +24,13 @@ import (
 // full is a whole regis (embedded etcd, API over HTTPS) in a temporary
 // directory.
 type full struct {
-	info serve.Info
+	info server.Info
 	dir  string
 	stop context.CancelFunc
 	done chan error // Run's result
 }
 
-func startFull(t *testing.T, edit func(*server.Options, *serve.Options)) *full {
+func startFull(t *testing.T, edit func(*server.Options)) *full {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -41,13 +40,11 @@ func startFull(t *testing.T, edit func(*server.Options, *serve.Options)) *full {
 	o := server.DefaultOptions()
 	o.DataDir, o.EtcdUnsafeNoFsync, o.EtcdCompactionInterval = dir, true, 0
 	o.Logger = slog.New(slog.DiscardHandler)
-	ready := make(chan serve.Info, 1)
-	so := serve.Options{Listener: ln, PKIDir: filepath.Join(dir, "pki"), KubeconfigDir: dir, WatchCache: true,
-		Logger: o.Logger, Ready: func(i serve.Info) { ready <- i }}
+	ready := make(chan server.Info, 1)
+	o.Listener, o.Ready = ln, func(i server.Info) { ready <- i }
 	if edit != nil {
-		edit(&o, &so)
+		edit(&o)
 	}
-	o.Serve = serve.Func(so)
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &full{dir: dir, stop: cancel, done: make(chan error, 1)}
 	go func() { f.done <- server.Run(ctx, o) }()
@@ -161,7 +158,7 @@ func TestSlowBodyTimesOut(t *testing.T) {
 // not hold a shutdown past its grace period, and the shutdown is a clean
 // one (Run returns nil, so `regis serve` exits 0).
 func TestShutdownWithStalledClients(t *testing.T) {
-	f := startFull(t, func(_ *server.Options, so *serve.Options) { so.ShutdownGracePeriod = time.Second })
+	f := startFull(t, func(o *server.Options) { o.ShutdownGracePeriod = time.Second })
 	trickle(t, f, "/api/v1/namespaces/default/configmaps", time.Second)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: f.tlsConfig(t, f.admin(t))}}
 	resp, err := hc.Get(f.info.URL + "/version") // leaves an idle kept-alive connection
@@ -191,7 +188,7 @@ func TestShutdownWithStalledClients(t *testing.T) {
 // common name.
 func emptyCNCert(t *testing.T, f *full) *tls.Certificate {
 	t.Helper()
-	ca, err := pki.LoadCA(filepath.Join(f.dir, "pki", serve.CAFile), filepath.Join(f.dir, "pki", serve.CAKeyFile))
+	ca, err := pki.LoadCA(filepath.Join(f.dir, "pki", pki.CAFile), filepath.Join(f.dir, "pki", pki.CAKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package registry
+package server
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
@@ -41,7 +42,7 @@ type CacheConfig struct {
 // CachedStorage wraps each storage base makes in a watch cache, except for
 // the resources cfg.Cached refuses (events, by kube-apiserver's default).
 // The caches serve watches and most lists; they fill once Caches.Run runs.
-func CachedStorage(base StorageFactory, cfg CacheConfig) (StorageFactory, *Caches) {
+func CachedStorage(base registry.StorageFactory, cfg CacheConfig) (registry.StorageFactory, *Caches) {
 	log, limit, cached := cfg.Logger, cfg.MaxBytes, cfg.Cached
 	if log == nil {
 		log = slog.Default()
@@ -51,14 +52,14 @@ func CachedStorage(base StorageFactory, cfg CacheConfig) (StorageFactory, *Cache
 		budget = cacher.NewBudget(limit.Total)
 	}
 	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}}
-	return func(r *Resource) (storage.Interface, error) {
+	return func(r *registry.Resource) (storage.Interface, error) {
 		st, err := base(r)
-		if err != nil || r.Convert != nil || r.internal || (cached != nil && !cached(r.GroupResource())) {
+		if err != nil || r.Convert != nil || r.Internal || (cached != nil && !cached(r.GroupResource())) {
 			return st, err
 		}
 		c, err := cacher.New(cacher.Config{
 			Store:          st,
-			ResourcePrefix: RootKey(r.EtcdPrefix()),
+			ResourcePrefix: registry.RootKey(r.EtcdPrefix()),
 			GroupResource:  r.GroupResource(),
 			NewFunc:        r.New,
 			NewListFunc:    r.NewList,
@@ -83,7 +84,7 @@ func CachedStorage(base StorageFactory, cfg CacheConfig) (StorageFactory, *Cache
 }
 
 // attrsOf returns the labels and selectable fields of a resource's objects.
-func attrsOf(r *Resource) storage.AttrFunc {
+func attrsOf(r *registry.Resource) storage.AttrFunc {
 	return func(obj runtime.Object) (labels.Set, fields.Set, error) {
 		m, err := meta.Accessor(obj)
 		if err != nil {
@@ -94,14 +95,14 @@ func attrsOf(r *Resource) storage.AttrFunc {
 }
 
 // indexedFields are the fields the cache indexes: pods by node, as upstream.
-func indexedFields(r *Resource) []string {
+func indexedFields(r *registry.Resource) []string {
 	if r.GroupResource() == (schema.GroupResource{Resource: "pods"}) {
 		return []string{"spec.nodeName"}
 	}
 	return nil
 }
 
-func triggerField(r *Resource) string {
+func triggerField(r *registry.Resource) string {
 	if r.GroupResource() == (schema.GroupResource{Resource: "pods"}) {
 		return "spec.nodeName"
 	}

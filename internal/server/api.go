@@ -1,16 +1,14 @@
-// Package serve assembles a whole regis API server on a running etcd
-// backend: the registry over the etcd3 stores, the system namespaces, the
-// namespace controller, the garbage collector, the graceful
-// deletion reaper, TLS (generated once in the data directory unless
-// given), authentication, health checks, metrics, and the HTTPS listener.
-// It is what `regis serve` and the public embedding package run.
-package serve
+package server
+
+// The API server on a running etcd backend: the registry over the etcd3
+// stores (and their watch caches), the system namespaces, the controllers,
+// TLS (generated once in the data directory unless given), authentication,
+// health checks, metrics, and the HTTPS listener.
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,51 +30,10 @@ import (
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/server"
+	"github.com/regis-dev/regis/internal/pki"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
-
-// Options configure the API server. Each field names the kube-apiserver
-// flag it comes from.
-type Options struct {
-	// BindAddress (--bind-address) and SecurePort (--secure-port) are where
-	// HTTPS is served; port 0 picks a free one. Ignored with Listener.
-	BindAddress string
-	SecurePort  int
-	// Listener, when set, is used instead of BindAddress:SecurePort.
-	Listener net.Listener
-	// TLSCertFile and TLSKeyFile (--tls-cert-file, --tls-private-key-file)
-	// are the serving certificate; empty generates one (with a CA and an
-	// admin client certificate) in PKIDir.
-	TLSCertFile, TLSKeyFile string
-	// ClientCAFile (--client-ca-file) verifies client certificates; empty
-	// uses the generated CA.
-	ClientCAFile string
-	// TokenAuthFile (--token-auth-file) lists bearer tokens.
-	TokenAuthFile string
-	// PKIDir keeps the generated certificates.
-	PKIDir string
-	// KubeconfigDir is where admin.kubeconfig is written; empty means
-	// PKIDir.
-	KubeconfigDir string
-	// WatchCache (--watch-cache) serves watches and lists from watch
-	// caches; WatchCacheSizes (--watch-cache-sizes, "resource[.group]#0")
-	// turns them off per resource (events are never cached by default).
-	WatchCache      bool
-	WatchCacheSizes []string
-	// WatchCacheMaxBytes (--watch-cache-max-bytes: "4Gi" for all caches,
-	// "pods#1Gi" for one) caps the caches' memory: past it, watches are
-	// still served from the cache and lists go to etcd.
-	WatchCacheMaxBytes []string
-	// ShutdownGracePeriod is how long a shutdown waits for running
-	// requests before it cuts them; DefaultShutdownGracePeriod when 0.
-	ShutdownGracePeriod time.Duration
-	// Ready, when set, is called once the server accepts requests.
-	Ready func(Info)
-	// Logger receives the server's logs (slog.Default when nil).
-	Logger *slog.Logger
-}
 
 // Info describes a serving server.
 type Info struct {
@@ -85,8 +42,9 @@ type Info struct {
 	// Kubeconfig is the admin kubeconfig's path ("" with a given
 	// certificate, whose CA regis does not know).
 	Kubeconfig string
-	// PKI is the generated certificates' directory ("" with given ones).
-	PKI PKI
+	// PKIDir is the generated certificates' directory ("" with given
+	// ones).
+	PKIDir string
 	// CAData, ClientCertData and ClientKeyData are PEM, for rest.Config.
 	CAData, ClientCertData, ClientKeyData []byte
 }
@@ -101,26 +59,18 @@ func Version() version.Info {
 		Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }
 
-// Func returns a server.ServeFunc that serves the API with o.
-func Func(o Options) server.ServeFunc {
-	return func(ctx context.Context, b *server.Backend) error { return Serve(ctx, b, o) }
-}
-
-// Serve serves the API on b until ctx ends, then drains requests (up to
-// 15 s), ends watches and stops its goroutines.
-func Serve(ctx context.Context, b *server.Backend, o Options) error {
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+// ServeAPI serves the API of o on b until ctx ends, then drains requests (up to
+// ShutdownGracePeriod), ends watches and stops its goroutines.
+func ServeAPI(ctx context.Context, b *Backend, o Options) error {
+	log := b.log
 	// The stores' and the caches' metrics, this server's own.
 	storeMetrics, cacheMetrics := etcd3.NewMetrics(), cacher.NewMetrics()
-	factory := registry.EtcdStorage(registry.EtcdConfig{
+	factory := EtcdStorage(EtcdConfig{
 		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
 		Transformer: b.TransformerForResource, // --encryption-provider-config
 		Metrics:     storeMetrics,
 	})
-	var caches *registry.Caches
+	var caches *Caches
 	if o.WatchCache {
 		sizes := cacher.DefaultWatchCacheSizes()
 		given, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes)
@@ -134,7 +84,7 @@ func Serve(ctx context.Context, b *server.Backend, o Options) error {
 		if err != nil {
 			return err
 		}
-		factory, caches = registry.CachedStorage(factory, registry.CacheConfig{
+		factory, caches = CachedStorage(factory, CacheConfig{
 			Cached: func(gr schema.GroupResource) bool {
 				enabled, _ := cacher.CacheEnabled(sizes, gr)
 				return enabled
@@ -269,26 +219,23 @@ func tlsConfig(o Options, ln net.Listener) (*tls.Config, Info, error) {
 	info := Info{URL: "https://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))}
 	certFile, keyFile, caFile := o.TLSCertFile, o.TLSKeyFile, o.ClientCAFile
 	if certFile == "" || caFile == "" {
-		p, err := EnsurePKI(o.PKIDir, host)
+		dir := o.pkiDir()
+		p, err := pki.EnsureAPIServer(dir, host)
 		if err != nil {
-			return nil, info, fmt.Errorf("certificates in %s: %w", o.PKIDir, err)
+			return nil, info, fmt.Errorf("certificates in %s: %w", dir, err)
 		}
 		if certFile == "" {
-			certFile, keyFile = p.path(ServingCertFile), p.path(ServingKeyFile)
-			info.PKI = p
-			dir := o.KubeconfigDir
-			if dir == "" {
-				dir = o.PKIDir
-			}
-			if info.Kubeconfig, err = p.WriteKubeconfig(info.URL, filepath.Join(dir, AdminKubeconfig)); err != nil {
+			certFile, keyFile = p.Path(pki.ServingCertFile), p.Path(pki.ServingKeyFile)
+			info.PKIDir = p.Dir
+			if info.Kubeconfig, err = p.WriteKubeconfig(info.URL, filepath.Join(o.kubeconfigDir(), pki.AdminKubeconfig)); err != nil {
 				return nil, info, err
 			}
-			info.CAData, _ = os.ReadFile(p.path(CAFile))
-			info.ClientCertData, _ = os.ReadFile(p.path(AdminCertFile))
-			info.ClientKeyData, _ = os.ReadFile(p.path(AdminKeyFile))
+			info.CAData, _ = os.ReadFile(p.Path(pki.CAFile))
+			info.ClientCertData, _ = os.ReadFile(p.Path(pki.AdminCertFile))
+			info.ClientKeyData, _ = os.ReadFile(p.Path(pki.AdminKeyFile))
 		}
 		if caFile == "" {
-			caFile = p.path(CAFile)
+			caFile = p.Path(pki.CAFile)
 		}
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
@@ -312,7 +259,3 @@ func tlsConfig(o Options, ln net.Listener) (*tls.Config, Info, error) {
 	}, info, nil
 }
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-// DefaultPKIDir is where `regis serve` keeps its certificates.
-func DefaultPKIDir(dataDir string) string { return filepath.Join(dataDir, "pki") }

@@ -1,10 +1,10 @@
-package serve_test
+package server_test
 
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -14,20 +14,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/regis-dev/regis/internal/apiserver/serve"
 	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/server"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // Issue 8, defect 8: while etcd is down, requests that need it are
 // answered at once (503 with Retry-After, once the health check knows;
@@ -35,13 +24,13 @@ func freePort(t *testing.T) string {
 // its timeout, and everything works again once etcd is back.
 func TestEtcdOutage(t *testing.T) {
 	etcdDir := t.TempDir()
-	cfg := etcd.EmbeddedConfig{DataDir: etcdDir, ClientURL: "http://" + freePort(t), PeerURL: "http://" + freePort(t), UnsafeNoFsync: true}
+	cfg := etcd.EmbeddedConfig{DataDir: etcdDir, ClientURL: "http://127.0.0.1:" + strconv.Itoa(freePort(t)), PeerURL: "http://127.0.0.1:" + strconv.Itoa(freePort(t)), UnsafeNoFsync: true}
 	member, err := etcd.StartEmbedded(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { member.Close() }()
-	f := startFull(t, func(o *server.Options, _ *serve.Options) { o.EtcdServers = []string{cfg.ClientURL} })
+	f := startFull(t, func(o *server.Options) { o.EtcdServers = []string{cfg.ClientURL} })
 	rc := &rest.Config{Host: f.info.URL, QPS: -1, TLSClientConfig: rest.TLSClientConfig{
 		CAData: f.info.CAData, CertData: f.info.ClientCertData, KeyData: f.info.ClientKeyData}}
 	cs := kubernetes.NewForConfigOrDie(rc)

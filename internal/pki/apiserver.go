@@ -1,18 +1,17 @@
-package serve
+package pki
 
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-
-	"github.com/regis-dev/regis/internal/pki"
 )
 
-// The files EnsurePKI keeps in its directory.
+// The files EnsureAPIServer keeps in its directory.
 const (
 	CAFile          = "ca.crt"
 	CAKeyFile       = "ca.key"
@@ -23,27 +22,29 @@ const (
 	AdminKubeconfig = "admin.kubeconfig"
 )
 
-// PKI is a CA, a serving certificate it signed and an admin client
-// certificate it signed, as PEM files in one directory.
-type PKI struct {
+// APIServer is the API server's certificates: a CA, a serving certificate
+// it signed and an admin client certificate it signed, as PEM files in one
+// directory.
+type APIServer struct {
 	Dir string
 }
 
-func (p PKI) path(name string) string { return filepath.Join(p.Dir, name) }
+// Path returns the path of one of the files (CAFile, AdminCertFile, …).
+func (p APIServer) Path(name string) string { return filepath.Join(p.Dir, name) }
 
-// EnsurePKI creates, once, a self-signed CA, a serving certificate for
+// EnsureAPIServer creates, once, a self-signed CA, a serving certificate for
 // localhost, the loopback addresses, the kubernetes service names and
 // hosts, and an admin client certificate (CN admin, O system:masters), in
 // dir. Existing files are kept: a restarted server keeps its identity.
-func EnsurePKI(dir string, hosts ...string) (PKI, error) {
-	p := PKI{Dir: dir}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func EnsureAPIServer(dir string, hosts ...string) (APIServer, error) {
+	p := APIServer{Dir: dir}
+	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return p, err
 	}
-	if _, err := os.Stat(p.path(AdminKeyFile)); err == nil {
+	if _, err := os.Stat(p.Path(AdminKeyFile)); err == nil {
 		return p, nil
 	}
-	ca, err := pki.NewCA("regis-ca", pki.CAValidity)
+	ca, err := NewCA("regis-ca", CAValidity)
 	if err != nil {
 		return p, err
 	}
@@ -52,7 +53,7 @@ func EnsurePKI(dir string, hosts ...string) (PKI, error) {
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPAddresses: append(pki.LoopbackIPs(), net.ParseIP("10.0.0.1")),
+		IPAddresses: append(LoopbackIPs(), net.ParseIP("10.0.0.1")),
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -66,14 +67,14 @@ func EnsurePKI(dir string, hosts ...string) (PKI, error) {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	if err := ca.Save(p.path(CAFile), p.path(CAKeyFile)); err != nil {
+	if err := ca.Save(p.Path(CAFile), p.Path(CAKeyFile)); err != nil {
 		return p, err
 	}
-	if err := ca.IssueFiles(serving, p.path(ServingCertFile), p.path(ServingKeyFile)); err != nil {
+	if err := ca.IssueFiles(serving, p.Path(ServingCertFile), p.Path(ServingKeyFile)); err != nil {
 		return p, err
 	}
 	// The admin key last: its presence means the directory is complete.
-	if err := ca.IssueFiles(admin, p.path(AdminCertFile), p.path(AdminKeyFile)); err != nil {
+	if err := ca.IssueFiles(admin, p.Path(AdminCertFile), p.Path(AdminKeyFile)); err != nil {
 		return p, err
 	}
 	return p, nil
@@ -82,13 +83,13 @@ func EnsurePKI(dir string, hosts ...string) (PKI, error) {
 // WriteKubeconfig writes the admin kubeconfig for a server at url to path
 // (with the certificates embedded, so the file works from anywhere) and
 // returns path.
-func (p PKI) WriteKubeconfig(url, path string) (string, error) {
+func (p APIServer) WriteKubeconfig(url, path string) (string, error) {
 	read := func(name string) (string, error) {
-		b, err := os.ReadFile(p.path(name))
+		b, err := os.ReadFile(p.Path(name))
 		if err != nil {
 			return "", err
 		}
-		return b64(b), nil
+		return base64.StdEncoding.EncodeToString(b), nil
 	}
 	ca, err1 := read(CAFile)
 	cert, err2 := read(AdminCertFile)
