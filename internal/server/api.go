@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,14 +22,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
-	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/pki"
+	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
@@ -258,4 +259,3 @@ func tlsConfig(o Options, ln net.Listener) (*tls.Config, Info, error) {
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, info, nil
 }
-
