@@ -3,11 +3,13 @@ package apiserver
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,16 +28,96 @@ import (
 // for the other watchers) and framed for the format: newline-delimited
 // JSON, length-prefixed protobuf, CBOR sequences.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
-	out, err := negotiate(r, "Table", "PartialObjectMetadata")
+	ws, err := s.newWatchStream(r, st)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	wi, err := st.Watch(ctx, info.namespace, ws.opts)
+	if err != nil {
+		return err
+	}
+	defer wi.Stop()
+	ws.start(w)
+	defer ws.release()
+	expired := time.NewTimer(ws.timeout)
+	defer expired.Stop()
+	for {
+		select {
+		case <-expired.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-s.stopping:
+			return nil
+		case e, ok := <-wi.ResultChan():
+			if !ok {
+				return nil
+			}
+			if e.Type == watch.Bookmark && !ws.opts.AllowWatchBookmarks {
+				continue
+			}
+			if ws.send(e) != nil {
+				return nil
+			}
+			// Queued events join this one's write; the burst is flushed
+			// when the queue is drained.
+			if len(wi.ResultChan()) == 0 && ws.flush() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// watchStream is the response of one watch: its negotiated format and
+// options, the encoders of its event objects, and the framing and buffer
+// that carry them to the client. Its steps run in order: newWatchStream
+// (nothing is written, so an error is still answered as a Status), start
+// (the status line: from then on a failure ends the watch, or is sent as
+// an ERROR event), then send per event and flush per burst.
+type watchStream struct {
+	r    *http.Request
+	st   *registry.Store
+	out  output
+	opts *metainternalversion.ListOptions
+	// timeout ends the watch; a negative one at once.
+	timeout time.Duration
+	kind    schema.GroupVersionKind
+	log     *slog.Logger
+	metrics *Metrics
+
+	// embedded encodes event objects at the response's group-version
+	// (meta.k8s.io's for a Table or PartialObjectMetadata); status
+	// encodes the Status of an ERROR event.
+	embedded *onceEncoder
+	status   runtime.Encoder
+	raw      rawWriter
+
+	w  http.ResponseWriter
+	rc *http.ResponseController
+	// JSON and protobuf events are framed by frame around the object's
+	// bytes (the watch cache's, encoded once for every watcher) into bw,
+	// held while events are queued: one write, and one flush, per burst.
+	// Other formats go through enc.
+	frame frameWriter
+	bw    *bufio.Writer
+	enc   streaming.Encoder
+}
+
+// newWatchStream negotiates the format of a watch on st and reads its
+// options and timeout.
+func (s *Server) newWatchStream(r *http.Request, st *registry.Store) (*watchStream, error) {
+	out, err := negotiate(r, "Table", "PartialObjectMetadata")
+	if err != nil {
+		return nil, err
+	}
 	if out.info.StreamSerializer == nil {
-		return notAcceptable(r.Header.Get("Accept"))
+		return nil, notAcceptable(r.Header.Get("Accept"))
 	}
 	opts, err := listOptions(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// As upstream: timeoutSeconds when given (a negative one ends the
 	// watch at once, after its first answer), else between
@@ -44,122 +126,121 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	if opts.TimeoutSeconds != nil && *opts.TimeoutSeconds != 0 {
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	wi, err := st.Watch(ctx, info.namespace, opts)
-	if err != nil {
-		return err
-	}
-	defer wi.Stop()
-
 	gv := st.Resource().GroupVersion()
 	if out.as != "" {
 		gv = schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}
 	}
-	embedded := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
-	status := codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"})
-	stream := out.info.StreamSerializer
-	ct := out.info.MediaType
-	switch out.info.MediaType {
+	return &watchStream{
+		r: r, st: st, out: out, opts: opts, timeout: timeout,
+		kind: st.Resource().GroupVersionKind(), log: s.cfg.Logger, metrics: s.cfg.Metrics,
+		embedded: newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv)),
+		status:   codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"}),
+		frame:    frameWriterFor(out.info.MediaType),
+	}, nil
+}
+
+// start sends the status line and the format's Content-Type at once, so
+// that the client knows the watch is established before its first event.
+func (ws *watchStream) start(w http.ResponseWriter) {
+	ct := ws.out.info.MediaType
+	switch ws.out.info.MediaType {
 	case mediaProtobuf:
 		ct = mediaProtobuf + ";stream=watch"
 	case mediaCBOR:
 		ct = "application/cbor-seq" // RFC 8742 CBOR sequences, as upstream
 	}
-	if out.as != "" {
-		ct = out.contentType()
+	if ws.out.as != "" {
+		ct = ws.out.contentType()
 	}
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	enc := streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
-	// JSON and protobuf frames are written around the object's bytes
-	// (the watch cache's, encoded once for every watcher) into a buffer
-	// held while events are queued: one write, and one flush, per burst.
-	frame := frameWriterFor(out.info.MediaType)
-	var bw *bufio.Writer
-	defer func() {
-		if bw != nil {
-			putWatchWriter(bw)
+	ws.w, ws.rc = w, http.NewResponseController(w)
+	_ = ws.rc.Flush()
+	stream := ws.out.info.StreamSerializer
+	ws.enc = streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
+}
+
+// send encodes e and writes it, unflushed, counting it in the metrics.
+// An error ends the watch: a failed encoding is logged, a failed write is
+// the client gone.
+func (ws *watchStream) send(e watch.Event) error {
+	typ, err := ws.encode(e)
+	if err != nil {
+		ws.log.Error("encoding a watch event", "resource", ws.st.Resource().GroupResource(), "err", err)
+		return err
+	}
+	if err := ws.write(typ); err != nil {
+		return err
+	}
+	if ws.metrics != nil {
+		ws.metrics.watchEvent(ws.kind)
+	}
+	return nil
+}
+
+// encode puts the bytes of e's object in ws.raw and returns the type of
+// the event to send. An ERROR event carries a Status (an error object
+// that is none becomes a 500's); an object that cannot be converted to
+// the Table or PartialObjectMetadata asked for is sent as an ERROR event
+// with the failure's Status, and the watch goes on.
+func (ws *watchStream) encode(e watch.Event) (watch.EventType, error) {
+	obj := e.Object
+	ws.raw.Reset()
+	switch {
+	case e.Type == watch.Error:
+		if _, isStatus := obj.(*metav1.Status); !isStatus {
+			status := apierrors.NewInternalError(errorOf(obj)).ErrStatus
+			obj = &status
 		}
-	}()
-	var raw rawWriter
-	kind := st.Resource().GroupVersionKind()
-	expired := time.NewTimer(timeout)
-	defer expired.Stop()
-	for {
-		var e watch.Event
-		var ok bool
-		select {
-		case <-expired.C:
-			return nil
-		case <-ctx.Done():
-			return nil
-		case <-s.stopping:
-			return nil
-		case e, ok = <-wi.ResultChan():
-			if !ok {
-				return nil
-			}
-		}
-		obj := e.Object
-		if e.Type == watch.Bookmark && !opts.AllowWatchBookmarks {
-			continue
-		}
-		raw.Reset()
-		switch {
-		case e.Type == watch.Error:
-			if _, isStatus := obj.(*metav1.Status); !isStatus {
-				st := apierrors.NewInternalError(errorOf(obj)).ErrStatus
-				obj = &st
-			}
-			err = status.Encode(obj, &raw)
-		case out.as != "" && e.Type != watch.Bookmark:
-			conv, cerr := convertOutput(r, out, st, cacheable.Unwrap(obj), true)
-			if cerr != nil {
-				st := statusOf(cerr)
-				raw.Reset()
-				e.Type, err = watch.Error, status.Encode(&st, &raw)
-				break
-			}
-			err = embedded.Encode(conv, &raw)
-		case out.as != "":
-			err = codecs().EncoderForVersion(out.info.Serializer, st.Resource().GroupVersion()).Encode(obj, &raw)
-		default:
-			err = embedded.Encode(obj, &raw)
-		}
+		return e.Type, ws.status.Encode(obj, &ws.raw)
+	case ws.out.as != "" && e.Type != watch.Bookmark:
+		conv, err := convertOutput(ws.r, ws.out, ws.st, cacheable.Unwrap(obj), true)
 		if err != nil {
-			s.cfg.Logger.Error("encoding a watch event", "resource", st.Resource().GroupResource(), "err", err)
-			return nil
+			status := statusOf(err)
+			ws.raw.Reset()
+			return watch.Error, ws.status.Encode(&status, &ws.raw)
 		}
-		if frame != nil {
-			if bw == nil {
-				bw = getWatchWriter(w)
-			}
-			err = frame(bw, e.Type, raw.Bytes())
-		} else {
-			err = enc.Encode(&metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Raw: raw.Bytes()}})
-		}
+		return e.Type, ws.embedded.Encode(conv, &ws.raw)
+	case ws.out.as != "":
+		// A bookmark is not converted: it goes at the resource's own
+		// group-version.
+		return e.Type, codecs().EncoderForVersion(ws.out.info.Serializer, ws.st.Resource().GroupVersion()).Encode(obj, &ws.raw)
+	}
+	return e.Type, ws.embedded.Encode(obj, &ws.raw)
+}
+
+// write frames the encoded event as a typ event: into the burst's buffer,
+// taken from the pool by its first event, or through the streaming
+// encoder.
+func (ws *watchStream) write(typ watch.EventType) error {
+	if ws.frame == nil {
+		return ws.enc.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: ws.raw.Bytes()}})
+	}
+	if ws.bw == nil {
+		ws.bw = getWatchWriter(ws.w)
+	}
+	return ws.frame(ws.bw, typ, ws.raw.Bytes())
+}
+
+// flush sends the burst to the client and gives its buffer back to the
+// pool: a watcher with nothing queued holds none.
+func (ws *watchStream) flush() error {
+	if ws.bw != nil {
+		err := ws.bw.Flush()
+		putWatchWriter(ws.bw)
+		ws.bw = nil
 		if err != nil {
-			return nil // the client went away
+			return err
 		}
-		if s.cfg.Metrics != nil {
-			s.cfg.Metrics.watchEvent(kind)
-		}
-		if len(wi.ResultChan()) == 0 {
-			if bw != nil {
-				err := bw.Flush()
-				putWatchWriter(bw)
-				bw = nil
-				if err != nil {
-					return nil
-				}
-			}
-			if err := rc.Flush(); err != nil {
-				return nil
-			}
-		}
+	}
+	return ws.rc.Flush()
+}
+
+// release gives back the buffer of a burst the watch ended in.
+func (ws *watchStream) release() {
+	if ws.bw != nil {
+		putWatchWriter(ws.bw)
+		ws.bw = nil
 	}
 }
 
