@@ -19,6 +19,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/codec"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -242,7 +243,7 @@ func TestServiceAllocationAcrossServers(t *testing.T) {
 // regis server, without HTTP.
 func (s *testServer) peer(t *testing.T) *registry.Registry {
 	t.Helper()
-	reg, err := registry.New(registry.Config{Storage: server.EtcdStorage(server.EtcdConfig{
+	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: server.EtcdStorage(server.EtcdConfig{
 		Client: shared.Client(t), Prefix: "/" + strings.ReplaceAll(t.Name(), "/", "_")})})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
@@ -18,6 +17,7 @@ import (
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/server"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
@@ -72,14 +72,14 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	factory, caches := server.CachedStorage(factory, server.CacheConfig{Cached: func(gr schema.GroupResource) bool {
 		return cached && gr.Resource != "events"
 	}})
-	reg, err := registry.New(registry.Config{Storage: factory})
+	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cachesDone := make(chan struct{})
 	go func() { defer close(cachesDone); _ = caches.Run(ctx) }()
-	if err := registry.Bootstrap(t.Context(), reg, 6443); err != nil {
+	if err := controller.Bootstrap(t.Context(), reg, 6443); err != nil {
 		t.Fatal(err)
 	}
 	metrics, err := apiserver.NewMetrics(reg, storeMetrics.Collectors()...)

@@ -1,17 +1,19 @@
-// Package registry is what regis knows about each resource, and the
-// generic strategy that serves them all.
+// Package registry is the generic strategy that serves every resource, and
+// the type of the resource table it serves.
 //
-// The resource table (Builtin) lists every served resource as data: group,
-// version, kind, scope, etcd prefix, storage version, selectable fields,
-// status and scale subresources, short names, categories and printer
-// columns, plus the few per-kind functions (defaulting, validation) that
-// upstream keeps in k8s.io/kubernetes and regis writes itself, tested
-// against what a real kube-apiserver stores. A Store serves one row over a
-// storage.Interface (from one StorageFactory: the etcd3 store, or a watch
-// cache over it); it owns uid, timestamps, generation, finalizers and the
-// status/spec split, and maps storage errors to API errors. The namespace
-// controller empties deleted namespaces; Bootstrap creates the system
-// namespaces and the kubernetes service.
+// A Resource row describes one resource as data: group, version, kind,
+// scope, etcd prefix, storage version, selectable fields, status and scale
+// subresources, short names, categories and printer columns, plus the few
+// per-kind functions (defaulting, validation, allocation) that upstream
+// keeps in k8s.io/kubernetes. The rows come from the caller (New takes
+// them; the built-in ones are package builtin's). A Store serves one row
+// over a storage.Interface that a StorageFactory makes (the assembly gives
+// the etcd3 store, or a watch cache over it: the registry imports neither);
+// it owns uid, timestamps, generation, finalizers, graceful deletion and
+// the status/spec split, and maps storage errors to API errors. What runs
+// in the background (namespace lifecycle, garbage collection, the graceful
+// reaper) is package controller's, woken by Registry.Deletions and
+// Registry.GracefulDeletions.
 //
 // Keys come in two forms. A store key ("/pods/default/web") is relative to the
 // etcd prefix and is what the storage layer takes; the etcd3 store prepends

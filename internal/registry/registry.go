@@ -17,8 +17,12 @@ type StorageFactory func(r *Resource) (storage.Interface, error)
 
 // Config configures a Registry.
 type Config struct {
-	// Resources is the resource table; nil means Builtin().
+	// Resources is the resource table: the served resources.
 	Resources []*Resource
+	// Internal are the rows of server bookkeeping that is stored but not
+	// served (the node port bitmap): each gets a storage, reached with
+	// Registry.Internal.
+	Internal []*Resource
 	// Storage makes each resource's storage. Required.
 	Storage StorageFactory
 	// Now is the clock of creation and deletion timestamps; nil means
@@ -35,18 +39,15 @@ type Registry struct {
 	gcKick chan struct{}
 	// reapKick wakes the graceful reaper (capacity 1).
 	reapKick chan struct{}
-	// nodePorts stores the node port bitmap; nil without services.
-	nodePorts storage.Interface
-	now       func() time.Time
+	// internal are the storages of Config.Internal by resource name.
+	internal map[string]storage.Interface
+	now      func() time.Time
 }
 
 // New builds a Store for each resource of the table. It starts nothing.
 func New(c Config) (*Registry, error) {
 	if c.Storage == nil {
 		return nil, errors.New("registry: Storage is required")
-	}
-	if c.Resources == nil {
-		c.Resources = Builtin()
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -71,12 +72,13 @@ func New(c Config) (*Registry, error) {
 			reg.namespaces = s
 		}
 	}
-	if _, ok := reg.byResource[schema.GroupVersionResource{Version: "v1", Resource: "services"}]; ok {
-		st, err := c.Storage(nodePortRange)
+	reg.internal = map[string]storage.Interface{}
+	for _, r := range c.Internal {
+		st, err := c.Storage(r)
 		if err != nil {
-			return nil, fmt.Errorf("registry: storage of the node port range: %w", err)
+			return nil, fmt.Errorf("registry: storage of %s: %w", r.Resource, err)
 		}
-		reg.nodePorts = st
+		reg.internal[r.Resource] = st
 	}
 	for _, s := range reg.stores {
 		if s.r.Namespaced {
@@ -95,6 +97,10 @@ func (r *Registry) Lookup(gvr schema.GroupVersionResource) (*Store, bool) {
 	s, ok := r.byResource[gvr]
 	return s, ok
 }
+
+// Internal returns the storage of the Config.Internal row named resource,
+// nil if there is none.
+func (r *Registry) Internal(resource string) storage.Interface { return r.internal[resource] }
 
 // Namespaces returns the store of namespaces, nil if the table has none.
 func (r *Registry) Namespaces() *Store { return r.namespaces }

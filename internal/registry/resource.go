@@ -140,17 +140,6 @@ type ScaleRule struct {
 	SetReplicas func(obj runtime.Object, replicas int32)
 }
 
-// Column is one printer column of Table output.
-type Column struct {
-	// Name, Type, Format, Description and Priority are those of a
-	// metav1.TableColumnDefinition. Priority 0 columns are always shown;
-	// 1 only with -o wide.
-	Name, Type, Format, Description string
-	Priority                        int32
-	// Cell returns the value of the column for obj.
-	Cell func(obj runtime.Object) any
-}
-
 // Verbs returns the verbs the resource serves, sorted, as discovery
 // lists them.
 func (r *Resource) Verbs() []string {

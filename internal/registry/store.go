@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sync"
@@ -48,6 +49,10 @@ func (s *Store) Resource() *Resource { return s.r }
 
 // Storage returns the storage the store writes to.
 func (s *Store) Storage() storage.Interface { return s.storage }
+
+// Registry returns the registry of the store (nil for a store made
+// outside one).
+func (s *Store) Registry() *Registry { return s.reg }
 
 // New returns a new empty object of the served type.
 func (s *Store) New() runtime.Object { return s.r.New() }
@@ -188,4 +193,12 @@ func (s *Store) checkNamespace(ctx context.Context, namespace string) error {
 		return e
 	}
 	return nil
+}
+
+// equalJSON compares two values by their JSON encoding, so that nil and
+// empty collections are equal.
+func equalJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/pki"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
@@ -92,7 +93,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			MaxBytes: limits, Metrics: cacheMetrics, Logger: log,
 		})
 	}
-	reg, err := registry.New(registry.Config{Storage: factory})
+	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	if err := registry.Bootstrap(ctx, reg, int32(port)); err != nil {
+	if err := controller.Bootstrap(ctx, reg, int32(port)); err != nil {
 		return err
 	}
 

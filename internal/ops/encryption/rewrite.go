@@ -17,6 +17,7 @@ import (
 	"github.com/regis-dev/regis/internal/encryptionconfig"
 	"github.com/regis-dev/regis/internal/encryptionconfig/peers"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/storage/value"
 )
 
@@ -304,7 +305,7 @@ feed:
 func (w *rewriter) one(ctx context.Context, kv *mvccKV) {
 	atomic.AddInt64(&w.res.Scanned, 1)
 	key := string(kv.Key)
-	info, err := registry.ParseKey(w.o.Prefix, key)
+	info, err := builtin.ParseKey(w.o.Prefix, key)
 	if err != nil {
 		atomic.AddInt64(&w.res.Current, 1) // not an object: left alone
 		return

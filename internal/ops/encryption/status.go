@@ -13,6 +13,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/encryptionconfig/peers"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/storage/value/aes"
 	"github.com/regis-dev/regis/internal/storage/value/identify"
 )
@@ -129,7 +130,7 @@ func Status(ctx context.Context, src Source, o StatusOptions) (*Report, error) {
 		if o.Progress != nil && scanned%256 == 0 {
 			o.Progress(scanned)
 		}
-		info, err := registry.ParseKey(o.Prefix, string(kv.Key))
+		info, err := builtin.ParseKey(o.Prefix, string(kv.Key))
 		if err != nil {
 			rep.OtherKeys++
 			return nil
@@ -251,7 +252,7 @@ func prefixEnd(p string) string {
 	return "\x00"
 }
 
-func objectName(info registry.KeyInfo) string {
+func objectName(info builtin.KeyInfo) string {
 	if info.Namespace == "" {
 		return info.Name
 	}

@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	corev1 "k8s.io/api/core/v1"
@@ -6,13 +6,15 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // eventsV1 is events.k8s.io/v1 events: kube-apiserver serves them from the
 // core event storage, so they are stored as core v1 Events under
 // /registry/events and both APIs see the same objects.
-func eventsV1() *Resource {
-	return &Resource{
+func eventsV1() *registry.Resource {
+	return &registry.Resource{
 		Group: "events.k8s.io", Version: "v1", Resource: "events", Kind: "Event", Namespaced: true,
 		ShortNames: []string{"ev"}, Prefix: "events", StorageVersion: schema.GroupVersion{Version: "v1"},
 		New: newFn[eventsv1.Event], NewList: newFn[eventsv1.EventList],
@@ -27,7 +29,7 @@ func eventsV1() *Resource {
 				"reportingController": e.ReportingController, "type": e.Type,
 			}
 		},
-		Convert: &Conversion{
+		Convert: &registry.Conversion{
 			ToStorage: func(o runtime.Object) (runtime.Object, error) {
 				return eventToCore(o.(*eventsv1.Event)), nil
 			},

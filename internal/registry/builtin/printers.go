@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The printer columns of kubectl's usual output, after k8s.io/kubernetes
@@ -20,28 +22,7 @@ import (
 // added by the Table builder; AGE is a column here where upstream puts it
 // in the middle of the row.
 
-// AgeColumn is the AGE column every table ends with unless it has one.
-var AgeColumn = Column{Name: "Age", Type: "string",
-	Description: metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"],
-	Cell:        func(o runtime.Object) any { return age(o) }}
-
-func age(o runtime.Object) string {
-	m, ok := o.(metav1.Object)
-	if !ok {
-		return "<unknown>"
-	}
-	return HumanAge(m.GetCreationTimestamp())
-}
-
-// HumanAge prints the time since t as kubectl does ("5m", "<unknown>").
-func HumanAge(t metav1.Time) string {
-	if t.IsZero() {
-		return "<unknown>"
-	}
-	return duration.HumanDuration(time.Since(t.Time))
-}
-
-var podColumns = []Column{
+var podColumns = []registry.Column{
 	{Name: "Ready", Type: "string", Description: "The aggregate readiness state of this pod for accepting traffic.",
 		Cell: func(o runtime.Object) any {
 			p := o.(*corev1.Pod)
@@ -63,7 +44,7 @@ var podColumns = []Column{
 			}
 			return strconv.Itoa(int(n))
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 	{Name: "IP", Type: "string", Priority: 1, Description: "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
 		Cell: func(o runtime.Object) any { return orNone(o.(*corev1.Pod).Status.PodIP) }},
 	{Name: "Node", Type: "string", Priority: 1, Description: "NodeName is a request to schedule this pod onto a specific node.",
@@ -115,21 +96,21 @@ func containersAndImages(spec *corev1.PodSpec) (string, string) {
 	return strings.Join(names, ","), strings.Join(images, ",")
 }
 
-func workloadWide(spec func(runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector), selector bool) []Column {
-	cols := []Column{
+func workloadWide(spec func(runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector), selector bool) []registry.Column {
+	cols := []registry.Column{
 		{Name: "Containers", Type: "string", Priority: 1, Description: "Names of each container in the template.",
 			Cell: func(o runtime.Object) any { s, _ := spec(o); n, _ := containersAndImages(s); return n }},
 		{Name: "Images", Type: "string", Priority: 1, Description: "Images referenced by each container in the template.",
 			Cell: func(o runtime.Object) any { s, _ := spec(o); _, i := containersAndImages(s); return i }},
 	}
 	if selector {
-		cols = append(cols, Column{Name: "Selector", Type: "string", Priority: 1, Description: "Label selector for pods.",
+		cols = append(cols, registry.Column{Name: "Selector", Type: "string", Priority: 1, Description: "Label selector for pods.",
 			Cell: func(o runtime.Object) any { _, sel := spec(o); return orNone(selectorString(sel)) }})
 	}
 	return cols
 }
 
-var deploymentColumns = append([]Column{
+var deploymentColumns = append([]registry.Column{
 	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state",
 		Cell: func(o runtime.Object) any {
 			d := o.(*appsv1.Deployment)
@@ -139,38 +120,38 @@ var deploymentColumns = append([]Column{
 		Cell: func(o runtime.Object) any { return int64(o.(*appsv1.Deployment).Status.UpdatedReplicas) }},
 	{Name: "Available", Type: "string", Description: "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
 		Cell: func(o runtime.Object) any { return int64(o.(*appsv1.Deployment).Status.AvailableReplicas) }},
-	AgeColumn,
+	registry.AgeColumn,
 }, workloadWide(func(o runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector) {
 	d := o.(*appsv1.Deployment)
 	return &d.Spec.Template.Spec, d.Spec.Selector
 }, true)...)
 
-var replicaSetColumns = append([]Column{
+var replicaSetColumns = append([]registry.Column{
 	{Name: "Desired", Type: "integer", Description: "Replicas is the number of desired replicas.",
 		Cell: func(o runtime.Object) any { return int64(deref32(o.(*appsv1.ReplicaSet).Spec.Replicas)) }},
 	{Name: "Current", Type: "integer", Description: "Replicas is the most recently observed number of replicas.",
 		Cell: func(o runtime.Object) any { return int64(o.(*appsv1.ReplicaSet).Status.Replicas) }},
 	{Name: "Ready", Type: "integer", Description: "The number of ready replicas for this replica set.",
 		Cell: func(o runtime.Object) any { return int64(o.(*appsv1.ReplicaSet).Status.ReadyReplicas) }},
-	AgeColumn,
+	registry.AgeColumn,
 }, workloadWide(func(o runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector) {
 	r := o.(*appsv1.ReplicaSet)
 	return &r.Spec.Template.Spec, r.Spec.Selector
 }, true)...)
 
-var statefulSetColumns = append([]Column{
+var statefulSetColumns = append([]registry.Column{
 	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state",
 		Cell: func(o runtime.Object) any {
 			s := o.(*appsv1.StatefulSet)
 			return fmt.Sprintf("%d/%d", s.Status.ReadyReplicas, deref32(s.Spec.Replicas))
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }, workloadWide(func(o runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector) {
 	s := o.(*appsv1.StatefulSet)
 	return &s.Spec.Template.Spec, s.Spec.Selector
 }, false)...)
 
-var daemonSetColumns = append([]Column{
+var daemonSetColumns = append([]registry.Column{
 	{Name: "Desired", Type: "integer", Description: "The total number of nodes that should be running the daemon pod.",
 		Cell: func(o runtime.Object) any { return int64(o.(*appsv1.DaemonSet).Status.DesiredNumberScheduled) }},
 	{Name: "Current", Type: "integer", Description: "The number of nodes that are running at least 1 daemon pod.",
@@ -185,20 +166,20 @@ var daemonSetColumns = append([]Column{
 		Cell: func(o runtime.Object) any {
 			return orNone(labelsString(o.(*appsv1.DaemonSet).Spec.Template.Spec.NodeSelector))
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }, workloadWide(func(o runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector) {
 	d := o.(*appsv1.DaemonSet)
 	return &d.Spec.Template.Spec, d.Spec.Selector
 }, true)...)
 
-var rcColumns = append([]Column{
+var rcColumns = append([]registry.Column{
 	{Name: "Desired", Type: "integer", Description: "Replicas is the number of desired replicas.",
 		Cell: func(o runtime.Object) any { return int64(deref32(o.(*corev1.ReplicationController).Spec.Replicas)) }},
 	{Name: "Current", Type: "integer", Description: "Replicas is the most recently observed number of replicas.",
 		Cell: func(o runtime.Object) any { return int64(o.(*corev1.ReplicationController).Status.Replicas) }},
 	{Name: "Ready", Type: "integer", Description: "The number of ready replicas for this replication controller.",
 		Cell: func(o runtime.Object) any { return int64(o.(*corev1.ReplicationController).Status.ReadyReplicas) }},
-	AgeColumn,
+	registry.AgeColumn,
 }, workloadWide(func(o runtime.Object) (*corev1.PodSpec, *metav1.LabelSelector) {
 	r := o.(*corev1.ReplicationController)
 	spec := &corev1.PodSpec{}
@@ -208,7 +189,7 @@ var rcColumns = append([]Column{
 	return spec, &metav1.LabelSelector{MatchLabels: r.Spec.Selector}
 }, true)...)
 
-var jobColumns = []Column{
+var jobColumns = []registry.Column{
 	{Name: "Status", Type: "string", Description: "Status of the job.",
 		Cell: func(o runtime.Object) any { return jobStatus(o.(*batchv1.Job)) }},
 	{Name: "Completions", Type: "string", Description: "The desired number of successfully finished pods the job should be run with.",
@@ -231,7 +212,7 @@ var jobColumns = []Column{
 			}
 			return duration.HumanDuration(end.Sub(j.Status.StartTime.Time))
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
 func jobStatus(j *batchv1.Job) string {
@@ -254,7 +235,7 @@ func jobStatus(j *batchv1.Job) string {
 	return "Running"
 }
 
-var cronJobColumns = []Column{
+var cronJobColumns = []registry.Column{
 	{Name: "Schedule", Type: "string", Description: "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.",
 		Cell: func(o runtime.Object) any { return o.(*batchv1.CronJob).Spec.Schedule }},
 	{Name: "Timezone", Type: "string", Description: "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.",
@@ -274,14 +255,14 @@ var cronJobColumns = []Column{
 	{Name: "Last Schedule", Type: "string", Description: "Information when was the last time the job was successfully scheduled.",
 		Cell: func(o runtime.Object) any {
 			if t := o.(*batchv1.CronJob).Status.LastScheduleTime; t != nil {
-				return HumanAge(*t)
+				return registry.HumanAge(*t)
 			}
 			return "<none>"
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var serviceColumns = []Column{
+var serviceColumns = []registry.Column{
 	{Name: "Type", Type: "string", Description: "type determines how the Service is exposed.",
 		Cell: func(o runtime.Object) any { return string(o.(*corev1.Service).Spec.Type) }},
 	{Name: "Cluster-IP", Type: "string", Description: "clusterIP is the IP address of the service.",
@@ -290,7 +271,7 @@ var serviceColumns = []Column{
 		Cell: func(o runtime.Object) any { return serviceExternalIP(o.(*corev1.Service)) }},
 	{Name: "Port(s)", Type: "string", Description: "The list of ports that are exposed by this service.",
 		Cell: func(o runtime.Object) any { return servicePorts(o.(*corev1.Service).Spec.Ports) }},
-	AgeColumn,
+	registry.AgeColumn,
 	{Name: "Selector", Type: "string", Priority: 1, Description: "Route service traffic to pods with label keys and values matching this selector.",
 		Cell: func(o runtime.Object) any { return orNone(labelsString(o.(*corev1.Service).Spec.Selector)) }},
 }
@@ -348,12 +329,12 @@ func labelsString(m map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-var nodeColumns = []Column{
+var nodeColumns = []registry.Column{
 	{Name: "Status", Type: "string", Description: "The status of the node",
 		Cell: func(o runtime.Object) any { return nodeStatus(o.(*corev1.Node)) }},
 	{Name: "Roles", Type: "string", Description: "The roles of the node",
 		Cell: func(o runtime.Object) any { return nodeRoles(o.(*corev1.Node)) }},
-	AgeColumn,
+	registry.AgeColumn,
 	{Name: "Version", Type: "string", Description: "Kubelet Version reported by the node.",
 		Cell: func(o runtime.Object) any { return o.(*corev1.Node).Status.NodeInfo.KubeletVersion }},
 	{Name: "Internal-IP", Type: "string", Priority: 1, Description: "List of addresses reachable to the node. Queried from cloud provider, if available.",

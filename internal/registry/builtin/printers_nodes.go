@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The cells of nodes' columns.
@@ -58,30 +60,30 @@ func nodeAddress(n *corev1.Node, t corev1.NodeAddressType) string {
 	return "<none>"
 }
 
-var namespaceColumns = []Column{
+var namespaceColumns = []registry.Column{
 	{Name: "Status", Type: "string", Description: "The status of the namespace",
 		Cell: func(o runtime.Object) any { return string(o.(*corev1.Namespace).Status.Phase) }},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var secretColumns = []Column{
+var secretColumns = []registry.Column{
 	{Name: "Type", Type: "string", Description: "Used to facilitate programmatic handling of secret data.",
 		Cell: func(o runtime.Object) any { return string(o.(*corev1.Secret).Type) }},
 	{Name: "Data", Type: "string", Description: "Data contains the secret data.",
 		Cell: func(o runtime.Object) any { return int64(len(o.(*corev1.Secret).Data)) }},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var configMapColumns = []Column{
+var configMapColumns = []registry.Column{
 	{Name: "Data", Type: "string", Description: "Data contains the configuration data.",
 		Cell: func(o runtime.Object) any {
 			c := o.(*corev1.ConfigMap)
 			return int64(len(c.Data) + len(c.BinaryData))
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var endpointsColumns = []Column{
+var endpointsColumns = []registry.Column{
 	{Name: "Endpoints", Type: "string", Description: "Endpoints is the list of endpoints.",
 		Cell: func(o runtime.Object) any {
 			var eps []string
@@ -100,10 +102,10 @@ var endpointsColumns = []Column{
 			}
 			return strings.Join(eps, ",")
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var leaseColumns = []Column{
+var leaseColumns = []registry.Column{
 	{Name: "Holder", Type: "string", Description: "holderIdentity contains the identity of the holder of a current lease.",
 		Cell: func(o runtime.Object) any {
 			if h := o.(*coordinationv1.Lease).Spec.HolderIdentity; h != nil {
@@ -111,20 +113,20 @@ var leaseColumns = []Column{
 			}
 			return ""
 		}},
-	AgeColumn,
+	registry.AgeColumn,
 }
 
-var eventColumns = []Column{
+var eventColumns = []registry.Column{
 	{Name: "Last Seen", Type: "string", Description: "lastTimestamp is the time when this Event was last observed.",
 		Cell: func(o runtime.Object) any {
 			e := o.(*corev1.Event)
 			switch {
 			case !e.LastTimestamp.IsZero():
-				return HumanAge(e.LastTimestamp)
+				return registry.HumanAge(e.LastTimestamp)
 			case !e.EventTime.IsZero():
-				return HumanAge(metav1.Time(e.EventTime))
+				return registry.HumanAge(metav1.Time(e.EventTime))
 			}
-			return HumanAge(e.CreationTimestamp)
+			return registry.HumanAge(e.CreationTimestamp)
 		}},
 	{Name: "Type", Type: "string", Description: "Type of this event (Normal, Warning), new types could be added in the future.",
 		Cell: func(o runtime.Object) any { return o.(*corev1.Event).Type }},

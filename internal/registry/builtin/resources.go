@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"sort"
@@ -19,16 +19,18 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // EventTTL is how long events are kept: kube-apiserver's --event-ttl default.
 const EventTTL = 3600
 
-// Builtin returns the resource table of the built-in resources regis
+// Resources returns the resource table of the built-in resources regis
 // serves, sorted by group then resource. Each call returns new rows, which
 // the caller may modify.
-func Builtin() []*Resource {
-	rs := []*Resource{
+func Resources() []*registry.Resource {
+	rs := []*registry.Resource{
 		// core/v1
 		{Version: "v1", Resource: "namespaces", Kind: "Namespace", ShortNames: []string{"ns"},
 			New: newFn[corev1.Namespace], NewList: newFn[corev1.NamespaceList],
@@ -247,7 +249,7 @@ func eventFields(o runtime.Object) fields.Set {
 	}
 }
 
-var deploymentScale = &ScaleRule{
+var deploymentScale = &registry.ScaleRule{
 	Replicas: func(o runtime.Object) (int32, int32, string) {
 		d := o.(*appsv1.Deployment)
 		return deref32(d.Spec.Replicas), d.Status.Replicas, selectorString(d.Spec.Selector)
@@ -255,7 +257,7 @@ var deploymentScale = &ScaleRule{
 	SetReplicas: func(o runtime.Object, n int32) { o.(*appsv1.Deployment).Spec.Replicas = &n },
 }
 
-var replicaSetScale = &ScaleRule{
+var replicaSetScale = &registry.ScaleRule{
 	Replicas: func(o runtime.Object) (int32, int32, string) {
 		r := o.(*appsv1.ReplicaSet)
 		return deref32(r.Spec.Replicas), r.Status.Replicas, selectorString(r.Spec.Selector)
@@ -263,7 +265,7 @@ var replicaSetScale = &ScaleRule{
 	SetReplicas: func(o runtime.Object, n int32) { o.(*appsv1.ReplicaSet).Spec.Replicas = &n },
 }
 
-var statefulSetScale = &ScaleRule{
+var statefulSetScale = &registry.ScaleRule{
 	Replicas: func(o runtime.Object) (int32, int32, string) {
 		s := o.(*appsv1.StatefulSet)
 		return deref32(s.Spec.Replicas), s.Status.Replicas, selectorString(s.Spec.Selector)
@@ -271,7 +273,7 @@ var statefulSetScale = &ScaleRule{
 	SetReplicas: func(o runtime.Object, n int32) { o.(*appsv1.StatefulSet).Spec.Replicas = &n },
 }
 
-var rcScale = &ScaleRule{
+var rcScale = &registry.ScaleRule{
 	Replicas: func(o runtime.Object) (int32, int32, string) {
 		r := o.(*corev1.ReplicationController)
 		return deref32(r.Spec.Replicas), r.Status.Replicas, labels.SelectorFromSet(r.Spec.Selector).String()

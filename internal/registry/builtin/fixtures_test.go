@@ -1,4 +1,4 @@
-package registry_test
+package builtin_test
 
 import (
 	"bufio"
@@ -10,17 +10,18 @@ import (
 	"strings"
 	"testing"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/google/go-cmp/cmp"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/regis-dev/regis/internal/codec"
+	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -38,14 +39,14 @@ func newRegistry(t *testing.T) *registry.Registry {
 	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_")
 	// Runs last: the next run of this test (-count) starts from an empty prefix.
 	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
-	reg, err := registry.New(registry.Config{Storage: server.EtcdStorage(server.EtcdConfig{
+	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: server.EtcdStorage(server.EtcdConfig{
 		Client: client,
 		Prefix: prefix,
 	})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registry.Bootstrap(t.Context(), reg, 6443); err != nil {
+	if err := controller.Bootstrap(t.Context(), reg, 6443); err != nil {
 		t.Fatal(err)
 	}
 	return reg

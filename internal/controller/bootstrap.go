@@ -1,52 +1,48 @@
-package registry
+package controller
 
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-)
 
-// SystemNamespaces are the namespaces kube-apiserver creates at start.
-var SystemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
+)
 
 // Bootstrap creates what kube-apiserver creates at start when it is
 // missing: the system namespaces and the default/kubernetes service, whose
-// cluster IP is the first address of ServiceClusterIPRange and whose
+// cluster IP is the first address of builtin.ServiceClusterIPRange and whose
 // target port is securePort, with the default ServiceCIDR and the node
 // port bitmap; the allocations of existing services are repaired (a data
 // directory of an older regis has no IPAddresses). Existing objects are
 // left alone.
-func Bootstrap(ctx context.Context, reg *Registry, securePort int32) error {
+func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) error {
 	nss := reg.Namespaces()
 	if nss == nil {
 		return nil
 	}
-	for _, name := range SystemNamespaces {
+	for _, name := range builtin.SystemNamespaces {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		if _, err := nss.Create(ctx, "", ns, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if _, err := nss.Create(ctx, "", ns, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("bootstrap: namespace %s: %w", name, err)
 		}
 	}
-	if err := bootstrapAllocations(ctx, reg, metav1.NewTime(time.Now().Truncate(time.Second))); err != nil {
+	if err := builtin.EnsureAllocations(ctx, reg); err != nil {
 		return err
 	}
 	svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"})
 	if !ok {
 		return nil
 	}
-	if err := repairAllocations(ctx, svcs); err != nil {
-		return err
-	}
 	if _, err := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); err == nil {
 		return nil
 	}
-	ip := ServiceClusterIPRange.Addr().Next().String()
+	ip := builtin.ServiceClusterIPRange.Addr().Next().String()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
 			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
@@ -58,7 +54,7 @@ func Bootstrap(ctx context.Context, reg *Registry, securePort int32) error {
 			Type:            corev1.ServiceTypeClusterIP,
 		},
 	}
-	if _, err := svcs.Create(ctx, metav1.NamespaceDefault, svc, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := svcs.Create(ctx, metav1.NamespaceDefault, svc, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("bootstrap: service default/kubernetes: %w", err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage"
 )
 
@@ -39,9 +41,13 @@ const DefaultServiceCIDRName = "kubernetes"
 // NodePortRangeKey is the store key of the node port bitmap.
 const NodePortRangeKey = "/ranges/servicenodeports"
 
+// Internal returns the rows of what the built-in resources store but do
+// not serve (registry.Config.Internal): the node port bitmap.
+func Internal() []*registry.Resource { return []*registry.Resource{nodePortRange} }
+
 // nodePortRange is the row of the node port bitmap's storage; it is not
 // served (no REST API, as upstream's servicenodeportallocations).
-var nodePortRange = &Resource{Version: "v1", Resource: "servicenodeportallocations", Kind: "RangeAllocation",
+var nodePortRange = &registry.Resource{Version: "v1", Resource: "servicenodeportallocations", Kind: "RangeAllocation",
 	Prefix: "ranges", New: newFn[corev1.RangeAllocation], NewList: newFn[corev1.List], Internal: true}
 
 var (
@@ -87,7 +93,8 @@ func serviceRef(svc *corev1.Service) *networkingv1.ParentReference {
 // allocateServiceIPs reserves a new service's cluster IP (an IPAddress)
 // and node ports (bits of the node port bitmap). done(false) releases
 // them when the create failed.
-func allocateServiceIPs(ctx context.Context, s *Store, obj runtime.Object) (func(bool), error) {
+func allocateServiceIPs(ctx context.Context, s *registry.Store, obj runtime.Object) (func(bool), error) {
+	al := allocatorOf(s)
 	svc := obj.(*corev1.Service)
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return func(bool) {}, nil
@@ -104,7 +111,7 @@ func allocateServiceIPs(ctx context.Context, s *Store, obj runtime.Object) (func
 	case ip == corev1.ClusterIPNone:
 		svc.Spec.ClusterIPs = []string{corev1.ClusterIPNone}
 	case ip == "":
-		a, err := s.allocateAnyIP(ctx, svc)
+		a, err := al.allocateAnyIP(ctx, svc)
 		if err != nil {
 			return nil, err
 		}
@@ -112,28 +119,29 @@ func allocateServiceIPs(ctx context.Context, s *Store, obj runtime.Object) (func
 		svc.Spec.ClusterIP = a.String()
 		svc.Spec.ClusterIPs = []string{a.String()}
 	default:
-		a, err := s.allocateIP(ctx, svc, ip)
+		a, err := al.allocateIP(ctx, svc, ip)
 		if err != nil {
 			return nil, err
 		}
 		ips = append(ips, a)
 		svc.Spec.ClusterIPs = []string{ip}
 	}
-	ports, err := s.allocateNodePorts(ctx, svc)
+	ports, err := al.allocateNodePorts(ctx, svc)
 	if err != nil {
-		s.releaseIPs(context.WithoutCancel(ctx), svc, ips)
+		al.releaseIPs(context.WithoutCancel(ctx), svc, ips)
 		return nil, err
 	}
 	return func(created bool) {
 		if !created {
-			s.releaseIPs(context.WithoutCancel(ctx), svc, ips)
-			s.releaseNodePorts(context.WithoutCancel(ctx), ports)
+			al.releaseIPs(context.WithoutCancel(ctx), svc, ips)
+			al.releaseNodePorts(context.WithoutCancel(ctx), ports)
 		}
 	}, nil
 }
 
 // releaseService frees what a deleted service held.
-func releaseService(ctx context.Context, s *Store, obj runtime.Object) {
+func releaseService(ctx context.Context, s *registry.Store, obj runtime.Object) {
+	al := allocatorOf(s)
 	svc := obj.(*corev1.Service)
 	var ips []netip.Addr
 	for _, ip := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
@@ -141,48 +149,59 @@ func releaseService(ctx context.Context, s *Store, obj runtime.Object) {
 			ips = append(ips, a)
 		}
 	}
-	s.releaseIPs(ctx, svc, ips)
+	al.releaseIPs(ctx, svc, ips)
 	var ports []int32
 	for _, p := range svc.Spec.Ports {
 		if p.NodePort != 0 {
 			ports = append(ports, p.NodePort)
 		}
 	}
-	s.releaseNodePorts(ctx, ports)
+	al.releaseNodePorts(ctx, ports)
+}
+
+// allocator reserves and releases the cluster IPs and node ports of the
+// services of a registry.
+type allocator struct {
+	reg *registry.Registry
+	gk  schema.GroupKind // of services, for errors
+}
+
+func allocatorOf(s *registry.Store) allocator {
+	return allocator{reg: s.Registry(), gk: s.Resource().GroupVersionKind().GroupKind()}
 }
 
 // ipStore returns the store of IPAddresses, nil if the table has none.
-func (s *Store) ipStore() *Store {
-	if s.reg == nil {
+func (al allocator) ipStore() *registry.Store {
+	if al.reg == nil {
 		return nil
 	}
-	st, _ := s.reg.Lookup(ipAddressesGVR)
+	st, _ := al.reg.Lookup(ipAddressesGVR)
 	return st
 }
 
 // reserveIP creates the IPAddress of ip for svc. It returns an
 // AlreadyExists error when the address is taken.
-func (s *Store) reserveIP(ctx context.Context, svc *corev1.Service, ip netip.Addr) error {
-	ips := s.ipStore()
+func (al allocator) reserveIP(ctx context.Context, svc *corev1.Service, ip netip.Addr) error {
+	ips := al.ipStore()
 	if ips == nil {
 		return nil
 	}
-	_, err := ips.Create(ctx, "", newIPAddress(ip, svc), CreateOptions{})
+	_, err := ips.Create(ctx, "", newIPAddress(ip, svc), registry.CreateOptions{})
 	return err
 }
 
 // allocateIP reserves the address a service asks for.
-func (s *Store) allocateIP(ctx context.Context, svc *corev1.Service, ip string) (netip.Addr, error) {
+func (al allocator) allocateIP(ctx context.Context, svc *corev1.Service, ip string) (netip.Addr, error) {
 	path := field.NewPath("spec", "clusterIPs")
 	invalid := func(msg string) error {
-		return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), svc.Name, field.ErrorList{field.Invalid(path, []string{ip},
+		return apierrors.NewInvalid(al.gk, svc.Name, field.ErrorList{field.Invalid(path, []string{ip},
 			fmt.Sprintf("failed to allocate IP %s: %s", ip, msg))})
 	}
 	a, err := netip.ParseAddr(ip)
 	if err != nil || !ServiceClusterIPRange.Contains(a) {
 		return a, invalid(fmt.Sprintf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ServiceClusterIPRange))
 	}
-	if err := s.reserveIP(ctx, svc, a); err != nil {
+	if err := al.reserveIP(ctx, svc, a); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return a, invalid("provided IP is already allocated")
 		}
@@ -194,9 +213,9 @@ func (s *Store) allocateIP(ctx context.Context, svc *corev1.Service, ip string) 
 // allocateAnyIP reserves a free address of ServiceClusterIPRange, at
 // random. The known IPAddresses are skipped; a create that loses a race
 // tries the next candidate.
-func (s *Store) allocateAnyIP(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
+func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
 	used := map[string]bool{}
-	if ips := s.ipStore(); ips != nil {
+	if ips := al.ipStore(); ips != nil {
 		list, err := ips.List(ctx, "", &metainternalversion.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return netip.Addr{}, err
@@ -208,7 +227,7 @@ func (s *Store) allocateAnyIP(ctx context.Context, svc *corev1.Service) (netip.A
 	free := freeIPs(used)
 	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
 	for _, a := range free {
-		err := s.reserveIP(ctx, svc, a)
+		err := al.reserveIP(ctx, svc, a)
 		if err == nil {
 			return a, nil
 		}
@@ -237,14 +256,14 @@ func freeIPs(used map[string]bool) []netip.Addr {
 }
 
 // releaseIPs deletes the IPAddresses of ips that point at svc.
-func (s *Store) releaseIPs(ctx context.Context, svc *corev1.Service, ips []netip.Addr) {
-	st := s.ipStore()
+func (al allocator) releaseIPs(ctx context.Context, svc *corev1.Service, ips []netip.Addr) {
+	st := al.ipStore()
 	if st == nil {
 		return
 	}
 	ref := serviceRef(svc)
 	for _, a := range ips {
-		obj, err := st.get(ctx, "", a.String(), storage.GetOptions{})
+		obj, err := st.Get(ctx, "", a.String(), nil)
 		if err != nil {
 			continue
 		}
@@ -253,14 +272,17 @@ func (s *Store) releaseIPs(ctx context.Context, svc *corev1.Service, ips []netip
 			continue // someone else's now
 		}
 		uid := ipa.UID
-		_, _, _ = st.Delete(ctx, "", ipa.Name, DeleteOptions{DeleteOptions: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}})
+		_, _, _ = st.Delete(ctx, "", ipa.Name, registry.DeleteOptions{DeleteOptions: metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}})
 	}
 }
 
 // updateNodePorts applies change to the node port bitmap, creating it when
 // missing, with compare-and-swap retries.
-func (s *Store) updateNodePorts(ctx context.Context, change func(bits *big.Int) error) error {
-	st := s.reg.nodePorts
+func (al allocator) updateNodePorts(ctx context.Context, change func(bits *big.Int) error) error {
+	if al.reg == nil {
+		return nil
+	}
+	st := al.reg.Internal(nodePortRange.Resource)
 	if st == nil {
 		return nil
 	}
@@ -281,7 +303,7 @@ func (s *Store) updateNodePorts(ctx context.Context, change func(bits *big.Int) 
 
 // allocateNodePorts reserves the node ports of a NodePort or LoadBalancer
 // service: those it asks for, and free ones at random for the others.
-func (s *Store) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]int32, error) {
+func (al allocator) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]int32, error) {
 	if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return nil, nil
 	}
@@ -290,7 +312,7 @@ func (s *Store) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]i
 	for i, p := range svc.Spec.Ports {
 		asked[i] = p.NodePort
 	}
-	err := s.updateNodePorts(ctx, func(bits *big.Int) error {
+	err := al.updateNodePorts(ctx, func(bits *big.Int) error {
 		// A retry after a conflict starts again from what was asked.
 		got = got[:0]
 		for i := range svc.Spec.Ports {
@@ -313,7 +335,7 @@ func (s *Store) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]i
 			}
 		}
 		if len(errs) > 0 {
-			return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), svc.Name, errs)
+			return apierrors.NewInvalid(al.gk, svc.Name, errs)
 		}
 		for i := range svc.Spec.Ports {
 			p := &svc.Spec.Ports[i]
@@ -359,11 +381,11 @@ func freePort(bits *big.Int) (int32, bool) {
 }
 
 // releaseNodePorts clears the bits of ports.
-func (s *Store) releaseNodePorts(ctx context.Context, ports []int32) {
+func (al allocator) releaseNodePorts(ctx context.Context, ports []int32) {
 	if len(ports) == 0 {
 		return
 	}
-	_ = s.updateNodePorts(ctx, func(bits *big.Int) error {
+	_ = al.updateNodePorts(ctx, func(bits *big.Int) error {
 		for _, p := range ports {
 			if p >= NodePortMin && p <= NodePortMax {
 				bits.SetBit(bits, int(p-NodePortMin), 0)
@@ -373,10 +395,24 @@ func (s *Store) releaseNodePorts(ctx context.Context, ports []int32) {
 	})
 }
 
+// EnsureAllocations creates, at start, what a fresh kube-apiserver writes
+// for service allocation (the default ServiceCIDR, the node port bitmap)
+// and repairs the allocations of existing services (a data directory of
+// an older regis has no IPAddresses).
+func EnsureAllocations(ctx context.Context, reg *registry.Registry) error {
+	if err := bootstrapAllocations(ctx, reg, metav1.NewTime(time.Now().Truncate(time.Second))); err != nil {
+		return err
+	}
+	if svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"}); ok {
+		return repairAllocations(ctx, svcs)
+	}
+	return nil
+}
+
 // bootstrapAllocations creates what a fresh kube-apiserver writes for
 // service allocation: the default ServiceCIDR "kubernetes" (Ready) and
 // the node port bitmap. Existing objects are left alone.
-func bootstrapAllocations(ctx context.Context, reg *Registry, now metav1.Time) error {
+func bootstrapAllocations(ctx context.Context, reg *registry.Registry, now metav1.Time) error {
 	if cidrs, ok := reg.Lookup(serviceCIDRsGVR); ok {
 		sc := &networkingv1.ServiceCIDR{
 			ObjectMeta: metav1.ObjectMeta{Name: DefaultServiceCIDRName},
@@ -387,13 +423,13 @@ func bootstrapAllocations(ctx context.Context, reg *Registry, now metav1.Time) e
 			}}},
 		}
 		ready := sc.Status.Conditions
-		if _, err := cidrs.Create(ctx, "", sc, CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		if _, err := cidrs.Create(ctx, "", sc, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("bootstrap: servicecidr %s: %w", DefaultServiceCIDRName, err)
 		}
 		// The status is the default ServiceCIDR controller's: Ready once.
 		_, _, err := cidrs.Update(ctx, "", DefaultServiceCIDRName, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
 			if existing == nil {
-				return nil, apierrors.NewNotFound(cidrs.gr(), DefaultServiceCIDRName)
+				return nil, apierrors.NewNotFound(cidrs.Resource().GroupResource(), DefaultServiceCIDRName)
 			}
 			cur := existing.(*networkingv1.ServiceCIDR)
 			for _, c := range cur.Status.Conditions {
@@ -403,13 +439,13 @@ func bootstrapAllocations(ctx context.Context, reg *Registry, now metav1.Time) e
 			}
 			cur.Status.Conditions = ready
 			return cur, nil
-		}, UpdateOptions{Subresource: StatusSubresource})
+		}, registry.UpdateOptions{Subresource: registry.StatusSubresource})
 		if err != nil {
 			return fmt.Errorf("bootstrap: servicecidr %s status: %w", DefaultServiceCIDRName, err)
 		}
 	}
 	if svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"}); ok {
-		if err := svcs.updateNodePorts(ctx, func(*big.Int) error { return nil }); err != nil {
+		if err := allocatorOf(svcs).updateNodePorts(ctx, func(*big.Int) error { return nil }); err != nil {
 			return fmt.Errorf("bootstrap: node port range: %w", err)
 		}
 	}
@@ -419,7 +455,7 @@ func bootstrapAllocations(ctx context.Context, reg *Registry, now metav1.Time) e
 // repairAllocations makes sure every service's cluster IPs have their
 // IPAddress and its node ports their bits, as upstream's repair loops do
 // at start. Addresses held by another parent are left alone.
-func repairAllocations(ctx context.Context, svcs *Store) error {
+func repairAllocations(ctx context.Context, svcs *registry.Store) error {
 	list, err := svcs.List(ctx, "", &metainternalversion.ListOptions{})
 	if err != nil {
 		return err
@@ -432,7 +468,7 @@ func repairAllocations(ctx context.Context, svcs *Store) error {
 			if err != nil || !ServiceClusterIPRange.Contains(a) {
 				continue
 			}
-			if err := svcs.reserveIP(ctx, svc, a); err != nil && !apierrors.IsAlreadyExists(err) {
+			if err := allocatorOf(svcs).reserveIP(ctx, svc, a); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("repairing the IPAddress of service %s/%s: %w", svc.Namespace, svc.Name, err)
 			}
 		}
@@ -445,7 +481,7 @@ func repairAllocations(ctx context.Context, svcs *Store) error {
 	if len(ports) == 0 {
 		return nil
 	}
-	return svcs.updateNodePorts(ctx, func(bits *big.Int) error {
+	return allocatorOf(svcs).updateNodePorts(ctx, func(bits *big.Int) error {
 		for _, p := range ports {
 			bits.SetBit(bits, int(p-NodePortMin), 1)
 		}

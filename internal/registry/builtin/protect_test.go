@@ -1,4 +1,4 @@
-package registry_test
+package builtin_test
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 )
 
 // Only namespaces lack deletecollection among the built-in rows.
 func TestVerbsOfBuiltinRows(t *testing.T) {
 	all := []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-	for _, r := range registry.Builtin() {
+	for _, r := range builtin.Resources() {
 		want := all
 		if r.GroupResource() == (schema.GroupResource{Resource: "namespaces"}) {
 			want = []string{"create", "delete", "get", "list", "patch", "update", "watch"}
@@ -41,7 +42,7 @@ func TestNamespacesRefuseDeleteCollection(t *testing.T) {
 	if s := err.(apierrors.APIStatus).Status(); s.Code != http.StatusMethodNotAllowed || s.Message != "the server does not allow this method on the requested resource" {
 		t.Fatalf("status %+v", s)
 	}
-	for _, name := range registry.SystemNamespaces {
+	for _, name := range builtin.SystemNamespaces {
 		if _, err := reg.Namespaces().Get(t.Context(), "", name, nil); err != nil {
 			t.Fatalf("namespace %s: %v", name, err)
 		}
@@ -52,7 +53,7 @@ func TestImmortalNamespacesRefuseDelete(t *testing.T) {
 	reg := newRegistry(t)
 	nss := reg.Namespaces()
 	for _, name := range []string{"default", "kube-system", "kube-public", "not-even-there"} {
-		immortal := slices.Contains(registry.ImmortalNamespaces, name)
+		immortal := slices.Contains(builtin.ImmortalNamespaces, name)
 		for _, dry := range []bool{true, false} {
 			_, _, err := nss.Delete(t.Context(), "", name, registry.DeleteOptions{DryRun: dry})
 			if !immortal {

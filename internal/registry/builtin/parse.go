@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // ErrUnknownKey is wrapped by ParseKey's errors for keys that do not hold an
@@ -97,7 +99,7 @@ var rangeKeys = map[string]schema.GroupResource{
 var byPrefix = func() map[string]storedResource {
 	m := make(map[string]storedResource, len(storedResources)+3)
 	for _, r := range storedResources {
-		m[ResourcePrefix(r.resource)] = r
+		m[registry.ResourcePrefix(r.resource)] = r
 	}
 	m["nodes"] = m["minions"] // the spelling people expect, accepted on input
 	// The API servers' endpoint leases (v1 Endpoints, kubernetes/pkg/controlplane),
@@ -115,7 +117,7 @@ var byPrefix = func() map[string]storedResource {
 // key. Any other key, such as /registry/health, fails with an error wrapping
 // ErrUnknownKey.
 func ParseKey(etcdPrefix, key string) (KeyInfo, error) {
-	root := EtcdPathPrefix(etcdPrefix)
+	root := registry.EtcdPathPrefix(etcdPrefix)
 	rest, ok := strings.CutPrefix(key, root)
 	if !ok {
 		return KeyInfo{}, fmt.Errorf("%w: %q is not under the etcd prefix %q", ErrUnknownKey, key, root)

@@ -1,13 +1,17 @@
-package registry
+package builtin
 
 import (
 	"errors"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
+
+// SystemNamespaces are the namespaces kube-apiserver creates at start.
+var SystemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
 
 // ImmortalNamespaces are the namespaces kube-apiserver refuses to delete:
 // the set its NamespaceLifecycle admission plugin is registered with

@@ -1,4 +1,4 @@
-package registry
+package builtin
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 func core(resource string) schema.GroupResource { return schema.GroupResource{Resource: resource} }
@@ -139,20 +141,20 @@ func TestParseKeyFixture(t *testing.T) {
 // parses it back.
 func TestKeysParseBack(t *testing.T) {
 	for _, r := range storedResources {
-		prefix := ResourcePrefix(r.resource)
+		prefix := registry.ResourcePrefix(r.resource)
 		var key string
 		var err error
 		want := KeyInfo{Resource: r.resource, Name: "obj-1.a"}
 		if r.namespaced {
 			want.Namespace = "ns-1"
-			key, err = NamespaceKey(prefix, want.Namespace, want.Name)
+			key, err = registry.NamespaceKey(prefix, want.Namespace, want.Name)
 		} else {
-			key, err = ClusterKey(prefix, want.Name)
+			key, err = registry.ClusterKey(prefix, want.Name)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		etcdKey := EtcdPathPrefix("/registry") + key[1:]
+		etcdKey := registry.EtcdPathPrefix("/registry") + key[1:]
 		if got, err := ParseKey("/registry", etcdKey); err != nil || got != want {
 			t.Errorf("ParseKey(%q) = %+v, %v; want %+v", etcdKey, got, err, want)
 		}
@@ -162,7 +164,7 @@ func TestKeysParseBack(t *testing.T) {
 func TestStoredResourcesHaveDistinctPrefixes(t *testing.T) {
 	seen := map[string]schema.GroupResource{}
 	for _, r := range storedResources {
-		p := ResourcePrefix(r.resource)
+		p := registry.ResourcePrefix(r.resource)
 		if other, ok := seen[p]; ok {
 			t.Errorf("%v and %v share the prefix %q", r.resource, other, p)
 		}
@@ -190,7 +192,7 @@ func FuzzParseKey(f *testing.F) {
 		if info.Namespace != "" {
 			end = "/" + info.Namespace + end
 		}
-		if !strings.HasSuffix(key, end) || !strings.HasPrefix(key, EtcdPathPrefix(prefix)) {
+		if !strings.HasSuffix(key, end) || !strings.HasPrefix(key, registry.EtcdPathPrefix(prefix)) {
 			t.Fatalf("ParseKey(%q, %q) = %+v, not the key's end", prefix, key, info)
 		}
 	})
