@@ -172,9 +172,12 @@ func TestDeletePreconditions(t *testing.T) {
 	cms := f.configMaps(t)
 	tests := []struct {
 		name string
-		// pre returns the preconditions from the stored object.
-		pre          func(cm *corev1.ConfigMap) *metav1.Preconditions
-		wantConflict string // upstream's message after `Operation cannot be fulfilled on ConfigMap "<name>": `
+		// pre returns the preconditions of the delete of cm, as created.
+		pre func(cm *corev1.ConfigMap) *metav1.Preconditions
+		// wantConflict returns the end of upstream's 409 message, after
+		// `Operation cannot be fulfilled on ConfigMap "<name>": `; nil
+		// when the delete succeeds.
+		wantConflict func(cm *corev1.ConfigMap) string
 	}{
 		{name: "uid", pre: func(cm *corev1.ConfigMap) *metav1.Preconditions {
 			return &metav1.Preconditions{UID: new(cm.UID)}
@@ -187,17 +190,21 @@ func TestDeletePreconditions(t *testing.T) {
 		}},
 		{name: "other uid", pre: func(cm *corev1.ConfigMap) *metav1.Preconditions {
 			return &metav1.Preconditions{UID: new(types.UID("other"))}
-		}, wantConflict: "the UID in the precondition (other) does not match the UID in record (%s). The object might have been deleted and then recreated"},
+		}, wantConflict: func(cm *corev1.ConfigMap) string {
+			return fmt.Sprintf("the UID in the precondition (other) does not match the UID in record (%s). The object might have been deleted and then recreated", cm.UID)
+		}},
 		{name: "old resourceVersion", pre: func(cm *corev1.ConfigMap) *metav1.Preconditions {
 			return &metav1.Preconditions{ResourceVersion: new("1")}
-		}, wantConflict: "the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (%s). The object might have been modified"},
+		}, wantConflict: func(cm *corev1.ConfigMap) string {
+			return fmt.Sprintf("the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (%s). The object might have been modified", cm.ResourceVersion)
+		}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "cm" + strconv.Itoa(i)
 			cm := create(t, cms, configMap(name, nil))
 			_, deleted, err := cms.Delete(t.Context(), testNS, name, registry.DeleteOptions{DeleteOptions: metav1.DeleteOptions{Preconditions: tt.pre(cm)}})
-			if tt.wantConflict == "" {
+			if tt.wantConflict == nil {
 				if err != nil || !deleted {
 					t.Fatalf("deleted %v, err %v", deleted, err)
 				}
@@ -208,12 +215,8 @@ func TestDeletePreconditions(t *testing.T) {
 			if stored := get[*corev1.ConfigMap](t, cms, name); stored.ResourceVersion != cm.ResourceVersion {
 				t.Errorf("a refused delete wrote: %s, was %s", stored.ResourceVersion, cm.ResourceVersion)
 			}
-			record := string(cm.UID)
-			if tt.name == "old resourceVersion" {
-				record = cm.ResourceVersion
-			}
 			// rest.BeforeDelete names the kind, not the resource.
-			want := `Operation cannot be fulfilled on ConfigMap "` + name + `": ` + fmt.Sprintf(tt.wantConflict, record)
+			want := `Operation cannot be fulfilled on ConfigMap "` + name + `": ` + tt.wantConflict(cm)
 			if st.Message != want {
 				t.Skipf("differs from upstream: message %q, kube-apiserver's is %q", st.Message, want)
 			}
