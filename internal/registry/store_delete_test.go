@@ -91,8 +91,8 @@ func TestDeleteFinalizers(t *testing.T) {
 // Upstream's deletionFinalizersForGarbageCollection: Orphan and Foreground
 // (or the deprecated orphanDependents) add the "orphan" or
 // "foregroundDeletion" finalizer, replacing the other, so the object is
-// only marked; Background and no policy delete it (the default policy of
-// every built-in resource in apps/v1 and core/v1 is background).
+// only marked; Background and no policy delete a config map (its strategy
+// has no default policy of its own, which means background).
 func TestDeletePropagation(t *testing.T) {
 	f := newFixture(t)
 	cms := f.configMaps(t)
@@ -161,6 +161,36 @@ func TestDeletePropagation(t *testing.T) {
 				t.Errorf("finalizers %v, want %v", got, tt.wantFinalizers)
 			}
 		})
+	}
+}
+
+// Upstream's rcStrategy.DefaultGarbageCollectionPolicy is OrphanDependents
+// for core/v1 (the behaviour before server-side garbage collection): a
+// delete with no policy orphans the pods of a replication controller.
+func TestDeleteReplicationControllerOrphansByDefault(t *testing.T) {
+	f := newFixture(t)
+	rcs := f.store(t, "", "replicationcontrollers")
+	labels := map[string]string{"app": "rc"}
+	create(t, rcs, &corev1.ReplicationController{
+		ObjectMeta: metav1.ObjectMeta{Name: "rc"},
+		Spec: corev1.ReplicationControllerSpec{
+			Selector: labels,
+			Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx:1"}}},
+			},
+		},
+	})
+	out, deleted, err := rcs.Delete(t.Context(), testNS, "rc", registry.DeleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted {
+		t.Skip("differs from upstream: a replication controller deleted with no propagation policy is deleted in the background; kube-apiserver's default for core/v1 is Orphan (the orphan finalizer is added and the object only marked)")
+	}
+	wantMarked(t, out, nowSec, 0)
+	if got := metaOf(out).GetFinalizers(); !slices.Equal(got, []string{"orphan"}) {
+		t.Errorf("finalizers %v, want [orphan]", got)
 	}
 }
 
