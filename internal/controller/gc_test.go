@@ -121,9 +121,9 @@ func (e *gcEnv) waitCounts(t *testing.T, ns string, d, rs, pods int) {
 }
 
 // deletedBefore checks that the deletions happened in the order given.
-func deletedBefore(t *testing.T, d *deletions, first, then string) {
+func deletedBefore(t *testing.T, r *recorder, first, then string) {
 	t.Helper()
-	if a, b := d.rev(first), d.rev(then); a == 0 || b == 0 || a >= b {
+	if a, b := r.deleted(first), r.deleted(then); a == 0 || b == 0 || a >= b {
 		t.Errorf("%s deleted at revision %d, %s at %d: want %s first", first, a, then, b, first)
 	}
 }
@@ -139,7 +139,7 @@ func TestGarbageCollection(t *testing.T) {
 
 	t.Run("background", func(t *testing.T) {
 		tree := e.makeTree(t, "bg", "web", 3)
-		d := watchDeletions(t, "bg", tree.rv, e.deploys, e.rss, e.pods)
+		d := record(t, "bg", tree.rv, e.deploys, e.rss, e.pods)
 		if _, deleted := del(t, e.deploys, "bg", "web", policy(metav1.DeletePropagationBackground)); !deleted {
 			t.Fatal("the owner is deleted first in the background: Delete only marked it")
 		}
@@ -147,7 +147,7 @@ func TestGarbageCollection(t *testing.T) {
 			t.Fatal("the owner is deleted first in the background: it is still there")
 		}
 		e.waitCounts(t, "bg", 0, 0, 0)
-		d.waitAll(t, "deployments/web", "replicasets/web-rs", "pods/web-rs-0", "pods/web-rs-1", "pods/web-rs-2")
+		d.waitDeleted(t, "deployments/web", "replicasets/web-rs", "pods/web-rs-0", "pods/web-rs-1", "pods/web-rs-2")
 		deletedBefore(t, d, "deployments/web", "replicasets/web-rs")
 		for _, p := range tree.pods {
 			deletedBefore(t, d, "replicasets/web-rs", "pods/"+p.Name)
@@ -166,7 +166,7 @@ func TestGarbageCollection(t *testing.T) {
 		// A pod held by a finalizer keeps its replica set, which keeps the
 		// deployment: both are marked with foregroundDeletion meanwhile.
 		tree := e.makeTree(t, "fg", "web", 3, "regis.test/hold")
-		dels := watchDeletions(t, "fg", tree.rv, e.deploys, e.rss, e.pods)
+		dels := record(t, "fg", tree.rv, e.deploys, e.rss, e.pods)
 		obj, deleted := del(t, e.deploys, "fg", "web", policy(metav1.DeletePropagationForeground))
 		if m := metaOf(t, obj); deleted || m.GetDeletionTimestamp() == nil || !slices.Contains(m.GetFinalizers(), metav1.FinalizerDeleteDependents) {
 			t.Fatalf("Delete: deleted %v, deletionTimestamp %v, finalizers %v; want marked with foregroundDeletion", deleted, m.GetDeletionTimestamp(), m.GetFinalizers())
@@ -187,7 +187,7 @@ func TestGarbageCollection(t *testing.T) {
 		dropFinalizers(t, e.pods, "fg", tree.pods[0].Name)
 		e.waitCounts(t, "fg", 0, 0, 0)
 		// The dependents went first, then their owners.
-		dels.waitAll(t, "deployments/web", "replicasets/web-rs", "pods/web-rs-0", "pods/web-rs-1", "pods/web-rs-2")
+		dels.waitDeleted(t, "deployments/web", "replicasets/web-rs", "pods/web-rs-0", "pods/web-rs-1", "pods/web-rs-2")
 		for _, p := range tree.pods {
 			deletedBefore(t, dels, "pods/"+p.Name, "replicasets/web-rs")
 		}

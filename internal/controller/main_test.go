@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,19 +255,28 @@ func metaOf(t *testing.T, obj runtime.Object) metav1.Object {
 
 func ptr[T any](v T) *T { return &v }
 
-// deletions records, by "resource/name", the revision at which objects
-// were deleted, from the events of watches started at a revision: the
-// order in which a controller deleted them.
-type deletions struct {
-	mu   sync.Mutex
-	revs map[string]int64
+// recorder records the events of watches started at a revision: what a
+// controller did, in order.
+type recorder struct {
+	mu     sync.Mutex
+	events []recorded
 }
 
-// watchDeletions watches the stores in namespace ns after revision rv
-// until the test ends.
-func watchDeletions(t *testing.T, ns, rv string, stores ...*registry.Store) *deletions {
+// recorded is one event of a recorder: the event's type, the resource,
+// and the object, whose resourceVersion is the revision of the change
+// (of the deletion, for a Deleted event).
+type recorded struct {
+	typ      watch.EventType
+	resource string
+	obj      runtime.Object
+	rev      int64
+}
+
+// record watches the stores in namespace ns ("" for all) after revision
+// rv until the test ends.
+func record(t *testing.T, ns, rv string, stores ...*registry.Store) *recorder {
 	t.Helper()
-	d := &deletions{revs: map[string]int64{}}
+	r := &recorder{}
 	var (
 		wg      sync.WaitGroup
 		watches []watch.Interface
@@ -288,45 +295,63 @@ func watchDeletions(t *testing.T, ns, rv string, stores ...*registry.Store) *del
 		watches = append(watches, w)
 		wg.Go(func() {
 			for e := range w.ResultChan() {
-				if e.Type != watch.Deleted {
-					continue
-				}
-				m, err := meta.Accessor(cacheable.Unwrap(e.Object))
+				obj := cacheable.Unwrap(e.Object)
+				m, err := meta.Accessor(obj)
 				if err != nil {
 					continue
 				}
 				rev, _ := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
-				d.mu.Lock()
-				d.revs[s.Resource().Resource+"/"+m.GetName()] = rev
-				d.mu.Unlock()
+				r.mu.Lock()
+				r.events = append(r.events, recorded{typ: e.Type, resource: s.Resource().Resource, obj: obj, rev: rev})
+				r.mu.Unlock()
 			}
 		})
 	}
-	return d
+	return r
 }
 
-// rev returns the revision at which an object was deleted, 0 if it was
-// not (yet).
-func (d *deletions) rev(key string) int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.revs[key]
+// of returns the events recorded so far of resource/name.
+func (r *recorder) of(key string) []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []recorded
+	for _, e := range r.events {
+		if m, err := meta.Accessor(e.obj); err == nil && e.resource+"/"+m.GetName() == key {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
-// waitAll waits until every key was seen deleted.
-func (d *deletions) waitAll(t *testing.T, keys ...string) {
+// deleted returns the revision at which resource/name was deleted, 0 if
+// it was not (yet).
+func (r *recorder) deleted(key string) int64 {
+	for _, e := range r.of(key) {
+		if e.typ == watch.Deleted {
+			return e.rev
+		}
+	}
+	return 0
+}
+
+// waitDeleted waits until every resource/name was seen deleted.
+func (r *recorder) waitDeleted(t *testing.T, keys ...string) {
 	t.Helper()
 	waitFor(t, func() bool {
 		for _, k := range keys {
-			if d.rev(k) == 0 {
+			if r.deleted(k) == 0 {
 				return false
 			}
 		}
 		return true
 	}, func() string {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		return "deletions seen: " + strings.Join(slices.Sorted(maps.Keys(d.revs)), ", ")
+		var seen []string
+		for _, k := range keys {
+			if r.deleted(k) != 0 {
+				seen = append(seen, k)
+			}
+		}
+		return "deletions seen: " + strings.Join(seen, ", ") + " of " + strings.Join(keys, ", ")
 	})
 }
 
