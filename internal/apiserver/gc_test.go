@@ -2,7 +2,9 @@ package apiserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -97,155 +99,88 @@ func waitCounts(t *testing.T, cs kubernetes.Interface, ns string, d, rs, pods in
 	})
 }
 
-// TestGarbageCollection deletes a deployment with each propagation policy.
-func TestGarbageCollection(t *testing.T) {
+// TestDeletePropagationOverHTTP checks that the propagation policy of a
+// DELETE, in a DeleteOptions body or in the query, reaches the registry:
+// the answer is the owner marked with the policy's finalizer (or a
+// Status, when it is deleted at once), and its dependents go or stay. What
+// the garbage collector does with each policy is tested in
+// internal/controller.
+func TestDeletePropagationOverHTTP(t *testing.T) {
 	s := startServer(t)
 	cs := s.clientset(t)
 	ctx := t.Context()
-	policy := func(p metav1.DeletionPropagation) metav1.DeleteOptions {
-		return metav1.DeleteOptions{PropagationPolicy: &p}
+	policy := func(p metav1.DeletionPropagation) *metav1.DeleteOptions {
+		return &metav1.DeleteOptions{PropagationPolicy: &p}
+	}
+	yes := true
+	for _, c := range []struct {
+		name  string
+		body  *metav1.DeleteOptions
+		query map[string]string
+		// finalizer is the one the owner is marked with, "" when it is
+		// deleted at once.
+		finalizer string
+		rs, pods  int
+	}{
+		{name: "no options"},
+		{name: "body background", body: policy(metav1.DeletePropagationBackground)},
+		{name: "body foreground", body: policy(metav1.DeletePropagationForeground), finalizer: metav1.FinalizerDeleteDependents},
+		{name: "body orphan", body: policy(metav1.DeletePropagationOrphan), finalizer: metav1.FinalizerOrphanDependents, rs: 1, pods: 2},
+		{name: "body orphanDependents", body: &metav1.DeleteOptions{OrphanDependents: &yes}, finalizer: metav1.FinalizerOrphanDependents, rs: 1, pods: 2},
+		{name: "query foreground", query: map[string]string{"propagationPolicy": "Foreground"}, finalizer: metav1.FinalizerDeleteDependents},
+		{name: "query orphanDependents", query: map[string]string{"orphanDependents": "true"}, finalizer: metav1.FinalizerOrphanDependents, rs: 1, pods: 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ns := strings.ToLower(strings.ReplaceAll(c.name, " ", "-"))
+			makeTree(t, cs, ns, "web", 2)
+			req := cs.AppsV1().RESTClient().Delete().Namespace(ns).Resource("deployments").Name("web")
+			if c.body != nil {
+				req = req.Body(c.body)
+			}
+			for k, v := range c.query {
+				req = req.Param(k, v)
+			}
+			var code int
+			raw, err := req.Do(ctx).StatusCode(&code).Raw()
+			if err != nil || code != http.StatusOK {
+				t.Fatalf("DELETE: %d %v\n%s", code, err, raw)
+			}
+			var got struct {
+				Kind   string          `json:"kind"`
+				Status json.RawMessage `json:"status"` // a Status's, or the deployment's
+
+				Metadata struct {
+					DeletionTimestamp *metav1.Time `json:"deletionTimestamp"`
+					Finalizers        []string     `json:"finalizers"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("DELETE answered %v: %s", err, raw)
+			}
+			switch {
+			case c.finalizer == "" && (got.Kind != "Status" || string(got.Status) != `"`+metav1.StatusSuccess+`"`):
+				t.Errorf("DELETE answered %s, want a Status Success: the owner deleted at once", raw)
+			case c.finalizer != "" && (got.Kind != "Deployment" || got.Metadata.DeletionTimestamp == nil || !slices.Contains(got.Metadata.Finalizers, c.finalizer)):
+				t.Errorf("DELETE answered %s, want the deployment marked with %s", raw, c.finalizer)
+			}
+			waitCounts(t, cs, ns, 0, c.rs, c.pods)
+		})
 	}
 
-	t.Run("background", func(t *testing.T) {
-		makeTree(t, cs, "bg", "web", 3)
-		if err := cs.AppsV1().Deployments("bg").Delete(ctx, "web", policy(metav1.DeletePropagationBackground)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cs.AppsV1().Deployments("bg").Get(ctx, "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			t.Fatalf("the owner is deleted first in the background: got %v", err)
-		}
-		waitCounts(t, cs, "bg", 0, 0, 0)
-	})
-
-	t.Run("default is background", func(t *testing.T) {
-		makeTree(t, cs, "dflt", "web", 2)
-		if err := cs.AppsV1().Deployments("dflt").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts(t, cs, "dflt", 0, 0, 0)
-	})
-
-	t.Run("foreground", func(t *testing.T) {
-		// A pod held by a finalizer keeps its replica set, which keeps the
-		// deployment: both are marked with foregroundDeletion meanwhile.
-		tree := makeTree(t, cs, "fg", "web", 3, "regis.test/hold")
-		if err := cs.AppsV1().Deployments("fg").Delete(ctx, "web", policy(metav1.DeletePropagationForeground)); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts(t, cs, "fg", 1, 1, 1)
-		d, err := cs.AppsV1().Deployments("fg").Get(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.DeletionTimestamp == nil || !slices.Contains(d.Finalizers, metav1.FinalizerDeleteDependents) {
-			t.Fatalf("deployment: deletionTimestamp %v finalizers %v, want marked with foregroundDeletion", d.DeletionTimestamp, d.Finalizers)
-		}
-		rs, err := cs.AppsV1().ReplicaSets("fg").Get(ctx, tree.rs.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rs.DeletionTimestamp == nil || !slices.Contains(rs.Finalizers, metav1.FinalizerDeleteDependents) {
-			t.Fatalf("replica set: deletionTimestamp %v finalizers %v, want marked with foregroundDeletion (it has dependents)", rs.DeletionTimestamp, rs.Finalizers)
-		}
-		p, err := cs.CoreV1().Pods("fg").Get(ctx, tree.pods[0].Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Finalizers = nil
-		if _, err := cs.CoreV1().Pods("fg").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts(t, cs, "fg", 0, 0, 0)
-	})
-
-	t.Run("orphan", func(t *testing.T) {
-		tree := makeTree(t, cs, "orph", "web", 2)
-		if err := cs.AppsV1().Deployments("orph").Delete(ctx, "web", policy(metav1.DeletePropagationOrphan)); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts(t, cs, "orph", 0, 1, 2)
-		rs, err := cs.AppsV1().ReplicaSets("orph").Get(ctx, tree.rs.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rs.OwnerReferences) != 0 {
-			t.Errorf("orphaned replica set still has owners %v", rs.OwnerReferences)
-		}
-		pods, err := cs.CoreV1().Pods("orph").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pods.Items {
-			if len(p.OwnerReferences) != 1 || p.OwnerReferences[0].UID != rs.UID {
-				t.Errorf("pod %s: owners %v, want its replica set only", p.Name, p.OwnerReferences)
+	t.Run("invalid", func(t *testing.T) {
+		makeTree(t, cs, "invalid", "web", 0)
+		bogus := metav1.DeletionPropagation("Bogus")
+		for _, opts := range []metav1.DeleteOptions{
+			{PropagationPolicy: &bogus},
+			{PropagationPolicy: policy(metav1.DeletePropagationOrphan).PropagationPolicy, OrphanDependents: &yes},
+		} {
+			if err := cs.AppsV1().Deployments("invalid").Delete(ctx, "web", opts); !apierrors.IsInvalid(err) {
+				t.Errorf("DELETE with %+v: %v, want 422 Invalid", opts, err)
 			}
 		}
-		// Deleting the orphaned replica set now takes its pods.
-		if err := cs.AppsV1().ReplicaSets("orph").Delete(ctx, rs.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
+		if _, err := cs.AppsV1().Deployments("invalid").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+			t.Errorf("after the refused deletes: %v", err)
 		}
-		waitCounts(t, cs, "orph", 0, 0, 0)
-	})
-
-	t.Run("deprecated orphanDependents", func(t *testing.T) {
-		makeTree(t, cs, "orphdep", "web", 1)
-		yes := true
-		if err := cs.AppsV1().Deployments("orphdep").Delete(ctx, "web", metav1.DeleteOptions{OrphanDependents: &yes}); err != nil {
-			t.Fatal(err)
-		}
-		waitCounts(t, cs, "orphdep", 0, 1, 1)
-	})
-
-	t.Run("a solid owner keeps the dependent", func(t *testing.T) {
-		ns := "multi"
-		makeTree(t, cs, ns, "web", 0)
-		cm1, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner1"}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cm2, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner2"}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dep, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "dep", OwnerReferences: []metav1.OwnerReference{
-			{APIVersion: "v1", Kind: "ConfigMap", Name: cm1.Name, UID: cm1.UID},
-			{APIVersion: "v1", Kind: "ConfigMap", Name: cm2.Name, UID: cm2.UID},
-		}}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, cm1.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 10*time.Second, func() bool {
-			got, err := cs.CoreV1().Secrets(ns).Get(ctx, dep.Name, metav1.GetOptions{})
-			return err == nil && len(got.OwnerReferences) == 1 && got.OwnerReferences[0].UID == cm2.UID
-		}, func() string { return "the dangling reference to owner1 is still there" })
-		if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, cm2.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 10*time.Second, func() bool {
-			_, err := cs.CoreV1().Secrets(ns).Get(ctx, dep.Name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err)
-		}, func() string { return "the secret outlived its last owner" })
-	})
-
-	t.Run("cluster-scoped owner", func(t *testing.T) {
-		node, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gc-node"}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "of-node",
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 10*time.Second, func() bool {
-			_, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "of-node", metav1.GetOptions{})
-			return apierrors.IsNotFound(err)
-		}, func() string { return "the config map outlived its node" })
 	})
 }
 

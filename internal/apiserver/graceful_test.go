@@ -2,7 +2,6 @@ package apiserver_test
 
 import (
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,8 +15,10 @@ func scheduledPod(name, node string, grace *int64) *corev1.Pod {
 	return p
 }
 
-// TestPodGracefulDeletion deletes pods as upstream: unscheduled ones at
-// once, scheduled ones after their grace period (or at once with 0).
+// TestPodGracefulDeletion deletes pods over HTTP as upstream: unscheduled
+// ones at once, scheduled ones marked with their grace period (or deleted
+// at once with 0, from a DeleteOptions body or kubectl --force). The
+// reaping after the grace period is tested in internal/controller.
 func TestPodGracefulDeletion(t *testing.T) {
 	s := startServer(t)
 	cs := s.clientset(t)
@@ -40,37 +41,6 @@ func TestPodGracefulDeletion(t *testing.T) {
 		if !gone("pending")() {
 			t.Fatal("an unscheduled pod is deleted at once")
 		}
-	})
-
-	t.Run("scheduled, reaped after the grace period", func(t *testing.T) {
-		two := int64(2)
-		p, err := pods.Create(ctx, scheduledPod("running", "node-1", &two), metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := time.Now().Truncate(time.Second)
-		if err := pods.Delete(ctx, "running", metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		got, err := pods.Get(ctx, "running", metav1.GetOptions{})
-		if err != nil {
-			t.Fatalf("a scheduled pod stays for its grace period: %v", err)
-		}
-		if got.DeletionGracePeriodSeconds == nil || *got.DeletionGracePeriodSeconds != 2 {
-			t.Errorf("deletionGracePeriodSeconds %v, want 2", got.DeletionGracePeriodSeconds)
-		}
-		if dt := got.DeletionTimestamp; dt == nil || dt.Time.Before(before.Add(2*time.Second)) || dt.Time.After(time.Now().Add(3*time.Second)) {
-			t.Errorf("deletionTimestamp %v, want about now + 2s", dt)
-		}
-		if got.Generation != p.Generation+1 {
-			t.Errorf("generation %d, want %d", got.Generation, p.Generation+1)
-		}
-		// A second delete with a longer period changes nothing.
-		ten := int64(10)
-		if err := pods.Delete(ctx, "running", metav1.DeleteOptions{GracePeriodSeconds: &ten}); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 5*time.Second, gone("running"), func() string { return "the pod outlived its grace period" })
 	})
 
 	t.Run("default 30s, then forced", func(t *testing.T) {
