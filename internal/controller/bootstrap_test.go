@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -27,7 +26,7 @@ func bootstrap(t *testing.T, reg *registry.Registry, port int32) {
 // revision returns etcd's revision: it moves on every write.
 func revision(t *testing.T) int64 {
 	t.Helper()
-	resp, err := shared.Client(t).Get(t.Context(), "/"+strings.ReplaceAll(t.Name(), "/", "_")+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	resp, err := shared.Client(t).Get(t.Context(), prefixOf(t)+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +73,7 @@ func TestBootstrap(t *testing.T) {
 		sc.Status.Conditions[0].Type != networkingv1.ServiceCIDRConditionReady || sc.Status.Conditions[0].Status != metav1.ConditionTrue {
 		t.Errorf("ServiceCIDR: cidrs %v, conditions %+v; want 10.0.0.0/24, Ready", sc.Spec.CIDRs, sc.Status.Conditions)
 	}
-	resp, err := shared.Client(t).Get(t.Context(), "/"+t.Name()+builtin.NodePortRangeKey)
+	resp, err := shared.Client(t).Get(t.Context(), prefixOf(t)+builtin.NodePortRangeKey)
 	if err != nil || len(resp.Kvs) != 1 {
 		t.Errorf("node port bitmap %s: %v %v", builtin.NodePortRangeKey, resp, err)
 	}

@@ -32,6 +32,7 @@ func newGC(t *testing.T) *gcEnv {
 }
 
 func gcEnvOf(t *testing.T, reg *registry.Registry) *gcEnv {
+	t.Helper()
 	return &gcEnv{
 		reg:     reg,
 		gc:      controller.NewGarbageCollector(reg, testLog(t)),
@@ -369,7 +370,7 @@ func TestGCCollectsDependentsOfMissingOwners(t *testing.T) {
 func TestGCSweepsWhatOtherServersDelete(t *testing.T) {
 	e := newGC(t)
 	e.gc.Interval = 100 * time.Millisecond
-	other := gcEnvOf(t, registryAt(t, "/"+t.Name()))
+	other := gcEnvOf(t, registryAt(t, prefixOf(t)))
 	start(t, e.gc)
 	ns := "elsewhere"
 	other.ensureNamespace(t, ns)

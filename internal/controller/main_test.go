@@ -81,7 +81,12 @@ func newRegistry(t *testing.T, opts ...regOption) *registry.Registry {
 	// Registered first, so it runs last, once the controllers have
 	// stopped and the client is closed.
 	t.Cleanup(func() { etcdtest.CheckNoGoroutinesLeft(t, before) })
-	return registryAt(t, "/"+strings.ReplaceAll(t.Name(), "/", "_"), opts...)
+	return registryAt(t, prefixOf(t), opts...)
+}
+
+// prefixOf is the etcd key prefix of a test's registry.
+func prefixOf(t *testing.T) string {
+	return "/" + strings.ReplaceAll(t.Name(), "/", "_")
 }
 
 // registryAt returns a registry over the shared etcd under prefix: a

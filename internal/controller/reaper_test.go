@@ -15,7 +15,6 @@ import (
 // reaperEnv is a registry on a clock of the test's, with its reaper.
 type reaperEnv struct {
 	clock  *fakeClock
-	reg    *registry.Registry
 	reaper *controller.GracefulReaper
 	pods   *registry.Store
 }
@@ -30,7 +29,7 @@ func newReaper(t *testing.T) *reaperEnv {
 	r := controller.NewGracefulReaper(reg, testLog(t))
 	r.Resync = 20 * time.Millisecond
 	createNamespace(t, reg, "default")
-	return &reaperEnv{clock: clock, reg: reg, reaper: r, pods: storeOf(t, reg, "v1", "pods")}
+	return &reaperEnv{clock: clock, reaper: r, pods: storeOf(t, reg, "v1", "pods")}
 }
 
 // scheduledPod is a pod bound to a node, which the kubelet (the reaper)
