@@ -88,7 +88,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	}
 	cfg := apiserver.Config{
 		Registry: reg,
-		Version:  version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-regis"},
+		Version:  version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2+regis"},
 		Metrics:  metrics,
 		Checks: []apiserver.Check{{Name: "etcd", Livez: true, Readyz: true, Func: func(ctx context.Context) error {
 			_, err := shared.Client(t).Get(ctx, "/registry/health")

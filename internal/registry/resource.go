@@ -56,6 +56,12 @@ type Resource struct {
 	Generation bool
 	// AllowCreateOnUpdate lets a PUT of a missing object create it.
 	AllowCreateOnUpdate bool
+	// RequireResourceVersion refuses an update without
+	// metadata.resourceVersion (422), as the upstream strategies whose
+	// AllowUnconditionalUpdate is false (leases, PodDisruptionBudgets);
+	// otherwise such an update applies to the stored object, whatever its
+	// version.
+	RequireResourceVersion bool
 	// ReturnDeletedObject makes DELETE answer with the deleted object
 	// rather than a Status.
 	ReturnDeletedObject bool

@@ -17,6 +17,23 @@ import (
 // Upstream's Store.Update: a resourceVersion other than the stored one is
 // 409 Conflict with OptimisticLockErrorMsg; an empty one is an
 // unconditional update, which every built-in resource allows.
+// Leases and PodDisruptionBudgets refuse an update without
+// resourceVersion, as their upstream strategies (AllowUnconditionalUpdate
+// false), with upstream's error naming the resource as the kind.
+func TestUpdateRequiresResourceVersion(t *testing.T) {
+	f := newFixture(t)
+	leases := f.store(t, "coordination.k8s.io", "leases")
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l", Namespace: testNS}}
+	create(t, leases, l)
+	next := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "l", Namespace: testNS}, Spec: coordinationv1.LeaseSpec{HolderIdentity: new("me")}}
+	_, _, err := leases.Update(t.Context(), testNS, "l", replace(next), registry.UpdateOptions{})
+	st := wantStatus(t, err, 422, metav1.StatusReasonInvalid)
+	want := `leases.coordination.k8s.io "l" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`
+	if st.Message != want {
+		t.Errorf("message %q, want %q", st.Message, want)
+	}
+}
+
 func TestUpdateResourceVersion(t *testing.T) {
 	f := newFixture(t)
 	cms := f.configMaps(t)
@@ -32,8 +49,7 @@ func TestUpdateResourceVersion(t *testing.T) {
 		{name: "current", rv: func(c string) string { return c }},
 		// Upstream's Store.Update sets the stored resourceVersion on the
 		// object before validating it (AllowUnconditionalUpdate).
-		{name: "unconditional", rv: func(string) string { return "" }, concurrent: true,
-			upstreamOnly: "an update without resourceVersion is refused (422 metadata.resourceVersion must be specified); kube-apiserver updates unconditionally"},
+		{name: "unconditional", rv: func(string) string { return "" }, concurrent: true},
 		{name: "stale", rv: func(c string) string { return c }, concurrent: true, wantConflict: true},
 		{name: "future", rv: func(c string) string { n, _ := strconv.Atoi(c); return strconv.Itoa(n + 1000) }, wantConflict: true},
 	}

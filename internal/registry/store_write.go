@@ -283,8 +283,14 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	m, old := metaOf(obj), metaOf(existing)
 	switch rv := m.GetResourceVersion(); {
+	case rv == "" && s.r.RequireResourceVersion:
+		// Upstream names the resource where the kind goes (#18526).
+		gk := schema.GroupKind{Group: s.r.Group, Kind: s.r.Resource}
+		return nil, apierrors.NewInvalid(gk, name, field.ErrorList{
+			field.Invalid(field.NewPath("metadata", "resourceVersion"), uint64(0), "must be specified for an update")})
 	case rv == "":
-		// Unconditional update: every built-in resource allows it.
+		// An unconditional update: it applies to the stored version.
+		m.SetResourceVersion(old.GetResourceVersion())
 	case rv != old.GetResourceVersion():
 		return nil, apierrors.NewConflict(s.gr(), name, errors.New(OptimisticLockErrorMsg))
 	}

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -25,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
@@ -53,12 +51,6 @@ type Info struct {
 // DefaultShutdownGracePeriod is how long a shutdown waits for running
 // requests.
 const DefaultShutdownGracePeriod = 15 * time.Second
-
-// Version is what /version reports.
-func Version() version.Info {
-	return version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2-regis", GoVersion: runtime.Version(),
-		Compiler: runtime.Compiler, Platform: runtime.GOOS + "/" + runtime.GOARCH}
-}
 
 // ServeAPI serves the API of o on b until ctx ends, then drains requests (up to
 // ShutdownGracePeriod), ends watches and stops its goroutines.

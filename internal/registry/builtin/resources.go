@@ -143,7 +143,8 @@ func Resources() []*registry.Resource {
 		// coordination.k8s.io/v1
 		{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Kind: "Lease", Namespaced: true,
 			New: newFn[coordinationv1.Lease], NewList: newFn[coordinationv1.LeaseList], AllowCreateOnUpdate: true,
-			Columns: leaseColumns},
+			RequireResourceVersion: true,
+			Columns:                leaseColumns},
 
 		// discovery.k8s.io/v1
 		{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
@@ -169,7 +170,7 @@ func Resources() []*registry.Resource {
 		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Kind: "PodDisruptionBudget", Namespaced: true,
 			ShortNames: []string{"pdb"},
 			New:        newFn[policyv1.PodDisruptionBudget], NewList: newFn[policyv1.PodDisruptionBudgetList],
-			Status: true, Generation: true},
+			Status: true, Generation: true, RequireResourceVersion: true},
 
 		// rbac.authorization.k8s.io/v1
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles", Kind: "Role", Namespaced: true,
