@@ -187,6 +187,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A body sent slowly ends with the request's deadline too: reading
 		// it fails then, and the request is answered 504.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		if acceptsGzip(r) {
+			cw := newCompressWriter(rec)
+			defer cw.Close()
+			s.mux.ServeHTTP(cw, r)
+			return
+		}
 	} else if s.cfg.Metrics != nil {
 		s.cfg.Metrics.longRunning(info, 1)
 		defer s.cfg.Metrics.longRunning(info, -1)
