@@ -20,6 +20,10 @@ type requestInfo struct {
 	subresource     string
 	namespace, name string
 	longRunning     bool
+	// watchPath is true for the deprecated /api/v1/watch/... and
+	// /apis/G/V/watch/... paths: a watch of the collection, or of the one
+	// object the path names.
+	watchPath bool
 }
 
 // namespaceSubresources are the subresources of a namespace, which make
@@ -45,6 +49,9 @@ func classify(r *http.Request) requestInfo {
 		return info
 	}
 	info.resourceRequest = true
+	if parts[0] == "watch" && len(parts) > 1 {
+		info.watchPath, parts = true, parts[1:]
+	}
 	if parts[0] == "namespaces" && len(parts) > 1 {
 		info.namespace = parts[1]
 		if len(parts) > 2 && !namespaceSubresources[parts[2]] {
@@ -71,6 +78,8 @@ func classify(r *http.Request) requestInfo {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		switch {
+		case info.watchPath:
+			info.verb, info.longRunning = "watch", true
 		case info.name != "":
 			info.verb = "get"
 		case q.Get("watch") == "true" || q.Get("watch") == "1":

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
@@ -31,6 +32,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	ws, err := s.newWatchStream(r, st)
 	if err != nil {
 		return err
+	}
+	if info.name != "" { // /watch/.../NAME: that object only
+		if err := selectName(ws.opts, info.name); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -68,6 +74,20 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			}
 		}
 	}
+}
+
+// selectName narrows a watch to the object name, as upstream's
+// ListResource does for a path that names one: a field selector on
+// metadata.name, which a selector given must agree with.
+func selectName(opts *metainternalversion.ListOptions, name string) error {
+	if opts.FieldSelector == nil || opts.FieldSelector.Empty() {
+		opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", name)
+		return nil
+	}
+	if selected, ok := opts.FieldSelector.RequiresExactMatch("metadata.name"); !ok || selected != name {
+		return apierrors.NewBadRequest("fieldSelector metadata.name doesn't match requested name")
+	}
+	return nil
 }
 
 // watchStream is the response of one watch: its negotiated format and
