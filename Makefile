@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 30s
 
-.PHONY: all build test bench fuzz vet fmt ci
+.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle
 
 all: build test
 
@@ -34,3 +34,12 @@ fmt:
 
 ci:
 	.ci/run
+
+# A real kube-apiserver v1.37.2, built from the module proxy by the oracle
+# module (oracle/go.mod; about 11 minutes the first time, cached after).
+oracle-bin:
+	cd oracle && go build -o ../bin/oracle/kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+
+# The differential suite: the same requests to regis and to the oracle.
+oracle: oracle-bin
+	cd oracle && go test -tags oracle -count=1 ./diff/ $(ORACLEFLAGS)
