@@ -192,6 +192,7 @@ func Resources() []*registry.Resource {
 			Default: defaultStorageClass},
 	}
 	rs = append(rs, eventsV1())
+	rs = append(rs, groupRows()...)
 	sort.SliceStable(rs, func(i, j int) bool {
 		if rs[i].Group != rs[j].Group {
 			return rs[i].Group < rs[j].Group
