@@ -31,9 +31,10 @@ var mediaTypes = []string{MediaTypeJSON, MediaTypeYAML, MediaTypeProtobuf} // so
 // Options configure a server. Start from DefaultOptions: the zero value is
 // not valid. Each field names the kube-apiserver flag it comes from.
 type Options struct {
-	// DataDir (--data-dir) holds what a server keeps on disk; the embedded
-	// etcd keeps its data in DataDir/etcd and its certificates in
-	// DataDir/pki/etcd. Unused with EtcdServers.
+	// DataDir (--data-dir) holds what a server keeps on disk: the
+	// generated certificates (DataDir/pki unless PKIDir) and admin
+	// kubeconfig, and, without EtcdServers, the embedded etcd's data
+	// (DataDir/etcd) and certificates (DataDir/pki/etcd).
 	DataDir string
 	// EtcdServers (--etcd-servers), scheme://host:port each, selects an
 	// external etcd cluster; empty runs an embedded etcd in DataDir.
