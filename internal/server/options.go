@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/regis-dev/regis/internal/storage/cacher"
 )
 
 // Storage media types accepted by --storage-media-type (kube-apiserver's).
@@ -190,6 +192,12 @@ func (o Options) Validate() error {
 	}
 	if o.EmbeddedEtcdClientPort != 0 && o.EmbeddedEtcdClientPort == o.EmbeddedEtcdPeerPort {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-client-port and --embedded-etcd-peer-port must differ (both %d)", o.EmbeddedEtcdClientPort))
+	}
+	if _, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := cacher.ParseWatchCacheMaxBytes(o.WatchCacheMaxBytes); err != nil {
+		errs = append(errs, err)
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile must be given together"))

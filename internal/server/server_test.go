@@ -195,6 +195,9 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "negative port", change: func(o *server.Options) { o.EmbeddedEtcdClientPort = -1 }, wantErr: "--embedded-etcd-client-port -1"},
 		{name: "port too large", change: func(o *server.Options) { o.EmbeddedEtcdPeerPort = 65536 }, wantErr: "--embedded-etcd-peer-port 65536"},
 		{name: "same ports", change: func(o *server.Options) { o.EmbeddedEtcdClientPort, o.EmbeddedEtcdPeerPort = 2379, 2379 }, wantErr: "must differ"},
+		{name: "secure port too large", change: func(o *server.Options) { o.SecurePort = 70000 }, wantErr: "--secure-port 70000"},
+		{name: "bad watch cache size", change: func(o *server.Options) { o.WatchCacheSizes = []string{"pods#x"} }, wantErr: "invalid size of watch cache size: pods#x"},
+		{name: "bad watch cache bytes", change: func(o *server.Options) { o.WatchCacheMaxBytes = []string{"pods#lots"} }, wantErr: "lots"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
