@@ -55,7 +55,7 @@ func Resources() []*registry.Resource {
 			},
 			Default: defaultService, PrepareForCreate: prepareService, PrepareForUpdate: prepareServiceUpdate,
 			Allocate: allocateServiceIPs, AfterDelete: releaseService,
-			Validate: validateService, Columns: serviceColumns},
+			Validate: validateService, ValidateUpdate: validateServiceUpdate, Columns: serviceColumns},
 		{Version: "v1", Resource: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			New: newFn[corev1.Endpoints], NewList: newFn[corev1.EndpointsList], AllowCreateOnUpdate: true,
 			Default: defaultEndpoints, Columns: endpointsColumns},
@@ -143,8 +143,8 @@ func Resources() []*registry.Resource {
 		// coordination.k8s.io/v1
 		{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Kind: "Lease", Namespaced: true,
 			New: newFn[coordinationv1.Lease], NewList: newFn[coordinationv1.LeaseList], AllowCreateOnUpdate: true,
-			RequireResourceVersion: true,
-			Columns:                leaseColumns},
+			RequireResourceVersion: true, PrepareForCreate: prepareLease, PrepareForUpdate: prepareLeaseUpdate,
+			Validate: validateLease, Columns: leaseColumns},
 
 		// discovery.k8s.io/v1
 		{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
@@ -175,16 +175,18 @@ func Resources() []*registry.Resource {
 		// rbac.authorization.k8s.io/v1
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles", Kind: "Role", Namespaced: true,
 			New: newFn[rbacv1.Role], NewList: newFn[rbacv1.RoleList], AllowCreateOnUpdate: true,
-			NameValidation: pathSegmentName},
+			NameValidation: pathSegmentName, Validate: validateRole},
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings", Kind: "RoleBinding", Namespaced: true,
 			New: newFn[rbacv1.RoleBinding], NewList: newFn[rbacv1.RoleBindingList], AllowCreateOnUpdate: true,
-			NameValidation: pathSegmentName, Default: defaultRoleBinding},
+			NameValidation: pathSegmentName, Default: defaultRoleBinding,
+			Validate: validateRoleBinding, ValidateUpdate: validateRoleRefImmutable},
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles", Kind: "ClusterRole",
 			New: newFn[rbacv1.ClusterRole], NewList: newFn[rbacv1.ClusterRoleList], AllowCreateOnUpdate: true,
-			NameValidation: pathSegmentName},
+			NameValidation: pathSegmentName, Validate: validateClusterRole},
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings", Kind: "ClusterRoleBinding",
 			New: newFn[rbacv1.ClusterRoleBinding], NewList: newFn[rbacv1.ClusterRoleBindingList], AllowCreateOnUpdate: true,
-			NameValidation: pathSegmentName, Default: defaultClusterRoleBinding},
+			NameValidation: pathSegmentName, Default: defaultClusterRoleBinding,
+			Validate: validateClusterRoleBinding, ValidateUpdate: validateRoleRefImmutable},
 
 		// storage.k8s.io/v1
 		{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},

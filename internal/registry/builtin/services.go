@@ -18,15 +18,29 @@ const (
 	NodePortMax = 32767
 )
 
+// prepareService clears the status and sets the IP family fields as
+// upstream's allocator does before validation, also on a dry run.
 func prepareService(o runtime.Object) {
 	s := o.(*corev1.Service)
 	s.Status = corev1.ServiceStatus{}
+	if s.Spec.Type == corev1.ServiceTypeExternalName {
+		return
+	}
+	if s.Spec.IPFamilyPolicy == nil {
+		s.Spec.IPFamilyPolicy = ptr(corev1.IPFamilyPolicySingleStack)
+	}
+	if len(s.Spec.IPFamilies) == 0 {
+		s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+	}
 }
 
 // prepareServiceUpdate keeps the allocated addresses and node ports that an
 // update leaves out (kubectl apply sends none).
 func prepareServiceUpdate(o, old runtime.Object) {
 	s, prev := o.(*corev1.Service), old.(*corev1.Service)
+	if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		s.Status.LoadBalancer = corev1.LoadBalancerStatus{}
+	}
 	if s.Spec.ClusterIP == "" && s.Spec.Type != corev1.ServiceTypeExternalName {
 		s.Spec.ClusterIP = prev.Spec.ClusterIP
 		s.Spec.ClusterIPs = prev.Spec.ClusterIPs
