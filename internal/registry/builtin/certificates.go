@@ -1,0 +1,97 @@
+package builtin
+
+import (
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// certificatesRows are certificates.k8s.io/v1's certificate signing
+// requests: cluster-scoped, with a status; the spec is fixed at creation.
+// Upstream also serves an approval subresource and fills spec.username,
+// uid, groups and extra from the requesting user, which rows cannot do.
+func certificatesRows() []*registry.Resource {
+	return []*registry.Resource{
+		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Kind: "CertificateSigningRequest",
+			ShortNames: []string{"csr"},
+			New:        newFn[certificatesv1.CertificateSigningRequest], NewList: newFn[certificatesv1.CertificateSigningRequestList],
+			Status: true, PrepareForCreate: prepareCSR, PrepareForUpdate: prepareCSRUpdate,
+			Fields: func(o runtime.Object) fields.Set {
+				return fields.Set{"spec.signerName": o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
+			},
+			Validate: validateCSR, Columns: csrColumns},
+	}
+}
+
+// prepareCSR clears what the requesting user's identity sets upstream.
+func prepareCSR(o runtime.Object) {
+	csr := o.(*certificatesv1.CertificateSigningRequest)
+	csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups, csr.Spec.Extra = "", "", nil, nil
+}
+
+func prepareCSRUpdate(o, old runtime.Object) {
+	o.(*certificatesv1.CertificateSigningRequest).Spec = old.(*certificatesv1.CertificateSigningRequest).Spec
+}
+
+func validateCSR(o runtime.Object) field.ErrorList {
+	csr := o.(*certificatesv1.CertificateSigningRequest)
+	var errs field.ErrorList
+	if len(csr.Spec.Usages) == 0 {
+		errs = append(errs, field.Required(field.NewPath("spec", "usages"), ""))
+	}
+	return errs
+}
+
+var csrColumns = []registry.Column{
+	registry.AgeColumn,
+	{Name: "SignerName", Type: "string", Description: certificatesv1beta1.CertificateSigningRequestSpec{}.SwaggerDoc()["signerName"],
+		Cell: func(o runtime.Object) any {
+			return orNone(o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName)
+		}},
+	{Name: "Requestor", Type: "string", Description: certificatesv1beta1.CertificateSigningRequestSpec{}.SwaggerDoc()["request"],
+		Cell: func(o runtime.Object) any { return o.(*certificatesv1.CertificateSigningRequest).Spec.Username }},
+	{Name: "RequestedDuration", Type: "string", Description: certificatesv1beta1.CertificateSigningRequestSpec{}.SwaggerDoc()["expirationSeconds"],
+		Cell: func(o runtime.Object) any {
+			if s := o.(*certificatesv1.CertificateSigningRequest).Spec.ExpirationSeconds; s != nil {
+				return duration.HumanDuration(time.Duration(*s) * time.Second)
+			}
+			return "<none>"
+		}},
+	{Name: "Condition", Type: "string", Description: certificatesv1beta1.CertificateSigningRequestStatus{}.SwaggerDoc()["conditions"],
+		Cell: func(o runtime.Object) any { return csrCondition(o.(*certificatesv1.CertificateSigningRequest)) }},
+}
+
+func csrCondition(csr *certificatesv1.CertificateSigningRequest) string {
+	var approved, denied, failed bool
+	for _, c := range csr.Status.Conditions {
+		switch c.Type {
+		case certificatesv1.CertificateApproved:
+			approved = true
+		case certificatesv1.CertificateDenied:
+			denied = true
+		case certificatesv1.CertificateFailed:
+			failed = true
+		}
+	}
+	status := "Pending"
+	switch {
+	case denied:
+		status = "Denied"
+	case approved:
+		status = "Approved"
+	}
+	if failed {
+		status += ",Failed"
+	}
+	if len(csr.Status.Certificate) > 0 {
+		status += ",Issued"
+	}
+	return status
+}
