@@ -158,6 +158,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	parts := splitPath(r.URL.Path)
 	switch len(parts) {
 	case 1:
+		if err := selectRoute(r, discoveryRoute); err != nil {
+			writeError(w, r, err)
+			return
+		}
 		if mt := aggregatedMediaType(r); mt != "" {
 			s.writeAggregated(w, mt, s.discovery.aggCore)
 			return
@@ -183,20 +187,41 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		s.writeDiscovery(w, r, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"},
 			Groups: s.discovery.groups})
 	case 2:
-		for _, g := range s.discovery.groups {
-			if g.Name == parts[1] {
-				g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
-				s.writeDiscovery(w, r, &g)
-				return
-			}
+		if g, ok := s.discovery.group(parts[1]); ok {
+			g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+			s.writeDiscovery(w, r, &g)
+			return
 		}
-		writeError(w, r, notFound(r))
-	case 3:
-		s.writeResourceList(w, r, schema.GroupVersion{Group: parts[1], Version: parts[2]})
+		pageNotFound(w, r)
 	default:
+		if _, ok := s.discovery.group(parts[1]); !ok {
+			// No web service of upstream's has the path: its last handler's
+			// plain-text 404.
+			pageNotFound(w, r)
+			return
+		}
+		if len(parts) == 3 {
+			s.writeResourceList(w, r, schema.GroupVersion{Group: parts[1], Version: parts[2]})
+			return
+		}
 		s.serveResource(w, r)
 	}
 }
+
+// group returns the discovery document of a named group.
+func (d *discovery) group(name string) (metav1.APIGroup, bool) {
+	for _, g := range d.groups {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return metav1.APIGroup{}, false
+}
+
+// discoveryRoute is the route of /api and of each /api/v1 and /apis/G/V:
+// GET, consuming and producing upstream's media types. /apis and /apis/G
+// are served by kube-aggregator's handlers, which take any method.
+var discoveryRoute = []route{{method: http.MethodGet, consumes: producesObject, produces: producesObject}}
 
 func (s *Server) writeResourceList(w http.ResponseWriter, r *http.Request, gv schema.GroupVersion) {
 	list, ok := s.discovery.resources[gv]
@@ -204,14 +229,14 @@ func (s *Server) writeResourceList(w http.ResponseWriter, r *http.Request, gv sc
 		writeError(w, r, notFound(r))
 		return
 	}
+	if err := selectRoute(r, discoveryRoute); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	s.writeDiscovery(w, r, list)
 }
 
 func (s *Server) writeDiscovery(w http.ResponseWriter, r *http.Request, obj runtime.Object) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeError(w, r, methodNotAllowed(r))
-		return
-	}
 	out, err := negotiate(r)
 	if err != nil {
 		writeError(w, r, err)

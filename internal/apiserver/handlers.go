@@ -76,32 +76,8 @@ func (s *Server) lookup(r *http.Request, info requestInfo) (*registry.Store, err
 	if !res.Namespaced && info.namespace != "" && info.resource != "namespaces" {
 		return nil, notFound(r)
 	}
-	switch info.subresource {
-	case "":
-	case "status":
-		if !res.Status {
-			return nil, notFound(r)
-		}
-	case "scale":
-		if res.Scale == nil {
-			return nil, notFound(r)
-		}
-	case "finalize":
-		if info.resource != "namespaces" || info.verb != "update" {
-			return nil, notFound(r)
-		}
-	default:
-		return nil, notFound(r)
-	}
-	if info.subresource != "" {
-		switch info.verb {
-		case "get", "update", "patch":
-		default:
-			return nil, methodNotAllowed(r)
-		}
-	}
-	if info.verb == "create" && info.name != "" {
-		return nil, methodNotAllowed(r)
+	if err := selectRoute(r, routesFor(res, info)); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -123,7 +99,7 @@ func invalidOptions(kind string, errs field.ErrorList) error {
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
-	out, err := negotiate(r, "Table", "PartialObjectMetadata")
+	out, err := negotiate(r, metaConversions...)
 	if err != nil {
 		return err
 	}
@@ -134,6 +110,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store,
 	obj, err := st.Get(r.Context(), info.namespace, info.name, &opts)
 	if err != nil {
 		return err
+	}
+	if out.as == "PartialObjectMetadataList" {
+		return conversionNotAcceptable(fmt.Sprintf("you requested PartialObjectMetadataList, but the requested object is not a list (%s)",
+			internalType(st.Resource(), false)))
 	}
 	if info.subresource == "scale" {
 		writeObject(w, out, http.StatusOK, scaleGV, toScale(st, obj))
@@ -157,8 +137,9 @@ func (s *Server) writeConverted(w http.ResponseWriter, r *http.Request, out outp
 	return nil
 }
 
-// listOptions decodes and validates the list options of a request.
-func listOptions(r *http.Request) (*metainternalversion.ListOptions, error) {
+// listOptions decodes and validates the list options of a request on
+// the resource of st.
+func listOptions(r *http.Request, st *registry.Store) (*metainternalversion.ListOptions, error) {
 	opts := &metainternalversion.ListOptions{}
 	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -166,15 +147,18 @@ func listOptions(r *http.Request) (*metainternalversion.ListOptions, error) {
 	if errs := metainternalvalidation.ValidateListOptions(opts, true); len(errs) > 0 {
 		return nil, invalidOptions("ListOptions", errs)
 	}
+	if err := checkFieldLabels(st, opts); err != nil {
+		return nil, err
+	}
 	return opts, nil
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
-	out, err := negotiate(r, "Table", "PartialObjectMetadataList")
+	out, err := negotiate(r, metaConversions...)
 	if err != nil {
 		return err
 	}
-	opts, err := listOptions(r)
+	opts, err := listOptions(r, st)
 	if err != nil {
 		return err
 	}
@@ -194,6 +178,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store
 	list, err := st.List(r.Context(), info.namespace, opts)
 	if err != nil {
 		return err
+	}
+	if out.as == "PartialObjectMetadata" {
+		return conversionNotAcceptable(fmt.Sprintf("you requested PartialObjectMetadata, but the requested object is a list (%s)",
+			internalType(st.Resource(), true)))
 	}
 	return s.writeConverted(w, r, out, st, list, http.StatusOK)
 }
@@ -246,20 +234,17 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.G
 	}
 	obj, got, err := dec.Decode(data, &gvk, into)
 	if err != nil {
-		if obj == nil || !runtime.IsStrictDecodingError(err) {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		if directive == metav1.FieldValidationStrict {
-			return nil, apierrors.NewBadRequest(err.Error())
+		if obj == nil || !runtime.IsStrictDecodingError(err) || directive == metav1.FieldValidationStrict {
+			return nil, decodeError(err, gvk, got, data)
 		}
 		addWarnings(w, err)
+	}
+	if got != nil && got.Kind != gvk.Kind {
+		return nil, wrongKind(obj, gvk, *got)
 	}
 	if got != nil && (got.GroupVersion() != gvk.GroupVersion()) {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
 			got.GroupVersion(), gvk.GroupVersion()))
-	}
-	if got != nil && got.Kind != gvk.Kind {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", got.Kind, gvk.Kind))
 	}
 	return obj, nil
 }
@@ -423,7 +408,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *re
 	if err != nil {
 		return err
 	}
-	lo, err := listOptions(r)
+	lo, err := listOptions(r, st)
 	if err != nil {
 		return err
 	}

@@ -142,8 +142,19 @@ func runChecks(ctx context.Context, checks []Check, excluded map[string]bool) []
 	return results
 }
 
+// versionRoute is upstream's one route of /version.
+var versionRoute = []route{{method: http.MethodGet, consumes: []string{mediaJSON}, produces: []string{mediaJSON}}}
+
 // serveVersion answers /version.
 func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
+	routes := versionRoute
+	if len(splitPath(r.URL.Path)) > 1 {
+		routes = nil // /version/...: no route
+	}
+	if err := selectRoute(r, routes); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	data, _ := json.MarshalIndent(s.cfg.Version, "", "  ")
 	_, _ = w.Write(data)

@@ -118,7 +118,12 @@ func TestFieldValidationAndDryRun(t *testing.T) {
 	if code, _ := httpGet(t, s.URL+"/api/v1/namespaces/default/configmaps/cm"); code != 404 {
 		t.Errorf("a dry-run create was stored: %d", code)
 	}
+	// Upstream validates the options first: an apply needs a field manager.
 	code, _, body = httpDo(t, http.MethodPatch, s.URL+"/api/v1/namespaces/default/configmaps/cm", "application/apply-patch+yaml", "{}")
+	if code != 422 {
+		t.Errorf("apply patch without fieldManager: %d %s", code, body)
+	}
+	code, _, body = httpDo(t, http.MethodPatch, s.URL+"/api/v1/namespaces/default/configmaps/cm?fieldManager=m", "application/apply-patch+yaml", "{}")
 	if code != 415 {
 		t.Errorf("apply patch: %d %s", code, body)
 	}

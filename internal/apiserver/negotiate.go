@@ -98,20 +98,20 @@ func negotiate(r *http.Request, allowAs ...string) (output, error) {
 		if g != metav1.GroupName || (v != "v1" && v != "v1beta1") || !contains(allowAs, as) {
 			continue
 		}
-		if mt == mediaProtobuf && as == "Table" {
-			continue // a Table has no protobuf encoding
+		if as == "Table" && mt != mediaJSON && mt != mediaYAML {
+			continue // upstream renders Tables in JSON and YAML only
 		}
 		return output{info: info, as: as, asVersion: v}, nil
 	}
 	return output{}, notAcceptable(header)
 }
 
-// notAcceptable is upstream's 406.
+// notAcceptable is the 406 of upstream's handlers (its negotiation
+// package's), naming the media types upstream serves by default.
 func notAcceptable(header string) error {
-	supported := []string{mediaJSON, mediaYAML, mediaProtobuf, mediaCBOR}
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: http.StatusNotAcceptable, Reason: metav1.StatusReasonNotAcceptable,
-		Message: fmt.Sprintf("only the following media types are accepted: %s", strings.Join(supported, ", ")),
+		Message: fmt.Sprintf("only the following media types are accepted: %s", strings.Join(producesObject, ", ")),
 	}}
 }
 
@@ -147,5 +147,5 @@ func requestSerializer(r *http.Request) (runtime.SerializerInfo, error) {
 			return info, nil
 		}
 	}
-	return runtime.SerializerInfo{}, unsupportedMediaType(ct)
+	return runtime.SerializerInfo{}, unsupportedMediaType()
 }

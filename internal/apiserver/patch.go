@@ -51,19 +51,22 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	pt := types.PatchType(ct)
-	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		return unsupportedMediaType(ct + " (server-side apply is not supported by regis yet)")
-	default:
-		return unsupportedMediaType(r.Header.Get("Content-Type"))
-	}
 	var opts metav1.PatchOptions
 	if err := decodeParams(r, &opts); err != nil {
 		return err
 	}
 	if err := invalidOptions("PatchOptions", metav1validation.ValidatePatchOptions(&opts, pt)); err != nil {
 		return err
+	}
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+		return &apierrors.StatusError{ErrStatus: metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+			Message: ct + ": server-side apply is not supported by regis yet",
+		}}
+	default:
+		return unsupportedMediaType()
 	}
 	body, err := s.readBody(r)
 	if err != nil {

@@ -105,12 +105,12 @@ func methodNotAllowed(r *http.Request) error {
 	return apierrors.NewMethodNotSupported(schema.GroupResource{}, strings.ToLower(r.Method))
 }
 
-// unsupportedMediaType is upstream's 415.
-func unsupportedMediaType(contentType string) error {
+// unsupportedMediaType is the 415 of upstream's handlers (its negotiation
+// package's), naming the media types upstream reads by default.
+func unsupportedMediaType() error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
 		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s",
-			strings.Join([]string{mediaJSON, mediaYAML, mediaProtobuf, mediaCBOR}, ", ")),
-		Details: &metav1.StatusDetails{Causes: []metav1.StatusCause{{Type: metav1.CauseTypeFieldValueNotSupported, Message: contentType}}},
+			strings.Join(producesObject, ", ")),
 	}}
 }

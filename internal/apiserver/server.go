@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/regis-dev/regis/internal/registry"
@@ -118,7 +119,7 @@ func New(c Config) (*Server, error) {
 			s.serveRootPaths(w, r)
 			return
 		}
-		writeError(w, r, notFound(r))
+		pageNotFound(w, r)
 	})
 	s.mux = mux
 	return s, nil
@@ -153,6 +154,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Metrics.observe(r, info, rec.code, time.Since(start))
 		}
 	}()
+	var timeout time.Duration
+	if !info.longRunning {
+		var err error
+		if timeout, err = requestTimeout(r, s.cfg.RequestTimeout); err != nil {
+			writeError(rec, r, err)
+			return
+		}
+	}
 	if !anonymousAllowed(r.URL.Path) {
 		user := "system:anonymous"
 		if s.cfg.Authenticator != nil {
@@ -180,7 +189,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)
 	}
 	if !info.longRunning {
-		timeout := requestTimeout(r, s.cfg.RequestTimeout)
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -202,13 +210,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // requestTimeout is the ?timeout= of a request when shorter than the
 // server's limit.
-func requestTimeout(r *http.Request, limit time.Duration) time.Duration {
+// A ?timeout= that does not parse is upstream's 400 (its request
+// deadline filter, which runs before authentication).
+func requestTimeout(r *http.Request, limit time.Duration) (time.Duration, error) {
 	if v := r.URL.Query().Get("timeout"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 && d < limit {
-			return d
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, apierrors.NewBadRequest("invalid timeout specified in the request URL - " + err.Error())
+		}
+		if d > 0 && d < limit {
+			return d, nil
 		}
 	}
-	return limit
+	return limit, nil
 }
 
 // anonymousAllowed lists the paths served without credentials, as

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -15,6 +16,29 @@ import (
 // nameColumn is the first column of every table.
 var nameColumn = metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name",
 	Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]}
+
+// metaConversions are the ";as=" targets upstream's get and list
+// endpoints negotiate; a PartialObjectMetadata of a list, or a
+// PartialObjectMetadataList of one object, is refused once the object is
+// read.
+var metaConversions = []string{"Table", "PartialObjectMetadata", "PartialObjectMetadataList"}
+
+// conversionNotAcceptable is the 406 of upstream's response transform.
+func conversionNotAcceptable(msg string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusNotAcceptable, Reason: metav1.StatusReasonNotAcceptable, Message: msg,
+	}}
+}
+
+// internalType is how upstream's messages name the Go type of the
+// resource's internal object (or list): "*core.ConfigMapList".
+func internalType(res *registry.Resource, list bool) string {
+	t := "*" + internalPackage(res.Group) + "." + res.Kind
+	if list {
+		t += "List"
+	}
+	return t
+}
 
 // convertOutput converts an object or a list to what the client asked for
 // with ";as=": a Table (kubectl's columns) or PartialObjectMetadata(List).

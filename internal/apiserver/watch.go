@@ -135,7 +135,7 @@ func (s *Server) newWatchStream(r *http.Request, st *registry.Store) (*watchStre
 	if out.info.StreamSerializer == nil {
 		return nil, notAcceptable(r.Header.Get("Accept"))
 	}
-	opts, err := listOptions(r)
+	opts, err := listOptions(r, st)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,170 @@
+package apiserver
+
+import (
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// kube-apiserver serves every path of an API group-version, /api, /apis,
+// each /apis/G and /version through go-restful, whose router answers
+// before any handler runs: 404 when no route has the path's shape, 405
+// when none of those takes the method (HEAD and OPTIONS included), 415
+// when none of those consumes the Content-Type, 406 when none of those
+// produces what Accept asks for. Its texts ("405: Method Not Allowed")
+// become the messages of upstream's generic Status for each code. The
+// routes here are those upstream's installer registers for a resource.
+
+// The media types upstream's routes produce. Upstream lists CBOR only with
+// its CBORServingAndStorage gate, off by default, so the messages name
+// these; regis speaks CBOR too, and its routes take it (hiddenProduces).
+var (
+	producesObject = []string{mediaJSON, mediaYAML, mediaProtobuf}
+	producesStream = []string{mediaJSON, mediaYAML, mediaProtobuf, mediaJSON + ";stream=watch", mediaProtobuf + ";stream=watch"}
+	hiddenProduces = []string{mediaCBOR, "application/cbor-seq"}
+	// consumesPatch are the patch types of a built-in resource's PATCH
+	// route (apply-patch+cbor hidden, as CBOR above).
+	consumesPatch = []string{"application/json-patch+json", "application/merge-patch+json",
+		"application/strategic-merge-patch+json", "application/apply-patch+yaml"}
+	hiddenConsumes = []string{"application/apply-patch+cbor"}
+)
+
+// route is one go-restful route of a path: its method, what it consumes
+// (nil: anything) and what it produces.
+type route struct {
+	method   string
+	consumes []string
+	produces []string
+}
+
+// routesFor returns the routes upstream registers for the path of info
+// on resource res, none when the path has no route there.
+func routesFor(res *registry.Resource, info requestInfo) []route {
+	serves := func(verb, method string, produces []string, consumes []string) []route {
+		if !res.Serves(verb) {
+			return nil
+		}
+		return []route{{method: method, produces: produces, consumes: consumes}}
+	}
+	var out []route
+	allNamespaces := res.Namespaced && info.namespace == ""
+	switch {
+	case info.watchPath:
+		if info.subresource != "" || (info.name != "" && allNamespaces) {
+			return nil
+		}
+		return serves("watch", http.MethodGet, producesStream, nil)
+	case info.name == "":
+		out = append(out, serves("list", http.MethodGet, producesStream, nil)...)
+		if allNamespaces {
+			return out
+		}
+		out = append(out, serves("create", http.MethodPost, producesObject, nil)...)
+		return append(out, serves("deletecollection", http.MethodDelete, producesObject, nil)...)
+	case info.subresource == "":
+		out = append(out, serves("get", http.MethodGet, producesObject, nil)...)
+		out = append(out, serves("update", http.MethodPut, producesObject, nil)...)
+		out = append(out, serves("patch", http.MethodPatch, producesObject, consumesPatch)...)
+		return append(out, serves("delete", http.MethodDelete, producesObject, nil)...)
+	case info.subresource == "status" && res.Status, info.subresource == "scale" && res.Scale != nil:
+		return []route{{http.MethodGet, nil, producesObject}, {http.MethodPut, nil, producesObject},
+			{http.MethodPatch, consumesPatch, producesObject}}
+	case info.subresource == "finalize" && res.GroupResource() == (schema.GroupResource{Resource: "namespaces"}):
+		return []route{{http.MethodPut, nil, producesObject}}
+	}
+	return nil
+}
+
+// selectRoute is go-restful's choice among the routes of a path (its
+// RouterJSR311.detectRoute): the error it answers when none fits.
+func selectRoute(r *http.Request, routes []route) error {
+	if len(routes) == 0 {
+		return routeError(http.StatusNotFound, "404: Page Not Found")
+	}
+	var byMethod []route
+	for _, rt := range routes {
+		if rt.method == r.Method {
+			byMethod = append(byMethod, rt)
+		}
+	}
+	if len(byMethod) == 0 {
+		return routeError(http.StatusMethodNotAllowed, "405: Method Not Allowed")
+	}
+	var byType []route
+	for _, rt := range byMethod {
+		if consumes(rt, r) {
+			byType = append(byType, rt)
+		}
+	}
+	if len(byType) == 0 {
+		return routeError(http.StatusUnsupportedMediaType, "415: Unsupported Media Type")
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		accept = "*/*"
+	}
+	var available []string
+	for _, rt := range byType {
+		if matchesMediaType(accept, append(rt.produces, hiddenProduces...), true) {
+			return nil
+		}
+		available = append(available, rt.produces...)
+	}
+	return routeError(http.StatusNotAcceptable, "406: Not Acceptable\n\nAvailable representations: "+strings.Join(available, ", "))
+}
+
+// consumes is go-restful's Route.matchesContentType: a request without
+// Content-Type passes for GET, HEAD, OPTIONS, DELETE and TRACE, and is
+// application/octet-stream otherwise.
+func consumes(rt route, r *http.Request) bool {
+	if rt.consumes == nil {
+		return true
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete, http.MethodTrace:
+			return true
+		}
+		ct = "application/octet-stream"
+	}
+	return matchesMediaType(ct, append(rt.consumes, hiddenConsumes...), false)
+}
+
+// matchesMediaType tells whether one of the comma-separated media types
+// of header (parameters dropped) is one of types, as go-restful compares
+// them: exactly, with no wildcard but "*/*" (in the header when anyInHeader).
+func matchesMediaType(header string, types []string, anyInHeader bool) bool {
+	for _, mt := range strings.Split(header, ",") {
+		if i := strings.IndexByte(mt, ';'); i >= 0 {
+			mt = mt[:i]
+		}
+		mt = strings.TrimSpace(mt)
+		if mt == "*/*" && anyInHeader {
+			return true
+		}
+		for _, t := range types {
+			if t == mt {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// routeError is the Status upstream answers a go-restful routing error
+// with (its serviceErrorHandler: NewGenericServerResponse of the code and
+// go-restful's text).
+func routeError(code int, text string) error {
+	return apierrors.NewGenericServerResponse(code, "", schema.GroupResource{}, "", text, 0, false)
+}
+
+// pageNotFound is the answer to a path outside every go-restful web
+// service and every other handler: net/http's plain-text 404.
+func pageNotFound(w http.ResponseWriter, r *http.Request) {
+	http.NotFound(w, r)
+}

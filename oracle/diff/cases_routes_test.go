@@ -1,0 +1,81 @@
+//go:build oracle
+
+package diff
+
+import (
+	"net/http"
+	"testing"
+)
+
+const (
+	head    = http.MethodHead
+	options = http.MethodOptions
+	cmPath  = "/api/v1/namespaces/{ns}/configmaps"
+	depPath = "/apis/apps/v1/namespaces/{ns}/deployments"
+)
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: nginx}]}`
+
+// Routing: which answer a path and method get before any handler runs
+// (go-restful's 404, 405, 415 and 406), and upstream's plain-text 404
+// outside its web services.
+func TestRouting(t *testing.T) {
+	runScenario(t, "routing", []request{
+		{Name: "create", Method: post, Path: cmPath, Body: configMap},
+		{Name: "create deployment", Method: post, Path: depPath, Body: deployment},
+		{Name: "head collection", Method: head, Path: cmPath},
+		{Name: "head item", Method: head, Path: cmPath + "/cm"},
+		{Name: "head version", Method: head, Path: "/version"},
+		{Name: "options collection", Method: options, Path: cmPath},
+		{Name: "options item", Method: options, Path: cmPath + "/cm"},
+		{Name: "version subpath", Method: get, Path: "/version/foo"},
+		{Name: "post api", Method: post, Path: "/api", Body: `{}`},
+		{Name: "post apis", Method: post, Path: "/apis", Body: `{}`},
+		{Name: "post group", Method: post, Path: "/apis/apps", Body: `{}`},
+		{Name: "delete group version", Method: del, Path: "/apis/apps/v1"},
+		{Name: "unknown core version", Method: get, Path: "/api/v2/pods"},
+		{Name: "unknown group version", Method: get, Path: "/apis/nope.example.com/v1"},
+		{Name: "unknown group", Method: get, Path: "/apis/nope.example.com"},
+		{Name: "unknown top path", Method: get, Path: "/nope"},
+		{Name: "group subpath", Method: get, Path: "/apis/apps/v9"},
+		{Name: "post to all namespaces", Method: post, Path: "/api/v1/configmaps", Body: configMap},
+		{Name: "deletecollection all namespaces", Method: del, Path: "/api/v1/configmaps"},
+		{Name: "patch collection", Method: patch, Path: cmPath, ContentType: mergeP, Body: `{}`},
+		{Name: "post to status", Method: post, Path: depPath + "/web/status", Body: deployment},
+		{Name: "delete status", Method: del, Path: depPath + "/web/status"},
+		{Name: "post to scale", Method: post, Path: depPath + "/web/scale", Body: `{}`},
+		{Name: "delete scale", Method: del, Path: depPath + "/web/scale"},
+		{Name: "get finalize", Method: get, Path: "/api/v1/namespaces/{ns}/finalize"},
+		{Name: "patch finalize", Method: patch, Path: "/api/v1/namespaces/{ns}/finalize", ContentType: mergeP, Body: `{}`},
+		{Name: "unknown subresource of deployment", Method: get, Path: depPath + "/web/nope"},
+		{Name: "too deep", Method: get, Path: depPath + "/web/status/x"},
+		{Name: "configmap status", Method: get, Path: cmPath + "/cm/status"},
+		{Name: "cluster resource in namespace", Method: get, Path: "/api/v1/namespaces/{ns}/nodes"},
+		{Name: "watch path post", Method: post, Path: "/api/v1/watch/namespaces/{ns}/configmaps", Body: configMap},
+		{Name: "watch path named all namespaces", Method: get, Path: "/api/v1/watch/configmaps/cm"},
+		{Name: "patch without content type", Method: patch, Path: cmPath + "/cm", ContentType: " ", Body: `{}`},
+		{Name: "patch form", Method: patch, Path: cmPath + "/cm", ContentType: "application/x-www-form-urlencoded", Body: `{}`},
+		{Name: "patch apply without manager", Method: patch, Path: cmPath + "/cm", ContentType: "application/apply-patch+yaml", Body: configMap},
+		{Name: "create form", Method: post, Path: cmPath, ContentType: "application/x-www-form-urlencoded", Body: `{}`},
+		{Name: "update form", Method: put, Path: cmPath + "/cm", ContentType: "text/plain", Body: `{}`},
+		{Name: "accept application wildcard", Method: get, Path: cmPath, Accept: "application/*"},
+		{Name: "accept png item", Method: get, Path: cmPath + "/cm", Accept: "image/png"},
+		{Name: "accept png create", Method: post, Path: cmPath, Accept: "image/png", Body: configMap},
+		{Name: "accept unknown conversion", Method: get, Path: cmPath, Accept: "application/json;as=Foo;g=meta.k8s.io;v=v1"},
+		{Name: "accept table protobuf", Method: get, Path: cmPath, Accept: "application/vnd.kubernetes.protobuf;as=Table;g=meta.k8s.io;v=v1"},
+		{Name: "accept partial for list", Method: get, Path: cmPath, Accept: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"},
+		{Name: "accept partial list for item", Method: get, Path: cmPath + "/cm", Accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"},
+		{Name: "accept watch yaml", Method: get, Path: cmPath + "?watch=1&timeoutSeconds=1", Accept: "application/yaml"},
+		{Name: "accept table watch", Method: get, Path: cmPath + "?watch=1&timeoutSeconds=1", Accept: "application/json;as=Table;g=meta.k8s.io;v=v1", IgnoreBody: true},
+		{Name: "discovery accept png", Method: get, Path: "/apis/apps/v1", Accept: "image/png"},
+		{Name: "bad request timeout", Method: get, Path: cmPath + "?timeout=x"},
+	})
+}
