@@ -336,3 +336,41 @@ func TestHPAVersions(t *testing.T) {
 		{Name: "get v2 of v1", Method: get, Path: v2 + "/api"},
 	})
 }
+
+// TestGroupValidation sends invalid objects of the added groups.
+func TestGroupValidation(t *testing.T) {
+	const pcs, rcs = "/apis/scheduling.k8s.io/v1/priorityclasses", "/apis/node.k8s.io/v1/runtimeclasses"
+	runScenario(t, "groupvalidation", []request{
+		{Name: "priorityclass too high", Method: post, Path: pcs,
+			Body: "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: diff-high}\nvalue: 1000000001"},
+		{Name: "priorityclass system prefix", Method: post, Path: pcs,
+			Body: "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: system-diff}\nvalue: 10"},
+		{Name: "priorityclass bad preemption", Method: post, Path: pcs,
+			Body: "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: diff-bad}\nvalue: 10\npreemptionPolicy: Sometimes"},
+		{Name: "priorityclass create", Method: post, Path: pcs,
+			Body: "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: diff-val}\nvalue: 10"},
+		{Name: "priorityclass value change", Method: put, Path: pcs + "/diff-val",
+			Body: "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: diff-val}\nvalue: 11"},
+		{Name: "priorityclass delete", Method: del, Path: pcs + "/diff-val"},
+		{Name: "runtimeclass without handler", Method: post, Path: rcs,
+			Body: "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: diff-nohandler}"},
+		{Name: "runtimeclass bad handler", Method: post, Path: rcs,
+			Body: "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: diff-badhandler}\nhandler: Not_A_Label"},
+		{Name: "runtimeclass create", Method: post, Path: rcs,
+			Body: "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: diff-rc2}\nhandler: runc"},
+		{Name: "runtimeclass handler change", Method: patch, Path: rcs + "/diff-rc2", ContentType: mergeP, Body: `{"handler":"crun"}`},
+		{Name: "runtimeclass put creates", Method: put, Path: rcs + "/diff-rc3",
+			Body: "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: diff-rc3}\nhandler: runc"},
+		{Name: "runtimeclass delete", Method: del, Path: rcs + "/diff-rc2"},
+		{Name: "runtimeclass delete created", Method: del, Path: rcs + "/diff-rc3"},
+		{Name: "volumeattachment create", Method: post, Path: "/apis/storage.k8s.io/v1/volumeattachments",
+			Body: "apiVersion: storage.k8s.io/v1\nkind: VolumeAttachment\nmetadata: {name: diff-va2}\nspec: {attacher: csi.example.com, nodeName: n, source: {persistentVolumeName: pv}}"},
+		{Name: "volumeattachment spec change", Method: patch, Path: "/apis/storage.k8s.io/v1/volumeattachments/diff-va2",
+			ContentType: mergeP, Body: `{"spec":{"nodeName":"other"}}`},
+		{Name: "volumeattachment delete", Method: del, Path: "/apis/storage.k8s.io/v1/volumeattachments/diff-va2"},
+		{Name: "csr without usages", Method: post, Path: "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+			Body: "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata: {name: diff-csr2}\nspec: {request: " + csrRequest + ", signerName: example.com/signer}"},
+		{Name: "hpa v1 get missing", Method: get, Path: "/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers/nope"},
+		{Name: "hpa v2 delete missing", Method: del, Path: "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/nope"},
+	})
+}

@@ -5,6 +5,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -22,11 +23,28 @@ func certificatesRows() []*registry.Resource {
 		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Kind: "CertificateSigningRequest",
 			ShortNames: []string{"csr"},
 			New:        newFn[certificatesv1.CertificateSigningRequest], NewList: newFn[certificatesv1.CertificateSigningRequestList],
-			Status: true, PrepareForCreate: prepareCSR, PrepareForUpdate: prepareCSRUpdate,
+			Status: true, Default: stampCSRConditions, PrepareForCreate: prepareCSR, PrepareForUpdate: prepareCSRUpdate,
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"spec.signerName": o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 			},
 			Validate: validateCSR, Columns: csrColumns},
+	}
+}
+
+// stampCSRConditions sets the times a status write leaves out to now, as
+// upstream's status strategy does (it keeps a lastTransitionTime of the
+// stored condition of the same type and status, which a row's defaulting
+// cannot see). Writes to the main resource keep the stored status.
+func stampCSRConditions(o runtime.Object) {
+	now := metav1.Now().Rfc3339Copy()
+	for i := range o.(*certificatesv1.CertificateSigningRequest).Status.Conditions {
+		c := &o.(*certificatesv1.CertificateSigningRequest).Status.Conditions[i]
+		if c.LastUpdateTime.IsZero() {
+			c.LastUpdateTime = now
+		}
+		if c.LastTransitionTime.IsZero() {
+			c.LastTransitionTime = now
+		}
 	}
 }
 

@@ -34,9 +34,13 @@ func validateRuntimeClass(o runtime.Object) field.ErrorList {
 	return errs
 }
 
+// validateRuntimeClassUpdate keeps the handler. Upstream's declarative
+// validation reports the change without the value ("Invalid value: null").
 func validateRuntimeClassUpdate(o, old runtime.Object) field.ErrorList {
-	return apivalidation.ValidateImmutableField(o.(*nodev1.RuntimeClass).Handler, old.(*nodev1.RuntimeClass).Handler,
-		field.NewPath("handler"))
+	if o.(*nodev1.RuntimeClass).Handler != old.(*nodev1.RuntimeClass).Handler {
+		return field.ErrorList{field.Invalid(field.NewPath("handler"), nil, apivalidation.FieldImmutableErrorMsg)}
+	}
+	return nil
 }
 
 var runtimeClassColumns = []registry.Column{
