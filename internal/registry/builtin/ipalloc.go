@@ -198,7 +198,10 @@ func (al allocator) allocateIP(ctx context.Context, svc *corev1.Service, ip stri
 			fmt.Sprintf("failed to allocate IP %s: %s", ip, msg))})
 	}
 	a, err := netip.ParseAddr(ip)
-	if err != nil || !ServiceClusterIPRange.Contains(a) {
+	if err == nil && !ServiceClusterIPRange.Contains(a) {
+		return a, invalid("the provided network does not match the current range")
+	}
+	if err != nil {
 		return a, invalid(fmt.Sprintf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ServiceClusterIPRange))
 	}
 	if err := al.reserveIP(ctx, svc, a); err != nil {

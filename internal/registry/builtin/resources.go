@@ -80,10 +80,10 @@ func Resources() []*registry.Resource {
 			NameValidation: pathSegmentName, Fields: eventFields, Columns: eventColumns},
 		{Version: "v1", Resource: "persistentvolumes", Kind: "PersistentVolume", ShortNames: []string{"pv"},
 			New: newFn[corev1.PersistentVolume], NewList: newFn[corev1.PersistentVolumeList], Status: true,
-			Default: defaultPersistentVolume},
+			Default: defaultPersistentVolume, PrepareForCreate: preparePersistentVolume},
 		{Version: "v1", Resource: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true, ShortNames: []string{"pvc"},
 			New: newFn[corev1.PersistentVolumeClaim], NewList: newFn[corev1.PersistentVolumeClaimList], Status: true,
-			Default: defaultPersistentVolumeClaim},
+			Default: defaultPersistentVolumeClaim, PrepareForCreate: preparePersistentVolumeClaim},
 		{Version: "v1", Resource: "limitranges", Kind: "LimitRange", Namespaced: true, ShortNames: []string{"limits"},
 			New: newFn[corev1.LimitRange], NewList: newFn[corev1.LimitRangeList], AllowCreateOnUpdate: true},
 		{Version: "v1", Resource: "resourcequotas", Kind: "ResourceQuota", Namespaced: true, ShortNames: []string{"quota"},
@@ -119,7 +119,7 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"sts"}, Categories: []string{"all"},
 			New: newFn[appsv1.StatefulSet], NewList: newFn[appsv1.StatefulSetList], Status: true, Generation: true,
 			Scale: statefulSetScale, Default: defaultStatefulSet, Validate: validateStatefulSet,
-			ValidateUpdate: validateSelectorImmutable, Columns: statefulSetColumns},
+			ValidateUpdate: validateStatefulSetUpdate, Columns: statefulSetColumns},
 		{Group: "apps", Version: "v1", Resource: "daemonsets", Kind: "DaemonSet", Namespaced: true,
 			ShortNames: []string{"ds"}, Categories: []string{"all"},
 			New: newFn[appsv1.DaemonSet], NewList: newFn[appsv1.DaemonSetList], Status: true, Generation: true,
@@ -134,11 +134,12 @@ func Resources() []*registry.Resource {
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"status.successful": strconv.Itoa(int(o.(*batchv1.Job).Status.Succeeded))}
 			},
-			Default: defaultJob, PrepareForCreate: prepareJob, Validate: validateJob, Columns: jobColumns},
+			Default: defaultJob, PrepareForCreate: prepareJob, Validate: validateJob, ValidateUpdate: validateJobUpdate,
+			Columns: jobColumns},
 		{Group: "batch", Version: "v1", Resource: "cronjobs", Kind: "CronJob", Namespaced: true,
 			ShortNames: []string{"cj"}, Categories: []string{"all"},
 			New: newFn[batchv1.CronJob], NewList: newFn[batchv1.CronJobList], Status: true, Generation: true,
-			Default: defaultCronJob, Validate: validateCronJob, Columns: cronJobColumns},
+			Default: defaultCronJob, Validate: validateCronJob, Columns: cronJobColumns, NameValidation: cronJobName},
 
 		// coordination.k8s.io/v1
 		{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Kind: "Lease", Namespaced: true,

@@ -52,10 +52,13 @@ func validateWorkload(kind string, sel *metav1.LabelSelector, t *corev1.PodTempl
 		if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
 			errs = append(errs, field.Invalid(path.Child("selector"), sel, "empty selector is invalid for "+kind))
 		}
-		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil && !s.Empty() && !s.Matches(labels.Set(t.Labels)) {
-			errs = append(errs, field.Invalid(path.Child("template", "metadata", "labels"), t.Labels,
-				"`selector` does not match template `labels`"))
-		}
+	}
+	// A nil selector selects nothing, so it matches no template either.
+	if s, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		errs = append(errs, field.Invalid(path.Child("selector"), sel, "invalid label selector"))
+	} else if !s.Empty() && !s.Matches(labels.Set(t.Labels)) {
+		errs = append(errs, field.Invalid(path.Child("template", "metadata", "labels"), t.Labels,
+			"`selector` does not match template `labels`"))
 	}
 	errs = append(errs, validatePodSpec(&t.Spec, path.Child("template", "spec"), true)...)
 	return errs
@@ -75,16 +78,16 @@ func validateDeployment(o runtime.Object) field.ErrorList {
 	errs := validateReplicas(d.Spec.Replicas, path.Child("replicas"))
 	errs = append(errs, validateWorkload("deployment", d.Spec.Selector, &d.Spec.Template, path)...)
 	errs = append(errs, validateTemplateRestartAlways(&d.Spec.Template.Spec, path.Child("template", "spec"))...)
-	switch d.Spec.Strategy.Type {
-	case appsv1.RecreateDeploymentStrategyType:
-		if d.Spec.Strategy.RollingUpdate != nil {
-			errs = append(errs, field.Forbidden(path.Child("strategy", "rollingUpdate"),
-				"may not be specified when strategy `type` is 'Recreate'"))
+	errs = append(errs, validateDeploymentStrategy(&d.Spec.Strategy, path.Child("strategy"))...)
+	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(d.Spec.MinReadySeconds), path.Child("minReadySeconds"))...)
+	if d.Spec.RevisionHistoryLimit != nil {
+		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*d.Spec.RevisionHistoryLimit), path.Child("revisionHistoryLimit"))...)
+	}
+	if p := d.Spec.ProgressDeadlineSeconds; p != nil {
+		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*p), path.Child("progressDeadlineSeconds"))...)
+		if *p <= d.Spec.MinReadySeconds {
+			errs = append(errs, field.Invalid(path.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
 		}
-	case appsv1.RollingUpdateDeploymentStrategyType:
-	default:
-		errs = append(errs, field.NotSupported(path.Child("strategy", "type"), d.Spec.Strategy.Type,
-			[]appsv1.DeploymentStrategyType{appsv1.RecreateDeploymentStrategyType, appsv1.RollingUpdateDeploymentStrategyType}))
 	}
 	return errs
 }
@@ -102,6 +105,7 @@ func validateStatefulSet(o runtime.Object) field.ErrorList {
 	path := field.NewPath("spec")
 	errs := validateReplicas(s.Spec.Replicas, path.Child("replicas"))
 	errs = append(errs, validateWorkload("statefulset", s.Spec.Selector, &s.Spec.Template, path)...)
+	errs = append(errs, validateStatefulSetSpec(&s.Spec, path)...)
 	return append(errs, validateTemplateRestartAlways(&s.Spec.Template.Spec, path.Child("template", "spec"))...)
 }
 
@@ -109,5 +113,6 @@ func validateDaemonSet(o runtime.Object) field.ErrorList {
 	d := o.(*appsv1.DaemonSet)
 	path := field.NewPath("spec")
 	errs := validateWorkload("daemonset", d.Spec.Selector, &d.Spec.Template, path)
+	errs = append(errs, validateDaemonSetStrategy(&d.Spec.UpdateStrategy, path.Child("updateStrategy"))...)
 	return append(errs, validateTemplateRestartAlways(&d.Spec.Template.Spec, path.Child("template", "spec"))...)
 }

@@ -60,6 +60,14 @@ func validateContainers(cs []corev1.Container, vols sets.Set[string], path *fiel
 				[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
 		}
 		errs = append(errs, validateResourceRequirements(&c.Resources, p.Child("resources"))...)
+		for _, probe := range []struct {
+			name string
+			p    *corev1.Probe
+		}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
+			if h := probe.p; h != nil && h.Exec == nil && h.HTTPGet == nil && h.TCPSocket == nil && h.GRPC == nil {
+				errs = append(errs, field.Required(p.Child(probe.name), "must specify a handler type"))
+			}
+		}
 		errs = append(errs, validateSecurityContext(c.SecurityContext, p.Child("securityContext"))...)
 	}
 	return errs

@@ -2,7 +2,6 @@ package builtin
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -45,7 +44,7 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 		errs = append(errs, field.Required(path.Child("dnsPolicy"), ""))
 	default:
 		errs = append(errs, field.NotSupported(path.Child("dnsPolicy"), s.DNSPolicy,
-			[]corev1.DNSPolicy{corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault, corev1.DNSNone}))
+			[]corev1.DNSPolicy{corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone}))
 	}
 	seen := sets.New[string]()
 	for i, v := range s.Volumes {
@@ -61,9 +60,6 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 			}
 		}
 		seen.Insert(v.Name)
-	}
-	if s.TerminationGracePeriodSeconds != nil && *s.TerminationGracePeriodSeconds < 0 {
-		errs = append(errs, apivalidation.ValidateNonnegativeField(*s.TerminationGracePeriodSeconds, path.Child("terminationGracePeriodSeconds"))...)
 	}
 	return append(errs, validatePodSpecFields(s, path)...)
 }

@@ -1,10 +1,14 @@
 package builtin
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -22,36 +26,8 @@ func validateService(o runtime.Object) field.ErrorList {
 		errs = append(errs, field.NotSupported(path.Child("type"), s.Spec.Type, []corev1.ServiceType{
 			corev1.ServiceTypeClusterIP, corev1.ServiceTypeExternalName, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort}))
 	}
-	if s.Spec.Type == corev1.ServiceTypeExternalName {
-		if s.Spec.ExternalName == "" {
-			errs = append(errs, field.Required(path.Child("externalName"), ""))
-		}
-	} else if len(s.Spec.Ports) == 0 && s.Spec.ClusterIP != corev1.ClusterIPNone {
-		errs = append(errs, field.Required(path.Child("ports"), ""))
-	}
-	names := sets.New[string]()
-	for i, p := range s.Spec.Ports {
-		pp := path.Child("ports").Index(i)
-		if len(s.Spec.Ports) > 1 && p.Name == "" {
-			errs = append(errs, field.Required(pp.Child("name"), ""))
-		} else if p.Name != "" {
-			for _, msg := range validation.IsDNS1123Label(p.Name) {
-				errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
-			}
-			if names.Has(p.Name) {
-				errs = append(errs, field.Duplicate(pp.Child("name"), p.Name))
-			}
-			names.Insert(p.Name)
-		}
-		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
-			errs = append(errs, field.Invalid(pp.Child("port"), p.Port, msg))
-		}
-		if p.TargetPort.IntVal != 0 || p.TargetPort.StrVal == "" {
-			for _, msg := range validation.IsValidPortNum(p.TargetPort.IntValue()) {
-				errs = append(errs, field.Invalid(pp.Child("targetPort"), p.TargetPort, msg))
-			}
-		}
-	}
+	errs = append(errs, validateServiceSpec(s, path)...)
+	errs = append(errs, validateServicePorts(s, path)...)
 	return append(errs, validateLoadBalancerStatus(s, nil)...)
 }
 
@@ -169,6 +145,109 @@ func validateLoadBalancerStatus(s *corev1.Service, old []corev1.LoadBalancerIngr
 				errs = append(errs, field.Invalid(p.Child("hostname"), in.Hostname, "must be a DNS name, not an IP address"))
 			}
 		}
+	}
+	return errs
+}
+
+func validateServiceSpec(s *corev1.Service, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if s.Spec.Type == corev1.ServiceTypeExternalName {
+		name := strings.TrimSuffix(s.Spec.ExternalName, ".")
+		if s.Spec.ExternalName == "" {
+			errs = append(errs, field.Required(path.Child("externalName"), ""))
+		} else {
+			for _, msg := range validation.IsDNS1123Subdomain(name) {
+				errs = append(errs, field.Invalid(path.Child("externalName"), s.Spec.ExternalName, msg))
+			}
+		}
+	} else if len(s.Spec.Ports) == 0 && s.Spec.ClusterIP != corev1.ClusterIPNone {
+		errs = append(errs, field.Required(path.Child("ports"), ""))
+	}
+	ips := s.Spec.ClusterIPs
+	if len(ips) == 0 && s.Spec.ClusterIP != "" {
+		ips = []string{s.Spec.ClusterIP} // upstream's allocator fills clusterIPs before validation
+	}
+	for i, ip := range ips {
+		if ip == corev1.ClusterIPNone {
+			if s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+				errs = append(errs, field.Invalid(path.Child("clusterIPs").Index(i), ip,
+					fmt.Sprintf("may not be set to 'None' for %s services", s.Spec.Type)))
+			}
+			continue
+		}
+		errs = append(errs, validation.IsValidIPForLegacyField(path.Child("clusterIPs").Index(i), ip, true, nil)...)
+	}
+	errs = append(errs, metav1validation.ValidateLabels(s.Spec.Selector, path.Child("selector"))...)
+	switch s.Spec.SessionAffinity {
+	case corev1.ServiceAffinityClientIP, corev1.ServiceAffinityNone, "":
+	default:
+		errs = append(errs, field.NotSupported(path.Child("sessionAffinity"), s.Spec.SessionAffinity,
+			[]corev1.ServiceAffinity{corev1.ServiceAffinityClientIP, corev1.ServiceAffinityNone}))
+	}
+	if p := s.Spec.IPFamilyPolicy; p != nil {
+		switch *p {
+		case corev1.IPFamilyPolicySingleStack, corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack:
+		default:
+			errs = append(errs, field.NotSupported(path.Child("ipFamilyPolicy"), *p, []corev1.IPFamilyPolicy{
+				corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack, corev1.IPFamilyPolicySingleStack}))
+		}
+	}
+	external := s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
+	if s.Spec.ExternalTrafficPolicy != "" && !external {
+		errs = append(errs, field.Invalid(path.Child("externalTrafficPolicy"), s.Spec.ExternalTrafficPolicy,
+			"may only be set for externally-accessible services"))
+	}
+	if len(s.Spec.LoadBalancerSourceRanges) > 0 && s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		errs = append(errs, field.Forbidden(path.Child("LoadBalancerSourceRanges"), "may only be used when `type` is 'LoadBalancer'"))
+	}
+	return errs
+}
+
+func validateServicePorts(s *corev1.Service, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	seen := map[corev1.ServicePort]bool{}
+	for i, p := range s.Spec.Ports {
+		pp := path.Child("ports").Index(i)
+		if len(s.Spec.Ports) > 1 && p.Name == "" {
+			errs = append(errs, field.Required(pp.Child("name"), ""))
+		} else if p.Name != "" {
+			for _, msg := range validation.IsDNS1123Label(p.Name) {
+				errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
+			}
+			if names.Has(p.Name) {
+				errs = append(errs, field.Duplicate(pp.Child("name"), p.Name))
+			}
+			names.Insert(p.Name)
+		}
+		for _, msg := range validation.IsValidPortNum(int(p.Port)) {
+			errs = append(errs, field.Invalid(pp.Child("port"), p.Port, msg))
+		}
+		switch p.Protocol {
+		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+		case "":
+			errs = append(errs, field.Required(pp.Child("protocol"), ""))
+		default:
+			errs = append(errs, field.NotSupported(pp.Child("protocol"), p.Protocol,
+				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
+		}
+		if p.TargetPort.Type == intstr.String && p.TargetPort.StrVal != "" {
+			for _, msg := range validation.IsValidPortName(p.TargetPort.StrVal) {
+				errs = append(errs, field.Invalid(pp.Child("targetPort"), p.TargetPort.StrVal, msg))
+			}
+		} else {
+			for _, msg := range validation.IsValidPortNum(p.TargetPort.IntValue()) {
+				errs = append(errs, field.Invalid(pp.Child("targetPort"), p.TargetPort, msg))
+			}
+		}
+		if s.Spec.Type == corev1.ServiceTypeClusterIP && p.NodePort != 0 {
+			errs = append(errs, field.Forbidden(pp.Child("nodePort"), "may not be used when `type` is 'ClusterIP'"))
+		}
+		key := corev1.ServicePort{Port: p.Port, Protocol: p.Protocol}
+		if seen[key] {
+			errs = append(errs, field.Duplicate(pp, internalJSON{key}))
+		}
+		seen[key] = true
 	}
 	return errs
 }
