@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,6 +123,9 @@ func startOracle(ctx context.Context, bin, dir, etcdURL string) (*rest.Config, f
 		// No endpoint for the kubernetes service on loopback (envtest's).
 		"--endpoint-reconciler-type=none",
 	)
+	// The oracle dies with the test binary, even when a timeout panic
+	// skips the shutdown below.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logFile, err := os.Create(filepath.Join(os.TempDir(), "oracle-kube-apiserver.log"))
 	if err != nil {
 		return nil, nil, err
