@@ -15,7 +15,8 @@ import (
 )
 
 // Bootstrap creates what kube-apiserver creates at start when it is
-// missing: the system namespaces and the default/kubernetes service, whose
+// missing: the system namespaces, the system priority classes, and the
+// default/kubernetes service, whose
 // cluster IP is the first address of builtin.ServiceClusterIPRange and whose
 // target port is securePort, with the default ServiceCIDR and the node
 // port bitmap; the allocations of existing services are repaired (a data
@@ -30,6 +31,13 @@ func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) er
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if _, err := nss.Create(ctx, "", ns, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("bootstrap: namespace %s: %w", name, err)
+		}
+	}
+	if pcs, ok := reg.Lookup(schema.GroupVersionResource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses"}); ok {
+		for _, pc := range builtin.SystemPriorityClasses() {
+			if _, err := pcs.Create(ctx, "", pc, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("bootstrap: priority class %s: %w", pc.Name, err)
+			}
 		}
 	}
 	if err := builtin.EnsureAllocations(ctx, reg); err != nil {

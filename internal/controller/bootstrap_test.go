@@ -7,6 +7,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -47,6 +48,14 @@ func TestBootstrap(t *testing.T) {
 	}
 	if n := count(t, reg.Namespaces(), ""); n != 4 {
 		t.Errorf("%d namespaces, want the 4 system ones", n)
+	}
+
+	// kube-apiserver's two system priority classes.
+	pcs := storeOf(t, reg, "scheduling.k8s.io/v1", "priorityclasses")
+	for name, value := range map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000} {
+		if pc := mustGet[*schedulingv1.PriorityClass](t, pcs, "", name); pc.Value != value || pc.GlobalDefault {
+			t.Errorf("priority class %s: value %d, globalDefault %v", name, pc.Value, pc.GlobalDefault)
+		}
 	}
 
 	svcs := storeOf(t, reg, "v1", "services")
