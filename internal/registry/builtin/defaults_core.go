@@ -380,6 +380,9 @@ func defaultPersistentVolume(o runtime.Object) {
 	if pv.Spec.VolumeMode == nil {
 		pv.Spec.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
 	}
+	if h := pv.Spec.HostPath; h != nil && h.Type == nil {
+		h.Type = ptr(corev1.HostPathUnset)
+	}
 }
 
 func defaultPersistentVolumeClaim(o runtime.Object) {
