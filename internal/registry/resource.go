@@ -108,8 +108,10 @@ type Resource struct {
 	StatusOnCreate bool
 	// Allocate, when set, reserves what a new object needs before it is
 	// created (a service's cluster IP); done is called once the create
-	// succeeded or failed.
-	Allocate func(ctx context.Context, s *Store, obj runtime.Object) (done func(created bool), err error)
+	// succeeded or failed. On a dry run it fills in and checks what it
+	// would reserve, as upstream's dry-run allocators, and reserves
+	// nothing.
+	Allocate func(ctx context.Context, s *Store, obj runtime.Object, dryRun bool) (done func(created bool), err error)
 
 	// Convert, for a resource stored at another version, converts between
 	// the served object and the stored one.

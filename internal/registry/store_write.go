@@ -46,17 +46,21 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 	if err := s.beforeCreate(ctx, namespace, obj); err != nil {
 		return nil, err
 	}
-	if opts.DryRun {
-		return obj, nil
-	}
 	if s.r.Allocate != nil {
-		done, err := s.r.Allocate(ctx, s, obj)
+		done, err := s.r.Allocate(ctx, s, obj, opts.DryRun)
 		if err != nil {
 			return nil, err
+		}
+		if opts.DryRun {
+			done(false)
+			return obj, nil
 		}
 		res, err := s.create(ctx, obj)
 		done(err == nil)
 		return res, err
+	}
+	if opts.DryRun {
+		return obj, nil
 	}
 	return s.create(ctx, obj)
 }
