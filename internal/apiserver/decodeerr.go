@@ -23,6 +23,28 @@ const schemeName = `in scheme "pkg/api/legacyscheme/scheme.go:30"`
 
 var schemeNameRE = regexp.MustCompile(`in scheme "[^"]*"`)
 
+// metaSchemeName is how upstream's errors name the scheme of the
+// meta.k8s.io options it decodes DeleteOptions bodies with.
+const metaSchemeName = `in scheme "pkg/runtime/scheme.go:111"`
+
+// metaOptionKinds are the kinds upstream's meta scheme knows at version v1
+// besides DeleteOptions: a body of one of them decodes, and is refused
+// as not DeleteOptions; any other kind is unknown to that scheme.
+var metaOptionKinds = map[string]bool{"ListOptions": true, "GetOptions": true, "CreateOptions": true,
+	"UpdateOptions": true, "PatchOptions": true, "WatchEvent": true, "InternalEvent": true}
+
+// notDeleteOptions is upstream's 400 for a DELETE body of another kind.
+func notDeleteOptions(got *schema.GroupVersionKind) error {
+	if got != nil && got.GroupVersion() == (schema.GroupVersion{Version: "v1"}) && metaOptionKinds[got.Kind] {
+		return apierrors.NewBadRequest("decoded object cannot be converted to DeleteOptions")
+	}
+	var kind, version string
+	if got != nil {
+		kind, version = got.Kind, got.GroupVersion().String()
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("no kind %q is registered for version %q %s", kind, version, metaSchemeName))
+}
+
 // decodeError is upstream's 400 for a body that did not decode into kind
 // want; got is the kind the decoder read from the body, if any.
 func decodeError(err error, want schema.GroupVersionKind, got *schema.GroupVersionKind, body []byte) error {

@@ -352,7 +352,8 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	return nil
 }
 
-// deleteOptions reads DeleteOptions from the body (if any) and the query.
+// deleteOptions reads DeleteOptions as upstream does: from the body when
+// there is one (the query is then not read), else from the query.
 func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
 	opts := &metav1.DeleteOptions{}
 	data, err := s.readBody(r)
@@ -365,37 +366,25 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 			return nil, err
 		}
 		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-		obj, _, err := info.Serializer.Decode(data, &gvk, opts)
+		obj, got, err := info.Serializer.Decode(data, &gvk, opts)
 		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
+			return nil, apierrors.NewBadRequest(schemeNameRE.ReplaceAllString(err.Error(), metaSchemeName))
 		}
 		o, ok := obj.(*metav1.DeleteOptions)
 		if !ok {
-			return nil, apierrors.NewBadRequest(fmt.Sprintf("expected DeleteOptions, got %T", obj))
+			return nil, notDeleteOptions(got)
 		}
 		opts = o
-	}
-	q := r.URL.Query()
-	if len(q) > 0 {
-		var qo metav1.DeleteOptions
-		if err := decodeParams(r, &qo); err != nil {
-			return nil, err
-		}
-		if qo.PropagationPolicy != nil {
-			opts.PropagationPolicy = qo.PropagationPolicy
-		}
-		if qo.GracePeriodSeconds != nil {
-			opts.GracePeriodSeconds = qo.GracePeriodSeconds
-		}
-		if qo.OrphanDependents != nil {
-			opts.OrphanDependents = qo.OrphanDependents
-		}
-		if len(qo.DryRun) > 0 {
-			opts.DryRun = qo.DryRun
-		}
+	} else if err := decodeParams(r, opts); err != nil {
+		return nil, err
 	}
 	if err := invalidOptions("DeleteOptions", metav1validation.ValidateDeleteOptions(opts)); err != nil {
 		return nil, err
+	}
+	// Upstream treats a negative grace period as 1s on the delete path.
+	if g := opts.GracePeriodSeconds; g != nil && *g < 0 {
+		one := int64(1)
+		opts.GracePeriodSeconds = &one
 	}
 	return opts, nil
 }

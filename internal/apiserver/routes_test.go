@@ -136,3 +136,27 @@ func TestDecodeErrorsAsUpstream(t *testing.T) {
 		{name: "known pod field selector", method: http.MethodGet, path: "/api/v1/pods?fieldSelector=spec.nodeName%3Dx", code: 200},
 	})
 }
+
+// DeleteOptions come from the body when there is one (the query is not
+// read then), else from the query; a negative grace period is 1s.
+func TestDeleteOptionsAsUpstream(t *testing.T) {
+	s := startServer(t)
+	json := map[string]string{"Content-Type": "application/json"}
+	cms := "/api/v1/namespaces/default/configmaps"
+	cm := func(name string) string {
+		return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `"}}`
+	}
+	runRouteCases(t, s.URL, []routeCase{
+		{name: "create a", method: http.MethodPost, path: cms, header: json, body: cm("a"), code: 201},
+		{name: "create b", method: http.MethodPost, path: cms, header: json, body: cm("b"), code: 201},
+		{name: "body of an unknown kind", method: http.MethodDelete, path: cms + "/a", header: json, body: cm(""), code: 400,
+			message: `no kind "ConfigMap" is registered for version "v1" in scheme "pkg/runtime/scheme.go:111"`},
+		{name: "body of another options kind", method: http.MethodDelete, path: cms + "/a", header: json,
+			body: `{"apiVersion":"v1","kind":"ListOptions"}`, code: 400, message: "decoded object cannot be converted to DeleteOptions"},
+		{name: "negative grace period", method: http.MethodDelete, path: cms + "/a?gracePeriodSeconds=-5", code: 200},
+		{name: "gone", method: http.MethodGet, path: cms + "/a", code: 404},
+		{name: "body wins over the query", method: http.MethodDelete, path: cms + "/b?dryRun=All", header: json,
+			body: `{"apiVersion":"v1","kind":"DeleteOptions"}`, code: 200},
+		{name: "not a dry run", method: http.MethodGet, path: cms + "/b", code: 404},
+	})
+}

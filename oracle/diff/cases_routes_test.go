@@ -4,6 +4,7 @@ package diff
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +78,46 @@ func TestRouting(t *testing.T) {
 		{Name: "accept table watch", Method: get, Path: cmPath + "?watch=1&timeoutSeconds=1", Accept: "application/json;as=Table;g=meta.k8s.io;v=v1", IgnoreBody: true},
 		{Name: "discovery accept png", Method: get, Path: "/apis/apps/v1", Accept: "image/png"},
 		{Name: "bad request timeout", Method: get, Path: cmPath + "?timeout=x"},
+	})
+}
+
+// Bad options of every verb: refused as upstream refuses them, in its
+// order (decoding, then validation, then the body).
+func TestBadOptions(t *testing.T) {
+	runScenario(t, "options", []request{
+		{Name: "create", Method: post, Path: cmPath, Body: configMap},
+		{Name: "create dryRun bad", Method: post, Path: cmPath + "?dryRun=bad", Body: configMap},
+		{Name: "create fieldManager too long", Method: post, Path: cmPath + "?fieldManager=" + strings.Repeat("m", 129), Body: configMap},
+		{Name: "create fieldValidation bad", Method: post, Path: cmPath + "?fieldValidation=Bad", Body: configMap},
+		{Name: "update dryRun bad", Method: put, Path: cmPath + "/cm?dryRun=bad", Body: configMap},
+		{Name: "patch dryRun bad", Method: patch, Path: cmPath + "/cm?dryRun=bad", ContentType: mergeP, Body: `{}`},
+		{Name: "patch force without apply", Method: patch, Path: cmPath + "/cm?force=true", ContentType: mergeP, Body: `{}`},
+		{Name: "delete propagationPolicy bad", Method: del, Path: cmPath + "/cm?propagationPolicy=bad"},
+		{Name: "delete gracePeriodSeconds negative", Method: del, Path: cmPath + "/cm?gracePeriodSeconds=-5&dryRun=All"},
+		{Name: "delete gracePeriodSeconds not a number", Method: del, Path: cmPath + "/cm?gracePeriodSeconds=x"},
+		{Name: "delete orphan with policy", Method: del, Path: cmPath + "/cm?orphanDependents=true&propagationPolicy=Background"},
+		{Name: "delete dryRun bad", Method: del, Path: cmPath + "/cm?dryRun=bad"},
+		{Name: "delete body of wrong kind", Method: del, Path: cmPath + "/cm", Body: `{"apiVersion":"v1","kind":"ConfigMap"}`},
+		{Name: "delete body not json", Method: del, Path: cmPath + "/cm", ContentType: "application/json", Body: `nope`},
+		{Name: "delete body bad policy", Method: del, Path: cmPath + "/cm", Body: `{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"bad"}`},
+		{Name: "delete body precondition", Method: del, Path: cmPath + "/cm?dryRun=All", Body: `{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"nope"}}`},
+		{Name: "list limit negative", Method: get, Path: cmPath + "?limit=-1"},
+		{Name: "list resourceVersionMatch without resourceVersion", Method: get, Path: cmPath + "?resourceVersionMatch=Exact"},
+		{Name: "list resourceVersionMatch bad", Method: get, Path: cmPath + "?resourceVersionMatch=Bad&resourceVersion=1"},
+		{Name: "list sendInitialEvents without watch", Method: get, Path: cmPath + "?sendInitialEvents=true"},
+		{Name: "list continue with resourceVersion", Method: get, Path: cmPath + "?continue=abc&resourceVersion=1"},
+		{Name: "list watch bad", Method: get, Path: cmPath + "?watch=maybe"},
+		{Name: "list allowWatchBookmarks bad", Method: get, Path: cmPath + "?allowWatchBookmarks=maybe"},
+		{Name: "watch sendInitialEvents without match", Method: get, Path: cmPath + "?watch=1&sendInitialEvents=true&timeoutSeconds=1"},
+		{Name: "get resourceVersion bad", Method: get, Path: cmPath + "/cm?resourceVersion=abc"},
+		{Name: "table includeObject bad", Method: get, Path: cmPath + "?includeObject=Bad", Accept: "application/json;as=Table;g=meta.k8s.io;v=v1"},
+		{Name: "table of an item", Method: get, Path: cmPath + "/cm?includeObject=None", Accept: "application/json;as=Table;g=meta.k8s.io;v=v1", IgnoreBody: true},
+		{Name: "table v1beta1", Method: get, Path: cmPath, Accept: "application/json;as=Table;g=meta.k8s.io;v=v1beta1", IgnoreBody: true},
+		{Name: "table bad version", Method: get, Path: cmPath, Accept: "application/json;as=Table;g=meta.k8s.io;v=v2"},
+		{Name: "deletecollection all namespaces", Method: del, Path: "/api/v1/configmaps"},
+		{Name: "deletecollection bad limit", Method: del, Path: cmPath + "?limit=-1"},
+		{Name: "deletecollection bad policy", Method: del, Path: cmPath + "?propagationPolicy=bad"},
+		{Name: "deletecollection dry run", Method: del, Path: cmPath + "?dryRun=All"},
+		{Name: "deletecollection body of wrong kind", Method: del, Path: cmPath + "?dryRun=All", Body: `{"apiVersion":"v1","kind":"ConfigMap"}`},
 	})
 }
