@@ -89,6 +89,14 @@ type Resource struct {
 	PrepareForCreate func(obj runtime.Object)
 	// PrepareForUpdate does the same on update, with the stored object.
 	PrepareForUpdate func(obj, old runtime.Object)
+	// PrepareForStatusUpdate, when set, runs on a write to /status after
+	// everything but the status and the metadata was taken from the stored
+	// object: it puts back the metadata the resource's upstream status
+	// strategy does not let /status change (a pod's owner references, a
+	// deployment's labels, or all that metav1.ResetObjectMetaForStatus
+	// resets). Nil keeps the metadata sent, as the strategies of the older
+	// core, apps and batch kinds do.
+	PrepareForStatusUpdate func(obj, old runtime.Object)
 	// Validate checks the object, metadata excluded. Nil accepts anything.
 	Validate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update beyond Validate (immutable fields).

@@ -306,10 +306,11 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	switch opts.Subresource {
 	case StatusSubresource:
-		// Only the status changes: start again from the stored object.
+		// The status and the metadata change (see PrepareForStatusUpdate
+		// below): start again from the stored object.
 		next := existing.DeepCopyObject()
 		copyField(next, obj, "Status")
-		metaOf(next).SetResourceVersion(m.GetResourceVersion())
+		copyField(next, obj, "ObjectMeta")
 		obj, m = next, metaOf(next)
 	case FinalizeSubresource:
 		next := existing.DeepCopyObject()
@@ -341,6 +342,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	if s.r.PrepareForUpdate != nil && opts.Subresource == Main {
 		s.r.PrepareForUpdate(obj, existing)
+	}
+	if s.r.PrepareForStatusUpdate != nil && opts.Subresource == StatusSubresource {
+		s.r.PrepareForStatusUpdate(obj, existing)
 	}
 	errs := s.validateMeta(m)
 	errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata"))...)

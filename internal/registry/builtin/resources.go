@@ -196,6 +196,7 @@ func Resources() []*registry.Resource {
 	}
 	rs = append(rs, eventsV1())
 	rs = append(rs, groupRows()...)
+	withStatusMetadata(rs)
 	sort.SliceStable(rs, func(i, j int) bool {
 		if rs[i].Group != rs[j].Group {
 			return rs[i].Group < rs[j].Group

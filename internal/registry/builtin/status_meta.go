@@ -1,0 +1,58 @@
+package builtin
+
+import (
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// statusMetadata is what each upstream status strategy's PrepareForUpdate
+// does to the metadata a /status write sends, for the resources whose
+// strategy does not keep it all.
+var statusMetadata = map[schema.GroupResource]func(obj, old runtime.Object){
+	// podStatusStrategy: old kubelets corrupt owner references.
+	{Resource: "pods"}: func(obj, old runtime.Object) {
+		obj.(*corev1.Pod).OwnerReferences = old.(*corev1.Pod).OwnerReferences
+	},
+	// deploymentStatusStrategy: the labels stay.
+	{Group: "apps", Resource: "deployments"}: func(obj, old runtime.Object) {
+		obj.(*appsv1.Deployment).Labels = old.(*appsv1.Deployment).Labels
+	},
+	// The flow-control strategies keep the whole stored metadata.
+	{Group: "flowcontrol.apiserver.k8s.io", Resource: "flowschemas"}:                 keepStoredMeta,
+	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}: keepStoredMeta,
+	// The newer strategies call metav1.ResetObjectMetaForStatus.
+	{Group: "networking.k8s.io", Resource: "servicecidrs"}:                           resetMetaForStatus,
+	{Group: "resource.k8s.io", Resource: "resourceclaims"}:                           resetMetaForStatus,
+	{Group: "storage.k8s.io", Resource: "volumeattachments"}:                         resetMetaForStatus,
+	{Group: "storage.k8s.io", Resource: "csinodes"}:                                  resetMetaForStatus,
+	{Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicies"}: resetMetaForStatus,
+}
+
+// withStatusMetadata sets the rows' PrepareForStatusUpdate.
+func withStatusMetadata(rs []*registry.Resource) {
+	for _, r := range rs {
+		if f, ok := statusMetadata[r.GroupResource()]; ok && r.Status {
+			r.PrepareForStatusUpdate = f
+		}
+	}
+}
+
+func resetMetaForStatus(obj, old runtime.Object) {
+	metav1.ResetObjectMetaForStatus(obj.(metav1.Object), old.(metav1.Object))
+}
+
+// keepStoredMeta puts back the whole stored metadata but the resource
+// version the write was made against.
+func keepStoredMeta(obj, old runtime.Object) {
+	rv := obj.(metav1.Object).GetResourceVersion()
+	stored := reflect.ValueOf(old.DeepCopyObject()).Elem().FieldByName("ObjectMeta")
+	reflect.ValueOf(obj).Elem().FieldByName("ObjectMeta").Set(stored)
+	obj.(metav1.Object).SetResourceVersion(rv)
+}
