@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"maps"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -293,5 +294,15 @@ func defaultStorageClass(o runtime.Object) {
 	}
 	if s.VolumeBindingMode == nil {
 		s.VolumeBindingMode = ptr(storagev1.VolumeBindingImmediate)
+	}
+}
+
+// prepareDeploymentUpdate bumps the generation of a deployment whose
+// annotations change, as upstream's strategy (they are copied to its
+// replica sets), when a spec change has not bumped it already.
+func prepareDeploymentUpdate(obj, old runtime.Object) {
+	d, prev := obj.(*appsv1.Deployment), old.(*appsv1.Deployment)
+	if d.Generation == prev.Generation && !maps.Equal(d.Annotations, prev.Annotations) {
+		d.Generation = prev.Generation + 1
 	}
 }
