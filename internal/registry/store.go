@@ -172,7 +172,7 @@ func specChanged(obj, old runtime.Object) bool {
 
 // checkNamespace refuses a new object in a namespace that does not exist
 // or is being deleted, as upstream's NamespaceLifecycle admission plugin.
-func (s *Store) checkNamespace(ctx context.Context, namespace string) error {
+func (s *Store) checkNamespace(ctx context.Context, namespace, name string) error {
 	if s.namespaces == nil || !s.r.Namespaced {
 		return nil
 	}
@@ -184,7 +184,7 @@ func (s *Store) checkNamespace(ctx context.Context, namespace string) error {
 		return err
 	}
 	if metaOf(obj).GetDeletionTimestamp() != nil {
-		e := apierrors.NewForbidden(s.gr(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
+		e := apierrors.NewForbidden(s.gr(), name, fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
 		e.ErrStatus.Details.Causes = []metav1.StatusCause{{
 			Type:    "NamespaceTerminating",
 			Field:   "metadata.namespace",

@@ -53,16 +53,48 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 		}
 		if opts.DryRun {
 			done(false)
-			return obj, nil
+			return s.dryRunCreate(ctx, obj)
 		}
 		res, err := s.create(ctx, obj)
 		done(err == nil)
 		return res, err
 	}
 	if opts.DryRun {
-		return obj, nil
+		return s.dryRunCreate(ctx, obj)
 	}
 	return s.create(ctx, obj)
+}
+
+// dryRunCreate answers a dry-run create as upstream's DryRunnableStorage:
+// the object as it would be stored, or AlreadyExists for a taken key.
+func (s *Store) dryRunCreate(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
+	m := metaOf(obj)
+	key, err := s.key(m.GetNamespace(), m.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.storage.Get(ctx, key, storage.GetOptions{}, s.newStored()); err == nil {
+		return nil, s.inTheWay(ctx, key, interpretError(storage.NewKeyExistsError(key, 0), opCreate, s.gr(), m.GetName()))
+	} else if !storage.IsNotFound(err) {
+		return nil, interpretError(err, opGet, s.gr(), m.GetName())
+	}
+	return obj, nil
+}
+
+// inTheWay prefixes an AlreadyExists error with "object is being deleted: "
+// when the object in the way has a deletionTimestamp, as upstream's
+// Store.Create does, so that a client knows to retry.
+func (s *Store) inTheWay(ctx context.Context, key string, err error) error {
+	var st *apierrors.StatusError
+	if !apierrors.IsAlreadyExists(err) || !errors.As(err, &st) {
+		return err
+	}
+	existing := s.newStored()
+	if s.storage.Get(ctx, key, storage.GetOptions{}, existing) != nil || metaOf(existing).GetDeletionTimestamp() == nil {
+		return err
+	}
+	st.ErrStatus.Message = "object is being deleted: " + st.ErrStatus.Message
+	return st
 }
 
 // create writes a prepared new object.
@@ -90,7 +122,7 @@ func (s *Store) create(ctx context.Context, obj runtime.Object) (runtime.Object,
 			// The generated name was taken (upstream's CheckGeneratedNameError).
 			err = apierrors.NewGenerateNameConflict(s.gr(), m.GetName(), 1)
 		}
-		return nil, err
+		return nil, s.inTheWay(ctx, key, err)
 	}
 	res, err := s.fromStored(out)
 	if err != nil {
@@ -111,7 +143,7 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 		case namespace != "" && m.GetNamespace() != namespace:
 			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 		}
-		if err := s.checkNamespace(ctx, m.GetNamespace()); err != nil {
+		if err := s.checkNamespace(ctx, m.GetNamespace(), m.GetName()); err != nil {
 			return err
 		}
 	} else {
