@@ -11,6 +11,7 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/regis-dev/regis/internal/storage"
@@ -58,8 +59,8 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	var pre *storage.Preconditions
 	if p := opts.Preconditions; p != nil {
 		pre = &storage.Preconditions{UID: p.UID, ResourceVersion: p.ResourceVersion}
-		if err := pre.Check(key, existing); err != nil {
-			return nil, false, interpretError(err, opDelete, s.gr(), name)
+		if err := s.checkDeletePreconditions(p, m); err != nil {
+			return nil, false, err
 		}
 	}
 	gcFinalizer := ""
@@ -220,4 +221,19 @@ func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts
 	}
 	out.GetObjectKind().SetGroupVersionKind(s.r.GroupVersion().WithKind(s.r.Kind + "List"))
 	return out, nil
+}
+
+// checkDeletePreconditions checks a delete's preconditions against the
+// object read, as upstream's rest.BeforeDelete, with its messages (which
+// name the kind where the resource goes). The storage checks them again
+// when it deletes.
+func (s *Store) checkDeletePreconditions(p *metav1.Preconditions, m metav1.Object) error {
+	kind := schema.GroupResource{Group: s.r.Group, Resource: s.r.Kind}
+	if p.UID != nil && *p.UID != m.GetUID() {
+		return apierrors.NewConflict(kind, m.GetName(), fmt.Errorf("the UID in the precondition (%s) does not match the UID in record (%s). The object might have been deleted and then recreated", *p.UID, m.GetUID()))
+	}
+	if p.ResourceVersion != nil && *p.ResourceVersion != m.GetResourceVersion() {
+		return apierrors.NewConflict(kind, m.GetName(), fmt.Errorf("the ResourceVersion in the precondition (%s) does not match the ResourceVersion in record (%s). The object might have been modified", *p.ResourceVersion, m.GetResourceVersion()))
+	}
+	return nil
 }
