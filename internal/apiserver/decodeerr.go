@@ -3,13 +3,17 @@ package apiserver
 import (
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Upstream decodes a request body into the resource's internal type, so a
@@ -78,6 +82,20 @@ func internalPackage(group string) string {
 	}
 	name, _, _ := strings.Cut(group, ".")
 	return name
+}
+
+// parseGetResourceVersion refuses a get's resourceVersion that is not a
+// number as upstream's storage does: its invalid-value error, which no
+// layer turns into an API status, so a 500 without a reason.
+func parseGetResourceVersion(rv string) error {
+	if rv == "" {
+		return nil
+	}
+	if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
+		msg := field.Invalid(field.NewPath("resourceVersion"), rv, err.Error()).Error()
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Message: msg}}
+	}
+	return nil
 }
 
 // summarizeData is upstream's short form of a body in an error: JSON as

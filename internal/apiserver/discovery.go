@@ -83,6 +83,9 @@ func newDiscovery(reg *registry.Registry) *discovery {
 		}
 	}
 	d.aggGroups = listOf(named...)
+	sortLegacyGroups(d.groups)
+	sortAggregated(d.aggCore.Items)
+	sortAggregated(d.aggGroups.Items)
 	return d
 }
 
@@ -99,9 +102,11 @@ func appendGroupVersion(groups []metav1.APIGroup, gv schema.GroupVersion) []meta
 
 // legacyResources lists a resource and its subresources as /api/v1 does.
 func legacyResources(r *registry.Resource) []metav1.APIResource {
+	sv := r.Storage()
 	out := []metav1.APIResource{{
 		Name: r.Resource, SingularName: r.SingularName(), Namespaced: r.Namespaced, Kind: r.Kind,
 		Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
+		StorageVersionHash: storageVersionHash(sv.Group, sv.Version, r.Kind),
 	}}
 	if r.Status {
 		out = append(out, metav1.APIResource{Name: r.Resource + "/status", Namespaced: r.Namespaced, Kind: r.Kind,
@@ -122,9 +127,9 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 	if r.Namespaced {
 		scope = apidiscoveryv2.ScopeNamespace
 	}
-	kind := r.GroupVersionKind()
+	// Upstream names the resource's own kind without group and version.
 	out := apidiscoveryv2.APIResourceDiscovery{
-		Resource: r.Resource, ResponseKind: &metav1.GroupVersionKind{Group: kind.Group, Version: kind.Version, Kind: kind.Kind},
+		Resource: r.Resource, ResponseKind: &metav1.GroupVersionKind{Kind: r.Kind},
 		Scope: scope, SingularResource: r.SingularName(), Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 	}
 	if r.Status {

@@ -107,6 +107,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, st *registry.Store,
 	if err := decodeParams(r, &opts); err != nil {
 		return err
 	}
+	if err := parseGetResourceVersion(opts.ResourceVersion); err != nil {
+		return err
+	}
 	obj, err := st.Get(r.Context(), info.namespace, info.name, &opts)
 	if err != nil {
 		return err

@@ -82,7 +82,7 @@ func classify(r *http.Request) requestInfo {
 			info.verb, info.longRunning = "watch", true
 		case info.name != "":
 			info.verb = "get"
-		case q.Get("watch") == "true" || q.Get("watch") == "1":
+		case watchParam(q["watch"]):
 			info.verb, info.longRunning = "watch", true
 		default:
 			info.verb = "list"
@@ -102,6 +102,16 @@ func classify(r *http.Request) requestInfo {
 		info.verb = strings.ToLower(r.Method)
 	}
 	return info
+}
+
+// watchParam tells whether ?watch= makes a list a watch: as upstream
+// reads it, any value but "false" and "0" (in any case) does.
+func watchParam(values []string) bool {
+	if len(values) == 0 {
+		return false
+	}
+	v := strings.ToLower(values[0])
+	return v != "false" && v != "0"
 }
 
 func splitPath(p string) []string {

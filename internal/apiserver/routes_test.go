@@ -134,6 +134,11 @@ func TestDecodeErrorsAsUpstream(t *testing.T) {
 		{name: "unknown pod field selector", method: http.MethodGet, path: "/api/v1/pods?fieldSelector=spec.nope%3Dx", code: 400,
 			message: `field label not supported: spec.nope`},
 		{name: "known pod field selector", method: http.MethodGet, path: "/api/v1/pods?fieldSelector=spec.nodeName%3Dx", code: 200},
+		{name: "get resourceVersion not a number", method: http.MethodGet, path: cms + "/x?resourceVersion=abc", code: 500,
+			message: `resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax`},
+		{name: "table includeObject bad", method: http.MethodGet, path: cms + "?includeObject=Bad", code: 400,
+			header:  map[string]string{"Accept": "application/json;as=Table;g=meta.k8s.io;v=v1"},
+			message: `Unable to convert to Table as requested: includeObject: Invalid value: "Bad": must be 'Metadata', 'Object', 'None', or empty`},
 	})
 }
 
@@ -159,4 +164,65 @@ func TestDeleteOptionsAsUpstream(t *testing.T) {
 			body: `{"apiVersion":"v1","kind":"DeleteOptions"}`, code: 200},
 		{name: "not a dry run", method: http.MethodGet, path: cms + "/b", code: 404},
 	})
+}
+
+// Discovery in upstream's order (kube-aggregator's group priorities),
+// with upstream's storageVersionHash and aggregated response kinds.
+func TestDiscoveryAsUpstream(t *testing.T) {
+	s := startServer(t)
+	get := func(path, accept string) []byte {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return data
+	}
+	var groups struct{ Groups []struct{ Name string } }
+	if err := json.Unmarshal(get("/apis", "application/json"), &groups); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range groups.Groups {
+		names = append(names, g.Name)
+	}
+	if len(names) < 3 || names[0] != "apps" || names[1] != "events.k8s.io" {
+		t.Errorf("/apis groups %v, want apps, events.k8s.io first (upstream's priorities)", names)
+	}
+	var apps struct {
+		Resources []struct{ Name, StorageVersionHash string }
+	}
+	if err := json.Unmarshal(get("/apis/apps/v1", "application/json"), &apps); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range apps.Resources {
+		if r.Name == "deployments" && r.StorageVersionHash != "8aSe+NMegvE=" {
+			t.Errorf("deployments storageVersionHash %q, want upstream's 8aSe+NMegvE=", r.StorageVersionHash)
+		}
+	}
+	agg := get("/apis", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+	if !strings.Contains(string(agg), `"resource":"deployments","responseKind":{"group":"","version":"","kind":"Deployment"}`) {
+		t.Errorf("aggregated deployments not as upstream's: %.400s", agg)
+	}
+}
+
+// ?watch= makes a list a watch for any value but false and 0, as
+// upstream's request info and its bool parameters read it.
+func TestWatchParamAsUpstream(t *testing.T) {
+	s := startServer(t)
+	for _, v := range []string{"maybe", "TRUE", "1"} {
+		code, _, body := httpDo(t, http.MethodGet, s.URL+"/api/v1/namespaces/default/configmaps?timeoutSeconds=1&watch="+v, "", "")
+		if code != 200 || strings.Contains(body, "ConfigMapList") {
+			t.Errorf("watch=%s: %d %s, want a watch", v, code, body)
+		}
+	}
+	for _, v := range []string{"false", "FALSE", "0"} {
+		code, _, body := httpDo(t, http.MethodGet, s.URL+"/api/v1/namespaces/default/configmaps?watch="+v, "", "")
+		if code != 200 || !strings.Contains(body, `"kind":"ConfigMapList"`) {
+			t.Errorf("watch=%s: %d %s, want a list", v, code, body)
+		}
+	}
 }

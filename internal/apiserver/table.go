@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,8 +50,12 @@ func convertOutput(r *http.Request, out output, st *registry.Store, obj runtime.
 		if err := decodeParams(r, &opts); err != nil {
 			return nil, err
 		}
-		if err := invalidOptions("TableOptions", metav1validation.ValidateTableOptions(&opts)); err != nil {
-			return nil, err
+		switch errs := metav1validation.ValidateTableOptions(&opts); len(errs) {
+		case 0:
+		case 1:
+			return nil, badRequest(fmt.Sprintf("Unable to convert to Table as requested: %v", errs[0].Error()))
+		default:
+			return nil, badRequest(fmt.Sprintf("Unable to convert to Table as requested: %v", errs))
 		}
 		return toTable(st.Resource(), obj, &opts, out.asVersion)
 	case "PartialObjectMetadata", "PartialObjectMetadataList":

@@ -81,6 +81,21 @@ func TestRouting(t *testing.T) {
 	})
 }
 
+const aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+// Discovery documents: the groups in upstream's priority order, the
+// resources with their storageVersionHash.
+func TestDiscovery(t *testing.T) {
+	runScenario(t, "discovery", []request{
+		{Name: "apis", Method: get, Path: "/apis"},
+		{Name: "core v1", Method: get, Path: "/api/v1"},
+		{Name: "apps", Method: get, Path: "/apis/apps"},
+		{Name: "apps v1", Method: get, Path: "/apis/apps/v1"},
+		{Name: "aggregated core", Method: get, Path: "/api", Accept: aggregated},
+		{Name: "aggregated apis", Method: get, Path: "/apis", Accept: aggregated},
+	})
+}
+
 // Bad options of every verb: refused as upstream refuses them, in its
 // order (decoding, then validation, then the body).
 func TestBadOptions(t *testing.T) {
@@ -106,7 +121,8 @@ func TestBadOptions(t *testing.T) {
 		{Name: "list resourceVersionMatch bad", Method: get, Path: cmPath + "?resourceVersionMatch=Bad&resourceVersion=1"},
 		{Name: "list sendInitialEvents without watch", Method: get, Path: cmPath + "?sendInitialEvents=true"},
 		{Name: "list continue with resourceVersion", Method: get, Path: cmPath + "?continue=abc&resourceVersion=1"},
-		{Name: "list watch bad", Method: get, Path: cmPath + "?watch=maybe"},
+		{Name: "list watch maybe", Method: get, Path: cmPath + "?watch=maybe&timeoutSeconds=1", IgnoreBody: true},
+		{Name: "list watch false", Method: get, Path: cmPath + "?watch=False"},
 		{Name: "list allowWatchBookmarks bad", Method: get, Path: cmPath + "?allowWatchBookmarks=maybe"},
 		{Name: "watch sendInitialEvents without match", Method: get, Path: cmPath + "?watch=1&sendInitialEvents=true&timeoutSeconds=1"},
 		{Name: "get resourceVersion bad", Method: get, Path: cmPath + "/cm?resourceVersion=abc"},
