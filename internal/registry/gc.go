@@ -9,14 +9,18 @@ import (
 )
 
 // gcPolicy returns the propagation policy of a delete: the request's, the
-// deprecated orphanDependents, or Background, the default of every
-// resource regis serves.
-func gcPolicy(o *metav1.DeleteOptions) metav1.DeletionPropagation {
+// deprecated orphanDependents, or the resource's default (Background
+// unless the row says otherwise).
+func gcPolicy(o *metav1.DeleteOptions, def metav1.DeletionPropagation) metav1.DeletionPropagation {
 	switch {
 	case o.PropagationPolicy != nil:
 		return *o.PropagationPolicy
 	case o.OrphanDependents != nil && *o.OrphanDependents:
 		return metav1.DeletePropagationOrphan
+	case o.OrphanDependents != nil:
+		return metav1.DeletePropagationBackground
+	case def != "":
+		return def
 	}
 	return metav1.DeletePropagationBackground
 }

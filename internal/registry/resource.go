@@ -70,6 +70,11 @@ type Resource struct {
 	// CollectionDeleter): discovery leaves the verb out and a DELETE of the
 	// collection is answered 405 MethodNotAllowed.
 	NoDeleteCollection bool
+	// DefaultPropagation is the propagation policy of a delete that names
+	// none (upstream's DefaultGarbageCollectionPolicy): Orphan for the
+	// kinds that kept their dependents before garbage collection (core/v1
+	// replication controllers, batch/v1 jobs); empty means Background.
+	DefaultPropagation metav1.DeletionPropagation
 	// AdmitDelete, when set, may refuse the deletion of an object by name
 	// before anything else is looked at, as an admission plugin does (the
 	// NamespaceLifecycle plugin keeps default, kube-system and

@@ -65,7 +65,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	}
 	gcFinalizer := ""
 	if !s.isNamespaces() {
-		gcFinalizer = gcFinalizerFor(gcPolicy(&opts.DeleteOptions))
+		gcFinalizer = gcFinalizerFor(gcPolicy(&opts.DeleteOptions, s.r.DefaultPropagation))
 	}
 	if obj, done, err := s.deleteGracefully(ctx, key, name, pre, opts, existing, gcFinalizer); done {
 		return obj, false, err

@@ -186,7 +186,7 @@ func TestDeleteReplicationControllerOrphansByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	if deleted {
-		t.Skip("differs from upstream: a replication controller deleted with no propagation policy is deleted in the background; kube-apiserver's default for core/v1 is Orphan (the orphan finalizer is added and the object only marked)")
+		t.Fatal("a replication controller deleted with no propagation policy was deleted at once; upstream's default for core/v1 is Orphan (the orphan finalizer added, the object only marked)")
 	}
 	wantMarked(t, out, nowSec, 0)
 	if got := metaOf(out).GetFinalizers(); !slices.Equal(got, []string{"orphan"}) {

@@ -91,7 +91,7 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Resource: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
 			ShortNames: []string{"rc"}, Categories: []string{"all"},
 			New: newFn[corev1.ReplicationController], NewList: newFn[corev1.ReplicationControllerList],
-			Status: true, Generation: true, Scale: rcScale,
+			Status: true, Generation: true, Scale: rcScale, DefaultPropagation: metav1.DeletePropagationOrphan,
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"status.replicas": strconv.Itoa(int(o.(*corev1.ReplicationController).Status.Replicas))}
 			},
@@ -132,6 +132,7 @@ func Resources() []*registry.Resource {
 		// batch/v1
 		{Group: "batch", Version: "v1", Resource: "jobs", Kind: "Job", Namespaced: true, Categories: []string{"all"},
 			New: newFn[batchv1.Job], NewList: newFn[batchv1.JobList], Status: true, Generation: true,
+			DefaultPropagation: metav1.DeletePropagationOrphan,
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"status.successful": strconv.Itoa(int(o.(*batchv1.Job).Status.Succeeded))}
 			},
