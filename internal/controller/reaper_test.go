@@ -168,10 +168,6 @@ func TestReaperShortenedGracePeriod(t *testing.T) {
 	e.clock.Add(10 * time.Second)
 	del(t, e.pods, "default", "slow", metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(15))})
 	p := e.present(t, "slow", "15s of 30 are left")
-	if p.DeletionTimestamp != nil && p.DeletionTimestamp.Time.Equal(e.clock.Now().Add(15*time.Second)) {
-		t.Skipf("known bug (reported, internal/registry/graceful.go): a shorter grace period counts from the second delete, "+
-			"deletionTimestamp %v, want t0 + 15s (%v)", p.DeletionTimestamp, t0.Add(15*time.Second))
-	}
 	if p.DeletionTimestamp == nil || !p.DeletionTimestamp.Time.Equal(t0.Add(15*time.Second)) || *p.DeletionGracePeriodSeconds != 15 {
 		t.Fatalf("deletionTimestamp %v, deletionGracePeriodSeconds %v; want t0 + 15s (%v), 15", p.DeletionTimestamp, *p.DeletionGracePeriodSeconds, t0.Add(15*time.Second))
 	}

@@ -35,9 +35,24 @@ func (s *Store) deleteGracefully(ctx context.Context, key, name string, pre *sto
 			if m.GetDeletionTimestamp() == nil && m.GetGeneration() > 0 {
 				m.SetGeneration(m.GetGeneration() + 1)
 			}
-			at := metav1.NewTime(s.now().Add(time.Duration(period) * time.Second).Truncate(time.Second))
-			m.SetDeletionTimestamp(&at)
+			now := s.now().Truncate(time.Second)
+			at := now.Add(time.Duration(period) * time.Second)
 			p := period
+			if ts := m.GetDeletionTimestamp(); ts != nil && cur != nil {
+				// A shorter period moves the deadline earlier, from when
+				// the deletion began, but never into the past: then the
+				// shortest graceful period, 1s, from now (upstream's
+				// rest.BeforeDelete).
+				at = ts.Add(time.Duration(period-*cur) * time.Second)
+				if at.Before(now) {
+					at = now
+					if p != 0 {
+						p = 1
+					}
+				}
+			}
+			deadline := metav1.NewTime(at)
+			m.SetDeletionTimestamp(&deadline)
 			m.SetDeletionGracePeriodSeconds(&p)
 		}
 		if gcFinalizer != "" {
