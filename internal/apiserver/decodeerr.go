@@ -3,14 +3,12 @@ package apiserver
 import (
 	"encoding/hex"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -85,15 +83,16 @@ func internalPackage(group string) string {
 }
 
 // parseGetResourceVersion refuses a get's resourceVersion that is not a
-// number as upstream's storage does: its invalid-value error, which no
-// layer turns into an API status, so a 500 without a reason.
+// number with upstream's message. Upstream's storage answers it 500 (an
+// invalid-value error no layer turns into an API status); regis answers
+// 400 BadRequest on purpose: bad input is the client's error, never the
+// server's (README, differences kept).
 func parseGetResourceVersion(rv string) error {
 	if rv == "" {
 		return nil
 	}
 	if _, err := strconv.ParseUint(rv, 10, 64); err != nil {
-		msg := field.Invalid(field.NewPath("resourceVersion"), rv, err.Error()).Error()
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Message: msg}}
+		return apierrors.NewBadRequest(field.Invalid(field.NewPath("resourceVersion"), rv, err.Error()).Error())
 	}
 	return nil
 }
