@@ -834,12 +834,14 @@ func stormRequests(t *testing.T) []stormReq {
 	qs := []string{"timeout=-1s", "timeout=abc", "timeout=99999h", "timeout=0", "limit=-5", "limit=abc", "limit=99999999999999999999",
 		"limit=0&continue=", "pretty=abc", "allowWatchBookmarks=x", "sendInitialEvents=true", "sendInitialEvents=abc",
 		"timeoutSeconds=-1", "timeoutSeconds=abc", "timeoutSeconds=99999999999999999999", "includeUninitialized=1", "%zz=1", "a=%zz",
-		"watch=", "labelSelector=a%3Db&labelSelector=c%3Dd", "resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=true"}
+		"labelSelector=a%3Db&labelSelector=c%3Dd", "resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=true"}
 	for _, q := range qs {
 		add(stormReq{cat: "query", method: "GET", path: "/api/v1/namespaces/storm/configmaps?" + q})
 	}
 	add(stormReq{cat: "query", method: "GET", path: "/api/v1/namespaces/storm/configmaps?watch=yes&timeoutSeconds=1", stream: true})
 	add(stormReq{cat: "query", method: "GET", path: "/api/v1/namespaces/storm/configmaps?watch=yes", stream: true})
+	// An empty watch= is a watch, as upstream's RequestInfoFactory reads it.
+	add(stormReq{cat: "query", method: "GET", path: "/api/v1/namespaces/storm/configmaps?watch=", stream: true})
 	add(stormReq{cat: "query", method: "GET", path: cm + "?timeout=1ns", timeout: true})
 	writeQs := []struct {
 		q    string
