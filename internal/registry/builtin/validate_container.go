@@ -26,17 +26,7 @@ func validateContainers(cs []corev1.Container, vols sets.Set[string], path *fiel
 	for i := range cs {
 		c := &cs[i]
 		p := path.Index(i)
-		switch {
-		case c.Name == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case names.Has(c.Name):
-			errs = append(errs, field.Duplicate(p.Child("name"), c.Name))
-		default:
-			for _, msg := range validation.IsDNS1123Label(c.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), c.Name, msg))
-			}
-		}
-		names.Insert(c.Name)
+		errs = append(errs, uniqueLabel(p.Child("name"), c.Name, names)...)
 		if c.Image == "" {
 			errs = append(errs, field.Required(p.Child("image"), ""))
 		}
@@ -302,6 +292,23 @@ func validatePodSpecFields(s *corev1.PodSpec, path *field.Path) field.ErrorList 
 		for _, msg := range validation.IsDNS1123Label(f.value) {
 			errs = append(errs, field.Invalid(path.Child(f.name), f.value, msg))
 		}
+	}
+	return errs
+}
+
+// uniqueLabel checks a name that must be a DNS label unique among its
+// siblings (containers, volumes), and adds it to seen.
+func uniqueLabel(path *field.Path, name string, seen sets.Set[string]) field.ErrorList {
+	defer seen.Insert(name)
+	switch {
+	case name == "":
+		return field.ErrorList{field.Required(path, "")}
+	case seen.Has(name):
+		return field.ErrorList{field.Duplicate(path, name)}
+	}
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(name) {
+		errs = append(errs, field.Invalid(path, name, msg))
 	}
 	return errs
 }

@@ -4,7 +4,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -49,17 +48,7 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 	seen := sets.New[string]()
 	for i, v := range s.Volumes {
 		p := path.Child("volumes").Index(i)
-		switch {
-		case v.Name == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case seen.Has(v.Name):
-			errs = append(errs, field.Duplicate(p.Child("name"), v.Name))
-		default:
-			for _, msg := range validation.IsDNS1123Label(v.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), v.Name, msg))
-			}
-		}
-		seen.Insert(v.Name)
+		errs = append(errs, uniqueLabel(p.Child("name"), v.Name, seen)...)
 	}
 	return append(errs, validatePodSpecFields(s, path)...)
 }
