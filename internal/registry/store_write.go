@@ -264,8 +264,9 @@ func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFu
 	}
 	s.setTypeMeta(obj)
 	m := metaOf(obj)
-	if !created && m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && s.finalizersDone(obj) {
-		// The last finalizer is gone: the deletion can complete.
+	if !created && m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && s.finalizersDone(obj) && !inGracePeriod(m) {
+		// The last finalizer is gone: the deletion can complete (a
+		// graceful one when its period is over: the reaper's).
 		uid, rv := m.GetUID(), m.GetResourceVersion()
 		deleted := s.newStored()
 		err := s.storage.Delete(ctx, key, deleted, &storage.Preconditions{UID: &uid, ResourceVersion: &rv},
@@ -284,6 +285,14 @@ func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFu
 		}
 	}
 	return obj, created, nil
+}
+
+// inGracePeriod reports an object deleted gracefully whose period is not
+// over: an update does not complete its deletion (upstream's
+// ShouldDeleteDuringUpdate: only a period of 0, or none).
+func inGracePeriod(m metav1.Object) bool {
+	p := m.GetDeletionGracePeriodSeconds()
+	return p != nil && *p > 0
 }
 
 // errDryRun stops a dry-run update before it writes.
