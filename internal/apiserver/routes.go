@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -80,39 +81,41 @@ func routesFor(res *registry.Resource, info requestInfo) []route {
 }
 
 // selectRoute is go-restful's choice among the routes of a path (its
-// RouterJSR311.detectRoute): the error it answers when none fits.
+// RouterJSR311.detectRoute): the error it answers when none fits. It runs
+// on every request and allocates only to report a 406.
 func selectRoute(r *http.Request, routes []route) error {
 	if len(routes) == 0 {
 		return routeError(http.StatusNotFound, "404: Page Not Found")
 	}
-	var byMethod []route
-	for _, rt := range routes {
-		if rt.method == r.Method {
-			byMethod = append(byMethod, rt)
-		}
-	}
-	if len(byMethod) == 0 {
-		return routeError(http.StatusMethodNotAllowed, "405: Method Not Allowed")
-	}
-	var byType []route
-	for _, rt := range byMethod {
-		if consumes(rt, r) {
-			byType = append(byType, rt)
-		}
-	}
-	if len(byType) == 0 {
-		return routeError(http.StatusUnsupportedMediaType, "415: Unsupported Media Type")
-	}
+	methodOK, typeOK := false, false
 	accept := r.Header.Get("Accept")
 	if accept == "" {
 		accept = "*/*"
 	}
-	var available []string
-	for _, rt := range byType {
-		if matchesMediaType(accept, append(rt.produces, hiddenProduces...), true) {
+	for _, rt := range routes {
+		if rt.method != r.Method {
+			continue
+		}
+		methodOK = true
+		if !consumes(rt, r) {
+			continue
+		}
+		typeOK = true
+		if matchesMediaType(accept, true, rt.produces, hiddenProduces) {
 			return nil
 		}
-		available = append(available, rt.produces...)
+	}
+	switch {
+	case !methodOK:
+		return routeError(http.StatusMethodNotAllowed, "405: Method Not Allowed")
+	case !typeOK:
+		return routeError(http.StatusUnsupportedMediaType, "415: Unsupported Media Type")
+	}
+	var available []string
+	for _, rt := range routes {
+		if rt.method == r.Method && consumes(rt, r) {
+			available = append(available, rt.produces...)
+		}
 	}
 	return routeError(http.StatusNotAcceptable, "406: Not Acceptable\n\nAvailable representations: "+strings.Join(available, ", "))
 }
@@ -132,14 +135,16 @@ func consumes(rt route, r *http.Request) bool {
 		}
 		ct = "application/octet-stream"
 	}
-	return matchesMediaType(ct, append(rt.consumes, hiddenConsumes...), false)
+	return matchesMediaType(ct, false, rt.consumes, hiddenConsumes)
 }
 
 // matchesMediaType tells whether one of the comma-separated media types
-// of header (parameters dropped) is one of types, as go-restful compares
-// them: exactly, with no wildcard but "*/*" (in the header when anyInHeader).
-func matchesMediaType(header string, types []string, anyInHeader bool) bool {
-	for _, mt := range strings.Split(header, ",") {
+// of header (parameters dropped) is in one of lists, as go-restful
+// compares them: exactly, with no wildcard but "*/*" (in the header when
+// anyInHeader).
+func matchesMediaType(header string, anyInHeader bool, lists ...[]string) bool {
+	for rest := header; ; {
+		mt, more, found := strings.Cut(rest, ",")
 		if i := strings.IndexByte(mt, ';'); i >= 0 {
 			mt = mt[:i]
 		}
@@ -147,13 +152,16 @@ func matchesMediaType(header string, types []string, anyInHeader bool) bool {
 		if mt == "*/*" && anyInHeader {
 			return true
 		}
-		for _, t := range types {
-			if t == mt {
+		for _, types := range lists {
+			if slices.Contains(types, mt) {
 				return true
 			}
 		}
+		if !found {
+			return false
+		}
+		rest = more
 	}
-	return false
 }
 
 // routeError is the Status upstream answers a go-restful routing error
