@@ -26,8 +26,7 @@ func Version() version.Info {
 		EmulationMajor: kubeMajor, EmulationMinor: kubeMinor,
 		MinCompatibilityMajor: kubeMajor, MinCompatibilityMinor: prevMinor,
 		GitVersion:   "v" + kubeMajor + "." + kubeMinor + "." + kubePatch + "+regis",
-		GitTreeState: "clean",
-		BuildDate:    "1970-01-01T00:00:00Z",
+		BuildDate:    "1970-01-01T00:00:00Z", // upstream's when unstamped
 		GoVersion:    runtime.Version(),
 		Compiler:     runtime.Compiler,
 		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
@@ -37,7 +36,8 @@ func Version() version.Info {
 			switch s.Key {
 			case "vcs.revision":
 				v.GitCommit = s.Value
-			case "vcs.modified":
+			case "vcs.modified": // upstream's values; "" when unstamped
+				v.GitTreeState = "clean"
 				if s.Value == "true" {
 					v.GitTreeState = "dirty"
 				}
