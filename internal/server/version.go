@@ -25,11 +25,11 @@ func Version() version.Info {
 		Major: kubeMajor, Minor: kubeMinor,
 		EmulationMajor: kubeMajor, EmulationMinor: kubeMinor,
 		MinCompatibilityMajor: kubeMajor, MinCompatibilityMinor: prevMinor,
-		GitVersion:   "v" + kubeMajor + "." + kubeMinor + "." + kubePatch + "+regis",
-		BuildDate:    "1970-01-01T00:00:00Z", // upstream's when unstamped
-		GoVersion:    runtime.Version(),
-		Compiler:     runtime.Compiler,
-		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
+		GitVersion: "v" + kubeMajor + "." + kubeMinor + "." + kubePatch + "+regis",
+		BuildDate:  "1970-01-01T00:00:00Z", // upstream's when unstamped
+		GoVersion:  runtime.Version(),
+		Compiler:   runtime.Compiler,
+		Platform:   runtime.GOOS + "/" + runtime.GOARCH,
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
