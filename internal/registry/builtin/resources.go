@@ -40,6 +40,7 @@ func Resources() []*registry.Resource {
 			},
 			Default: defaultNamespace, PrepareForCreate: prepareNamespace, PrepareForUpdate: prepareNamespaceUpdate,
 			NoDeleteCollection: true, AdmitDelete: admitNamespaceDelete,
+			Validate: validateNamespace, ValidateUpdate: validateNamespaceUpdate,
 			Columns: namespaceColumns},
 		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
 			New: newFn[corev1.Pod], NewList: newFn[corev1.PodList], Status: true, Generation: true,
@@ -64,7 +65,7 @@ func Resources() []*registry.Resource {
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"spec.unschedulable": strconv.FormatBool(o.(*corev1.Node).Spec.Unschedulable)}
 			},
-			PrepareForCreate: prepareNode, Columns: nodeColumns},
+			PrepareForCreate: prepareNode, Validate: validateNode, ValidateUpdate: validateNodeUpdate, Columns: nodeColumns},
 		{Version: "v1", Resource: "secrets", Kind: "Secret", Namespaced: true,
 			New: newFn[corev1.Secret], NewList: newFn[corev1.SecretList],
 			Fields:  func(o runtime.Object) fields.Set { return fields.Set{"type": string(o.(*corev1.Secret).Type)} },
@@ -80,14 +81,18 @@ func Resources() []*registry.Resource {
 			NameValidation: pathSegmentName, Fields: eventFields, Columns: eventColumns},
 		{Version: "v1", Resource: "persistentvolumes", Kind: "PersistentVolume", ShortNames: []string{"pv"},
 			New: newFn[corev1.PersistentVolume], NewList: newFn[corev1.PersistentVolumeList], Status: true,
-			Default: defaultPersistentVolume, PrepareForCreate: preparePersistentVolume},
+			Default: defaultPersistentVolume, PrepareForCreate: preparePersistentVolume,
+			Validate: validatePersistentVolume, ValidateUpdate: validatePersistentVolumeUpdate},
 		{Version: "v1", Resource: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true, ShortNames: []string{"pvc"},
 			New: newFn[corev1.PersistentVolumeClaim], NewList: newFn[corev1.PersistentVolumeClaimList], Status: true,
-			Default: defaultPersistentVolumeClaim, PrepareForCreate: preparePersistentVolumeClaim},
+			Default: defaultPersistentVolumeClaim, PrepareForCreate: preparePersistentVolumeClaim,
+			Validate: validatePersistentVolumeClaim, ValidateUpdate: validatePersistentVolumeClaimUpdate},
 		{Version: "v1", Resource: "limitranges", Kind: "LimitRange", Namespaced: true, ShortNames: []string{"limits"},
-			New: newFn[corev1.LimitRange], NewList: newFn[corev1.LimitRangeList], AllowCreateOnUpdate: true},
+			New: newFn[corev1.LimitRange], NewList: newFn[corev1.LimitRangeList], AllowCreateOnUpdate: true,
+			Validate: validateLimitRange},
 		{Version: "v1", Resource: "resourcequotas", Kind: "ResourceQuota", Namespaced: true, ShortNames: []string{"quota"},
-			New: newFn[corev1.ResourceQuota], NewList: newFn[corev1.ResourceQuotaList], Status: true},
+			New: newFn[corev1.ResourceQuota], NewList: newFn[corev1.ResourceQuotaList], Status: true,
+			Validate: validateResourceQuota, ValidateUpdate: validateResourceQuotaUpdate},
 		{Version: "v1", Resource: "replicationcontrollers", Kind: "ReplicationController", Namespaced: true,
 			ShortNames: []string{"rc"}, Categories: []string{"all"},
 			New: newFn[corev1.ReplicationController], NewList: newFn[corev1.ReplicationControllerList],
@@ -152,12 +157,13 @@ func Resources() []*registry.Resource {
 		// discovery.k8s.io/v1
 		{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
 			New: newFn[discoveryv1.EndpointSlice], NewList: newFn[discoveryv1.EndpointSliceList], Generation: true,
-			Default: defaultEndpointSlice},
+			Default: defaultEndpointSlice, Validate: validateEndpointSlice, ValidateUpdate: validateEndpointSliceUpdate},
 
 		// networking.k8s.io/v1
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses", Kind: "Ingress", Namespaced: true,
 			ShortNames: []string{"ing"},
-			New:        newFn[networkingv1.Ingress], NewList: newFn[networkingv1.IngressList], Status: true, Generation: true},
+			New:        newFn[networkingv1.Ingress], NewList: newFn[networkingv1.IngressList], Status: true, Generation: true,
+			Validate: validateIngress, ValidateUpdate: validateIngressUpdate},
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ipaddresses", Kind: "IPAddress",
 			ShortNames: []string{"ip"},
 			New:        newFn[networkingv1.IPAddress], NewList: newFn[networkingv1.IPAddressList],
@@ -167,13 +173,14 @@ func Resources() []*registry.Resource {
 		{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies", Kind: "NetworkPolicy", Namespaced: true,
 			ShortNames: []string{"netpol"},
 			New:        newFn[networkingv1.NetworkPolicy], NewList: newFn[networkingv1.NetworkPolicyList], Generation: true,
-			Default: defaultNetworkPolicy},
+			Default: defaultNetworkPolicy, Validate: validateNetworkPolicy, ValidateUpdate: validateNetworkPolicyUpdate},
 
 		// policy/v1
 		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Kind: "PodDisruptionBudget", Namespaced: true,
 			ShortNames: []string{"pdb"},
 			New:        newFn[policyv1.PodDisruptionBudget], NewList: newFn[policyv1.PodDisruptionBudgetList],
-			Status: true, Generation: true, RequireResourceVersion: true},
+			Status: true, Generation: true, RequireResourceVersion: true,
+			Validate: validatePodDisruptionBudget, ValidateUpdate: validatePodDisruptionBudgetUpdate},
 
 		// rbac.authorization.k8s.io/v1
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles", Kind: "Role", Namespaced: true,
@@ -194,7 +201,7 @@ func Resources() []*registry.Resource {
 		// storage.k8s.io/v1
 		{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses", Kind: "StorageClass", ShortNames: []string{"sc"},
 			New: newFn[storagev1.StorageClass], NewList: newFn[storagev1.StorageClassList],
-			Default: defaultStorageClass},
+			Default: defaultStorageClass, Validate: validateStorageClass, ValidateUpdate: validateStorageClassUpdate},
 	}
 	rs = append(rs, eventsV1())
 	rs = append(rs, groupRows()...)
