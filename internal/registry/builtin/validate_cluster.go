@@ -23,12 +23,12 @@ import (
 // The store runs a row's Validate on every write (create, update, and the
 // status and finalize subresources) and its ValidateUpdate on updates of the
 // object itself only. Upstream validates each subresource with its own
-// function, so what only some writes check is told apart by creating: on
+// function, so what only some writes check is told apart by beingCreated: on
 // create the object has no resourceVersion yet, on every update the store
 // has set it.
 
-// creating tells a create from an update (see above).
-func creating(o runtime.Object) bool {
+// beingCreated tells a create from an update (see above).
+func beingCreated(o runtime.Object) bool {
 	m, ok := o.(metav1.Object)
 	return ok && m.GetResourceVersion() == ""
 }
@@ -43,7 +43,7 @@ func creating(o runtime.Object) bool {
 func validateNamespace(o runtime.Object) field.ErrorList {
 	ns := o.(*corev1.Namespace)
 	path := field.NewPath("spec", "finalizers")
-	indexed := !creating(o)
+	indexed := !beingCreated(o)
 	var errs field.ErrorList
 	for i, f := range ns.Spec.Finalizers {
 		p := path
@@ -91,7 +91,7 @@ func validateFinalizerName(name string, path *field.Path) field.ErrorList {
 func validatePodDisruptionBudget(o runtime.Object) field.ErrorList {
 	pdb := o.(*policyv1.PodDisruptionBudget)
 	var errs field.ErrorList
-	if creating(o) {
+	if beingCreated(o) {
 		errs = validatePDBSpec(&pdb.Spec, false, field.NewPath("spec"))
 	}
 	return append(errs, validatePDBStatus(&pdb.Status, field.NewPath("status"))...)

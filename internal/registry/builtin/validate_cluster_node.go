@@ -38,12 +38,12 @@ func validateNode(o runtime.Object) field.ErrorList {
 		errs = append(errs, validateNodeTaints(n.Spec.Taints, meta.Child("taints"))...)
 	}
 	errs = append(errs, validateNodeResources(n)...)
-	if creating(o) {
+	if beingCreated(o) {
 		errs = append(errs, validateNodeSwap(n.Status.NodeInfo.Swap, meta.Child("nodeSwapStatus"))...)
 	}
 	errs = append(errs, validateDeclaredFeatures(n.Status.DeclaredFeatures, field.NewPath("status", "declaredFeatures"))...)
 	errs = append(errs, validatePodCIDRs(internalPodCIDRs(&n.Spec))...)
-	if !creating(o) {
+	if !beingCreated(o) {
 		errs = append(errs, validateNodeAddresses(n.Status.Addresses)...)
 	}
 	return errs
