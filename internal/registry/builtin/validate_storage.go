@@ -71,22 +71,32 @@ func validatePersistentVolumeClaim(o runtime.Object) field.ErrorList {
 }
 
 // normalizedPVCSpec is the claim's spec as upstream's strategy leaves it
-// before validation: a dataSource other than a claim or a volume snapshot
-// dropped when no dataSourceRef is given (unless the stored claim has
-// one), then dataSource and dataSourceRef filled from each other.
+// before validation: a dataSourceRef to another namespace dropped
+// (CrossNamespaceVolumeDataSource is off) unless the stored claim has one,
+// a dataSource other than a claim or a volume snapshot dropped when no
+// dataSourceRef is given (unless the stored claim has a source), then
+// dataSource and dataSourceRef filled from each other.
 func normalizedPVCSpec(s, old *corev1.PersistentVolumeClaimSpec) corev1.PersistentVolumeClaimSpec {
 	spec := *s.DeepCopy()
+	if ref := spec.DataSourceRef; ref != nil && ref.Namespace != nil && *ref.Namespace != "" && (old == nil || old.DataSourceRef == nil) {
+		spec.DataSourceRef = nil
+	}
 	oldInUse := old != nil && (old.DataSource != nil || old.DataSourceRef != nil)
 	if !oldInUse && spec.DataSourceRef == nil && !isClaimOrSnapshot(spec.DataSource) {
 		spec.DataSource = nil
 	}
+	normalizeDataSources(&spec)
+	return spec
+}
+
+// normalizeDataSources is upstream's NormalizeDataSources.
+func normalizeDataSources(spec *corev1.PersistentVolumeClaimSpec) {
 	if spec.DataSource != nil && spec.DataSourceRef == nil {
 		ds := spec.DataSource
 		spec.DataSourceRef = &corev1.TypedObjectReference{APIGroup: ds.APIGroup, Kind: ds.Kind, Name: ds.Name}
 	} else if ref := spec.DataSourceRef; ref != nil && spec.DataSource == nil && (ref.Namespace == nil || *ref.Namespace == "") {
 		spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: ref.APIGroup, Kind: ref.Kind, Name: ref.Name}
 	}
-	return spec
 }
 
 func isClaimOrSnapshot(ds *corev1.TypedLocalObjectReference) bool {
@@ -198,7 +208,8 @@ const betaStorageClassAnnotation = "volume.beta.kubernetes.io/storage-class"
 func validatePersistentVolumeClaimUpdate(o, old runtime.Object) field.ErrorList {
 	pvc, prev := o.(*corev1.PersistentVolumeClaim), old.(*corev1.PersistentVolumeClaim)
 	var errs field.ErrorList
-	oldSpec := normalizedPVCSpec(&prev.Spec, nil)
+	oldSpec := *prev.Spec.DeepCopy()
+	normalizeDataSources(&oldSpec)
 	newSpec := normalizedPVCSpec(&pvc.Spec, &prev.Spec)
 	oldClone, newClone := *oldSpec.DeepCopy(), *newSpec.DeepCopy()
 	if prev.Spec.VolumeName == "" {

@@ -36,6 +36,8 @@ func TestPersistentVolumeClaimValidation(t *testing.T) {
 		{name: "empty storage class", resource: "persistentvolumeclaims", obj: pvc(`{storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}`)},
 		{name: "unknown dataSource dropped", resource: "persistentvolumeclaims",
 			obj: pvc("{accessModes: [ReadWriteOnce], dataSource: {kind: Pod, name: p}, resources: {requests: {storage: 1Gi}}}")},
+		{name: "cross-namespace dataSourceRef dropped", resource: "persistentvolumeclaims",
+			obj: pvc("{accessModes: [ReadWriteOnce], dataSourceRef: {kind: Pod, name: p, namespace: Bad_NS}, resources: {requests: {storage: 1Gi}}}")},
 		{name: "bind volumeName", resource: "persistentvolumeclaims", old: pvc(valid),
 			obj: pvc("{volumeName: pv1, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}")},
 		{name: "set storage class from nil", resource: "persistentvolumeclaims", old: pvc(valid),
