@@ -3,7 +3,9 @@ package apiserver
 import (
 	"net"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/munnerz/goautoneg"
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
@@ -119,6 +121,16 @@ func legacyResources(r *registry.Resource) []metav1.APIResource {
 	if r.GroupResource() == (schema.GroupResource{Resource: "namespaces"}) {
 		out = append(out, metav1.APIResource{Name: "namespaces/finalize", Kind: "Namespace", Verbs: metav1.Verbs{"update"}})
 	}
+	for i := range r.Subresources {
+		rule := &r.Subresources[i]
+		gvk := ruleKind(r, rule)
+		sub := metav1.APIResource{Name: r.Resource + "/" + rule.Name, Namespaced: r.Namespaced, Kind: gvk.Kind, Verbs: rule.Verbs}
+		if gvk.GroupVersion() != r.GroupVersion() {
+			sub.Group, sub.Version = gvk.Group, gvk.Version
+		}
+		out = append(out, sub)
+	}
+	slices.SortStableFunc(out[1:], func(a, b metav1.APIResource) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -141,6 +153,19 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 			ResponseKind: &metav1.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"},
 			Verbs:        []string{"get", "patch", "update"}})
 	}
+	for i := range r.Subresources {
+		rule := &r.Subresources[i]
+		gvk := ruleKind(r, rule)
+		kind := &metav1.GroupVersionKind{Kind: gvk.Kind}
+		if gvk.GroupVersion() != r.GroupVersion() {
+			kind = &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
+		}
+		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: rule.Name,
+			ResponseKind: kind, Verbs: rule.Verbs})
+	}
+	slices.SortStableFunc(out.Subresources, func(a, b apidiscoveryv2.APISubresourceDiscovery) int {
+		return strings.Compare(a.Subresource, b.Subresource)
+	})
 	return out
 }
 

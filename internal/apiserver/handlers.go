@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,6 +50,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	case "watch":
 		return s.watch(w, r, st, info)
 	case "create":
+		if info.subresource != "" {
+			return s.createAction(w, r, st, info)
+		}
 		return s.create(w, r, st, info)
 	case "update":
 		return s.update(w, r, st, info)
@@ -223,6 +227,14 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 // resource's kind unless given). Unknown and duplicate fields fail the
 // request with directive Strict and become warnings with Warn.
 func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string) (runtime.Object, error) {
+	return s.decodeBodyOf(w, r, gvk, into, directive, nil)
+}
+
+// decodeBodyOf is decodeBody where the body may also be of the kind in
+// one of the group-versions accepts; such a body decodes into an object
+// of its own version.
+func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string,
+	accepts []schema.GroupVersion) (runtime.Object, error) {
 	data, err := s.readBody(r)
 	if err != nil {
 		return nil, err
@@ -245,7 +257,7 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.G
 	if got != nil && got.Kind != gvk.Kind {
 		return nil, wrongKind(obj, gvk, *got)
 	}
-	if got != nil && (got.GroupVersion() != gvk.GroupVersion()) {
+	if got != nil && got.GroupVersion() != gvk.GroupVersion() && !slices.Contains(accepts, got.GroupVersion()) {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
 			got.GroupVersion(), gvk.GroupVersion()))
 	}

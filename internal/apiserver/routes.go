@@ -77,6 +77,21 @@ func routesFor(res *registry.Resource, info requestInfo) []route {
 	case info.subresource == "finalize" && res.GroupResource() == (schema.GroupResource{Resource: "namespaces"}):
 		return []route{{http.MethodPut, nil, producesObject}}
 	}
+	if rule := res.SubresourceRule(info.subresource); rule != nil {
+		return ruleRoutes(rule)
+	}
+	return nil
+}
+
+// ruleRoutes are the routes of a subresource rule.
+func ruleRoutes(rule *registry.SubresourceRule) []route {
+	switch {
+	case rule.IsView():
+		return []route{{http.MethodGet, nil, producesObject}, {http.MethodPut, nil, producesObject},
+			{http.MethodPatch, consumesPatch, producesObject}}
+	case rule.IsAction():
+		return []route{{http.MethodPost, nil, producesObject}}
+	}
 	return nil
 }
 

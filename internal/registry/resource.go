@@ -51,6 +51,9 @@ type Resource struct {
 	Status bool
 	// Scale, when set, serves a /scale subresource.
 	Scale *ScaleRule
+	// Subresources are the row's further subresources, in the order
+	// discovery lists them after status and scale.
+	Subresources []SubresourceRule
 	// Generation is true when metadata.generation starts at 1 and is bumped
 	// on every change outside metadata and status.
 	Generation bool

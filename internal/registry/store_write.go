@@ -204,6 +204,11 @@ type UpdateOptions struct {
 	DryRun bool
 	// Subresource is the part of the object written.
 	Subresource Subresource
+	// Direct stores what the update function returns past the row's
+	// defaulting, preparation, generation and validation, server-owned
+	// metadata kept (pods/binding, which upstream writes straight to
+	// storage). The object must exist.
+	Direct bool
 	// ForceAllowCreate lets the update create a missing object even if the
 	// resource does not allow it (server-side apply); unused for now.
 	ForceAllowCreate bool
@@ -301,7 +306,7 @@ var errDryRun = errors.New("dry run")
 // tryUpdate computes and validates the new object from the stored one.
 func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing runtime.Object, upd UpdateFunc, opts UpdateOptions) (runtime.Object, error) {
 	if existing == nil {
-		if !s.r.AllowCreateOnUpdate && !opts.ForceAllowCreate || opts.Subresource != Main {
+		if !s.r.AllowCreateOnUpdate && !opts.ForceAllowCreate || opts.Subresource != Main || opts.Direct {
 			return nil, apierrors.NewNotFound(s.gr(), name)
 		}
 		obj, err := upd(ctx, nil)
@@ -342,6 +347,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	if s.r.Namespaced {
 		m.SetNamespace(old.GetNamespace())
 	}
+	if opts.Direct {
+		return obj, nil
+	}
 	if s.r.Default != nil {
 		s.r.Default(obj)
 	}
@@ -361,10 +369,21 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 			}
 		}
 		obj, m = next, metaOf(next)
-	default:
+	case Main:
 		if s.r.Status {
 			copyField(obj, existing, "Status")
 		}
+	default:
+		// A view (pods/ephemeralcontainers): the stored object with the
+		// sent metadata and what the view writes.
+		rule := s.r.SubresourceRule(string(opts.Subresource))
+		if rule == nil || !rule.IsView() {
+			return nil, apierrors.NewNotFound(s.gr(), name)
+		}
+		next := existing.DeepCopyObject()
+		copyField(next, obj, "ObjectMeta")
+		rule.Apply(next, obj)
+		obj, m = next, metaOf(next)
 	}
 	// What the server owns stays as stored.
 	m.SetUID(old.GetUID())
@@ -378,7 +397,8 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 		m.SetDeletionGracePeriodSeconds(nil)
 	}
 	m.SetGeneration(old.GetGeneration())
-	if s.r.Generation && opts.Subresource == Main && specChanged(obj, existing) {
+	view := opts.Subresource != Main && opts.Subresource != StatusSubresource && opts.Subresource != FinalizeSubresource
+	if s.r.Generation && (opts.Subresource == Main || view) && specChanged(obj, existing) {
 		m.SetGeneration(old.GetGeneration() + 1)
 	}
 	if s.r.PrepareForUpdate != nil && opts.Subresource == Main {
@@ -392,6 +412,16 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	var updateErrs field.ErrorList
 	if s.r.ValidateUpdate != nil && opts.Subresource == Main {
 		updateErrs = s.r.ValidateUpdate(obj, existing)
+	}
+	if view {
+		// A view's validation replaces the row's.
+		if v := s.r.SubresourceRule(string(opts.Subresource)).ValidateUpdate; v != nil {
+			errs = append(errs, v(obj, existing)...)
+		}
+		if len(errs) > 0 {
+			return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
+		}
+		return obj, nil
 	}
 	if s.r.ValidateUpdateFirst {
 		errs = append(errs, updateErrs...)
