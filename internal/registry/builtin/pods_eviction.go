@@ -283,4 +283,3 @@ func budgetProcessing(name string) error {
 		Message: fmt.Sprintf("The disruption budget %s is still being processed by the server.", name)})
 	return err
 }
-
