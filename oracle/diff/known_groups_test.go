@@ -5,8 +5,6 @@ package diff
 // Resources and subresources regis does not serve yet. APIServices are
 // kube-aggregator's, outside the resource rows.
 var knownGroups = map[string]string{
-	"workloads/pod binding":                                   "code 404, oracle 201; reason \"NotFound\", oracle \"\"",
-	"workloads/pod eviction":                                  "code 404, oracle 201; reason \"NotFound\", oracle \"\"",
 	"groups/list /apis/apiregistration.k8s.io/v1/apiservices": "code 404, oracle 200; reason \"NotFound\", oracle \"\"",
 }
 

@@ -81,5 +81,5 @@ func validatePodUpdate(o, old runtime.Object) field.ErrorList {
 	return field.ErrorList{field.Forbidden(field.NewPath("spec"), "pod updates may not change fields other than "+
 		"`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"+
 		"`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "+
-		"(allow it to be set to 1 if it was previously negative)")}
+		"(allow it to be set to 1 if it was previously negative)\n"+specDiff(*prev, *p))}
 }
