@@ -86,18 +86,15 @@ func protobufRaw(b []byte) ([]byte, error) {
 }
 
 // jsonItem returns the JSON of a list item from its serialization (which
-// carries kind and apiVersion, typeMetaPrefix), as apimachinery's list
-// encoder writes the object: with the type meta the object has (the watch
-// cache's objects keep theirs: hasTypeMeta) or without any, and without
-// the trailing newline. ok is false when the serialization cannot be
-// reused: encode the object itself.
-func jsonItem(b []byte, typeMetaPrefix string, hasTypeMeta bool) (item []byte, ok bool) {
+// carries kind and apiVersion, typeMetaPrefix), as upstream's lists hold
+// their items: without kind and apiVersion (the watch cache's objects
+// keep theirs; list items are copies without), and without the trailing
+// newline. ok is false when the serialization cannot be reused: encode
+// the object itself.
+func jsonItem(b []byte, typeMetaPrefix string) (item []byte, ok bool) {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	if len(b) <= len(typeMetaPrefix) || string(b[:len(typeMetaPrefix)]) != typeMetaPrefix {
 		return nil, false
-	}
-	if hasTypeMeta {
-		return b, true
 	}
 	return append(b[:1:1], b[len(typeMetaPrefix):]...), true
 }
@@ -205,7 +202,7 @@ func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, ki
 			if err != nil {
 				return err
 			}
-			if item, ok := jsonItem(b, prefix, !gvk.Empty()); ok {
+			if item, ok := jsonItem(b, prefix); ok {
 				_, _ = bw.Write(item)
 				continue
 			}

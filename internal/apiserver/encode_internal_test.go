@@ -117,17 +117,15 @@ func TestJSONItemWithoutTypeMeta(t *testing.T) {
 	prefix := `{"kind":"Pod","apiVersion":"v1",`
 	for _, c := range []struct {
 		in, want string
-		typed    bool
 		ok       bool
 	}{
-		{`{"kind":"Pod","apiVersion":"v1","metadata":{}}` + "\n", `{"metadata":{}}`, false, true},
-		{`{"kind":"Pod","apiVersion":"v1","metadata":{}}` + "\n", `{"kind":"Pod","apiVersion":"v1","metadata":{}}`, true, true},
-		{`{"kind":"Pod","apiVersion":"v1"}` + "\n", ``, false, false},
-		{`{"metadata":{}}`, ``, false, false},
+		{`{"kind":"Pod","apiVersion":"v1","metadata":{}}` + "\n", `{"metadata":{}}`, true},
+		{`{"kind":"Pod","apiVersion":"v1"}` + "\n", ``, false},
+		{`{"metadata":{}}`, ``, false},
 	} {
-		got, ok := jsonItem([]byte(c.in), prefix, c.typed)
+		got, ok := jsonItem([]byte(c.in), prefix)
 		if ok != c.ok || string(got) != c.want {
-			t.Errorf("jsonItem(%q, %v) = %q, %v; want %q, %v", c.in, c.typed, got, ok, c.want, c.ok)
+			t.Errorf("jsonItem(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -135,6 +136,12 @@ func (s *Store) List(ctx context.Context, namespace string, opts *metainternalve
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
+	// Items carry no kind or apiVersion, as upstream's lists (the items
+	// are copies: the watch cache's objects keep theirs).
+	_ = meta.EachListItem(list, func(o runtime.Object) error {
+		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		return nil
+	})
 	list.GetObjectKind().SetGroupVersionKind(s.r.GroupVersion().WithKind(s.r.Kind + "List"))
 	return list, nil
 }
