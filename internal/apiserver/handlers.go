@@ -42,6 +42,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if rule := st.Resource().SubresourceRule(info.subresource); rule != nil && rule.IsConnect() {
+		return s.connect(w, r, st, info, rule)
+	}
 	switch info.verb {
 	case "get":
 		return s.get(w, r, st, info)

@@ -24,12 +24,20 @@ type requestInfo struct {
 	// /apis/G/V/watch/... paths: a watch of the collection, or of the one
 	// object the path names.
 	watchPath bool
+	// subpath is what follows a proxy subresource in the path ("" or
+	// "/...", a trailing slash kept).
+	subpath string
 }
 
 // namespaceSubresources are the subresources of a namespace, which make
 // /api/v1/namespaces/NAME/SUB a namespace request rather than a namespaced
 // one.
 var namespaceSubresources = map[string]bool{"status": true, "finalize": true}
+
+// connectSubresources are the subresources kube-apiserver counts as long
+// running (its default --long-running-request-regexp): no request
+// timeout.
+var connectSubresources = map[string]bool{"log": true, "exec": true, "attach": true, "portforward": true, "proxy": true}
 
 // classify parses a request.
 func classify(r *http.Request) requestInfo {
@@ -71,8 +79,13 @@ func classify(r *http.Request) requestInfo {
 			info.name = ""
 		}
 	}
-	if len(parts) > 3 {
+	if len(parts) > 3 && parts[2] == "proxy" {
+		_, info.subpath, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"+strings.Join(parts[:3], "/"))
+	} else if len(parts) > 3 {
 		info.resourceRequest = false // unknown deeper paths
+	}
+	if connectSubresources[info.subresource] {
+		info.longRunning = true
 	}
 	q := r.URL.Query()
 	switch r.Method {

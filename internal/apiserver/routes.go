@@ -91,6 +91,8 @@ func ruleRoutes(rule *registry.SubresourceRule) []route {
 			{http.MethodPatch, consumesPatch, producesObject}}
 	case rule.IsAction():
 		return []route{{http.MethodPost, nil, producesObject}}
+	case rule.IsConnect():
+		return connectMethods(rule)
 	}
 	return nil
 }
@@ -168,7 +170,7 @@ func matchesMediaType(header string, anyInHeader bool, lists ...[]string) bool {
 			return true
 		}
 		for _, types := range lists {
-			if slices.Contains(types, mt) {
+			if slices.Contains(types, mt) || slices.Contains(types, "*/*") {
 				return true
 			}
 		}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"net/url"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -43,10 +44,10 @@ type SubresourceRule struct {
 	// returns the answer (a Status or an object).
 	Create func(ctx context.Context, st *Store, namespace, name string, req runtime.Object, opts CreateOptions) (runtime.Object, error)
 
-	// Connect answers a connection to the object: path is what follows
-	// the subresource in the URL ("" or "/..."), query its parameters.
-	// Without a kubelet it returns the error upstream answers.
-	Connect func(ctx context.Context, st *Store, namespace, name string, req ConnectRequest) error
+	// Connect finds where a connection to the object goes, or returns the
+	// error upstream answers; a nil target with no error means there is
+	// nothing to connect to (the log of a pod no node runs).
+	Connect func(ctx context.Context, st *Store, namespace, name string, req ConnectRequest) (*ConnectTarget, error)
 }
 
 // ConnectRequest is what a connection subresource is asked.
@@ -54,7 +55,30 @@ type ConnectRequest struct {
 	// Method is the HTTP method; Path what follows the subresource.
 	Method, Path string
 	// Query holds the request's query parameters.
-	Query map[string][]string
+	Query url.Values
+}
+
+// ConnectMode says how the API layer forwards a connection.
+type ConnectMode int
+
+const (
+	// ConnectStream streams the body of a GET of the target (pods/log).
+	ConnectStream ConnectMode = iota
+	// ConnectUpgrade tunnels an upgraded connection (exec, attach,
+	// portforward); the request must ask for an upgrade.
+	ConnectUpgrade
+	// ConnectProxy forwards the request as it is (proxy).
+	ConnectProxy
+)
+
+// ConnectTarget is where a connection goes.
+type ConnectTarget struct {
+	URL  *url.URL
+	Mode ConnectMode
+	// InsecureSkipVerify skips the verification of the target's serving
+	// certificate (kubelets, as kube-apiserver without
+	// --kubelet-certificate-authority).
+	InsecureSkipVerify bool
 }
 
 // IsView reports a view of the object (get, update, patch).
