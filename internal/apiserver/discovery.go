@@ -65,6 +65,16 @@ func newDiscovery(reg *registry.Registry) *discovery {
 		}
 		v.Resources = append(v.Resources, aggregatedResource(r))
 	}
+	if list, g := d.resources[schema.GroupVersion{Version: "v1"}], agg[""]; list != nil && g != nil {
+		for _, vr := range virtualResources() {
+			list.APIResources = append(list.APIResources, vr)
+			for i := range g.Versions {
+				if g.Versions[i].Version == "v1" {
+					g.Versions[i].Resources = append(g.Versions[i].Resources, aggregatedVirtual(vr))
+				}
+			}
+		}
+	}
 	for _, list := range d.resources {
 		sort.Slice(list.APIResources, func(i, j int) bool { return list.APIResources[i].Name < list.APIResources[j].Name })
 	}

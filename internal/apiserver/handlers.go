@@ -38,6 +38,9 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 // the status line is sent and nothing more can be told the client.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	info := classify(r)
+	if isVirtual(info) {
+		return s.serveVirtual(w, r, info)
+	}
 	st, err := s.lookup(r, info)
 	if err != nil {
 		return err

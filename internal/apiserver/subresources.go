@@ -35,6 +35,13 @@ func (s *Server) createAction(w http.ResponseWriter, r *http.Request, st *regist
 	if rule == nil || !rule.IsAction() {
 		return methodNotAllowed(r)
 	}
+	return s.runAction(w, r, st, info, rule, func(runtime.Object) string { return info.name })
+}
+
+// runAction decodes an action's request object and runs the action on
+// the object nameOf names.
+func (s *Server) runAction(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo, rule *registry.SubresourceRule,
+	nameOf func(req runtime.Object) string) error {
 	out, err := negotiate(r)
 	if err != nil {
 		return err
@@ -55,7 +62,7 @@ func (s *Server) createAction(w http.ResponseWriter, r *http.Request, st *regist
 	if err != nil {
 		return err
 	}
-	res, err := rule.Create(r.Context(), st, info.namespace, info.name, req, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
+	res, err := rule.Create(r.Context(), st, info.namespace, nameOf(req), req, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
 	}

@@ -48,5 +48,14 @@ func TestConnect(t *testing.T) {
 		{Name: "svc proxy port", Method: get, Path: "/api/v1/namespaces/{ns}/services/s:80/proxy/x"},
 		{Name: "node proxy", Method: get, Path: "/api/v1/nodes/diff-connect-n2/proxy/x"},
 		{Name: "node proxy missing", Method: get, Path: "/api/v1/nodes/zz/proxy/x"},
+		{Name: "bindings", Method: post, Path: "/api/v1/namespaces/{ns}/bindings", Body: "apiVersion: v1\nkind: Binding\nmetadata: {name: one}\ntarget: {name: n1}"},
+		{Name: "bindings get", Method: get, Path: "/api/v1/namespaces/{ns}/bindings"},
+		{Name: "bindings get one", Method: get, Path: "/api/v1/namespaces/{ns}/bindings/one"},
+		{Name: "cs list", Method: get, Path: "/api/v1/componentstatuses"},
+		{Name: "cs get", Method: get, Path: "/api/v1/componentstatuses/etcd-0"},
+		{Name: "cs get sched", Method: get, Path: "/api/v1/componentstatuses/scheduler"},
+		{Name: "cs get missing", Method: get, Path: "/api/v1/componentstatuses/x"},
+		{Name: "cs post", Method: post, Path: "/api/v1/componentstatuses", Body: "{}"},
+		{Name: "cs watch", Method: get, Path: "/api/v1/componentstatuses?watch=1"},
 	})
 }
