@@ -38,6 +38,11 @@ func newDiscovery(reg *registry.Registry) *discovery {
 		list := d.resources[gv]
 		if list == nil {
 			list = &metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
+			if gv.Group == "" {
+				// Upstream's /api/v1 names no apiVersion (its legacy
+				// group's resource list is written without one).
+				list.APIVersion = ""
+			}
 			d.resources[gv] = list
 			if gv.Group == "" {
 				d.coreVersions = append(d.coreVersions, gv.Version)
@@ -157,6 +162,10 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 	if r.Status {
 		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: "status",
 			ResponseKind: out.ResponseKind, Verbs: []string{"get", "patch", "update"}})
+	}
+	if r.GroupResource() == (schema.GroupResource{Resource: "namespaces"}) {
+		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: "finalize",
+			ResponseKind: out.ResponseKind, Verbs: []string{"update"}})
 	}
 	if r.Scale != nil {
 		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: "scale",

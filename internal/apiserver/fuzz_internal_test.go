@@ -58,7 +58,8 @@ func FuzzPatch(f *testing.F) {
 
 // FuzzClassify reads arbitrary methods, paths and queries as the request
 // classifier would: it never panics, every request gets a verb, a resource
-// request names its resource, and only a watch is long-running.
+// request names its resource, and only a watch or a connection (log,
+// exec, attach, portforward, proxy) is long-running.
 func FuzzClassify(f *testing.F) {
 	for _, seed := range []struct{ method, path, query string }{
 		{"GET", "/api/v1/namespaces/default/pods", "watch=1&timeoutSeconds=-1"},
@@ -85,7 +86,7 @@ func FuzzClassify(f *testing.F) {
 		if info.resourceRequest && info.resource == "" {
 			t.Fatalf("a resource request without a resource: %s %s", method, path)
 		}
-		if info.longRunning && info.verb != "watch" {
+		if info.longRunning && info.verb != "watch" && !connectSubresources[info.subresource] {
 			t.Fatalf("%s %s?%s is long-running as %q", method, path, query, info.verb)
 		}
 		// The gate and the timeout see the same request: never a panic.

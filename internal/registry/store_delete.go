@@ -219,6 +219,7 @@ func (s *Store) DeleteCollection(ctx context.Context, namespace string, listOpts
 	if err := meta.SetList(out, deleted); err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("building the list of deleted %s: %w", s.gr(), err))
 	}
+	clearItemKinds(out)
 	out.GetObjectKind().SetGroupVersionKind(s.r.GroupVersion().WithKind(s.r.Kind + "List"))
 	return out, nil
 }

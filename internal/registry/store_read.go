@@ -136,14 +136,19 @@ func (s *Store) List(ctx context.Context, namespace string, opts *metainternalve
 			return nil, apierrors.NewInternalError(err)
 		}
 	}
-	// Items carry no kind or apiVersion, as upstream's lists (the items
-	// are copies: the watch cache's objects keep theirs).
+	clearItemKinds(list)
+	list.GetObjectKind().SetGroupVersionKind(s.r.GroupVersion().WithKind(s.r.Kind + "List"))
+	return list, nil
+}
+
+// clearItemKinds removes the kind and apiVersion of a typed list's items,
+// as upstream's lists hold them. The items are copies: the watch cache's
+// objects keep theirs.
+func clearItemKinds(list runtime.Object) {
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
 		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 		return nil
 	})
-	list.GetObjectKind().SetGroupVersionKind(s.r.GroupVersion().WithKind(s.r.Kind + "List"))
-	return list, nil
 }
 
 // convertList converts a stored list to the served list type.
