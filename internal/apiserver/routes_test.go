@@ -190,8 +190,8 @@ func TestDiscoveryAsUpstream(t *testing.T) {
 	for _, g := range groups.Groups {
 		names = append(names, g.Name)
 	}
-	if len(names) < 3 || names[0] != "apps" || names[1] != "events.k8s.io" {
-		t.Errorf("/apis groups %v, want apps, events.k8s.io first (upstream's priorities)", names)
+	if len(names) < 3 || names[0] != "apiregistration.k8s.io" || names[1] != "apps" || names[2] != "events.k8s.io" {
+		t.Errorf("/apis groups %v, want apiregistration.k8s.io, apps, events.k8s.io first (upstream's priorities)", names)
 	}
 	var apps struct {
 		Resources []struct{ Name, StorageVersionHash string }

@@ -2,7 +2,8 @@
 // stores in etcd, and back.
 //
 // It is a thin assembly of apimachinery serializers over a scheme holding every
-// group-version of k8s.io/api: the protobuf envelope ("k8s\x00" + runtime.Unknown),
+// group-version of k8s.io/api and the aggregator's apiregistration.k8s.io/v1
+// (internal/apis/apiregistration/v1): the protobuf envelope ("k8s\x00" + runtime.Unknown),
 // JSON, YAML and CBOR are produced by apimachinery itself, so the bytes are
 // upstream's bytes. A codec encodes with the serializer named by
 // --storage-media-type and decodes any of the four formats, whatever it writes,

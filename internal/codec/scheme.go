@@ -64,9 +64,12 @@ import (
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	storagemigrationv1beta1 "k8s.io/api/storagemigration/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	apiregistrationv1 "github.com/regis-dev/regis/internal/apis/apiregistration/v1"
 )
 
-// builtins registers every group-version of k8s.io/api v0.37.2, including the
+// builtins registers every group-version of k8s.io/api v0.37.2 and
+// apiregistration.k8s.io/v1 (the aggregator's APIServices), including the
 // older versions that are storage versions (autoscaling/v2, coordination/v1beta1,
 // certificates/v1beta1, resource/v1beta2, scheduling/v1beta1, ...) and the
 // review-only groups (admission, authentication, authorization, imagepolicy),
@@ -132,9 +135,13 @@ var builtins = runtime.SchemeBuilder{
 	storagev1beta1.AddToScheme,
 	storagemigrationv1.AddToScheme,
 	storagemigrationv1beta1.AddToScheme,
+	// kube-aggregator's APIServices: not in k8s.io/api, ours (stored as
+	// JSON, served in every format).
+	apiregistrationv1.AddToScheme,
 }
 
-// AddToScheme registers every built-in k8s.io/api type with s. Each
+// AddToScheme registers every built-in type (k8s.io/api's and APIServices)
+// with s. Each
 // group-version also gets the meta/v1 types every API group carries (Status,
 // WatchEvent, list and delete options).
 func AddToScheme(s *runtime.Scheme) error { return builtins.AddToScheme(s) }

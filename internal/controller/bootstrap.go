@@ -21,8 +21,11 @@ import (
 // target port is securePort, with the default ServiceCIDR and the node
 // port bitmap; the allocations of existing services are repaired (a data
 // directory of an older regis has no IPAddresses). Existing objects are
-// left alone.
+// left alone. The local APIServices are registered (RegisterAPIServices).
 func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) error {
+	if err := RegisterAPIServices(ctx, reg); err != nil {
+		return err
+	}
 	nss := reg.Namespaces()
 	if nss == nil {
 		return nil

@@ -38,7 +38,7 @@ type EtcdConfig struct {
 // at its storage version with MediaType.
 func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 	return func(r *registry.Resource) (storage.Interface, error) {
-		cdc, err := codec.New(c.MediaType, r.Storage())
+		cdc, err := codec.New(storageMediaType(c.MediaType, r), r.Storage())
 		if err != nil {
 			return nil, err
 		}
@@ -69,4 +69,16 @@ func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 			Metrics:                c.Metrics,
 		})
 	}
+}
+
+// storageMediaType returns the media type a resource is stored with:
+// --storage-media-type for kube-apiserver's own groups, JSON for the
+// others (APIServices), whose servers embedded in kube-apiserver (the
+// aggregator, apiextensions) store with a JSON LegacyCodec whatever the
+// flag says (reference §4.1).
+func storageMediaType(flag string, r *registry.Resource) string {
+	if registry.IsBuiltinGroup(r.Group) {
+		return flag
+	}
+	return codec.MediaTypeJSON
 }

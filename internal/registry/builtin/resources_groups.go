@@ -10,10 +10,8 @@ import (
 )
 
 // groupRows are the rows of the API groups and resources of kube-apiserver
-// 1.37's default surface that the main table (Resources) does not hold.
-// apiregistration.k8s.io's apiservices are not among them: kube-aggregator
-// serves them, with a status written by its availability controller and
-// a JSON storage codec the rows do not describe.
+// 1.37's default surface that the main table (Resources) does not hold,
+// kube-aggregator's apiregistration.k8s.io APIServices among them.
 func groupRows() []*registry.Resource {
 	var rs []*registry.Resource
 	rs = append(rs, autoscalingRows()...)
@@ -25,6 +23,7 @@ func groupRows() []*registry.Resource {
 	rs = append(rs, ingressClassRows()...)
 	rs = append(rs, storageCSIRows()...)
 	rs = append(rs, resourceRows()...)
+	rs = append(rs, apiregistrationRows()...)
 	return rs
 }
 
