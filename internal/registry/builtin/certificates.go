@@ -16,8 +16,8 @@ import (
 
 // certificatesRows are certificates.k8s.io/v1's certificate signing
 // requests: cluster-scoped, with a status; the spec is fixed at creation.
-// Upstream also serves an approval subresource and fills spec.username,
-// uid, groups and extra from the requesting user, which rows cannot do.
+// Upstream also fills spec.username, uid, groups and extra from the
+// requesting user, which rows cannot do.
 func certificatesRows() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Kind: "CertificateSigningRequest",
@@ -27,7 +27,7 @@ func certificatesRows() []*registry.Resource {
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"spec.signerName": o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 			},
-			Validate: validateCSR, Columns: csrColumns},
+			Validate: validateCSR, Columns: csrColumns, Subresources: []registry.SubresourceRule{csrApproval}},
 	}
 }
 
