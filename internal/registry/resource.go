@@ -105,8 +105,13 @@ type Resource struct {
 	// resets). Nil keeps the metadata sent, as the strategies of the older
 	// core, apps and batch kinds do.
 	PrepareForStatusUpdate func(obj, old runtime.Object)
-	// Validate checks the object, metadata excluded. Nil accepts anything.
+	// Validate checks the object, metadata excluded, on create and on every
+	// update (status and finalize included). Nil accepts anything.
 	Validate func(obj runtime.Object) field.ErrorList
+	// ValidateCreate checks what upstream checks on create only (a pod
+	// disruption budget's spec, an ingress's class annotation); its errors
+	// come after Validate's.
+	ValidateCreate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update beyond Validate (immutable fields).
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
 	// ValidateUpdateFirst lists the errors of ValidateUpdate before those

@@ -178,6 +178,9 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	if s.r.Validate != nil {
 		errs = append(errs, s.r.Validate(obj)...)
 	}
+	if s.r.ValidateCreate != nil {
+		errs = append(errs, s.r.ValidateCreate(obj)...)
+	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), m.GetName(), errs)
 	}

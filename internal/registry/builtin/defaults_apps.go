@@ -152,9 +152,16 @@ func prepareDaemonSetUpdate(o, old runtime.Object) {
 	}
 }
 
+// defaultJob is SetDefaults_Job: a job without labels gets its template's.
+// Upstream shares the template's label map rather than copying it, so
+// that the labels prepareJob then adds to the template show in the job's
+// labels too; so does regis.
 func defaultJob(o runtime.Object) {
 	j := o.(*batchv1.Job)
 	defaultJobSpec(&j.Spec)
+	if l := j.Spec.Template.Labels; l != nil && len(j.Labels) == 0 {
+		j.Labels = l
+	}
 }
 
 func defaultJobSpec(s *batchv1.JobSpec) {

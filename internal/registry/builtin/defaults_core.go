@@ -60,6 +60,10 @@ func containsFinalizer(fs []corev1.FinalizerName, f corev1.FinalizerName) bool {
 
 func defaultPod(o runtime.Object) {
 	p := o.(*corev1.Pod)
+	// SetDefaults_Pod (not SetDefaults_PodSpec: pod templates keep theirs).
+	if g := p.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		p.Spec.TerminationGracePeriodSeconds = ptr(int64(1))
+	}
 	defaultPodSpec(&p.Spec)
 	if p.Spec.EnableServiceLinks == nil {
 		p.Spec.EnableServiceLinks = ptr(corev1.DefaultEnableServiceLinks)
@@ -287,6 +291,7 @@ func defaultVolume(v *corev1.Volume) {
 	case s.HostPath != nil && s.HostPath.Type == nil:
 		s.HostPath.Type = ptr(corev1.HostPathUnset)
 	}
+	defaultPodVolumeSources(s)
 	if s.Projected != nil {
 		for i := range s.Projected.Sources {
 			if t := s.Projected.Sources[i].ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
@@ -354,48 +359,6 @@ func defaultSecret(o runtime.Object) {
 	s.StringData = nil
 	if s.Type == "" {
 		s.Type = corev1.SecretTypeOpaque
-	}
-}
-
-// prepareNode adds the taint the TaintNodesByCondition admission plugin
-// puts on every new node.
-func prepareNode(o runtime.Object) {
-	n := o.(*corev1.Node)
-	for _, t := range n.Spec.Taints {
-		if t.Key == corev1.TaintNodeNotReady {
-			return
-		}
-	}
-	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule})
-}
-
-func defaultPersistentVolume(o runtime.Object) {
-	pv := o.(*corev1.PersistentVolume)
-	if pv.Status.Phase == "" {
-		pv.Status.Phase = corev1.VolumePending
-	}
-	if pv.Spec.PersistentVolumeReclaimPolicy == "" {
-		pv.Spec.PersistentVolumeReclaimPolicy = corev1.PersistentVolumeReclaimRetain
-	}
-	if pv.Spec.VolumeMode == nil {
-		pv.Spec.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
-	}
-	if h := pv.Spec.HostPath; h != nil && h.Type == nil {
-		h.Type = ptr(corev1.HostPathUnset)
-	}
-}
-
-func defaultPersistentVolumeClaim(o runtime.Object) {
-	pvc := o.(*corev1.PersistentVolumeClaim)
-	defaultPVCSpec(&pvc.Spec)
-	if pvc.Status.Phase == "" {
-		pvc.Status.Phase = corev1.ClaimPending
-	}
-}
-
-func defaultPVCSpec(s *corev1.PersistentVolumeClaimSpec) {
-	if s.VolumeMode == nil {
-		s.VolumeMode = ptr(corev1.PersistentVolumeFilesystem)
 	}
 }
 

@@ -40,7 +40,7 @@ func Resources() []*registry.Resource {
 			},
 			Default: defaultNamespace, PrepareForCreate: prepareNamespace, PrepareForUpdate: prepareNamespaceUpdate,
 			NoDeleteCollection: true, AdmitDelete: admitNamespaceDelete,
-			Validate: validateNamespace, ValidateUpdate: validateNamespaceUpdate,
+			Validate: validateNamespace, ValidateCreate: validateNamespaceCreate, ValidateUpdate: validateNamespaceUpdate,
 			Columns: namespaceColumns},
 		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
 			New: newFn[corev1.Pod], NewList: newFn[corev1.PodList], Status: true, Generation: true,
@@ -68,7 +68,9 @@ func Resources() []*registry.Resource {
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"spec.unschedulable": strconv.FormatBool(o.(*corev1.Node).Spec.Unschedulable)}
 			},
-			PrepareForCreate: prepareNode, Validate: validateNode, ValidateUpdate: validateNodeUpdate, Columns: nodeColumns,
+			Default: defaultNode, PrepareForCreate: prepareNode, PrepareForUpdate: prepareNodeUpdate,
+			PrepareForStatusUpdate: prepareNodeStatusUpdate, Validate: validateNode, ValidateCreate: validateNodeCreate,
+			ValidateUpdate: validateNodeUpdate, Columns: nodeColumns,
 			Subresources: []registry.SubresourceRule{nodeProxy}},
 		{Version: "v1", Resource: "secrets", Kind: "Secret", Namespaced: true,
 			New: newFn[corev1.Secret], NewList: newFn[corev1.SecretList],
@@ -90,10 +92,11 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Resource: "persistentvolumeclaims", Kind: "PersistentVolumeClaim", Namespaced: true, ShortNames: []string{"pvc"},
 			New: newFn[corev1.PersistentVolumeClaim], NewList: newFn[corev1.PersistentVolumeClaimList], Status: true,
 			Default: defaultPersistentVolumeClaim, PrepareForCreate: preparePersistentVolumeClaim,
-			Validate: validatePersistentVolumeClaim, ValidateUpdate: validatePersistentVolumeClaimUpdate},
+			PrepareForUpdate: preparePersistentVolumeClaimUpdate, Validate: validatePersistentVolumeClaim,
+			ValidateUpdate: validatePersistentVolumeClaimUpdate},
 		{Version: "v1", Resource: "limitranges", Kind: "LimitRange", Namespaced: true, ShortNames: []string{"limits"},
 			New: newFn[corev1.LimitRange], NewList: newFn[corev1.LimitRangeList], AllowCreateOnUpdate: true,
-			Validate: validateLimitRange},
+			Default: defaultLimitRange, Validate: validateLimitRange},
 		{Version: "v1", Resource: "resourcequotas", Kind: "ResourceQuota", Namespaced: true, ShortNames: []string{"quota"},
 			New: newFn[corev1.ResourceQuota], NewList: newFn[corev1.ResourceQuotaList], Status: true,
 			Validate: validateResourceQuota, ValidateUpdate: validateResourceQuotaUpdate},
@@ -161,13 +164,14 @@ func Resources() []*registry.Resource {
 		// discovery.k8s.io/v1
 		{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Namespaced: true,
 			New: newFn[discoveryv1.EndpointSlice], NewList: newFn[discoveryv1.EndpointSliceList], Generation: true,
-			Default: defaultEndpointSlice, Validate: validateEndpointSlice, ValidateUpdate: validateEndpointSliceUpdate},
+			Default: defaultEndpointSlice, PrepareForCreate: prepareEndpointSlice, PrepareForUpdate: prepareEndpointSliceUpdate,
+			Validate: validateEndpointSlice, ValidateUpdate: validateEndpointSliceUpdate},
 
 		// networking.k8s.io/v1
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses", Kind: "Ingress", Namespaced: true,
 			ShortNames: []string{"ing"},
 			New:        newFn[networkingv1.Ingress], NewList: newFn[networkingv1.IngressList], Status: true, Generation: true,
-			Validate: validateIngress, ValidateUpdate: validateIngressUpdate},
+			Validate: validateIngress, ValidateCreate: validateIngressCreate, ValidateUpdate: validateIngressUpdate},
 		{Group: "networking.k8s.io", Version: "v1", Resource: "ipaddresses", Kind: "IPAddress",
 			ShortNames: []string{"ip"},
 			New:        newFn[networkingv1.IPAddress], NewList: newFn[networkingv1.IPAddressList],
@@ -184,7 +188,9 @@ func Resources() []*registry.Resource {
 			ShortNames: []string{"pdb"},
 			New:        newFn[policyv1.PodDisruptionBudget], NewList: newFn[policyv1.PodDisruptionBudgetList],
 			Status: true, Generation: true, RequireResourceVersion: true,
-			Validate: validatePodDisruptionBudget, ValidateUpdate: validatePodDisruptionBudgetUpdate},
+			PrepareForCreate: preparePodDisruptionBudget, PrepareForUpdate: preparePodDisruptionBudgetUpdate,
+			Validate: validatePodDisruptionBudget, ValidateCreate: validatePodDisruptionBudgetCreate,
+			ValidateUpdate: validatePodDisruptionBudgetUpdate},
 
 		// rbac.authorization.k8s.io/v1
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles", Kind: "Role", Namespaced: true,
@@ -210,6 +216,7 @@ func Resources() []*registry.Resource {
 	rs = append(rs, eventsV1())
 	rs = append(rs, groupRows()...)
 	withStatusMetadata(rs)
+	withFinalizerNames(rs)
 	sort.SliceStable(rs, func(i, j int) bool {
 		if rs[i].Group != rs[j].Group {
 			return rs[i].Group < rs[j].Group

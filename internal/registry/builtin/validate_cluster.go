@@ -1,9 +1,6 @@
 package builtin
 
 import (
-	"slices"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -21,38 +18,49 @@ import (
 // v1.37).
 //
 // The store runs a row's Validate on every write (create, update, and the
-// status and finalize subresources) and its ValidateUpdate on updates of the
-// object itself only. Upstream validates each subresource with its own
-// function, so what only some writes check is told apart by beingCreated: on
-// create the object has no resourceVersion yet, on every update the store
-// has set it.
+// status and finalize subresources), its ValidateCreate on create only and
+// its ValidateUpdate on updates of the object itself only. Upstream
+// validates each subresource with its own function; the store has no hook
+// for a write to /status or /finalize alone, so the few checks upstream
+// makes on every update but never on create (a namespace's indexed
+// finalizers, a node's addresses) are told apart by beingUpdated.
 
-// beingCreated tells a create from an update (see above).
-func beingCreated(o runtime.Object) bool {
+// beingUpdated tells an update from a create: the store gives every update
+// the stored resourceVersion. A create has none, unless the client sent
+// one, which storage then refuses (500) after validation: only which error
+// such a create gets first can differ from upstream.
+func beingUpdated(o runtime.Object) bool {
 	m, ok := o.(metav1.Object)
-	return ok && m.GetResourceVersion() == ""
+	return ok && m.GetResourceVersion() != ""
 }
 
-// validateNamespace is upstream's ValidateNamespace on create, whose
-// finalizer errors name spec.finalizers without an index, and on updates
-// its ValidateNamespaceFinalizeUpdate, whose errors have the index: an
-// update of the namespace itself keeps the stored finalizers (and upstream
-// validates nothing else), a status update keeps the stored spec. The
-// phase rule is ValidateNamespaceStatusUpdate's; the other writes keep the
-// stored status, or start Active.
+// validateNamespace is what every write checks: the phase rule of
+// upstream's ValidateNamespaceStatusUpdate (the other writes keep the
+// stored status, or start Active), and on updates the finalizers as
+// ValidateNamespaceFinalizeUpdate does, with their index: an update of the
+// namespace itself keeps the stored finalizers (and upstream validates
+// nothing else), a status update keeps the stored spec, so only /finalize
+// can make them fail. A create checks them in validateNamespaceCreate.
 func validateNamespace(o runtime.Object) field.ErrorList {
 	ns := o.(*corev1.Namespace)
-	path := field.NewPath("spec", "finalizers")
-	indexed := !beingCreated(o)
 	var errs field.ErrorList
-	for i, f := range ns.Spec.Finalizers {
-		p := path
-		if indexed {
-			p = path.Index(i)
+	if beingUpdated(o) {
+		for i, f := range ns.Spec.Finalizers {
+			errs = append(errs, validateFinalizerName(string(f), field.NewPath("spec", "finalizers").Index(i))...)
 		}
-		errs = append(errs, validateFinalizerName(string(f), p)...)
 	}
 	return append(errs, validateNamespacePhase(ns)...)
+}
+
+// validateNamespaceCreate is the rest of upstream's ValidateNamespace on
+// create: the finalizers, whose errors name spec.finalizers without an
+// index.
+func validateNamespaceCreate(o runtime.Object) field.ErrorList {
+	var errs field.ErrorList
+	for _, f := range o.(*corev1.Namespace).Spec.Finalizers {
+		errs = append(errs, validateFinalizerName(string(f), field.NewPath("spec", "finalizers"))...)
+	}
+	return errs
 }
 
 // validateNamespaceUpdate has nothing to add: upstream's ValidateUpdate
@@ -71,30 +79,25 @@ func validateNamespacePhase(ns *corev1.Namespace) field.ErrorList {
 	return nil
 }
 
-// standardFinalizers are the finalizer names that need no domain.
-var standardFinalizers = []string{string(corev1.FinalizerKubernetes), metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents}
-
 // validateFinalizerName is upstream's: a qualified name, and one without a
 // "/" must be a standard finalizer.
 func validateFinalizerName(name string, path *field.Path) field.ErrorList {
-	errs := apivalidation.ValidateFinalizerName(name, path)
-	if !strings.Contains(name, "/") && !slices.Contains(standardFinalizers, name) {
-		errs = append(errs, field.Invalid(path, name, "name is neither a standard finalizer name nor is it fully qualified"))
-	}
-	return errs
+	return append(apivalidation.ValidateFinalizerName(name, path), kubeFinalizerName(name, path)...)
 }
 
-// validatePodDisruptionBudget checks the spec on create (an update's is
-// checked by validatePodDisruptionBudgetUpdate, with the selector rule of
-// the stored budget) and the status, which only a status update changes:
-// a create clears it and an update keeps the stored one.
+// validatePodDisruptionBudget checks the status, which only a status
+// update changes (upstream's ValidatePodDisruptionBudgetStatusUpdate): a
+// create clears it and an update keeps the stored one.
 func validatePodDisruptionBudget(o runtime.Object) field.ErrorList {
-	pdb := o.(*policyv1.PodDisruptionBudget)
-	var errs field.ErrorList
-	if beingCreated(o) {
-		errs = validatePDBSpec(&pdb.Spec, false, field.NewPath("spec"))
-	}
-	return append(errs, validatePDBStatus(&pdb.Status, field.NewPath("status"))...)
+	return validatePDBStatus(&o.(*policyv1.PodDisruptionBudget).Status, field.NewPath("status"))
+}
+
+// validatePodDisruptionBudgetCreate is the strategy's Validate: the spec,
+// with a strict selector (an update's is checked by
+// validatePodDisruptionBudgetUpdate, with the selector rule of the stored
+// budget).
+func validatePodDisruptionBudgetCreate(o runtime.Object) field.ErrorList {
+	return validatePDBSpec(&o.(*policyv1.PodDisruptionBudget).Spec, false, field.NewPath("spec"))
 }
 
 // validatePodDisruptionBudgetUpdate is the strategy's ValidateUpdate: the

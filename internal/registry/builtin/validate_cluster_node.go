@@ -20,16 +20,17 @@ import (
 // create with ValidateNode, an update of the node with ValidateNode then
 // ValidateNodeUpdate (so some errors come twice, as there), and a status
 // update with ValidateNodeUpdate only. The store runs validateNode on all
-// three and validateNodeUpdate on updates of the node only, so:
-// validateNode checks the swap status on create only (validateNodeUpdate
-// does on an update of the node) and the addresses on updates only.
+// three, validateNodeCreate on create and validateNodeUpdate on updates of
+// the node only, so: the swap status is checked by validateNodeCreate
+// (after the declared features and pod CIDRs, where upstream checks it
+// before them) and by validateNodeUpdate, and the addresses on updates only
+// (see beingUpdated).
 //
 // The node config source (spec.configSource, status.config) is dropped by
-// upstream's strategies before validation (on create, and on updates
-// unless the stored node has one, which no create lets it have): its
-// checks never run there and are not written here.
+// prepareNode and prepareNodeUpdate before validation, as upstream's
+// strategies do: its checks never run there and are not written here.
 
-// validateNode is upstream's ValidateNode, metadata aside.
+// validateNode is upstream's ValidateNode, metadata and swap status aside.
 func validateNode(o runtime.Object) field.ErrorList {
 	n := o.(*corev1.Node)
 	meta := field.NewPath("metadata")
@@ -38,15 +39,17 @@ func validateNode(o runtime.Object) field.ErrorList {
 		errs = append(errs, validateNodeTaints(n.Spec.Taints, meta.Child("taints"))...)
 	}
 	errs = append(errs, validateNodeResources(n)...)
-	if beingCreated(o) {
-		errs = append(errs, validateNodeSwap(n.Status.NodeInfo.Swap, meta.Child("nodeSwapStatus"))...)
-	}
 	errs = append(errs, validateDeclaredFeatures(n.Status.DeclaredFeatures, field.NewPath("status", "declaredFeatures"))...)
-	errs = append(errs, validatePodCIDRs(internalPodCIDRs(&n.Spec))...)
-	if !beingCreated(o) {
+	errs = append(errs, validatePodCIDRs(n.Spec.PodCIDRs)...)
+	if beingUpdated(o) {
 		errs = append(errs, validateNodeAddresses(n.Status.Addresses)...)
 	}
 	return errs
+}
+
+// validateNodeCreate is the swap status ValidateNode checks on create.
+func validateNodeCreate(o runtime.Object) field.ErrorList {
+	return validateNodeSwap(o.(*corev1.Node).Status.NodeInfo.Swap, field.NewPath("metadata", "nodeSwapStatus"))
 }
 
 // validateNodeUpdate is the rest of an update of the node: ValidateNode's
@@ -59,7 +62,7 @@ func validateNodeUpdate(o, old runtime.Object) field.ErrorList {
 	errs = append(errs, validateNodeAnnotations(n.Annotations, meta.Child("annotations"))...)
 	errs = append(errs, validateNodeResources(n)...)
 	errs = append(errs, validateDeclaredFeatures(n.Status.DeclaredFeatures, field.NewPath("status", "declaredFeatures"))...)
-	errs = append(errs, validatePodCIDRsUpdate(internalPodCIDRs(&n.Spec), internalPodCIDRs(&prev.Spec))...)
+	errs = append(errs, validatePodCIDRsUpdate(n.Spec.PodCIDRs, prev.Spec.PodCIDRs)...)
 	errs = append(errs, validateProviderIDUpdate(n.Spec.ProviderID, prev.Spec.ProviderID)...)
 	if len(n.Spec.Taints) > 0 {
 		errs = append(errs, validateNodeTaints(n.Spec.Taints, meta.Child("taints"))...)
@@ -68,15 +71,6 @@ func validateNodeUpdate(o, old runtime.Object) field.ErrorList {
 		errs = append(errs, field.Forbidden(field.NewPath("spec", "externalID"), "may not be updated"))
 	}
 	return errs
-}
-
-// internalPodCIDRs is spec.podCIDRs as the conversion to the internal type
-// leaves it: podCIDR wins when it is set and differs from podCIDRs[0].
-func internalPodCIDRs(s *corev1.NodeSpec) []string {
-	if s.PodCIDR != "" && (len(s.PodCIDRs) == 0 || s.PodCIDRs[0] != s.PodCIDR) {
-		return []string{s.PodCIDR}
-	}
-	return s.PodCIDRs
 }
 
 func validatePodCIDRs(cidrs []string) field.ErrorList {

@@ -44,7 +44,9 @@ status:
 		{name: "bad taint value", resource: "nodes", obj: node("spec: {taints: [{key: a, value: \"bad value\", effect: NoSchedule}]}"),
 			want: []string{`metadata.taints[0].value: Invalid value: "bad value": ` + labelValueMsg}},
 		{name: "negative capacity", resource: "nodes", obj: node("status: {capacity: {cpu: \"-1\"}}"),
-			want: []string{`status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0`}},
+			// The allocatable resources default to the capacity (SetDefaults_NodeStatus).
+			want: []string{`status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0`,
+				`status.allocatable.cpu: Invalid value: "-1": must be greater than or equal to 0`}},
 		{name: "fractional pods", resource: "nodes", obj: node("status: {allocatable: {pods: \"1.5\"}}"),
 			want: []string{`status.allocatable.pods: Invalid value: "1500m": must be an integer`}},
 		{name: "zero swap", resource: "nodes", obj: node("status: {nodeInfo: {swap: {capacity: 0}}}"),

@@ -28,23 +28,26 @@ var (
 	invalidIngressPathSuffs = []string{"/..", "/."}
 )
 
-// validateIngress is upstream's ValidateIngressCreate, whose check of the
-// class annotation against spec.ingressClassName is for creates only: an
-// object being updated carries the stored resource version, one being
-// created does not. The load balancer status is what /status writes
-// (upstream's ValidateIngressStatusUpdate); a create clears it and an
-// update of the main resource keeps the stored one.
+// validateIngress is upstream's validateIngress: the spec, and the load
+// balancer status /status writes (upstream's
+// ValidateIngressStatusUpdate); a create clears the status and an update
+// of the main resource keeps the stored one.
 func validateIngress(o runtime.Object) field.ErrorList {
 	ing := o.(*networkingv1.Ingress)
 	errs := validateIngressSpec(&ing.Spec, field.NewPath("spec"))
-	if ing.ResourceVersion == "" {
-		v, ok := ing.Annotations[annotationIngressClass]
-		if ok && ing.Spec.IngressClassName != nil && v != *ing.Spec.IngressClassName {
-			errs = append(errs, field.Invalid(field.NewPath("annotations").Child(annotationIngressClass), v,
-				"must match `ingressClassName` when both are specified"))
-		}
-	}
 	return append(errs, validateIngressLoadBalancer(&ing.Status.LoadBalancer, field.NewPath("status", "loadBalancer"))...)
+}
+
+// validateIngressCreate is the rest of upstream's ValidateIngressCreate:
+// the class annotation must match spec.ingressClassName.
+func validateIngressCreate(o runtime.Object) field.ErrorList {
+	ing := o.(*networkingv1.Ingress)
+	v, ok := ing.Annotations[annotationIngressClass]
+	if ok && ing.Spec.IngressClassName != nil && v != *ing.Spec.IngressClassName {
+		return field.ErrorList{field.Invalid(field.NewPath("annotations").Child(annotationIngressClass), v,
+			"must match `ingressClassName` when both are specified")}
+	}
+	return nil
 }
 
 // validateIngressUpdate adds nothing: upstream's ValidateIngressUpdate is

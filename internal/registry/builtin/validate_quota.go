@@ -16,43 +16,12 @@ import (
 // Validation of limit ranges and resource quotas (k8s.io/kubernetes
 // pkg/apis/core/validation, v1.37), metadata excluded.
 
-// defaultLimitRange is upstream's SetDefaults_LimitRangeItem: a
-// container's default limit is its max, its default request the default
-// limit, else the min.
-func defaultLimitRange(o runtime.Object) {
-	lr := o.(*corev1.LimitRange)
-	for i := range lr.Spec.Limits {
-		l := &lr.Spec.Limits[i]
-		if l.Type != corev1.LimitTypeContainer {
-			continue
-		}
-		if l.Default == nil {
-			l.Default = corev1.ResourceList{}
-		}
-		if l.DefaultRequest == nil {
-			l.DefaultRequest = corev1.ResourceList{}
-		}
-		fillMissing(l.Default, l.Max)
-		fillMissing(l.DefaultRequest, l.Default)
-		fillMissing(l.DefaultRequest, l.Min)
-	}
-}
-
-func fillMissing(dst, src corev1.ResourceList) {
-	for k, v := range src {
-		if _, ok := dst[k]; !ok {
-			dst[k] = v.DeepCopy()
-		}
-	}
-}
-
 var standardLimitRangeTypes = sets.New(corev1.LimitTypePod, corev1.LimitTypeContainer, corev1.LimitTypePersistentVolumeClaim)
 
 // validateLimitRange is upstream's ValidateLimitRange, on the limit range
-// as defaulted (the row has no defaulting of its own).
+// as defaulted (defaultLimitRange).
 func validateLimitRange(o runtime.Object) field.ErrorList {
-	lr := o.(*corev1.LimitRange).DeepCopy()
-	defaultLimitRange(lr)
+	lr := o.(*corev1.LimitRange)
 	var errs field.ErrorList
 	types := sets.New[corev1.LimitType]()
 	path := field.NewPath("spec", "limits")

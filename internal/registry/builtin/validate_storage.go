@@ -66,12 +66,11 @@ func validateClassName(name string, path *field.Path) field.ErrorList {
 
 func validatePersistentVolumeClaim(o runtime.Object) field.ErrorList {
 	pvc := o.(*corev1.PersistentVolumeClaim)
-	spec := normalizedPVCSpec(&pvc.Spec, nil)
-	return validatePVCSpec(&spec, field.NewPath("spec"))
+	return validatePVCSpec(&pvc.Spec, field.NewPath("spec"))
 }
 
 // normalizedPVCSpec is the claim's spec as upstream's strategy leaves it
-// before validation: a dataSourceRef to another namespace dropped
+// before validation (preparePersistentVolumeClaim and its update use it): a dataSourceRef to another namespace dropped
 // (CrossNamespaceVolumeDataSource is off) unless the stored claim has one,
 // a dataSource other than a claim or a volume snapshot dropped when no
 // dataSourceRef is given (unless the stored claim has a source), then
@@ -210,8 +209,7 @@ func validatePersistentVolumeClaimUpdate(o, old runtime.Object) field.ErrorList 
 	var errs field.ErrorList
 	oldSpec := *prev.Spec.DeepCopy()
 	normalizeDataSources(&oldSpec)
-	newSpec := normalizedPVCSpec(&pvc.Spec, &prev.Spec)
-	oldClone, newClone := *oldSpec.DeepCopy(), *newSpec.DeepCopy()
+	oldClone, newClone := *oldSpec.DeepCopy(), *pvc.Spec.DeepCopy()
 	if prev.Spec.VolumeName == "" {
 		oldClone.VolumeName = newClone.VolumeName
 	}

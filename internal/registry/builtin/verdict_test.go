@@ -78,10 +78,14 @@ func runCreate(r *registry.Resource, obj runtime.Object) []string {
 	if r.PrepareForCreate != nil {
 		r.PrepareForCreate(obj)
 	}
-	if r.Validate == nil {
-		return nil
+	var got []string
+	if r.Validate != nil {
+		got = messages(r.Validate(obj))
 	}
-	return messages(r.Validate(obj))
+	if r.ValidateCreate != nil {
+		got = append(got, messages(r.ValidateCreate(obj))...)
+	}
+	return got
 }
 
 func runUpdate(r *registry.Resource, obj, old runtime.Object) []string {
