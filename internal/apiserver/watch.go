@@ -113,6 +113,9 @@ type watchStream struct {
 	embedded *onceEncoder
 	status   runtime.Encoder
 	raw      rawWriter
+	// headersSent is set once a Table event carried the column
+	// definitions: later ones carry none, as upstream's.
+	headersSent bool
 
 	w  http.ResponseWriter
 	rc *http.ResponseController
@@ -219,6 +222,12 @@ func (ws *watchStream) encode(e watch.Event) (watch.EventType, error) {
 			status := statusOf(err)
 			ws.raw.Reset()
 			return watch.Error, ws.status.Encode(&status, &ws.raw)
+		}
+		if t, ok := conv.(*metav1.Table); ok {
+			if ws.headersSent {
+				t.ColumnDefinitions = nil
+			}
+			ws.headersSent = true
 		}
 		return e.Type, ws.embedded.Encode(conv, &ws.raw)
 	case ws.out.as != "":

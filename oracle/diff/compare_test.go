@@ -95,6 +95,10 @@ func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer
 	a := answer{Code: resp.StatusCode, Encoding: resp.Header.Get("Content-Encoding"), ContentType: resp.Header.Get("Content-Type")}
 	var v any
 	if json.Unmarshal(data, &v) != nil {
+		// A watch: a stream of JSON events, compared as a list.
+		if events, ok := jsonStream(data); ok {
+			a.Body = normalize(map[string]any{"stream": events}, "")
+		}
 		return a, nil
 	}
 	if m, ok := v.(map[string]any); ok && m["kind"] == "Status" {
@@ -110,6 +114,23 @@ func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer
 	}
 	a.Body = normalize(v, "")
 	return a, nil
+}
+
+// jsonStream decodes a body of several JSON values (a watch's events).
+func jsonStream(data []byte) ([]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var out []any
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			return out, len(out) > 0
+		}
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, v)
+	}
 }
 
 var (

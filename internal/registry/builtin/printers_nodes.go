@@ -69,13 +69,13 @@ var namespaceColumns = []registry.Column{
 var secretColumns = []registry.Column{
 	{Name: "Type", Type: "string", Description: "Used to facilitate programmatic handling of secret data.",
 		Cell: func(o runtime.Object) any { return string(o.(*corev1.Secret).Type) }},
-	{Name: "Data", Type: "string", Description: "Data contains the secret data.",
+	{Name: "Data", Type: "string", Description: corev1.Secret{}.SwaggerDoc()["data"],
 		Cell: func(o runtime.Object) any { return int64(len(o.(*corev1.Secret).Data)) }},
 	registry.AgeColumn,
 }
 
 var configMapColumns = []registry.Column{
-	{Name: "Data", Type: "string", Description: "Data contains the configuration data.",
+	{Name: "Data", Type: "string", Description: corev1.ConfigMap{}.SwaggerDoc()["data"],
 		Cell: func(o runtime.Object) any {
 			c := o.(*corev1.ConfigMap)
 			return int64(len(c.Data) + len(c.BinaryData))
