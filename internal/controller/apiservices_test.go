@@ -1,10 +1,13 @@
 package controller_test
 
 import (
+	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	apiregistrationv1 "github.com/regis-dev/regis/internal/apis/apiregistration/v1"
 	"github.com/regis-dev/regis/internal/controller"
@@ -87,4 +90,37 @@ func TestRegisterAPIServicesSyncsAutomanaged(t *testing.T) {
 		t.Error("the automanaged APIService of a group-version not served is still there")
 	}
 	mustGet[*apiregistrationv1.APIService](t, st, "", "v2alpha1.batch")
+}
+
+// A local APIService whose availability is changed gets it back; a remote
+// one is left alone.
+func TestLocalAvailability(t *testing.T) {
+	reg := newRegistry(t)
+	registerAPIServices(t, reg)
+	st := storeOf(t, reg, "apiregistration.k8s.io/v1", "apiservices")
+	port := int32(443)
+	create(t, st, "", &apiregistrationv1.APIService{ObjectMeta: metav1.ObjectMeta{Name: "v1.remote.example.com"},
+		Spec: apiregistrationv1.APIServiceSpec{Group: "remote.example.com", Version: "v1", GroupPriorityMinimum: 1, VersionPriority: 1,
+			Service: &apiregistrationv1.ServiceReference{Namespace: "default", Name: "remote", Port: &port}}})
+	start(t, controller.NewLocalAvailability(reg, testLog(t)))
+
+	_, _, err := st.Update(t.Context(), "", "v1.apps", func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+		s := existing.(*apiregistrationv1.APIService)
+		s.Status.Conditions = []apiregistrationv1.APIServiceCondition{{Type: "Other", Status: "True"},
+			{Type: "Available", Status: "False", Reason: "Test"}}
+		return s, nil
+	}, registry.UpdateOptions{Subresource: registry.StatusSubresource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last []apiregistrationv1.APIServiceCondition
+	waitFor(t, func() bool {
+		last = mustGet[*apiregistrationv1.APIService](t, st, "", "v1.apps").Status.Conditions
+		return len(last) == 2 && last[1].Status == "True" && last[1].Reason == "Local" && last[0].Type == "Other"
+	}, func() string {
+		return fmt.Sprintf("v1.apps conditions %+v, want Other then Available True (Local)", last)
+	})
+	if c := mustGet[*apiregistrationv1.APIService](t, st, "", "v1.remote.example.com").Status.Conditions; len(c) != 0 {
+		t.Errorf("remote APIService: conditions %+v, want none", c)
+	}
 }

@@ -163,7 +163,9 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		err := controller.Run(cctx, log,
 			controller.Named{Name: "namespace", Runner: controller.NewNamespaceController(reg, log)},
 			controller.Named{Name: "garbage-collector", Runner: controller.NewGarbageCollector(reg, log)},
-			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)})
+			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
+			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},
+			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)})
 		if err != nil {
 			serveErr <- err // fatal: the server stops
 		}

@@ -55,38 +55,8 @@ func defaultAPIService(o runtime.Object) {
 func prepareAPIService(o runtime.Object) {
 	s := o.(*apiregistrationv1.APIService)
 	if s.Spec.Service == nil {
-		setAPIServiceCondition(s, LocalAvailableCondition())
+		apiregistrationv1.SetAPIServiceCondition(s, apiregistrationv1.NewLocalAvailableAPIServiceCondition())
 	}
-}
-
-// LocalAvailableCondition is upstream's NewLocalAvailableAPIServiceCondition:
-// local APIServices are always available.
-func LocalAvailableCondition() apiregistrationv1.APIServiceCondition {
-	return apiregistrationv1.APIServiceCondition{
-		Type:               apiregistrationv1.Available,
-		Status:             apiregistrationv1.ConditionTrue,
-		LastTransitionTime: metav1.Now(),
-		Reason:             "Local",
-		Message:            "Local APIServices are always available",
-	}
-}
-
-// setAPIServiceCondition is upstream's SetAPIServiceCondition: it adds the
-// condition, or updates the one of its type (the transition time moves
-// only when the status changes).
-func setAPIServiceCondition(s *apiregistrationv1.APIService, c apiregistrationv1.APIServiceCondition) {
-	for i := range s.Status.Conditions {
-		old := &s.Status.Conditions[i]
-		if old.Type != c.Type {
-			continue
-		}
-		if old.Status != c.Status {
-			old.Status, old.LastTransitionTime = c.Status, c.LastTransitionTime
-		}
-		old.Reason, old.Message = c.Reason, c.Message
-		return
-	}
-	s.Status.Conditions = append(s.Status.Conditions, c)
 }
 
 // prepareAPIServiceStatus is the status strategy's PrepareForUpdate: the
