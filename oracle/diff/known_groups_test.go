@@ -2,9 +2,8 @@
 
 package diff
 
-// Resources and subresources regis does not serve yet. APIServices are
-// kube-aggregator's, outside the resource rows.
-var knownGroups = map[string]string{
-}
+// Resources and subresources regis does not serve yet (none now that
+// APIServices are served).
+var knownGroups = map[string]string{}
 
 func init() { addKnown(knownGroups) }
