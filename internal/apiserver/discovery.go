@@ -282,6 +282,19 @@ func (s *Server) writeResourceList(w http.ResponseWriter, r *http.Request, gv sc
 		writeError(w, r, err)
 		return
 	}
+	if gv.Group == "" {
+		// Upstream writes /api/v1's list as it is, at no group-version:
+		// kind without apiVersion.
+		out, err := negotiate(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", out.contentType())
+		w.WriteHeader(http.StatusOK)
+		_ = out.info.Serializer.Encode(list, w)
+		return
+	}
 	s.writeDiscovery(w, r, list)
 }
 

@@ -358,6 +358,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err != nil {
 		return err
 	}
+	deleteWarning(w, st.Resource(), opts)
 	obj, deleted, err := st.Delete(r.Context(), info.namespace, info.name, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
@@ -426,12 +427,22 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *re
 	if err != nil {
 		return err
 	}
+	deleteWarning(w, st.Resource(), opts)
 	list, err := st.DeleteCollection(r.Context(), info.namespace, lo, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
 	}
 	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), list)
 	return nil
+}
+
+// deleteWarning adds the row's warning to a delete that names no
+// propagation policy.
+func deleteWarning(w http.ResponseWriter, res *registry.Resource, opts *metav1.DeleteOptions) {
+	//nolint:staticcheck // OrphanDependents counts as a policy, as upstream's
+	if res.DeleteWarning != "" && opts.PropagationPolicy == nil && opts.OrphanDependents == nil {
+		w.Header().Add("Warning", "299 - "+strconv.Quote(res.DeleteWarning))
+	}
 }
 
 func typesUID(s string) types.UID { return types.UID(s) }

@@ -78,6 +78,10 @@ type Resource struct {
 	// kinds that kept their dependents before garbage collection (core/v1
 	// replication controllers, batch/v1 jobs); empty means Background.
 	DefaultPropagation metav1.DeletionPropagation
+	// DeleteWarning, when set, is sent as a Warning header with a delete
+	// or deletecollection that names no propagation policy (jobs, whose
+	// pods such a delete orphans).
+	DeleteWarning string
 	// AdmitDelete, when set, may refuse the deletion of an object by name
 	// before anything else is looked at, as an admission plugin does (the
 	// NamespaceLifecycle plugin keeps default, kube-system and

@@ -58,7 +58,7 @@ func Resources() []*registry.Resource {
 			},
 			Default: defaultService, PrepareForCreate: prepareService, PrepareForUpdate: prepareServiceUpdate,
 			Allocate: allocateServiceIPs, AfterDelete: releaseService,
-			Validate: validateService, ValidateUpdate: validateServiceUpdate, Columns: serviceColumns,
+			Validate: validateService, ValidateUpdate: validateServiceUpdate, Columns: serviceColumns, ReturnDeletedObject: true,
 			Subresources: []registry.SubresourceRule{serviceProxy}},
 		{Version: "v1", Resource: "endpoints", Kind: "Endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			New: newFn[corev1.Endpoints], NewList: newFn[corev1.EndpointsList], AllowCreateOnUpdate: true,
@@ -144,7 +144,7 @@ func Resources() []*registry.Resource {
 		// batch/v1
 		{Group: "batch", Version: "v1", Resource: "jobs", Kind: "Job", Namespaced: true, Categories: []string{"all"},
 			New: newFn[batchv1.Job], NewList: newFn[batchv1.JobList], Status: true, Generation: true,
-			DefaultPropagation: metav1.DeletePropagationOrphan,
+			DefaultPropagation: metav1.DeletePropagationOrphan, DeleteWarning: jobDeleteWarning,
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"status.successful": strconv.Itoa(int(o.(*batchv1.Job).Status.Succeeded))}
 			},
@@ -322,3 +322,8 @@ func selectorString(s *metav1.LabelSelector) string {
 	}
 	return sel.String()
 }
+
+// jobDeleteWarning is upstream's warning on a job delete that names no
+// propagation policy.
+const jobDeleteWarning = "child pods are preserved by default when jobs are deleted; " +
+	"set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"
