@@ -49,6 +49,8 @@ type answer struct {
 	Body any
 	// Header are the response headers the cases compare.
 	Encoding, ContentType string
+	// Warnings are the Warning headers, in order.
+	Warnings string
 }
 
 // send sends req to the server of cfg.
@@ -92,7 +94,8 @@ func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer
 	if err != nil {
 		return answer{}, err
 	}
-	a := answer{Code: resp.StatusCode, Encoding: resp.Header.Get("Content-Encoding"), ContentType: resp.Header.Get("Content-Type")}
+	a := answer{Code: resp.StatusCode, Encoding: resp.Header.Get("Content-Encoding"), ContentType: resp.Header.Get("Content-Type"),
+		Warnings: strings.Join(resp.Header.Values("Warning"), "\n")}
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		// A watch: a stream of JSON events, compared as a list.
@@ -188,6 +191,9 @@ func differences(req request, oracle, regis answer) (status, body []string) {
 	sort.Strings(regis.Causes)
 	if strings.Join(oracle.Causes, "\n") != strings.Join(regis.Causes, "\n") {
 		status = append(status, fmt.Sprintf("causes %q, oracle %q", regis.Causes, oracle.Causes))
+	}
+	if oracle.Warnings != regis.Warnings {
+		body = append(body, fmt.Sprintf("Warning headers %q, oracle %q", regis.Warnings, oracle.Warnings))
 	}
 	if oracle.Message != regis.Message {
 		body = append(body, fmt.Sprintf("message %q, oracle %q", regis.Message, oracle.Message))
