@@ -358,7 +358,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err != nil {
 		return err
 	}
-	deleteWarning(w, st.Resource(), opts)
+	deleteWarning(r.Context(), st.Resource(), opts)
 	obj, deleted, err := st.Delete(r.Context(), info.namespace, info.name, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
@@ -427,7 +427,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *re
 	if err != nil {
 		return err
 	}
-	deleteWarning(w, st.Resource(), opts)
+	deleteWarning(r.Context(), st.Resource(), opts)
 	list, err := st.DeleteCollection(r.Context(), info.namespace, lo, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
@@ -438,10 +438,10 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *re
 
 // deleteWarning adds the row's warning to a delete that names no
 // propagation policy.
-func deleteWarning(w http.ResponseWriter, res *registry.Resource, opts *metav1.DeleteOptions) {
+func deleteWarning(ctx context.Context, res *registry.Resource, opts *metav1.DeleteOptions) {
 	//nolint:staticcheck // OrphanDependents counts as a policy, as upstream's
 	if res.DeleteWarning != "" && opts.PropagationPolicy == nil && opts.OrphanDependents == nil {
-		w.Header().Add("Warning", "299 - "+strconv.Quote(res.DeleteWarning))
+		registry.AddWarning(ctx, res.DeleteWarning)
 	}
 }
 

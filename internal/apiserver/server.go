@@ -185,6 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer release()
 		r = r.WithContext(ctx)
 	}
+	r = r.WithContext(registry.WithWarnings(r.Context(), newWarningRecorder(rec.Header()).add))
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)
 	}

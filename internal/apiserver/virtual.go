@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The two core/v1 resources with no storage of their own: bindings, the
@@ -64,6 +66,7 @@ func (s *Server) serveVirtual(w http.ResponseWriter, r *http.Request, info reque
 	if err := selectRoute(r, []route{{method: http.MethodGet, produces: producesStream}}); err != nil {
 		return err
 	}
+	registry.AddWarning(r.Context(), "v1 ComponentStatus is deprecated in v1.19+")
 	if info.verb == "watch" {
 		return apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "componentstatuses"}, "watch")
 	}

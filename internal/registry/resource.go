@@ -123,6 +123,11 @@ type Resource struct {
 	// validating the new object (config maps, secrets) do; otherwise they
 	// come after (an apps/v1 selector's immutability).
 	ValidateUpdateFirst bool
+	// WarningsOnCreate and WarningsOnUpdate return warnings for a write
+	// that validation accepted (upstream's strategy methods of the same
+	// names), sent to the client as Warning headers.
+	WarningsOnCreate func(obj runtime.Object) []string
+	WarningsOnUpdate func(obj, old runtime.Object) []string
 
 	// Columns are the printer columns of Table output. NAME is put first
 	// unless a column is named "Name"; a table lists AgeColumn where it

@@ -184,6 +184,9 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), m.GetName(), errs)
 	}
+	if s.r.WarningsOnCreate != nil {
+		addWarnings(ctx, s.r.WarningsOnCreate(obj))
+	}
 	return nil
 }
 
@@ -437,6 +440,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
+	}
+	if s.r.WarningsOnUpdate != nil && opts.Subresource == Main {
+		addWarnings(ctx, s.r.WarningsOnUpdate(obj, existing))
 	}
 	return obj, nil
 }
