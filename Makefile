@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 30s
 
-.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle
+.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare
 
 all: build test
 
@@ -43,3 +43,25 @@ oracle-bin:
 # The differential suite: the same requests to regis and to the oracle.
 oracle: oracle-bin
 	cd oracle && go test -tags oracle -count=1 ./diff/ $(ORACLEFLAGS)
+
+# Upstream's e2e test binary, k8s.io/kubernetes v1.37.2's test/e2e, built by
+# the oracle module (about 20 minutes the first time, cached after).
+e2e-bin:
+	cd oracle && go test -c -o ../bin/oracle/e2e.test k8s.io/kubernetes/test/e2e
+
+bin/oracle/e2e.test: oracle/go.mod oracle/go.sum
+	$(MAKE) e2e-bin
+
+# Upstream's [Conformance] e2e tests against regis, or against the oracle
+# started the same way (an API server alone, one fake Ready node): see
+# README.md. E2EFLAGS go to the runner (go run ./e2e -h), for instance
+# E2EFLAGS='-focus "sig-api-machinery.*Watchers" -timeout 5m' or -all.
+e2e: build bin/oracle/e2e.test
+	cd oracle && go run ./e2e -server regis $(E2EFLAGS)
+
+e2e-oracle: oracle-bin bin/oracle/e2e.test
+	cd oracle && go run ./e2e -server oracle $(E2EFLAGS)
+
+# The last results of both, compared (markdown).
+e2e-compare:
+	cd oracle && go run ./e2e -compare ../bin/oracle/e2e-oracle/results.json,../bin/oracle/e2e-regis/results.json
