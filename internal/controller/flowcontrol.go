@@ -59,6 +59,19 @@ func NewFlowControl(reg *registry.Registry, log *slog.Logger) *FlowControl {
 		recent: map[string][]time.Time{}}
 }
 
+// EnsureFlowControl runs one pass of the ensurer over reg: the first pass
+// of upstream's post-start hook, which kube-apiserver's /readyz waits
+// for. A caller that runs it before serving has the configuration there
+// from the first request on; FlowControl keeps it after.
+func EnsureFlowControl(ctx context.Context, reg *registry.Registry) error {
+	schemas, ok := reg.Lookup(flowSchemasGVR)
+	levels, ok2 := reg.Lookup(priorityLevelsGVR)
+	if !ok || !ok2 {
+		return nil
+	}
+	return NewFlowControl(reg, nil).ensure(ctx, schemas, levels)
+}
+
 // Run keeps the configuration until ctx ends and returns nil then, once
 // its goroutines have stopped. A registry without flowcontrol has
 // nothing to keep.

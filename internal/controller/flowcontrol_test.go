@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -207,4 +208,36 @@ func TestFlowControlDangling(t *testing.T) {
 		fs.Spec.PriorityLevelConfiguration.Name = "global-default"
 	})
 	waitDangling(t, e.schemas, "mine", found("global-default"))
+}
+
+// One pass of the ensurer, before any controller runs, creates the
+// configuration; a second pass writes nothing.
+func TestEnsureFlowControl(t *testing.T) {
+	e := newFlowControl(t, time.Hour)
+	reg := e.schemas.Registry()
+	versions := func() map[string]string {
+		out := map[string]string{}
+		for _, st := range []*registry.Store{e.schemas, e.level} {
+			for _, name := range names(t, st) {
+				out[st.Resource().Resource+"/"+name] = metaOf(t, get(t, st, "", name)).GetResourceVersion()
+			}
+		}
+		return out
+	}
+	if err := controller.EnsureFlowControl(t.Context(), reg); err != nil {
+		t.Fatalf("EnsureFlowControl: %v", err)
+	}
+	if got := names(t, e.schemas); !slices.Equal(got, bootstrapSchemas) {
+		t.Errorf("flow schemas %v, want %v", got, bootstrapSchemas)
+	}
+	if got := names(t, e.level); !slices.Equal(got, bootstrapLevels) {
+		t.Errorf("priority levels %v, want %v", got, bootstrapLevels)
+	}
+	before := versions()
+	if err := controller.EnsureFlowControl(t.Context(), reg); err != nil {
+		t.Fatalf("EnsureFlowControl again: %v", err)
+	}
+	if after := versions(); !maps.Equal(before, after) {
+		t.Errorf("a second pass wrote: resource versions %v, then %v", before, after)
+	}
 }
