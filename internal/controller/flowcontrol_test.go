@@ -87,7 +87,9 @@ func dangling(t *testing.T, s *registry.Store, name string) string {
 func waitDangling(t *testing.T, s *registry.Store, name, want string) {
 	t.Helper()
 	waitFor(t, func() bool { return dangling(t, s, name) == want },
-		func() string { return fmt.Sprintf("flow schema %s: Dangling %q, want %q", name, dangling(t, s, name), want) })
+		func() string {
+			return fmt.Sprintf("flow schema %s: Dangling %q, want %q", name, dangling(t, s, name), want)
+		})
 }
 
 func found(level string) string {
