@@ -9,4 +9,11 @@
 // protobuf marshalling code for them, copied unchanged (it imports only the
 // standard library). The package knows nothing about storage, validation or
 // serving: internal/registry/builtin holds the rules of the resource.
+//
+// The markers below are upstream's that openapi-gen reads (make openapi):
+// the OpenAPI definitions are named as kube-aggregator's.
+//
+// +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.kube-aggregator.pkg.apis.apiregistration.v1
+// +groupName=apiregistration.k8s.io
 package v1
