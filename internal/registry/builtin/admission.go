@@ -11,29 +11,36 @@ import (
 // admissionRows are admissionregistration.k8s.io/v1: webhook
 // configurations and admission policies with their bindings, all
 // cluster-scoped, in the api-extensions category, with a generation, and
-// updated only with a resourceVersion.
+// updated only with a resourceVersion. Their strategies warn on update
+// about a name with the suffix reserved for static configurations, and the
+// webhook configurations about rules that name resources webhooks never
+// see.
 func admissionRows() []*registry.Resource {
 	const g, v = "admissionregistration.k8s.io", "v1"
 	row := func(resource, kind string, newFn, newList func() runtime.Object, def func(runtime.Object), cols []registry.Column) *registry.Resource {
 		return &registry.Resource{Group: g, Version: v, Resource: resource, Kind: kind,
 			Categories: []string{"api-extensions"}, New: newFn, NewList: newList, Generation: true,
-			RequireResourceVersion: true, Default: def, Columns: cols}
+			RequireResourceVersion: true, Default: def, Columns: cols, WarningsOnUpdate: staticSuffixWarnings}
 	}
 	vap := row("validatingadmissionpolicies", "ValidatingAdmissionPolicy",
 		newFn[admissionv1.ValidatingAdmissionPolicy], newFn[admissionv1.ValidatingAdmissionPolicyList],
 		defaultValidatingAdmissionPolicy, validatingPolicyColumns)
 	vap.Status = true
+	vwc := row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+		newFn[admissionv1.ValidatingWebhookConfiguration], newFn[admissionv1.ValidatingWebhookConfigurationList],
+		defaultValidatingWebhooks, webhookColumns(func(o runtime.Object) int {
+			return len(o.(*admissionv1.ValidatingWebhookConfiguration).Webhooks)
+		}))
+	vwc.WarningsOnCreate, vwc.WarningsOnUpdate = validatingWebhookRuleWarnings, webhookWarningsOnUpdate(validatingWebhookRuleWarnings)
+	mwc := row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
+		newFn[admissionv1.MutatingWebhookConfiguration], newFn[admissionv1.MutatingWebhookConfigurationList],
+		defaultMutatingWebhooks, webhookColumns(func(o runtime.Object) int {
+			return len(o.(*admissionv1.MutatingWebhookConfiguration).Webhooks)
+		}))
+	mwc.WarningsOnCreate, mwc.WarningsOnUpdate = mutatingWebhookRuleWarnings, webhookWarningsOnUpdate(mutatingWebhookRuleWarnings)
 	return []*registry.Resource{
-		row("validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
-			newFn[admissionv1.ValidatingWebhookConfiguration], newFn[admissionv1.ValidatingWebhookConfigurationList],
-			defaultValidatingWebhooks, webhookColumns(func(o runtime.Object) int {
-				return len(o.(*admissionv1.ValidatingWebhookConfiguration).Webhooks)
-			})),
-		row("mutatingwebhookconfigurations", "MutatingWebhookConfiguration",
-			newFn[admissionv1.MutatingWebhookConfiguration], newFn[admissionv1.MutatingWebhookConfigurationList],
-			defaultMutatingWebhooks, webhookColumns(func(o runtime.Object) int {
-				return len(o.(*admissionv1.MutatingWebhookConfiguration).Webhooks)
-			})),
+		vwc,
+		mwc,
 		vap,
 		row("validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding",
 			newFn[admissionv1.ValidatingAdmissionPolicyBinding], newFn[admissionv1.ValidatingAdmissionPolicyBindingList],

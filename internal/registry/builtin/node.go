@@ -17,7 +17,8 @@ func nodeRows() []*registry.Resource {
 			New: newFn[nodev1.RuntimeClass], NewList: newFn[nodev1.RuntimeClassList],
 			AllowCreateOnUpdate: true, RequireResourceVersion: true,
 			Validate: validateRuntimeClass, ValidateUpdate: validateRuntimeClassUpdate,
-			Columns: runtimeClassColumns},
+			Columns:          runtimeClassColumns,
+			WarningsOnCreate: runtimeClassWarnings, WarningsOnUpdate: onUpdate(runtimeClassWarnings)},
 	}
 }
 

@@ -45,7 +45,8 @@ func resourceRows() []*registry.Resource {
 				s := o.(*resourcev1.ResourceSlice)
 				return fields.Set{"spec.nodeName": derefOr(s.Spec.NodeName, ""), "spec.driver": s.Spec.Driver}
 			},
-			Default: defaultResourceSlice, Columns: resourceSliceColumns},
+			Default: defaultResourceSlice, Columns: resourceSliceColumns,
+			WarningsOnCreate: resourceSliceWarnings, WarningsOnUpdate: onUpdate(resourceSliceWarnings)},
 	}
 }
 
