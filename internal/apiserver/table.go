@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -95,6 +96,12 @@ func toTable(res *registry.Resource, obj runtime.Object, opts *metav1.TableOptio
 			t.Continue = l.GetContinue()
 			t.RemainingItemCount = l.GetRemainingItemCount()
 		}
+	}
+	if res.TableOrder != nil {
+		items = slices.Clone(items)
+		slices.SortStableFunc(items, func(a, b runtime.Object) int {
+			return res.TableOrder(cacheable.Unwrap(a), cacheable.Unwrap(b))
+		})
 	}
 	t.Rows = make([]metav1.TableRow, 0, len(items))
 	for _, it := range items {

@@ -26,6 +26,11 @@ func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) er
 	if err := RegisterAPIServices(ctx, reg); err != nil {
 		return err
 	}
+	// The APF configuration is there from the first request, as
+	// kube-apiserver's /readyz waits for its first pass.
+	if err := EnsureFlowControl(ctx, reg); err != nil {
+		return err
+	}
 	nss := reg.Namespaces()
 	if nss == nil {
 		return nil

@@ -133,6 +133,10 @@ type Resource struct {
 	// unless a column is named "Name"; a table lists AgeColumn where it
 	// wants AGE. Nil prints NAME and AGE.
 	Columns []Column
+	// TableOrder, when set, orders a list's Table rows (upstream's
+	// printer sorts flow schemas by matching precedence, then name);
+	// otherwise rows follow the list.
+	TableOrder func(a, b runtime.Object) int
 	// StatusOnCreate keeps the status a client sends on create (nodes);
 	// otherwise a resource with Status starts with an empty status.
 	StatusOnCreate bool

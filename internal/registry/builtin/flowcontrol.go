@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"cmp"
+
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -14,7 +16,14 @@ func flowcontrolRows() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: g, Version: v, Resource: "flowschemas", Kind: "FlowSchema",
 			New: newFn[flowcontrolv1.FlowSchema], NewList: newFn[flowcontrolv1.FlowSchemaList],
-			Status: true, Generation: true, Default: defaultFlowSchema, Columns: flowSchemaColumns},
+			Status: true, Generation: true, Default: defaultFlowSchema, Columns: flowSchemaColumns,
+			TableOrder: func(a, b runtime.Object) int {
+				x, y := a.(*flowcontrolv1.FlowSchema), b.(*flowcontrolv1.FlowSchema)
+				if c := cmp.Compare(x.Spec.MatchingPrecedence, y.Spec.MatchingPrecedence); c != 0 {
+					return c
+				}
+				return cmp.Compare(x.Name, y.Name)
+			}},
 		{Group: g, Version: v, Resource: "prioritylevelconfigurations", Kind: "PriorityLevelConfiguration",
 			New: newFn[flowcontrolv1.PriorityLevelConfiguration], NewList: newFn[flowcontrolv1.PriorityLevelConfigurationList],
 			Status: true, Generation: true, Default: defaultPriorityLevel, Columns: priorityLevelColumns},
