@@ -71,6 +71,7 @@ e2e-compare:
 # internal/openapi/generated, as k8s.io/kubernetes's hack/update-codegen.sh
 # generates pkg/generated/openapi. Upstream's packages are read-only inputs;
 # regis's own apiregistration types get their OpenAPIModelName methods too.
+# scheduling/v1alpha3 is there for the types core/v1's PodSpec refers to.
 OPENAPI_PKGS = \
 	k8s.io/api/admissionregistration/v1 k8s.io/api/apps/v1 \
 	k8s.io/api/autoscaling/v1 k8s.io/api/autoscaling/v2 k8s.io/api/batch/v1 \
@@ -78,6 +79,7 @@ OPENAPI_PKGS = \
 	k8s.io/api/discovery/v1 k8s.io/api/events/v1 k8s.io/api/flowcontrol/v1 \
 	k8s.io/api/networking/v1 k8s.io/api/node/v1 k8s.io/api/policy/v1 \
 	k8s.io/api/rbac/v1 k8s.io/api/resource/v1 k8s.io/api/scheduling/v1 \
+	k8s.io/api/scheduling/v1alpha3 \
 	k8s.io/api/storage/v1 \
 	k8s.io/apimachinery/pkg/api/resource k8s.io/apimachinery/pkg/apis/meta/v1 \
 	k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/util/intstr \

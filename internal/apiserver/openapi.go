@@ -1,104 +1,126 @@
 package apiserver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/regis-dev/regis/internal/openapi"
+	"github.com/regis-dev/regis/internal/registry"
 )
 
-// The OpenAPI documents are minimal: for each group-version, one PATCH
-// operation per kind that declares the fieldValidation parameter and the
-// x-kubernetes-group-version-kind extension. That is what kubectl reads to
-// learn that the server validates fields itself (so it skips client-side
-// schema validation) and it makes kubectl's apply fall back to the
-// compiled-in types for its strategic merge patches. Schemas (for kubectl
-// explain) are not served yet.
+// The OpenAPI documents, /openapi/v2 and /openapi/v3, are kube-apiserver's,
+// made by internal/openapi from a description of every storage regis
+// serves: each row, its status, scale and further subresources, and the
+// bindings and componentstatuses of core/v1. They are built on the first
+// request of each. kubectl reads them for explain, for its client-side
+// field validation (which it skips when the PATCH operations declare the
+// fieldValidation parameter, as they do) and for apply's strategic merge
+// patches.
 
-// serveOpenAPIV2 answers /openapi/v2. regis has no v2 schema: 404, which
-// kubectl tolerates.
-func (s *Server) serveOpenAPIV2(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, notFound(r))
+// handleOpenAPI routes /openapi/v2 and /openapi/v3 to the documents,
+// which are described and built on the first request.
+func (s *Server) handleOpenAPI(mux *http.ServeMux) {
+	svc := sync.OnceValue(func() *openapi.Service { return openapi.NewService(s.openAPI()) })
+	mux.HandleFunc("/openapi/v2", func(w http.ResponseWriter, r *http.Request) { svc().ServeV2(w, r) })
+	mux.HandleFunc("/openapi/v3", func(w http.ResponseWriter, r *http.Request) { svc().ServeV3(w, r) })
+	mux.HandleFunc("/openapi/v3/", func(w http.ResponseWriter, r *http.Request) { svc().ServeV3(w, r) })
 }
 
-// serveOpenAPIV3 answers /openapi/v3 (the index) and
-// /openapi/v3/api/v1, /openapi/v3/apis/G/V (one document each).
-func (s *Server) serveOpenAPIV3(w http.ResponseWriter, r *http.Request) {
-	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/openapi/v3"), "/")
-	docs := s.openAPIDocs()
-	if rest == "" {
-		index := map[string]map[string]string{}
-		for p, doc := range docs {
-			sum := sha256.Sum256(doc)
-			index[p] = map[string]string{"serverRelativeURL": "/openapi/v3/" + p + "?hash=" + strings.ToUpper(hex.EncodeToString(sum[:]))}
-		}
-		writeJSON(w, map[string]any{"paths": index})
-		return
-	}
-	doc, ok := docs[rest]
-	if !ok {
-		writeError(w, r, notFound(r))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(doc)
+// isOpenAPI reports a request for the documents, which kube-openapi's
+// handlers compress themselves (v2) or not at all (v3).
+func isOpenAPI(r *http.Request) bool {
+	return r.URL.Path == "/openapi/v2" || r.URL.Path == "/openapi/v3" || strings.HasPrefix(r.URL.Path, "/openapi/v3/")
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	data, _ := json.Marshal(v)
-	_, _ = w.Write(data)
-}
-
-// openAPIDocs returns the OpenAPI v3 document of each group-version, keyed
-// by its path ("api/v1", "apis/apps/v1").
-func (s *Server) openAPIDocs() map[string][]byte {
-	type op = map[string]any
-	paths := map[schema.GroupVersion]map[string]any{}
+// openAPI describes the storages served, by group-version.
+func (s *Server) openAPI() *openapi.API {
+	var gvs []openapi.GroupVersion
+	index := map[schema.GroupVersion]int{}
 	for _, st := range s.cfg.Registry.Stores() {
 		res := st.Resource()
 		gv := res.GroupVersion()
-		if paths[gv] == nil {
-			paths[gv] = map[string]any{}
+		i, ok := index[gv]
+		if !ok {
+			i = len(gvs)
+			index[gv] = i
+			gvs = append(gvs, openapi.GroupVersion{GroupVersion: gv})
 		}
-		base := "/api/" + gv.Version
-		if gv.Group != "" {
-			base = "/apis/" + gv.Group + "/" + gv.Version
-		}
-		if res.Namespaced {
-			base += "/namespaces/{namespace}"
-		}
-		gvk := map[string]string{"group": gv.Group, "version": gv.Version, "kind": res.Kind}
-		params := []any{
-			op{"name": "dryRun", "in": "query", "schema": op{"type": "string"}},
-			op{"name": "fieldManager", "in": "query", "schema": op{"type": "string"}},
-			op{"name": "fieldValidation", "in": "query", "schema": op{"type": "string"}},
-		}
-		ok := op{"200": op{"description": "OK"}}
-		paths[gv][base+"/"+res.Resource+"/{name}"] = op{
-			"get":   op{"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, "responses": ok},
-			"put":   op{"x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": ok},
-			"patch": op{"x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": ok},
-		}
-		paths[gv][base+"/"+res.Resource] = op{
-			"post": op{"x-kubernetes-action": "post", "x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": ok},
-		}
+		gvs[i].Resources = append(gvs[i].Resources, openAPIResources(res)...)
 	}
-	out := map[string][]byte{}
-	for gv, p := range paths {
-		key := "api/" + gv.Version
-		if gv.Group != "" {
-			key = "apis/" + gv.Group + "/" + gv.Version
+	if i, ok := index[corev1.SchemeGroupVersion]; ok {
+		gvs[i].Resources = append(gvs[i].Resources, virtualOpenAPIResources()...)
+	}
+	return &openapi.API{GroupVersions: gvs, Version: s.cfg.Version}
+}
+
+// openAPIResources describes a row and its subresources.
+func openAPIResources(r *registry.Resource) []openapi.Resource {
+	main := openapi.Resource{Path: r.Resource, Kind: r.GroupVersionKind(), Namespaced: r.Namespaced,
+		Object: r.New(), List: r.NewList(), Verbs: r.Verbs(), DeleteReturnsObject: r.ReturnDeletedObject}
+	out := []openapi.Resource{main}
+	sub := func(name string, kind schema.GroupVersionKind, obj any, verbs ...string) openapi.Resource {
+		return openapi.Resource{Path: r.Resource + "/" + name, Kind: kind, ParentKind: r.Kind, Namespaced: r.Namespaced, Object: obj, Verbs: verbs}
+	}
+	if r.Status {
+		out = append(out, sub("status", r.GroupVersionKind(), r.New(), "get", "update", "patch"))
+	}
+	if r.Scale != nil {
+		out = append(out, sub("scale", autoscalingv1.SchemeGroupVersion.WithKind("Scale"), &autoscalingv1.Scale{}, "get", "update", "patch"))
+	}
+	if r.GroupResource() == (schema.GroupResource{Resource: "namespaces"}) {
+		out = append(out, sub("finalize", r.GroupVersionKind(), r.New(), "update"))
+	}
+	for i := range r.Subresources {
+		rule := &r.Subresources[i]
+		res := sub(rule.Name, ruleKind(r, rule), r.New(), rule.Verbs...)
+		switch {
+		case rule.New != nil:
+			res.Object = rule.New()
+		case rule.Connect != nil:
+			connectResource(&res, rule)
 		}
-		data, _ := json.Marshal(map[string]any{
-			"openapi": "3.0.0",
-			"info":    map[string]string{"title": "Kubernetes", "version": "v1.37.2"},
-			"paths":   p,
-		})
-		out[key] = data
+		out = append(out, res)
 	}
 	return out
+}
+
+// connectResource describes a connection subresource as upstream's
+// storage of it: pods/log is a getter with options that answers text,
+// the others connecters whose options are their kind (pods/exec's
+// PodExecOptions), the proxies with {path} routes and every method.
+func connectResource(res *openapi.Resource, rule *registry.SubresourceRule) {
+	if rule.Name == "log" {
+		res.Options, res.Produces, res.Produced = &corev1.PodLogOptions{}, []string{"text/plain"}, ""
+		return
+	}
+	res.Verbs = nil
+	res.Object, _ = scheme().New(res.Kind)
+	res.Options = res.Object
+	methods := map[string]string{"get": http.MethodGet, "create": http.MethodPost, "update": http.MethodPut,
+		"patch": http.MethodPatch, "delete": http.MethodDelete}
+	for _, v := range rule.Verbs {
+		res.ConnectMethods = append(res.ConnectMethods, methods[v])
+	}
+	if rule.Name == "proxy" {
+		res.Subpath = true
+		res.ConnectMethods = append(res.ConnectMethods, http.MethodHead, http.MethodOptions)
+	}
+	slices.Sort(res.ConnectMethods)
+}
+
+// virtualOpenAPIResources describes bindings (create only) and
+// componentstatuses (get and list).
+func virtualOpenAPIResources() []openapi.Resource {
+	gv := corev1.SchemeGroupVersion
+	return []openapi.Resource{
+		{Path: bindingsResource.Name, Kind: gv.WithKind("Binding"), Namespaced: true, Object: &corev1.Binding{}, Verbs: []string{"create"}},
+		{Path: componentStatusesResource.Name, Kind: gv.WithKind("ComponentStatus"), Object: &corev1.ComponentStatus{},
+			List: &corev1.ComponentStatusList{}, Verbs: []string{"get", "list"}},
+	}
 }

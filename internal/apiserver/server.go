@@ -111,9 +111,7 @@ func New(c Config) (*Server, error) {
 	if c.Metrics != nil {
 		mux.Handle("/metrics", c.Metrics.Handler())
 	}
-	mux.HandleFunc("/openapi/v2", s.serveOpenAPIV2)
-	mux.HandleFunc("/openapi/v3", s.serveOpenAPIV3)
-	mux.HandleFunc("/openapi/v3/", s.serveOpenAPIV3)
+	s.handleOpenAPI(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			s.serveRootPaths(w, r)
@@ -196,7 +194,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A body sent slowly ends with the request's deadline too: reading
 		// it fails then, and the request is answered 504.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
-		if acceptsGzip(r) {
+		if acceptsGzip(r) && !isOpenAPI(r) {
 			cw := newCompressWriter(rec)
 			defer cw.Close()
 			s.mux.ServeHTTP(cw, r)
