@@ -118,7 +118,7 @@ func Resources() []*registry.Resource {
 			Default: defaultReplicationController, Validate: validateReplicationController, Columns: rcColumns,
 			WarningsOnCreate: replicationControllerWarningsOnCreate, WarningsOnUpdate: replicationControllerWarningsOnUpdate},
 		{Version: "v1", Resource: "podtemplates", Kind: "PodTemplate", Namespaced: true,
-			New: newFn[corev1.PodTemplate], NewList: newFn[corev1.PodTemplateList],
+			New: newFn[corev1.PodTemplate], NewList: newFn[corev1.PodTemplateList], Generation: true,
 			Default:          func(o runtime.Object) { defaultPodTemplateSpec(&o.(*corev1.PodTemplate).Template) },
 			WarningsOnCreate: podTemplateWarningsOnCreate, WarningsOnUpdate: podTemplateWarningsOnUpdate},
 

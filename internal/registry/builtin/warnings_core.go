@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -25,7 +24,7 @@ func serviceWarnings(o runtime.Object) []string {
 	}
 	if spec.ClusterIP != corev1.ClusterIPNone && spec.ClusterIP != "" {
 		for i, ip := range spec.ClusterIPs {
-			w = append(w, validation.GetWarningsForIP(field.NewPath("spec").Child("clusterIPs").Index(i), ip)...)
+			w = append(w, ipWarnings(field.NewPath("spec").Child("clusterIPs").Index(i), ip)...)
 		}
 	}
 	headless := spec.Type == corev1.ServiceTypeClusterIP && spec.ClusterIP == corev1.ClusterIPNone
@@ -41,16 +40,16 @@ func serviceWarnings(o runtime.Object) []string {
 		}
 	}
 	for i, ip := range spec.ExternalIPs {
-		w = append(w, validation.GetWarningsForIP(field.NewPath("spec").Child("externalIPs").Index(i), ip)...)
+		w = append(w, ipWarnings(field.NewPath("spec").Child("externalIPs").Index(i), ip)...)
 	}
 	if len(spec.ExternalIPs) > 0 && !headless && spec.Type != corev1.ServiceTypeExternalName {
 		w = append(w, "spec.externalIPs is deprecated and may no longer be implemented in some clusters")
 	}
 	if spec.LoadBalancerIP != "" {
-		w = append(w, validation.GetWarningsForIP(field.NewPath("spec").Child("loadBalancerIP"), spec.LoadBalancerIP)...)
+		w = append(w, ipWarnings(field.NewPath("spec").Child("loadBalancerIP"), spec.LoadBalancerIP)...)
 	}
 	for i, cidr := range spec.LoadBalancerSourceRanges {
-		w = append(w, validation.GetWarningsForCIDR(field.NewPath("spec").Child("loadBalancerSourceRanges").Index(i), cidr)...)
+		w = append(w, cidrWarnings(field.NewPath("spec").Child("loadBalancerSourceRanges").Index(i), cidr)...)
 	}
 	return append(w, serviceTypeWarnings(spec)...)
 }
@@ -82,10 +81,10 @@ func endpointsWarnings(o runtime.Object) []string {
 	var w []string
 	for i, s := range ep.Subsets {
 		for j, a := range s.Addresses {
-			w = append(w, validation.GetWarningsForIP(field.NewPath("subsets").Index(i).Child("addresses").Index(j).Child("ip"), a.IP)...)
+			w = append(w, ipWarnings(field.NewPath("subsets").Index(i).Child("addresses").Index(j).Child("ip"), a.IP)...)
 		}
 		for j, a := range s.NotReadyAddresses {
-			w = append(w, validation.GetWarningsForIP(field.NewPath("subsets").Index(i).Child("notReadyAddresses").Index(j).Child("ip"), a.IP)...)
+			w = append(w, ipWarnings(field.NewPath("subsets").Index(i).Child("notReadyAddresses").Index(j).Child("ip"), a.IP)...)
 		}
 	}
 	return w

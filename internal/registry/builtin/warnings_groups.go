@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -53,9 +52,9 @@ func ipBlockWarnings(path *field.Path, b *networkingv1.IPBlock) []string {
 	if b == nil {
 		return nil
 	}
-	w := validation.GetWarningsForCIDR(path.Child("cidr"), b.CIDR)
+	w := cidrWarnings(path.Child("cidr"), b.CIDR)
 	for k, except := range b.Except {
-		w = append(w, validation.GetWarningsForCIDR(path.Child("except").Index(k), except)...)
+		w = append(w, cidrWarnings(path.Child("except").Index(k), except)...)
 	}
 	return w
 }
@@ -81,7 +80,7 @@ func endpointSliceIPWarnings(o runtime.Object) []string {
 	var w []string
 	for i, ep := range eps.Endpoints {
 		for j, addr := range ep.Addresses {
-			w = append(w, validation.GetWarningsForIP(field.NewPath("endpoints").Index(i).Child("addresses").Index(j), addr)...)
+			w = append(w, ipWarnings(field.NewPath("endpoints").Index(i).Child("addresses").Index(j), addr)...)
 		}
 	}
 	return w

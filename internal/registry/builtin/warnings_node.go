@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	netutils "k8s.io/utils/net"
 )
 
 // The warnings about nodes and node labels: upstream's pkg/api/node
@@ -112,7 +113,7 @@ func nodeWarnings(o runtime.Object) []string {
 		warnings = append(warnings, "spec.externalID: this field is deprecated, and is unused by Kubernetes")
 	}
 	for i, cidr := range node.Spec.PodCIDRs {
-		warnings = append(warnings, validation.GetWarningsForCIDR(field.NewPath("spec", "podCIDRs").Index(i), cidr)...)
+		warnings = append(warnings, cidrWarnings(field.NewPath("spec", "podCIDRs").Index(i), cidr)...)
 	}
 	return warnings
 }
@@ -122,4 +123,22 @@ func nodeWarnings(o runtime.Object) []string {
 // create warnings.
 func onUpdate(fn func(runtime.Object) []string) func(obj, old runtime.Object) []string {
 	return func(obj, _ runtime.Object) []string { return fn(obj) }
+}
+
+// ipWarnings is GetWarningsForIP for a value validation accepted; it
+// returns nothing for one that is no IP (an FQDN endpoint slice's
+// addresses), where upstream logs an error and returns nothing.
+func ipWarnings(path *field.Path, value string) []string {
+	if netutils.ParseIPSloppy(value) == nil {
+		return nil
+	}
+	return validation.GetWarningsForIP(path, value)
+}
+
+// cidrWarnings is GetWarningsForCIDR as ipWarnings is GetWarningsForIP.
+func cidrWarnings(path *field.Path, value string) []string {
+	if _, _, err := netutils.ParseCIDRSloppy(value); err != nil {
+		return nil
+	}
+	return validation.GetWarningsForCIDR(path, value)
 }

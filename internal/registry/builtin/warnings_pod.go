@@ -79,11 +79,11 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Object
 	w = append(w, podAffinityWarnings(path, spec.Affinity)...)
 	if spec.DNSConfig != nil {
 		for i, ns := range spec.DNSConfig.Nameservers {
-			w = append(w, validation.GetWarningsForIP(path.Child("spec", "dnsConfig", "nameservers").Index(i), ns)...)
+			w = append(w, ipWarnings(path.Child("spec", "dnsConfig", "nameservers").Index(i), ns)...)
 		}
 	}
 	for i, a := range spec.HostAliases {
-		w = append(w, validation.GetWarningsForIP(path.Child("spec", "hostAliases").Index(i).Child("ip"), a.IP)...)
+		w = append(w, ipWarnings(path.Child("spec", "hostAliases").Index(i).Child("ip"), a.IP)...)
 	}
 	return w
 }

@@ -7,7 +7,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -180,12 +179,11 @@ func podTemplateWarningsOnCreate(o runtime.Object) []string {
 	return podTemplateWarnings(field.NewPath("template"), &o.(*corev1.PodTemplate).Template)
 }
 
-// podTemplateWarningsOnUpdate warns when the template changed, which is
-// when upstream bumps a pod template's generation.
+// podTemplateWarningsOnUpdate warns when the generation changed: upstream
+// bumps a pod template's generation when its template changes.
 func podTemplateWarningsOnUpdate(o, old runtime.Object) []string {
-	t := o.(*corev1.PodTemplate)
-	if apiequality.Semantic.DeepEqual(t.Template, old.(*corev1.PodTemplate).Template) {
+	if !generationChanged(o, old) {
 		return nil
 	}
-	return podTemplateWarnings(field.NewPath("template"), &t.Template)
+	return podTemplateWarnings(field.NewPath("template"), &o.(*corev1.PodTemplate).Template)
 }
