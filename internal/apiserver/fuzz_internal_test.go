@@ -46,7 +46,7 @@ func FuzzPatch(f *testing.F) {
 			Data:       map[string]string{"k": strings.Repeat("x", 512)},
 		}
 		into := &corev1.ConfigMap{}
-		err := applyPatch(httptest.NewRecorder(), types[int(kind)%len(types)], cur, patch, into, metav1.FieldValidationWarn, maxBytes)
+		err := applyPatch(t.Context(), types[int(kind)%len(types)], cur, patch, into, metav1.FieldValidationWarn, maxBytes)
 		if err != nil {
 			return
 		}
@@ -124,7 +124,7 @@ func TestCheckPatchDepth(t *testing.T) {
 	}
 	start := time.Now()
 	cur := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}}
-	err := applyPatch(httptest.NewRecorder(), types.MergePatchType, cur, nest(9990), &corev1.ConfigMap{}, metav1.FieldValidationWarn, 1<<20)
+	err := applyPatch(t.Context(), types.MergePatchType, cur, nest(9990), &corev1.ConfigMap{}, metav1.FieldValidationWarn, 1<<20)
 	if err == nil || time.Since(start) > time.Second {
 		t.Fatalf("a 9,990-level merge patch: %v after %v", err, time.Since(start))
 	}

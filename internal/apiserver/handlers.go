@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -45,6 +44,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	registry.AddWarning(r.Context(), st.Resource().Deprecation)
 	if rule := st.Resource().SubresourceRule(info.subresource); rule != nil && rule.IsConnect() {
 		return s.connect(w, r, st, info, rule)
 	}
@@ -258,7 +258,7 @@ func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema
 		if obj == nil || !runtime.IsStrictDecodingError(err) || directive == metav1.FieldValidationStrict {
 			return nil, decodeError(err, gvk, got, data)
 		}
-		addWarnings(w, err)
+		addWarnings(r.Context(), err)
 	}
 	if got != nil && got.Kind != gvk.Kind {
 		return nil, wrongKind(obj, gvk, *got)
@@ -272,15 +272,15 @@ func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema
 
 // addWarnings turns a strict decoding error into Warning headers, one per
 // unknown or duplicate field.
-func addWarnings(w http.ResponseWriter, err error) {
+func addWarnings(ctx context.Context, err error) {
 	var sd interface{ Errors() []error }
 	if errors.As(err, &sd) {
 		for _, e := range sd.Errors() {
-			w.Header().Add("Warning", "299 - "+strconv.Quote(e.Error()))
+			registry.AddWarning(ctx, e.Error())
 		}
 		return
 	}
-	w.Header().Add("Warning", "299 - "+strconv.Quote(err.Error()))
+	registry.AddWarning(ctx, err.Error())
 }
 
 func dryRun(v []string) bool { return len(v) > 0 }

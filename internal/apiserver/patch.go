@@ -76,7 +76,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	if info.subresource == "scale" {
 		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
 			next := &autoscalingScale{}
-			if err := applyPatch(w, pt, cur, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
+			if err := applyPatch(r.Context(), pt, cur, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 				return nil, err
 			}
 			return next, nil
@@ -87,7 +87,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
 		}
 		next := st.New()
-		if err := applyPatch(w, pt, existing, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
+		if err := applyPatch(r.Context(), pt, existing, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 			return nil, err
 		}
 		next.GetObjectKind().SetGroupVersionKind(st.Resource().GroupVersionKind())
@@ -106,7 +106,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 // add at most the library's AccumulatedCopySizeLimit bytes; a result over
 // maxBytes (the request body limit) is refused with 413 before it is
 // decoded.
-func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, patch []byte, into runtime.Object, directive string, maxBytes int64) error {
+func applyPatch(ctx context.Context, pt types.PatchType, cur runtime.Object, patch []byte, into runtime.Object, directive string, maxBytes int64) error {
 	curJSON, err := json.Marshal(cur)
 	if err != nil {
 		return apierrors.NewInternalError(err)
@@ -158,7 +158,7 @@ func applyPatch(w http.ResponseWriter, pt types.PatchType, cur runtime.Object, p
 		if !runtime.IsStrictDecodingError(err) || directive == metav1.FieldValidationStrict {
 			return apierrors.NewBadRequest(err.Error())
 		}
-		addWarnings(w, err)
+		addWarnings(ctx, err)
 	}
 	return nil
 }

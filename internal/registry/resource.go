@@ -82,6 +82,10 @@ type Resource struct {
 	// or deletecollection that names no propagation policy (jobs, whose
 	// pods such a delete orphans).
 	DeleteWarning string
+	// Deprecation, when set, is the warning every request on the
+	// resource gets (upstream's deprecated-API warning: core/v1
+	// Endpoints).
+	Deprecation string
 	// AdmitDelete, when set, may refuse the deletion of an object by name
 	// before anything else is looked at, as an admission plugin does (the
 	// NamespaceLifecycle plugin keeps default, kube-system and
