@@ -132,6 +132,10 @@ type Resource struct {
 	// names), sent to the client as Warning headers.
 	WarningsOnCreate func(obj runtime.Object) []string
 	WarningsOnUpdate func(obj, old runtime.Object) []string
+	// WarningsOnStatusUpdate does the same for a write to /status that
+	// validation accepted (the WarningsOnUpdate of upstream's status
+	// strategy: a pod's IPs, a load balancer's ingress IPs).
+	WarningsOnStatusUpdate func(obj, old runtime.Object) []string
 
 	// Columns are the printer columns of Table output. NAME is put first
 	// unless a column is named "Name"; a table lists AgeColumn where it

@@ -441,8 +441,11 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
 	}
-	if s.r.WarningsOnUpdate != nil && opts.Subresource == Main {
+	switch {
+	case s.r.WarningsOnUpdate != nil && opts.Subresource == Main:
 		addWarnings(ctx, s.r.WarningsOnUpdate(obj, existing))
+	case s.r.WarningsOnStatusUpdate != nil && opts.Subresource == StatusSubresource:
+		addWarnings(ctx, s.r.WarningsOnStatusUpdate(obj, existing))
 	}
 	return obj, nil
 }

@@ -99,7 +99,18 @@ func defaultStatefulSet(o runtime.Object) {
 			c.Status.Phase = corev1.ClaimPending
 		}
 	}
+	setClaimTemplateKinds(s)
 	defaultPodTemplateSpec(&s.Spec.Template)
+}
+
+// setClaimTemplateKinds is upstream's conversion into v1
+// (Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec): each claim
+// template's apiVersion and kind are set, whatever was sent.
+func setClaimTemplateKinds(s *appsv1.StatefulSet) {
+	for i := range s.Spec.VolumeClaimTemplates {
+		c := &s.Spec.VolumeClaimTemplates[i]
+		c.APIVersion, c.Kind = "v1", "PersistentVolumeClaim"
+	}
 }
 
 func defaultDaemonSet(o runtime.Object) {

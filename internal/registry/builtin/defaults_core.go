@@ -216,8 +216,11 @@ func defaultContainer(c *corev1.Container) {
 		}
 	}
 	for i := range c.Env {
-		if f := c.Env[i].ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.APIVersion == "" {
-			f.FieldRef.APIVersion = "v1"
+		if f := c.Env[i].ValueFrom; f != nil {
+			defaultFieldRef(f.FieldRef)
+			if f.FileKeyRef != nil && f.FileKeyRef.Optional == nil {
+				f.FileKeyRef.Optional = ptr(false)
+			}
 		}
 	}
 	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
@@ -292,19 +295,54 @@ func defaultVolume(v *corev1.Volume) {
 		s.HostPath.Type = ptr(corev1.HostPathUnset)
 	}
 	defaultPodVolumeSources(s)
+	if s.DownwardAPI != nil {
+		defaultDownwardAPIItems(s.DownwardAPI.Items)
+	}
 	if s.Projected != nil {
 		for i := range s.Projected.Sources {
-			if t := s.Projected.Sources[i].ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
+			src := &s.Projected.Sources[i]
+			if t := src.ServiceAccountToken; t != nil && t.ExpirationSeconds == nil {
 				t.ExpirationSeconds = ptr(int64(3600))
+			}
+			if src.DownwardAPI != nil {
+				defaultDownwardAPIItems(src.DownwardAPI.Items)
 			}
 		}
 	}
+	if e := s.Ephemeral; e != nil && e.VolumeClaimTemplate != nil {
+		defaultPVCSpec(&e.VolumeClaimTemplate.Spec)
+	}
 }
 
+// defaultDownwardAPIItems is SetDefaults_ObjectFieldSelector on each
+// item's field reference: apiVersion v1.
+func defaultDownwardAPIItems(items []corev1.DownwardAPIVolumeFile) {
+	for i := range items {
+		defaultFieldRef(items[i].FieldRef)
+	}
+}
+
+func defaultFieldRef(f *corev1.ObjectFieldSelector) {
+	if f != nil && f.APIVersion == "" {
+		f.APIVersion = "v1"
+	}
+}
+
+// defaultService is upstream's SetDefaults_Service.
 func defaultService(o runtime.Object) {
 	s := o.(*corev1.Service)
 	if s.Spec.SessionAffinity == "" {
 		s.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	}
+	switch s.Spec.SessionAffinity {
+	case corev1.ServiceAffinityNone:
+		s.Spec.SessionAffinityConfig = nil
+	case corev1.ServiceAffinityClientIP:
+		if c := s.Spec.SessionAffinityConfig; c == nil || c.ClientIP == nil || c.ClientIP.TimeoutSeconds == nil {
+			s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
+				ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr(int32(corev1.DefaultClientIPServiceAffinitySeconds))},
+			}
+		}
 	}
 	if s.Spec.Type == "" {
 		s.Spec.Type = corev1.ServiceTypeClusterIP
@@ -314,25 +352,38 @@ func defaultService(o runtime.Object) {
 		if p.Protocol == "" {
 			p.Protocol = corev1.ProtocolTCP
 		}
-		if p.TargetPort == (intstr.IntOrString{}) {
+		if p.TargetPort == intstr.FromInt32(0) || p.TargetPort == intstr.FromString("") {
 			p.TargetPort = intstr.FromInt32(p.Port)
 		}
 	}
-	if s.Spec.Type != corev1.ServiceTypeExternalName && s.Spec.InternalTrafficPolicy == nil {
-		s.Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyCluster)
-	}
-	if (s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer) &&
-		s.Spec.ExternalTrafficPolicy == "" {
+	if externallyAccessible(s) && s.Spec.ExternalTrafficPolicy == "" {
 		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyCluster
 	}
-	if s.Spec.Type == corev1.ServiceTypeLoadBalancer && s.Spec.AllocateLoadBalancerNodePorts == nil {
-		s.Spec.AllocateLoadBalancerNodePorts = ptr(true)
-	}
-	if s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP && s.Spec.SessionAffinityConfig == nil {
-		s.Spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{
-			ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr(int32(corev1.DefaultClientIPServiceAffinitySeconds))},
+	switch s.Spec.Type {
+	case corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeClusterIP:
+		if s.Spec.InternalTrafficPolicy == nil {
+			s.Spec.InternalTrafficPolicy = ptr(corev1.ServiceInternalTrafficPolicyCluster)
 		}
 	}
+	if s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return
+	}
+	if s.Spec.AllocateLoadBalancerNodePorts == nil {
+		s.Spec.AllocateLoadBalancerNodePorts = ptr(true)
+	}
+	for i, in := range s.Status.LoadBalancer.Ingress {
+		if in.IP != "" && in.IPMode == nil {
+			s.Status.LoadBalancer.Ingress[i].IPMode = ptr(corev1.LoadBalancerIPModeVIP)
+		}
+	}
+}
+
+// externallyAccessible is upstream's service.ExternallyAccessible: a
+// node port or load balancer service, or a cluster IP one with external
+// IPs.
+func externallyAccessible(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeLoadBalancer || s.Spec.Type == corev1.ServiceTypeNodePort ||
+		(s.Spec.Type == corev1.ServiceTypeClusterIP && len(s.Spec.ExternalIPs) > 0)
 }
 
 func defaultEndpoints(o runtime.Object) {

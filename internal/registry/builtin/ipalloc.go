@@ -99,13 +99,6 @@ func allocateServiceIPs(ctx context.Context, s *registry.Store, obj runtime.Obje
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return func(bool) {}, nil
 	}
-	if svc.Spec.IPFamilyPolicy == nil {
-		policy := corev1.IPFamilyPolicySingleStack
-		svc.Spec.IPFamilyPolicy = &policy
-	}
-	if len(svc.Spec.IPFamilies) == 0 {
-		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
-	}
 	var ips []netip.Addr
 	switch ip := svc.Spec.ClusterIP; {
 	case ip == corev1.ClusterIPNone:
@@ -155,6 +148,9 @@ func releaseService(ctx context.Context, s *registry.Store, obj runtime.Object) 
 		if p.NodePort != 0 {
 			ports = append(ports, p.NodePort)
 		}
+	}
+	if needsHealthCheck(svc) && svc.Spec.HealthCheckNodePort != 0 {
+		ports = append(ports, svc.Spec.HealthCheckNodePort)
 	}
 	al.releaseNodePorts(ctx, ports)
 }
@@ -372,6 +368,9 @@ func repairAllocations(ctx context.Context, svcs *registry.Store) error {
 			if p.NodePort >= NodePortMin && p.NodePort <= NodePortMax {
 				ports = append(ports, p.NodePort)
 			}
+		}
+		if hc := svc.Spec.HealthCheckNodePort; needsHealthCheck(svc) && hc >= NodePortMin && hc <= NodePortMax {
+			ports = append(ports, hc)
 		}
 	}
 	if len(ports) == 0 {

@@ -49,53 +49,38 @@ func (al allocator) updateNodePorts(ctx context.Context, change func(bits *big.I
 }
 
 // allocateNodePorts reserves the node ports of a NodePort or LoadBalancer
-// service: those it asks for, and free ones at random for the others.
+// service, as upstream's initNodePorts: those it asks for, and free ones
+// at random for the others, unless a load balancer allocates none
+// (allocateLoadBalancerNodePorts false); ports of the same number share
+// one node port. A load balancer with the Local traffic policy also gets
+// its health check node port. It returns every port reserved.
 func (al allocator) allocateNodePorts(ctx context.Context, svc *corev1.Service) ([]int32, error) {
-	if svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+	hc := needsHealthCheck(svc)
+	if !needsNodePort(svc) && !hc {
 		return nil, nil
 	}
-	var got []int32
-	asked := make([]int32, len(svc.Spec.Ports))
-	for i, p := range svc.Spec.Ports {
+	ports := svc.Spec.Ports
+	asked := make([]int32, len(ports))
+	for i, p := range ports {
 		asked[i] = p.NodePort
 	}
+	askedHC := svc.Spec.HealthCheckNodePort
+	var got []int32
 	err := al.updateNodePorts(ctx, func(bits *big.Int) error {
 		// A retry after a conflict starts again from what was asked.
 		got = got[:0]
-		for i := range svc.Spec.Ports {
-			svc.Spec.Ports[i].NodePort = asked[i]
+		for i := range ports {
+			ports[i].NodePort = asked[i]
 		}
-		var errs field.ErrorList
-		for i := range svc.Spec.Ports {
-			p := &svc.Spec.Ports[i]
-			path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
-			if p.NodePort != 0 {
-				switch {
-				case p.NodePort < NodePortMin || p.NodePort > NodePortMax:
-					errs = append(errs, field.Invalid(path, p.NodePort, fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %s", nodePortRangeSpec())))
-				case bits.Bit(int(p.NodePort-NodePortMin)) == 1 && !contains(got, p.NodePort):
-					errs = append(errs, field.Invalid(path, p.NodePort, "provided port is already allocated"))
-				default:
-					bits.SetBit(bits, int(p.NodePort-NodePortMin), 1)
-					got = append(got, p.NodePort)
-				}
+		svc.Spec.HealthCheckNodePort = askedHC
+		np := nodePortTxn{bits: bits, got: &got}
+		if needsNodePort(svc) {
+			if err := al.initNodePorts(svc, np); err != nil {
+				return err
 			}
 		}
-		if len(errs) > 0 {
-			return apierrors.NewInvalid(al.gk, svc.Name, errs)
-		}
-		for i := range svc.Spec.Ports {
-			p := &svc.Spec.Ports[i]
-			if p.NodePort != 0 && contains(got, p.NodePort) {
-				continue
-			}
-			port, ok := freePort(bits)
-			if !ok {
-				return apierrors.NewInternalError(errors.New("failed to allocate a nodePort: range is full"))
-			}
-			bits.SetBit(bits, int(port-NodePortMin), 1)
-			p.NodePort = port
-			got = append(got, port)
+		if hc {
+			return al.allocHealthCheckNodePort(svc, np)
 		}
 		return nil
 	})
@@ -105,13 +90,98 @@ func (al allocator) allocateNodePorts(ctx context.Context, svc *corev1.Service) 
 	return got, nil
 }
 
-func contains(ports []int32, p int32) bool {
-	for _, q := range ports {
-		if q == p {
-			return true
+// nodePortTxn reserves node ports in a bitmap, recording them in got.
+type nodePortTxn struct {
+	bits *big.Int
+	got  *[]int32
+}
+
+// reserve sets port's bit; its errors are upstream's port allocator's.
+func (t nodePortTxn) reserve(port int32) error {
+	if port < NodePortMin || port > NodePortMax {
+		return fmt.Errorf("provided port is not in the valid range. The range of valid ports is %s", nodePortRangeSpec())
+	}
+	if t.bits.Bit(int(port-NodePortMin)) == 1 {
+		return errors.New("provided port is already allocated")
+	}
+	t.bits.SetBit(t.bits, int(port-NodePortMin), 1)
+	*t.got = append(*t.got, port)
+	return nil
+}
+
+// next reserves a free port at random.
+func (t nodePortTxn) next() (int32, bool) {
+	port, ok := freePort(t.bits)
+	if ok {
+		t.bits.SetBit(t.bits, int(port-NodePortMin), 1)
+		*t.got = append(*t.got, port)
+	}
+	return port, ok
+}
+
+// initNodePorts is upstream's: each port gets the node port asked for by
+// the first port of its number, or a free one.
+func (al allocator) initNodePorts(svc *corev1.Service, t nodePortTxn) error {
+	ports := svc.Spec.Ports
+	byPort := map[int32]int32{}
+	for i := range ports {
+		p := &ports[i]
+		if p.NodePort == 0 && !allocatesNodePorts(svc) {
+			continue // no new ports, but those asked for are reserved
+		}
+		path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+		allocated := byPort[p.Port]
+		switch {
+		case allocated == 0:
+			np := requestedNodePort(p.Port, ports)
+			if np == 0 {
+				port, ok := t.next()
+				if !ok {
+					return apierrors.NewInternalError(errors.New("failed to allocate a nodePort: range is full"))
+				}
+				np = port
+			} else if err := t.reserve(np); err != nil {
+				return apierrors.NewInvalid(al.gk, svc.Name, field.ErrorList{field.Invalid(path, np, err.Error())})
+			}
+			p.NodePort = np
+			byPort[p.Port] = np
+		case p.NodePort == 0:
+			p.NodePort = allocated
+		case p.NodePort != allocated:
+			if err := t.reserve(p.NodePort); err != nil {
+				return apierrors.NewInvalid(al.gk, svc.Name, field.ErrorList{field.Invalid(path, p.NodePort, err.Error())})
+			}
 		}
 	}
-	return false
+	return nil
+}
+
+// requestedNodePort is upstream's findRequestedNodePort: the node port
+// asked for by the first port of that number.
+func requestedNodePort(port int32, ports []corev1.ServicePort) int32 {
+	for _, p := range ports {
+		if p.Port == port && p.NodePort != 0 {
+			return p.NodePort
+		}
+	}
+	return 0
+}
+
+// allocHealthCheckNodePort is upstream's: the port asked for, or a free
+// one; a failure is an internal error.
+func (al allocator) allocHealthCheckNodePort(svc *corev1.Service, t nodePortTxn) error {
+	if hc := svc.Spec.HealthCheckNodePort; hc != 0 {
+		if err := t.reserve(hc); err != nil {
+			return apierrors.NewInternalError(fmt.Errorf("failed to allocate requested HealthCheck NodePort %d: %w", hc, err))
+		}
+		return nil
+	}
+	port, ok := t.next()
+	if !ok {
+		return apierrors.NewInternalError(errors.New("failed to allocate a HealthCheck NodePort 0: range is full"))
+	}
+	svc.Spec.HealthCheckNodePort = port
+	return nil
 }
 
 // freePort picks a clear bit at random, then scans from there.

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -51,6 +52,7 @@ func validateJobSpec(s *batchv1.JobSpec, path *field.Path, template bool) field.
 	if m := s.CompletionMode; m != nil && *m != batchv1.NonIndexedCompletion && *m != batchv1.IndexedCompletion {
 		errs = append(errs, field.NotSupported(path.Child("completionMode"), *m, []string{"NonIndexed", "Indexed"}))
 	}
+	errs = append(errs, validateIndexedJob(s, path)...)
 	if s.TTLSecondsAfterFinished != nil {
 		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*s.TTLSecondsAfterFinished), path.Child("ttlSecondsAfterFinished"))...)
 	}
@@ -66,6 +68,81 @@ func validateJobSpec(s *batchv1.JobSpec, path *field.Path, template bool) field.
 		}
 	}
 	return append(errs, validatePodSpec(&s.Template.Spec, tp, true)...)
+}
+
+// The limits of an Indexed job (upstream's maxParallelismForIndexedJob
+// and its neighbours).
+const (
+	maxIndexedParallelism         = 100000
+	maxFailedIndexes              = 100_000
+	completionsSoftLimit          = 100_000
+	maxHighCompletionsParallelism = 10_000
+	maxHighCompletionsFailures    = 10_000
+)
+
+// validateIndexedJob is the part of upstream's validateJobSpec about
+// completion modes: an Indexed job needs completions and bounds its
+// parallelism and failed indexes; per-index backoff needs Indexed.
+func validateIndexedJob(s *batchv1.JobSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if s.CompletionMode == nil || *s.CompletionMode == batchv1.NonIndexedCompletion {
+		if s.BackoffLimitPerIndex != nil {
+			errs = append(errs, field.Invalid(path.Child("backoffLimitPerIndex"), *s.BackoffLimitPerIndex, "requires indexed completion mode"))
+		}
+		if s.MaxFailedIndexes != nil {
+			errs = append(errs, field.Invalid(path.Child("maxFailedIndexes"), *s.MaxFailedIndexes, "requires indexed completion mode"))
+		}
+		return errs
+	}
+	if *s.CompletionMode != batchv1.IndexedCompletion {
+		return nil
+	}
+	if s.Completions == nil {
+		errs = append(errs, field.Required(path.Child("completions"), "when completion mode is Indexed"))
+	}
+	if s.Parallelism != nil && *s.Parallelism > maxIndexedParallelism {
+		errs = append(errs, field.Invalid(path.Child("parallelism"), *s.Parallelism,
+			fmt.Sprintf("must be less than or equal to %d when completion mode is Indexed", maxIndexedParallelism)))
+	}
+	if s.Completions != nil && s.MaxFailedIndexes != nil && *s.MaxFailedIndexes > *s.Completions {
+		errs = append(errs, field.Invalid(path.Child("maxFailedIndexes"), *s.MaxFailedIndexes, "must be less than or equal to completions"))
+	}
+	if s.MaxFailedIndexes != nil && *s.MaxFailedIndexes > maxFailedIndexes {
+		errs = append(errs, field.Invalid(path.Child("maxFailedIndexes"), *s.MaxFailedIndexes,
+			fmt.Sprintf("must be less than or equal to %d", maxFailedIndexes)))
+	}
+	if s.Completions == nil || *s.Completions <= completionsSoftLimit || s.BackoffLimitPerIndex == nil {
+		return errs
+	}
+	if s.MaxFailedIndexes == nil {
+		errs = append(errs, field.Required(path.Child("maxFailedIndexes"), fmt.Sprintf("must be specified when completions is above %d", completionsSoftLimit)))
+	}
+	if s.Parallelism != nil && *s.Parallelism > maxHighCompletionsParallelism {
+		errs = append(errs, field.Invalid(path.Child("parallelism"), *s.Parallelism, fmt.Sprintf(
+			"must be less than or equal to %d when completions are above %d and used with backoff limit per index", maxHighCompletionsParallelism, completionsSoftLimit)))
+	}
+	if s.MaxFailedIndexes != nil && *s.MaxFailedIndexes > maxHighCompletionsFailures {
+		errs = append(errs, field.Invalid(path.Child("maxFailedIndexes"), *s.MaxFailedIndexes, fmt.Sprintf(
+			"must be less than or equal to %d when completions are above %d and used with backoff limit per index", maxHighCompletionsFailures, completionsSoftLimit)))
+	}
+	return errs
+}
+
+// validateJobName is upstream's validateNameAllowsCompletions, which ends
+// both ValidateJobCreate and ValidateJobUpdate: the pods of an Indexed job
+// are named and hostnamed NAME-INDEX, so the name with the highest index
+// must be a DNS label.
+func validateJobName(o runtime.Object) field.ErrorList {
+	j := o.(*batchv1.Job)
+	s := &j.Spec
+	if s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion || s.Completions == nil || *s.Completions <= 0 {
+		return nil
+	}
+	host := fmt.Sprintf("%s-%d", j.Name, *s.Completions-1)
+	if len(utilvalidation.IsDNS1123Label(host)) == 0 {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), j.Name, "will not able to create pod with invalid DNS label: "+host)}
 }
 
 func validateCronJob(o runtime.Object) field.ErrorList {
@@ -116,6 +193,10 @@ func validateCronJob(o runtime.Object) field.ErrorList {
 // success policies and managedBy never change; the template changes only
 // while the job is suspended, and then only in its scheduling directives.
 func validateJobUpdate(o, old runtime.Object) field.ErrorList {
+	return append(validateJobSpecUpdate(o, old), validateJobName(o)...)
+}
+
+func validateJobSpecUpdate(o, old runtime.Object) field.ErrorList {
 	s, prev := &o.(*batchv1.Job).Spec, &old.(*batchv1.Job).Spec
 	path := field.NewPath("spec")
 	var errs field.ErrorList

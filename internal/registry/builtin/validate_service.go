@@ -26,6 +26,7 @@ func validateService(o runtime.Object) field.ErrorList {
 		errs = append(errs, field.NotSupported(path.Child("type"), s.Spec.Type, []corev1.ServiceType{
 			corev1.ServiceTypeClusterIP, corev1.ServiceTypeExternalName, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort}))
 	}
+	errs = append(errs, validateIPFamilies(s)...)
 	errs = append(errs, validateServiceSpec(s, path)...)
 	errs = append(errs, validateServicePorts(s, path)...)
 	return append(errs, validateLoadBalancerStatus(s, nil)...)
@@ -36,11 +37,15 @@ func validateService(o runtime.Object) field.ErrorList {
 // families may not change (they may be added or released).
 func validateServiceUpdate(o, old runtime.Object) field.ErrorList {
 	s, prev := o.(*corev1.Service), old.(*corev1.Service)
+	var errs field.ErrorList
+	// Upstream's validateServiceExternalTrafficFieldsUpdate.
+	if needsHealthCheck(prev) && needsHealthCheck(s) && s.Spec.HealthCheckNodePort != prev.Spec.HealthCheckNodePort {
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "healthCheckNodePort"), "field is immutable"))
+	}
 	if s.Spec.Type == corev1.ServiceTypeExternalName || prev.Spec.Type == corev1.ServiceTypeExternalName {
-		return nil
+		return errs
 	}
 	headless, wasHeadless := isHeadless(s), isHeadless(prev)
-	var errs field.ErrorList
 	ipsPath := field.NewPath("spec", "clusterIPs").Index(0)
 	ips, prevIPs := s.Spec.ClusterIPs, prev.Spec.ClusterIPs
 	if !headless || !wasHeadless {
@@ -192,13 +197,47 @@ func validateServiceSpec(s *corev1.Service, path *field.Path) field.ErrorList {
 				corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack, corev1.IPFamilyPolicySingleStack}))
 		}
 	}
-	external := s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
-	if s.Spec.ExternalTrafficPolicy != "" && !external {
-		errs = append(errs, field.Invalid(path.Child("externalTrafficPolicy"), s.Spec.ExternalTrafficPolicy,
-			"may only be set for externally-accessible services"))
-	}
 	if len(s.Spec.LoadBalancerSourceRanges) > 0 && s.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		errs = append(errs, field.Forbidden(path.Child("LoadBalancerSourceRanges"), "may only be used when `type` is 'LoadBalancer'"))
+	}
+	if s.Spec.AllocateLoadBalancerNodePorts != nil && s.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		errs = append(errs, field.Forbidden(path.Child("allocateLoadBalancerNodePorts"), "may only be used when `type` is 'LoadBalancer'"))
+	}
+	if s.Spec.Type == corev1.ServiceTypeLoadBalancer && s.Spec.AllocateLoadBalancerNodePorts == nil {
+		// Upstream's path has no "spec".
+		errs = append(errs, field.Required(field.NewPath("allocateLoadBalancerNodePorts"), ""))
+	}
+	return append(errs, validateExternalTrafficPolicy(s, path)...)
+}
+
+// validateExternalTrafficPolicy is upstream's
+// validateServiceExternalTrafficPolicy. A load balancer with the Local
+// policy needs a health check node port; regis allocates it after
+// validation (upstream before), so a missing one is not refused here.
+func validateExternalTrafficPolicy(s *corev1.Service, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch policy := s.Spec.ExternalTrafficPolicy; {
+	case !externallyAccessible(s):
+		if policy != "" {
+			errs = append(errs, field.Invalid(path.Child("externalTrafficPolicy"), policy, "may only be set for externally-accessible services"))
+		}
+	case policy == "":
+		errs = append(errs, field.Required(path.Child("externalTrafficPolicy"), ""))
+	case policy != corev1.ServiceExternalTrafficPolicyCluster && policy != corev1.ServiceExternalTrafficPolicyLocal:
+		errs = append(errs, field.NotSupported(path.Child("externalTrafficPolicy"), policy,
+			[]corev1.ServiceExternalTrafficPolicy{corev1.ServiceExternalTrafficPolicyCluster, corev1.ServiceExternalTrafficPolicyLocal}))
+	}
+	hc := s.Spec.HealthCheckNodePort
+	switch {
+	case !needsHealthCheck(s):
+		if hc != 0 {
+			errs = append(errs, field.Invalid(path.Child("healthCheckNodePort"), hc,
+				"may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"))
+		}
+	case hc != 0:
+		for _, msg := range validation.IsValidPortNum(int(hc)) {
+			errs = append(errs, field.Invalid(path.Child("healthCheckNodePort"), hc, msg))
+		}
 	}
 	return errs
 }
