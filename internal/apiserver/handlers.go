@@ -301,6 +301,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err != nil {
 		return err
 	}
+	obj = trackUpdate(st, "", nil, obj, managerOrUserAgent(opts.FieldManager, r.UserAgent()))
 	res, err := st.Create(r.Context(), info.namespace, obj, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err
@@ -327,16 +328,18 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Sto
 		if err != nil {
 			return err
 		}
-		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(*autoscalingScale) (*autoscalingScale, error) {
-			return body.(*autoscalingScale), nil
+		manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())
+		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
+			return trackScale(st, cur, body.DeepCopyObject().(*autoscalingScale), manager), nil
 		})
 	}
 	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), directive)
 	if err != nil {
 		return err
 	}
-	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(context.Context, runtime.Object) (runtime.Object, error) {
-		return obj.DeepCopyObject(), nil
+	manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())
+	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+		return trackUpdate(st, info.subresource, existing, obj.DeepCopyObject(), manager), nil
 	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
 	if err != nil {
 		return err

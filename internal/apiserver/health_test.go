@@ -124,7 +124,12 @@ func TestFieldValidationAndDryRun(t *testing.T) {
 		t.Errorf("apply patch without fieldManager: %d %s", code, body)
 	}
 	code, _, body = httpDo(t, http.MethodPatch, s.URL+"/api/v1/namespaces/default/configmaps/cm?fieldManager=m", "application/apply-patch+yaml", "{}")
-	if code != 415 {
-		t.Errorf("apply patch: %d %s", code, body)
+	if code != 400 || !strings.Contains(body, "invalid object type") {
+		t.Errorf("apply patch without apiVersion and kind: %d %s", code, body)
+	}
+	code, _, body = httpDo(t, http.MethodPatch, s.URL+"/api/v1/namespaces/default/configmaps/cm?fieldManager=m&dryRun=All", "application/apply-patch+yaml",
+		"apiVersion: v1\nkind: ConfigMap\ndata: {a: b}")
+	if code != 201 || !strings.Contains(body, `"manager":"m","operation":"Apply"`) {
+		t.Errorf("dry-run apply creating: %d %s", code, body)
 	}
 }

@@ -59,12 +59,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		return err
 	}
 	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		return &apierrors.StatusError{ErrStatus: metav1.Status{
-			Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
-			Message: ct + ": server-side apply is not supported by regis yet",
-		}}
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
 	default:
 		return unsupportedMediaType()
 	}
@@ -73,16 +68,24 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		return err
 	}
 	directive := fieldValidation(opts.FieldValidation)
+	manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())
+	apply := pt == types.ApplyYAMLPatchType || pt == types.ApplyCBORPatchType
 	if info.subresource == "scale" {
 		return s.updateScale(w, r, out, st, info, dryRun(opts.DryRun), func(cur *autoscalingScale) (*autoscalingScale, error) {
+			if apply {
+				return applyScale(r.Context(), st, pt, cur, body, &opts, directive)
+			}
 			next := &autoscalingScale{}
 			if err := applyPatch(r.Context(), pt, cur, body, next, directive, s.cfg.MaxRequestBodyBytes); err != nil {
 				return nil, err
 			}
-			return next, nil
+			return trackScale(st, cur, next, manager), nil
 		})
 	}
-	res, _, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
+		if apply {
+			return applyObject(r.Context(), st, info, pt, existing, body, &opts, directive)
+		}
 		if existing == nil {
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
 		}
@@ -91,12 +94,16 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			return nil, err
 		}
 		next.GetObjectKind().SetGroupVersionKind(st.Resource().GroupVersionKind())
-		return next, nil
-	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource)})
+		return trackUpdate(st, info.subresource, existing, next, manager), nil
+	}, registry.UpdateOptions{DryRun: dryRun(opts.DryRun), Subresource: registry.Subresource(info.subresource), ForceAllowCreate: apply})
 	if err != nil {
 		return err
 	}
-	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), res)
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	writeObject(w, out, code, st.Resource().GroupVersion(), res)
 	return nil
 }
 

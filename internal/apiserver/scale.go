@@ -53,6 +53,12 @@ func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output,
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), info.name)
 		}
 		cur := toScale(st, existing)
+		// The parent's managedFields as the Scale's, and back (upstream's
+		// ScaleHandler).
+		mf := newScaleManagedFields(st, existing)
+		if err := mf.toScale(cur); err != nil {
+			return nil, err
+		}
 		next, err := change(cur.DeepCopy())
 		if err != nil {
 			return nil, err
@@ -68,6 +74,9 @@ func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output,
 				field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), next.Spec.Replicas, "must be greater than or equal to 0")})
 		}
 		st.Resource().Scale.SetReplicas(existing, next.Spec.Replicas)
+		if err := mf.toParent(next, existing); err != nil {
+			return nil, err
+		}
 		return existing, nil
 	}, registry.UpdateOptions{DryRun: dry})
 	if err != nil {

@@ -37,6 +37,10 @@ type request struct {
 	// IgnoreBody compares the status only (bodies that differ by design:
 	// /version, generated names).
 	IgnoreBody bool
+	// ManagedFields compares the object's metadata.managedFields too
+	// (manager, operation, apiVersion, fieldsType, fieldsV1,
+	// subresource; times normalized), which bodies otherwise drop.
+	ManagedFields bool
 }
 
 // answer is what a server answered, made comparable.
@@ -51,6 +55,9 @@ type answer struct {
 	Encoding, ContentType string
 	// Warnings are the Warning headers, in order.
 	Warnings string
+	// ManagedFields are the object's managedFields when the request
+	// asks for them.
+	ManagedFields any
 }
 
 // send sends req to the server of cfg.
@@ -116,7 +123,23 @@ func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer
 		}
 	}
 	a.Body = normalize(v, "")
+	if req.ManagedFields {
+		a.ManagedFields = managedFieldsOf(v)
+	}
 	return a, nil
+}
+
+// managedFieldsOf returns an object's managedFields, times normalized.
+func managedFieldsOf(v any) any {
+	m, _ := v.(map[string]any)
+	meta, _ := m["metadata"].(map[string]any)
+	entries, _ := meta["managedFields"].([]any)
+	for _, e := range entries {
+		if e, ok := e.(map[string]any); ok && e["time"] != nil {
+			e["time"] = "<time>"
+		}
+	}
+	return entries
 }
 
 // jsonStream decodes a body of several JSON values (a watch's events).
@@ -200,6 +223,9 @@ func differences(req request, oracle, regis answer) (status, body []string) {
 	}
 	if oracle.Encoding != regis.Encoding {
 		status = append(status, fmt.Sprintf("Content-Encoding %q, oracle %q", regis.Encoding, oracle.Encoding))
+	}
+	if req.ManagedFields {
+		body = append(body, jsonDiff(".metadata.managedFields", oracle.ManagedFields, regis.ManagedFields)...)
 	}
 	if req.IgnoreBody || oracle.Reason != "" {
 		return status, body

@@ -1,0 +1,194 @@
+package apiserver
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/regis-dev/regis/internal/openapi"
+	"github.com/regis-dev/regis/internal/registry"
+)
+
+// This file is the glue between the handlers and apimachinery's
+// managedfields package, as upstream's installer.go makes one field
+// manager per resource and subresource. Upstream's hub is the internal
+// version; regis's is the served version, so the object converter is the
+// identity but for the resources stored in another version.
+
+// typeConverter is built once from the generated definitions, as
+// upstream's getOpenAPIModels.
+var typeConverter = sync.OnceValues(func() (managedfields.TypeConverter, error) {
+	models, err := openapi.Models()
+	if err != nil {
+		return nil, err
+	}
+	return managedfields.NewTypeConverter(models, false)
+})
+
+type fieldManagerKey struct {
+	res         *registry.Resource
+	subresource string
+}
+
+// fieldManagers caches a field manager per resource and subresource.
+var fieldManagers sync.Map
+
+// fieldManager returns the field manager of writes to a resource's
+// subresource ("" for the resource itself).
+func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldManager, error) {
+	key := fieldManagerKey{st.Resource(), subresource}
+	if fm, ok := fieldManagers.Load(key); ok {
+		return fm.(*managedfields.FieldManager), nil
+	}
+	tc, err := typeConverter()
+	if err != nil {
+		return nil, err
+	}
+	kind := st.Resource().GroupVersionKind()
+	if subresource == "scale" {
+		kind = scaleGV.WithKind("Scale")
+	}
+	conv := &convertor{reg: st.Registry(), own: st}
+	fm, err := managedfields.NewDefaultFieldManager(tc, conv, conv, conv, kind, kind.GroupVersion(), subresource, resetFields(st, subresource))
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := fieldManagers.LoadOrStore(key, fm)
+	return actual.(*managedfields.FieldManager), nil
+}
+
+// resetFields are the fields a write does not change, which its manager
+// does not own: upstream's strategies' GetResetFields. The main resource
+// of a kind with a status resets the status; the status subresource
+// resets every other top-level field but the metadata.
+func resetFields(st *registry.Store, subresource string) map[fieldpath.APIVersion]fieldpath.Filter {
+	res := st.Resource()
+	if !res.Status || (subresource != "" && subresource != "status") {
+		return nil
+	}
+	set := fieldpath.NewSet()
+	if subresource == "" {
+		set.Insert(fieldpath.MakePathOrDie("status"))
+	} else {
+		for _, name := range topLevelFields(st.New()) {
+			if name != "metadata" && name != "status" {
+				set.Insert(fieldpath.MakePathOrDie(name))
+			}
+		}
+	}
+	v := fieldpath.APIVersion(res.GroupVersion().String())
+	return fieldpath.NewExcludeFilterSetMap(map[fieldpath.APIVersion]*fieldpath.Set{v: set})
+}
+
+// topLevelFields are the JSON names of an object's fields but apiVersion
+// and kind.
+func topLevelFields(obj runtime.Object) []string {
+	t := reflect.TypeOf(obj).Elem()
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// managerOrUserAgent is upstream's: the fieldManager option, else the
+// user agent's prefix.
+func managerOrUserAgent(manager, userAgent string) string {
+	if manager != "" {
+		return manager
+	}
+	return prefixFromUserAgent(userAgent)
+}
+
+// prefixFromUserAgent is upstream's: what precedes the first "/",
+// unprintable characters dropped, cut at FieldManagerMaxLength bytes.
+func prefixFromUserAgent(u string) string {
+	m := strings.Split(u, "/")[0]
+	buf := bytes.NewBuffer(nil)
+	for _, r := range m {
+		if !unicode.IsPrint(r) {
+			continue
+		}
+		if buf.Len()+utf8.RuneLen(r) > metav1validation.FieldManagerMaxLength {
+			break
+		}
+		buf.WriteRune(r)
+	}
+	return buf.String()
+}
+
+// trackUpdate records manager's changes from live to obj in obj's
+// managedFields, as upstream's handlers do on create, update and the
+// non-apply patches (UpdateNoErrors). obj is defaulted first, as
+// upstream's decoder defaults. A nil live is a create.
+func trackUpdate(st *registry.Store, subresource string, live, obj runtime.Object, manager string) runtime.Object {
+	fm, err := fieldManager(st, subresource)
+	if err != nil {
+		return obj
+	}
+	if d := st.Resource().Default; d != nil {
+		d(obj)
+	}
+	if live == nil {
+		live = st.New()
+	}
+	gvk := st.Resource().GroupVersionKind()
+	live.GetObjectKind().SetGroupVersionKind(gvk)
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return fm.UpdateNoErrors(live, obj, manager)
+}
+
+// scalePaths maps each parent's version to where its replicas are: every
+// kind regis scales keeps them in spec.replicas.
+func scalePaths(gv schema.GroupVersion) managedfields.ResourcePathMappings {
+	return managedfields.ResourcePathMappings{gv.String(): fieldpath.MakePathOrDie("spec", "replicas")}
+}
+
+// scaleManagedFields is upstream's ScaleHandler around a scale write: the
+// parent's managedFields as the Scale's, and back.
+type scaleManagedFields struct{ h *managedfields.ScaleHandler }
+
+func newScaleManagedFields(st *registry.Store, parent runtime.Object) scaleManagedFields {
+	gv := st.Resource().GroupVersion()
+	return scaleManagedFields{managedfields.NewScaleHandler(metaAccessor(parent).GetManagedFields(), gv, scalePaths(gv))}
+}
+
+func (s scaleManagedFields) toScale(sc *autoscalingv1.Scale) error {
+	mf, err := s.h.ToSubresource()
+	sc.ManagedFields = mf
+	return err
+}
+
+func (s scaleManagedFields) toParent(sc *autoscalingv1.Scale, parent runtime.Object) error {
+	mf, err := s.h.ToParent(sc.ManagedFields)
+	if err != nil {
+		return err
+	}
+	metaAccessor(parent).SetManagedFields(mf)
+	return nil
+}
+
+// trackScale records manager's changes from cur to next, Scales whose
+// managedFields are the parent's as the scale handler translates them.
+func trackScale(st *registry.Store, cur, next *autoscalingv1.Scale, manager string) *autoscalingv1.Scale {
+	fm, err := fieldManager(st, "scale")
+	if err != nil {
+		return next
+	}
+	cur.GetObjectKind().SetGroupVersionKind(scaleGV.WithKind("Scale"))
+	next.GetObjectKind().SetGroupVersionKind(scaleGV.WithKind("Scale"))
+	return fm.UpdateNoErrors(cur, next, manager).(*autoscalingv1.Scale)
+}
