@@ -58,6 +58,11 @@ func TestRBAC(t *testing.T) {
 			Body: "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\nrules: [{apiGroups: [\"\"], resources: [pods], verbs: [get]}]"},
 		{Name: "rolebinding", Method: post, Path: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
 			Body: "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: User, name: alice}]"},
+		{Name: "rolebinding without roleRef apiGroup", Method: post, Path: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+			Body: "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb2}\nroleRef: {kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default, namespace: {ns}}]"},
+		{Name: "clusterrolebinding without roleRef apiGroup", Method: post, Path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+			Body: "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: diff-rbac-crb}\nroleRef: {kind: ClusterRole, name: view}\nsubjects: [{kind: Group, name: g}]"},
+		{Name: "delete clusterrolebinding", Method: del, Path: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/diff-rbac-crb"},
 		{Name: "change roleRef", Method: patch, Path: "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings/rb", ContentType: mergeP,
 			Body: `{"roleRef":{"name":"other"}}`},
 	})

@@ -285,12 +285,25 @@ func defaultNetworkPolicy(o runtime.Object) {
 	}
 }
 
+// defaultRoleBinding and defaultClusterRoleBinding are upstream's
+// SetDefaults_RoleBinding/ClusterRoleBinding: an empty roleRef.apiGroup
+// is rbac.authorization.k8s.io; subjects as SetDefaults_Subject.
 func defaultRoleBinding(o runtime.Object) {
-	defaultSubjects(o.(*rbacv1.RoleBinding).Subjects)
+	b := o.(*rbacv1.RoleBinding)
+	defaultRoleRef(&b.RoleRef)
+	defaultSubjects(b.Subjects)
 }
 
 func defaultClusterRoleBinding(o runtime.Object) {
-	defaultSubjects(o.(*rbacv1.ClusterRoleBinding).Subjects)
+	b := o.(*rbacv1.ClusterRoleBinding)
+	defaultRoleRef(&b.RoleRef)
+	defaultSubjects(b.Subjects)
+}
+
+func defaultRoleRef(ref *rbacv1.RoleRef) {
+	if ref.APIGroup == "" {
+		ref.APIGroup = rbacv1.GroupName
+	}
 }
 
 func defaultSubjects(ss []rbacv1.Subject) {
