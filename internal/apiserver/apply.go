@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,8 +56,32 @@ func checkApplyStrict(ctx context.Context, pt types.PatchType, body []byte, dire
 	if directive == metav1.FieldValidationStrict {
 		return apierrors.NewBadRequest(fmt.Sprintf("error strict decoding patch: %v", err))
 	}
-	registry.AddWarning(ctx, err.Error())
+	for _, w := range yamlWarnings(err.Error()) {
+		registry.AddWarning(ctx, w)
+	}
 	return nil
+}
+
+// The beginnings of the YAML decoder's strict errors.
+const (
+	yamlShortPrefix = "yaml: unmarshal errors:\n"
+	yamlLongPrefix  = "error converting YAML to JSON: yaml: unmarshal errors:\n"
+)
+
+// yamlWarnings is upstream's parseYAMLWarnings: a warning per line of
+// a YAML strict error, the error as it is otherwise.
+func yamlWarnings(msg string) []string {
+	rest, ok := strings.CutPrefix(msg, yamlShortPrefix)
+	if !ok {
+		if rest, ok = strings.CutPrefix(msg, yamlLongPrefix); !ok {
+			return []string{msg}
+		}
+	}
+	lines := strings.Split(rest, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return lines
 }
 
 // apply merges the configuration body into live as manager, as

@@ -14,10 +14,10 @@ import (
 // convertor is the object converter, defaulter and creater of a field
 // manager. Objects are in the version a resource serves; one converts to
 // another version through the stored version, when the two resources
-// store the same kind (core v1 and events.k8s.io/v1 Events): what
-// upstream's scheme does through the internal version. Other versions
-// are not registered, and the field manager drops the managers it cannot
-// convert.
+// store the same kind (autoscaling/v1 and v2 HorizontalPodAutoscalers):
+// what upstream's scheme does through the group's internal version.
+// Other versions are not registered, and the field manager drops the
+// managers it cannot convert.
 type convertor struct {
 	reg *registry.Registry
 	own *registry.Store
@@ -118,6 +118,10 @@ func (c *convertor) ConvertToVersion(in runtime.Object, target runtime.GroupVers
 		typed.GetObjectKind().SetGroupVersionKind(gvk)
 		in = typed
 	}
+	// A group-version takes only kinds of its own group: as upstream's,
+	// whose hub is the internal version of the entry's group, managers
+	// recorded through another group (core v1 Events written through
+	// events.k8s.io) cannot be converted and are dropped.
 	want, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{gvk})
 	if !ok {
 		return nil, runtime.NewNotRegisteredGVKErrForTarget("regis", gvk, target)

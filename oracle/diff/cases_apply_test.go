@@ -26,6 +26,41 @@ func applyDeployWith(replicas string) string {
 
 func TestApply(t *testing.T) { runScenario(t, "apply", applyCases()) }
 
+func TestApplyVersions(t *testing.T) { runScenario(t, "apply-versions", applyVersionCases()) }
+
+// applyVersionCases write one Event through core/v1 and events.k8s.io/v1,
+// whose managedFields record each request's version, and migrate a
+// client-side applied object (its last-applied annotation) to apply.
+func applyVersionCases() []request {
+	core := "/api/v1/namespaces/{ns}/events"
+	events := "/apis/events.k8s.io/v1/namespaces/{ns}/events"
+	lastApplied := `{"apiVersion":"v1","data":{"k":"v"},"kind":"ConfigMap","metadata":{"name":"csa","namespace":"{ns}"}}`
+	reqs := []request{
+		{Name: "core event", Method: post, Path: core + "?fieldManager=core",
+			Body: "apiVersion: v1\nkind: Event\nmetadata: {name: ev}\ninvolvedObject: {kind: Pod, name: p, namespace: \"{ns}\"}\n" +
+				"reason: Started\nmessage: hello\ntype: Normal\nsource: {component: kubelet}"},
+		{Name: "events.k8s.io apply", Method: patch, Path: events + "/ev?fieldManager=ev", ContentType: applyP,
+			Body: "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata: {name: ev, labels: {a: b}}\nnote: hello\n"},
+		{Name: "core merge patch", Method: patch, Path: core + "/ev?fieldManager=core2", ContentType: mergeP, Body: `{"count":3}`},
+		{Name: "events.k8s.io get", Method: get, Path: events + "/ev"},
+		{Name: "client-side applied", Method: post, Path: cmPath + "?fieldManager=kubectl-client-side-apply",
+			Body: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: csa, annotations: {kubectl.kubernetes.io/last-applied-configuration: '" +
+				lastApplied + "'}}\ndata: {k: v}"},
+		{Name: "server-side apply takes over", Method: patch, Path: cmPath + "/csa?fieldManager=kubectl", ContentType: applyP,
+			Body: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: csa}\ndata: {k: v, l: w}"},
+		// Upstream serves CBOR only with the CBORServingAndStorage gate.
+		{Name: "cbor apply", Method: patch, Path: cmPath + "/cbor?fieldManager=c", ContentType: "application/apply-patch+cbor",
+			Body: cborConfigMap},
+	}
+	for i := range reqs {
+		reqs[i].ManagedFields = true
+	}
+	return reqs
+}
+
+// cborConfigMap is {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cbor"},"data":{"a":"b"}} in CBOR.
+var cborConfigMap = "\xa4\x6aapiVersion\x62v1\x64kind\x69ConfigMap\x68metadata\xa1\x64name\x64cbor\x64data\xa1\x61a\x61b"
+
 func applyCases() []request {
 	ua := map[string]string{"User-Agent": "tester/1.0 (linux)"}
 	cm := cmPath + "/cm"
