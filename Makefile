@@ -49,22 +49,24 @@ oracle-bin:
 oracle: oracle-bin
 	cd oracle && go test -tags oracle -count=1 ./diff/ $(ORACLEFLAGS)
 
-# Upstream's e2e test binary, k8s.io/kubernetes v1.37.2's test/e2e, built by
-# the oracle module (about 20 minutes the first time, cached after).
+# Upstream's e2e test binary, k8s.io/kubernetes v1.37.2's test/e2e, and the
+# kubectl its sig-cli tests run, built by the oracle module (about 20
+# minutes the first time, cached after).
 e2e-bin:
 	cd oracle && go test -c -ldflags '$(ORACLE_LDFLAGS)' -o ../bin/oracle/e2e.test k8s.io/kubernetes/test/e2e
+	cd oracle && go build -ldflags '$(ORACLE_LDFLAGS)' -o ../bin/oracle/kubectl k8s.io/kubernetes/cmd/kubectl
 
-bin/oracle/e2e.test: oracle/go.mod oracle/go.sum
+bin/oracle/e2e.test bin/oracle/kubectl &: oracle/go.mod oracle/go.sum
 	$(MAKE) e2e-bin
 
 # Upstream's [Conformance] e2e tests against regis, or against the oracle
 # started the same way (an API server alone, one fake Ready node): see
 # README.md. E2EFLAGS go to the runner (go run ./e2e -h), for instance
 # E2EFLAGS='-focus "sig-api-machinery.*Watchers" -timeout 5m' or -all.
-e2e: build bin/oracle/e2e.test
+e2e: build bin/oracle/e2e.test bin/oracle/kubectl
 	cd oracle && go run ./e2e -server regis $(E2EFLAGS)
 
-e2e-oracle: oracle-bin bin/oracle/e2e.test
+e2e-oracle: oracle-bin bin/oracle/e2e.test bin/oracle/kubectl
 	cd oracle && go run ./e2e -server oracle $(E2EFLAGS)
 
 # The last results of both, compared (markdown).
@@ -85,7 +87,7 @@ OPENAPI_PKGS = \
 	k8s.io/api/networking/v1 k8s.io/api/node/v1 k8s.io/api/policy/v1 \
 	k8s.io/api/rbac/v1 k8s.io/api/resource/v1 k8s.io/api/scheduling/v1 \
 	k8s.io/api/scheduling/v1alpha3 \
-	k8s.io/api/storage/v1 \
+	k8s.io/api/storage/v1 k8s.io/api/storagemigration/v1 \
 	k8s.io/apimachinery/pkg/api/resource k8s.io/apimachinery/pkg/apis/meta/v1 \
 	k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/util/intstr \
 	k8s.io/apimachinery/pkg/version

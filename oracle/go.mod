@@ -242,5 +242,9 @@ replace (
 	k8s.io/streaming => k8s.io/streaming v0.37.2
 )
 
-// The oracle's binary: `make oracle-bin` builds it into ../bin/oracle.
-tool k8s.io/kubernetes/cmd/kube-apiserver
+// The oracle's binary: `make oracle-bin` builds it into ../bin/oracle; and
+// the kubectl of upstream's e2e tests (`make e2e-bin`).
+tool (
+	k8s.io/kubernetes/cmd/kube-apiserver
+	k8s.io/kubernetes/cmd/kubectl
+)

@@ -29,17 +29,19 @@ import (
 
 // options are the command line.
 type options struct {
-	server, e2eBin, regisBin, apiserverBin string
-	focus, skip, out, compare              string
-	all, listNeeds                         bool
-	timeout, slowTimeout                   time.Duration
-	parallel                               int
+	server, e2eBin, kubectlBin, regisBin string
+	apiserverBin                         string
+	focus, skip, out, compare            string
+	all, listNeeds                       bool
+	timeout, slowTimeout                 time.Duration
+	parallel                             int
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.server, "server", "regis", "the server to test: regis or oracle")
 	flag.StringVar(&o.e2eBin, "e2e", "../bin/oracle/e2e.test", "upstream's e2e test binary (make e2e-bin)")
+	flag.StringVar(&o.kubectlBin, "kubectl", "../bin/oracle/kubectl", "the kubectl of the sig-cli tests (make e2e-bin)")
 	flag.StringVar(&o.regisBin, "regis", "../bin/regis", "the regis binary (make build)")
 	flag.StringVar(&o.apiserverBin, "kube-apiserver", "../bin/oracle/kube-apiserver", "the oracle's binary (make oracle-bin)")
 	flag.StringVar(&o.focus, "focus", `\[Conformance\]`, "run the tests whose full name matches this regexp")
@@ -76,6 +78,13 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	kubectl, err := filepath.Abs(o.kubectlBin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(kubectl); err != nil {
+		return fmt.Errorf("no kubectl (make e2e-bin builds v1.37.2's): %w", err)
+	}
 	if o.out == "" {
 		o.out = filepath.Join("..", "bin", "oracle", "e2e-"+o.server)
 	}
@@ -92,7 +101,7 @@ func run(o options) error {
 	}
 	fmt.Printf("running %d tests against %s (timeout %v each, %d at once); logs in %s\n",
 		len(names), o.server, o.timeout, o.parallel, filepath.Join(o.out, "logs"))
-	r := &runner{bin: o.e2eBin, kubeconfig: srv.kubeconfig, outDir: o.out, timeout: o.timeout, slowTimeout: o.slowTimeout}
+	r := &runner{bin: o.e2eBin, kubectl: kubectl, kubeconfig: srv.kubeconfig, outDir: o.out, timeout: o.timeout, slowTimeout: o.slowTimeout}
 	results := r.runAll(ctx, names, o.parallel)
 	return writeResults(filepath.Join(o.out, "results.json"), results)
 }

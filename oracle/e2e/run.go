@@ -54,8 +54,9 @@ func listTests(bin string, focus, skip *regexp.Regexp) ([]string, error) {
 // runner runs tests, each in its own e2e.test process so that each has a
 // timeout of its own (ginkgo's --timeout is the whole suite's).
 type runner struct {
-	bin, kubeconfig, outDir string
-	timeout, slowTimeout    time.Duration
+	bin, kubectl         string
+	kubeconfig, outDir   string
+	timeout, slowTimeout time.Duration
 }
 
 // timeoutOf is name's timeout: tests marked [Slow] get slowTimeout (the
@@ -144,7 +145,7 @@ func (r *runner) exec(ctx context.Context, name, reportPath, logPath string) err
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, r.bin, e2eArgs(r.kubeconfig, name, reportPath, r.outDir, timeout)...)
+	cmd := exec.CommandContext(ctx, r.bin, e2eArgs(r, name, reportPath, timeout)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -156,13 +157,14 @@ func (r *runner) exec(ctx context.Context, name, reportPath, logPath string) err
 // (no cloud), no wait for the default service account and the
 // kube-root-ca.crt config map (the controllers that make them do not run),
 // no log dump from nodes.
-func e2eArgs(kubeconfig, name, reportPath, outDir string, timeout time.Duration) []string {
+func e2eArgs(r *runner, name, reportPath string, timeout time.Duration) []string {
 	return []string{
-		"--kubeconfig=" + kubeconfig,
+		"--kubeconfig=" + r.kubeconfig,
+		"--kubectl-path=" + r.kubectl,
 		"--provider=skeleton",
 		"--e2e-verify-service-account=false",
 		"--disable-log-dump",
-		"--e2e-output-dir=" + filepath.Join(outDir, "output"),
+		"--e2e-output-dir=" + filepath.Join(r.outDir, "output"),
 		// Ginkgo matches the suite's description and the test's name.
 		"--ginkgo.focus=^Kubernetes e2e suite " + regexp.QuoteMeta(name) + "$",
 		"--ginkgo.timeout=" + timeout.String(),
