@@ -91,10 +91,12 @@ func defaultRequestsFromLimits(r *corev1.ResourceRequirements) {
 	}
 }
 
-// preparePod is what the pod strategy and the default admission plugins
-// (Priority, DefaultTolerationSeconds) add on create.
+// preparePod is what the pod strategy (AppArmor profiles from the
+// annotations, the status) and the default admission plugins (Priority,
+// DefaultTolerationSeconds) add on create.
 func preparePod(o runtime.Object) {
 	p := o.(*corev1.Pod)
+	keepAppArmorSkewWarnings(p, applyAppArmorVersionSkew(p))
 	p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podQOS(&p.Spec)}
 	if p.Spec.Priority == nil && p.Spec.PriorityClassName == "" {
 		p.Spec.Priority = ptr(int32(0))
@@ -295,6 +297,12 @@ func defaultVolume(v *corev1.Volume) {
 		s.HostPath.Type = ptr(corev1.HostPathUnset)
 	}
 	defaultPodVolumeSources(s)
+	if s.Image != nil && s.Image.PullPolicy == "" { // ImageVolume is GA
+		s.Image.PullPolicy = corev1.PullIfNotPresent
+		if s.Image.Reference != "" {
+			s.Image.PullPolicy = defaultPullPolicy(s.Image.Reference)
+		}
+	}
 	if s.DownwardAPI != nil {
 		defaultDownwardAPIItems(s.DownwardAPI.Items)
 	}

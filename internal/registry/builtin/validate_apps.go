@@ -30,7 +30,8 @@ func validateReplicationController(o runtime.Object) field.ErrorList {
 			"`selector` does not match template `labels`"))
 	}
 	errs = append(errs, validateTemplateRestartAlways(&rc.Spec.Template.Spec, path.Child("template", "spec"))...)
-	return append(errs, validatePodSpec(&rc.Spec.Template.Spec, path.Child("template", "spec"), true)...)
+	errs = append(errs, validatePodSpec(&rc.Spec.Template.Spec, path.Child("template", "spec"), true)...)
+	return append(errs, validatePodTemplateAppArmor(rc.Spec.Template, path.Child("template"))...)
 }
 
 func validateReplicas(r *int32, path *field.Path) field.ErrorList {
@@ -61,7 +62,7 @@ func validateWorkload(kind string, sel *metav1.LabelSelector, t *corev1.PodTempl
 			"`selector` does not match template `labels`"))
 	}
 	errs = append(errs, validatePodSpec(&t.Spec, path.Child("template", "spec"), true)...)
-	return errs
+	return append(errs, validatePodTemplateAppArmor(t, path.Child("template"))...)
 }
 
 func validateTemplateRestartAlways(s *corev1.PodSpec, path *field.Path) field.ErrorList {

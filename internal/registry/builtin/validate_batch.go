@@ -67,7 +67,8 @@ func validateJobSpec(s *batchv1.JobSpec, path *field.Path, template bool) field.
 			}
 		}
 	}
-	return append(errs, validatePodSpec(&s.Template.Spec, tp, true)...)
+	errs = append(errs, validatePodSpec(&s.Template.Spec, tp, true)...)
+	return append(errs, validatePodTemplateAppArmor(&s.Template, path.Child("template"))...)
 }
 
 // The limits of an Indexed job (upstream's maxParallelismForIndexedJob

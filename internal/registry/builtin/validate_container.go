@@ -244,8 +244,7 @@ func validateQuantityValue(name corev1.ResourceName, q resource.Quantity, path *
 }
 
 // validateSecurityContext is the part of upstream's
-// ValidateSecurityContext that applies without Windows or AppArmor
-// profiles. kube-apiserver's --allow-privileged defaults to false.
+// ValidateSecurityContext that applies without Windows. kube-apiserver's --allow-privileged defaults to false.
 func validateSecurityContext(sc *corev1.SecurityContext, path *field.Path) field.ErrorList {
 	if sc == nil {
 		return nil
@@ -264,7 +263,7 @@ func validateSecurityContext(sc *corev1.SecurityContext, path *field.Path) field
 			errs = append(errs, field.Invalid(path.Child("runAsGroup"), *sc.RunAsGroup, msg))
 		}
 	}
-	return errs
+	return append(errs, validateAppArmorProfile(sc.AppArmorProfile, path.Child("appArmorProfile"))...)
 }
 
 // validatePodSpecFields checks the pod spec's own fields beyond
@@ -284,6 +283,9 @@ func validatePodSpecFields(s *corev1.PodSpec, path *field.Path) field.ErrorList 
 	}
 	if v := s.ActiveDeadlineSeconds; v != nil && (*v < 1 || *v > math.MaxInt32) {
 		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), *v, validation.InclusiveRangeError(1, math.MaxInt32)))
+	}
+	if sc := s.SecurityContext; sc != nil {
+		errs = append(errs, validateAppArmorProfile(sc.AppArmorProfile, path.Child("securityContext", "appArmorProfile"))...)
 	}
 	for _, f := range []struct{ name, value string }{{"hostname", s.Hostname}, {"subdomain", s.Subdomain}} {
 		if f.value == "" {

@@ -11,7 +11,46 @@ import (
 
 func validatePod(o runtime.Object) field.ErrorList {
 	p := o.(*corev1.Pod)
-	return validatePodSpec(&p.Spec, field.NewPath("spec"), false)
+	errs := validateAppArmorAnnotations(p.Annotations, &p.Spec, field.NewPath("metadata", "annotations"))
+	errs = append(errs, validatePodSpec(&p.Spec, field.NewPath("spec"), false)...)
+	errs = append(errs, validatePodEphemeralClaims(p.Name, p.Spec.Volumes, field.NewPath("spec", "volumes"))...)
+	return append(errs, validatePodTokenProjections(&p.Spec)...)
+}
+
+// validatePodTokenProjections is upstream's check, for pods and not
+// templates, that a pod with a service account token volume names its
+// service account (which the ServiceAccount admission plugin sets).
+func validatePodTokenProjections(s *corev1.PodSpec) field.ErrorList {
+	if s.ServiceAccountName != "" {
+		return nil
+	}
+	var errs field.ErrorList
+	for i, v := range s.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for j, src := range v.Projected.Sources {
+			if src.ServiceAccountToken != nil {
+				errs = append(errs, field.Forbidden(field.NewPath("spec", "volumes").Index(i).Child("projected", "sources").Index(j).Child("serviceAccountToken"),
+					"must not be specified when serviceAccountName is not set"))
+			}
+		}
+	}
+	return errs
+}
+
+// validatePodCreate is what upstream's ValidatePodCreate adds: AppArmor
+// annotations agree with the fields.
+func validatePodCreate(o runtime.Object) field.ErrorList {
+	p := o.(*corev1.Pod)
+	return validateAppArmorMatch(&p.ObjectMeta, &p.Spec, field.NewPath("spec"))
+}
+
+// validatePodTemplateAppArmor is the AppArmor part of upstream's
+// ValidatePodTemplateSpec, path being the template's.
+func validatePodTemplateAppArmor(t *corev1.PodTemplateSpec, path *field.Path) field.ErrorList {
+	errs := validateAppArmorAnnotations(t.Annotations, &t.Spec, path.Child("annotations"))
+	return append(errs, validateAppArmorMatch(&t.ObjectMeta, &t.Spec, path.Child("spec"))...)
 }
 
 // validatePodSpec checks containers, their names, images and ports, the
@@ -23,10 +62,8 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(path.Child("containers"), ""))
 	}
-	vols := sets.New[string]()
-	for _, v := range s.Volumes {
-		vols.Insert(v.Name)
-	}
+	vols, volErrs := validatePodVolumes(s.Volumes, path.Child("volumes"))
+	errs = append(errs, volErrs...)
 	errs = append(errs, validateContainers(s.Containers, vols, path.Child("containers"), names)...)
 	errs = append(errs, validateContainers(s.InitContainers, vols, path.Child("initContainers"), names)...)
 	switch s.RestartPolicy {
@@ -45,11 +82,6 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 		errs = append(errs, field.NotSupported(path.Child("dnsPolicy"), s.DNSPolicy,
 			[]corev1.DNSPolicy{corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone}))
 	}
-	seen := sets.New[string]()
-	for i, v := range s.Volumes {
-		p := path.Child("volumes").Index(i)
-		errs = append(errs, uniqueLabel(p.Child("name"), v.Name, seen)...)
-	}
 	return append(errs, validatePodSpecFields(s, path)...)
 }
 
@@ -57,6 +89,11 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 // upstream allows (images, activeDeadlineSeconds, added tolerations,
 // terminationGracePeriodSeconds), with upstream's message.
 func validatePodUpdate(o, old runtime.Object) field.ErrorList {
+	errs := validateAppArmorAnnotationUpdates(o.(*corev1.Pod).Annotations, old.(*corev1.Pod).Annotations)
+	return append(errs, validatePodSpecUpdate(o, old)...)
+}
+
+func validatePodSpecUpdate(o, old runtime.Object) field.ErrorList {
 	p, prev := o.(*corev1.Pod).Spec.DeepCopy(), old.(*corev1.Pod).Spec.DeepCopy()
 	for i := range p.Containers {
 		if i < len(prev.Containers) {

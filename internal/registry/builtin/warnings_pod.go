@@ -18,11 +18,11 @@ import (
 // workload strategy uses with its template's path.
 
 // podWarningsOnCreate is the pod strategy's WarningsOnCreate, after the
-// AppArmor warnings its PrepareForCreate adds. Upstream warns about
-// nothing on a pod update.
+// AppArmor warnings its PrepareForCreate adds (applyAppArmorVersionSkew,
+// kept by preparePod). Upstream warns about nothing on a pod update.
 func podWarningsOnCreate(o runtime.Object) []string {
 	pod := o.(*corev1.Pod)
-	warnings := podAppArmorWarnings(pod)
+	warnings := takeAppArmorSkewWarnings(pod)
 	if msgs := validation.IsDNS1123Label(pod.Name); len(msgs) != 0 {
 		warnings = append(warnings, fmt.Sprintf("metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: %v", msgs))
 	}
@@ -216,7 +216,7 @@ func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Obje
 			w = append(w, fmt.Sprintf(`%s: non-functional in v1.27+; use the "seccompProfile" field instead`, annotations.Key(key)))
 		}
 	}
-	// A pod's AppArmor warnings come from podAppArmorWarnings instead.
+	// A pod's AppArmor warnings come from applyAppArmorVersionSkew instead.
 	if path != nil && (c.SecurityContext == nil || c.SecurityContext.AppArmorProfile == nil) {
 		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		if value, ok := meta.Annotations[key]; ok {

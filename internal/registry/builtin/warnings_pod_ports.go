@@ -2,15 +2,12 @@ package builtin
 
 import (
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// The rest of upstream's pod warnings: ports, pod affinity and the
-// AppArmor annotations of a pod.
+// The rest of upstream's pod warnings: ports and pod affinity.
 
 type portBlock struct {
 	field *field.Path
@@ -104,64 +101,4 @@ func podAffinityWarnings(path *field.Path, affinity *corev1.Affinity) []string {
 		terms("podAntiAffinity", a.RequiredDuringSchedulingIgnoredDuringExecution, a.PreferredDuringSchedulingIgnoredDuringExecution)
 	}
 	return w
-}
-
-// podAppArmorWarnings are the warnings of the pod strategy's
-// applyAppArmorVersionSkew (PrepareForCreate): a container AppArmor
-// annotation without the container's field warns, unless it names a
-// valid profile equal to the pod's. Upstream also copies such an
-// annotation to the container's field; regis does not, so that the field
-// it looks at is still the one the client sent.
-func podAppArmorWarnings(pod *corev1.Pod) []string {
-	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
-		return nil
-	}
-	var podProfile *corev1.AppArmorProfile
-	if pod.Spec.SecurityContext != nil {
-		podProfile = pod.Spec.SecurityContext.AppArmorProfile
-	}
-	var w []string
-	visitContainers(&pod.Spec, nil, func(c *corev1.Container, _ *field.Path) {
-		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
-		value, ok := pod.Annotations[key]
-		if !ok || (c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil) {
-			return
-		}
-		profile := appArmorFieldForAnnotation(value)
-		if !validAppArmorProfile(profile) {
-			profile = nil
-		}
-		if profile == nil || !apiequality.Semantic.DeepEqual(profile, podProfile) {
-			w = append(w, fmt.Sprintf(`%s: deprecated since v1.30; use the "appArmorProfile" field instead`,
-				field.NewPath("metadata", "annotations").Key(key)))
-		}
-	})
-	return w
-}
-
-// appArmorFieldForAnnotation is upstream's ApparmorFieldForAnnotation:
-// the profile a deprecated AppArmor annotation names, nil when none.
-func appArmorFieldForAnnotation(annotation string) *corev1.AppArmorProfile {
-	switch {
-	case annotation == corev1.DeprecatedAppArmorBetaProfileNameUnconfined:
-		return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}
-	case annotation == corev1.DeprecatedAppArmorBetaProfileRuntimeDefault:
-		return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeRuntimeDefault}
-	case strings.HasPrefix(annotation, corev1.DeprecatedAppArmorBetaProfileNamePrefix):
-		if name := strings.TrimPrefix(annotation, corev1.DeprecatedAppArmorBetaProfileNamePrefix); name != "" {
-			return &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeLocalhost, LocalhostProfile: &name}
-		}
-	}
-	return nil
-}
-
-// validAppArmorProfile is whether ValidateAppArmorProfileField accepts a
-// profile made from an annotation: a localhost profile name that is not
-// padded with white space and at most 4095 bytes long.
-func validAppArmorProfile(p *corev1.AppArmorProfile) bool {
-	if p == nil || p.Type != corev1.AppArmorProfileTypeLocalhost {
-		return true
-	}
-	name := *p.LocalhostProfile
-	return strings.TrimSpace(name) == name && len(name) <= 4095
 }
