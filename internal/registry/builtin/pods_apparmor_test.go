@@ -50,7 +50,7 @@ func TestAppArmorValidation(t *testing.T) {
 			obj:  pod("{}", "{containers: [{name: c, image: x, securityContext: {appArmorProfile: {type: Localhost, localhostProfile: \" p\"}}}]}"),
 			want: []string{`spec.containers[0].securityContext.appArmorProfile.localhostProfile: Invalid value: " p": must not be padded with whitespace`}},
 		{name: "template annotation", resource: "apps/deployments",
-			obj: "metadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}, annotations: {" + key + ": bogus}}, spec: {" + ctr + "}}}",
+			obj:  "metadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}, annotations: {" + key + ": bogus}}, spec: {" + ctr + "}}}",
 			want: []string{`spec.template.annotations[` + key + `]: Invalid value: "bogus": invalid AppArmor profile name: "bogus"`}},
 	})
 }

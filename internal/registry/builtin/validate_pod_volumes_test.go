@@ -31,7 +31,7 @@ func TestPodVolumeValidation(t *testing.T) {
 		{name: "token without service account", resource: "pods", obj: pod("projected: {sources: [{serviceAccountToken: {path: t}}]}"),
 			want: []string{v + ".projected.sources[0].serviceAccountToken: Forbidden: must not be specified when serviceAccountName is not set"}},
 		{name: "mount of an invalid volume", resource: "pods",
-			obj: "metadata: {name: p}\nspec: {containers: [{name: c, image: x, volumeMounts: [{name: v, mountPath: /m}]}], volumes: [{name: v, rbd: {image: i}}]}",
+			obj:  "metadata: {name: p}\nspec: {containers: [{name: c, image: x, volumeMounts: [{name: v, mountPath: /m}]}], volumes: [{name: v, rbd: {image: i}}]}",
 			want: []string{v + ".rbd.monitors: Required value", `spec.containers[0].volumeMounts[0].name: Not found: "v"`}},
 		{name: "template", resource: "apps/deployments",
 			obj:  "metadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}], volumes: [{name: v, nfs: {server: s, path: p}}]}}}",
