@@ -48,7 +48,7 @@ func TestOpenAPI(t *testing.T) {
 // the resources of its default-enabled beta features.
 var unservedPaths = []string{
 	"/.well-known/", "/openid/", "/apis/apiextensions.k8s.io/", "/apis/authentication.k8s.io/", "/apis/authorization.k8s.io/",
-	"/apis/storagemigration.k8s.io/", "/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+	"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
 	"/apis/certificates.k8s.io/v1/clustertrustbundles", "/apis/certificates.k8s.io/v1/watch/clustertrustbundles",
 	"/apis/certificates.k8s.io/v1/podcertificaterequests", "/apis/certificates.k8s.io/v1/watch/podcertificaterequests",
 	"/apis/certificates.k8s.io/v1/namespaces/{namespace}/podcertificaterequests",

@@ -23,6 +23,7 @@ func groupRows() []*registry.Resource {
 	rs = append(rs, ingressClassRows()...)
 	rs = append(rs, storageCSIRows()...)
 	rs = append(rs, resourceRows()...)
+	rs = append(rs, storageMigrationRows()...)
 	rs = append(rs, apiregistrationRows()...)
 	return rs
 }
