@@ -64,7 +64,12 @@ func TestStorageVersionMigrations(t *testing.T) {
 				`{"type":"Failed","status":"True","reason":"R","message":"m","lastTransitionTime":"2026-01-01T00:00:00Z"}]}]`},
 		{Name: "status succeeded", Method: patch, Path: svms + "/diff-svm-apps/status", ContentType: mergeP, Body: svmCondition("Succeeded", "True")},
 		{Name: "list after status", Method: get, Path: svms, Accept: asTable},
-		{Name: "get updated", Method: get, Path: item},
+		{Name: "apply", Method: patch, Path: item + "?fieldManager=e2e", ContentType: applyP, ManagedFields: true,
+			Body: `{"apiVersion":"storagemigration.k8s.io/v1","kind":"StorageVersionMigration","metadata":{"labels":{"applied":"yes"}}}`},
+		{Name: "apply status", Method: patch, Path: item + "/status?fieldManager=e2e", ContentType: applyP, ManagedFields: true,
+			Body: `{"apiVersion":"storagemigration.k8s.io/v1","kind":"StorageVersionMigration","status":{"conditions":[` +
+				`{"type":"Applied","status":"True","reason":"R","message":"m","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`},
+		{Name: "get updated", Method: get, Path: item, ManagedFields: true},
 		{Name: "delete", Method: del, Path: item},
 		{Name: "get deleted", Method: get, Path: item},
 		{Name: "delete collection", Method: del, Path: svms},
