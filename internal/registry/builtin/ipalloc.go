@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -235,9 +236,7 @@ func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (net
 			used[it.Name] = true
 		}
 	}
-	free := freeIPs(used)
-	rand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
-	for _, a := range free {
+	for _, a := range dynamicOrder(freeIPs(used)) {
 		err := al.reserveIP(ctx, svc, a)
 		if err == nil {
 			return a, nil
@@ -252,6 +251,52 @@ func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (net
 // freeIPs lists the addresses of ServiceClusterIPRange not in used,
 // without the network, the first (the kubernetes service's) and the
 // broadcast address.
+// dynamicOrder orders free addresses as upstream's allocator tries them
+// for a service that asks for none (KEP-3070): the upper band first, at
+// random, then the lower band (the first rangeOffset addresses), which it
+// keeps for services that ask for an address while the upper has room.
+func dynamicOrder(free []netip.Addr) []netip.Addr {
+	bits := ServiceClusterIPRange.Addr().BitLen() - ServiceClusterIPRange.Bits()
+	offset := 0
+	if bits < 63 {
+		offset = rangeOffset(uint64(1) << bits)
+	}
+	base := ServiceClusterIPRange.Masked().Addr()
+	var lower, upper []netip.Addr
+	for _, a := range free {
+		if addrIndex(base, a) < uint64(offset) {
+			lower = append(lower, a)
+		} else {
+			upper = append(upper, a)
+		}
+	}
+	rand.Shuffle(len(upper), func(i, j int) { upper[i], upper[j] = upper[j], upper[i] })
+	rand.Shuffle(len(lower), func(i, j int) { lower[i], lower[j] = lower[j], lower[i] })
+	return append(upper, lower...)
+}
+
+// rangeOffset is upstream's calculateRangeOffset: a sixteenth of the
+// range, at least 16 and at most 256 addresses (none under 16).
+func rangeOffset(size uint64) int {
+	const minOffset, maxOffset, step = 16, 256, 16
+	switch {
+	case size < minOffset:
+		return 0
+	case size/step < minOffset:
+		return minOffset
+	case size/step > maxOffset:
+		return maxOffset
+	}
+	return int(size / step)
+}
+
+// addrIndex is a's distance from base (the low 64 bits suffice for any
+// service range).
+func addrIndex(base, a netip.Addr) uint64 {
+	b, x := base.As16(), a.As16()
+	return binary.BigEndian.Uint64(x[8:]) - binary.BigEndian.Uint64(b[8:])
+}
+
 func freeIPs(used map[string]bool) []netip.Addr {
 	var out []netip.Addr
 	first := ServiceClusterIPRange.Addr().Next()
