@@ -285,16 +285,25 @@ func addWarnings(ctx context.Context, err error) {
 
 func dryRun(v []string) bool { return len(v) > 0 }
 
+// createOptions decodes and checks a create's query parameters.
+func createOptions(r *http.Request) (*metav1.CreateOptions, error) {
+	var opts metav1.CreateOptions
+	if err := decodeParams(r, &opts); err != nil {
+		return nil, err
+	}
+	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&opts)); err != nil {
+		return nil, err
+	}
+	return &opts, nil
+}
+
 func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
 	out, err := negotiate(r)
 	if err != nil {
 		return err
 	}
-	var opts metav1.CreateOptions
-	if err := decodeParams(r, &opts); err != nil {
-		return err
-	}
-	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&opts)); err != nil {
+	opts, err := createOptions(r)
+	if err != nil {
 		return err
 	}
 	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), fieldValidation(opts.FieldValidation))

@@ -7,7 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -46,11 +45,8 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, st *registry.
 	if err != nil {
 		return err
 	}
-	var opts metav1.CreateOptions
-	if err := decodeParams(r, &opts); err != nil {
-		return err
-	}
-	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&opts)); err != nil {
+	opts, err := createOptions(r)
+	if err != nil {
 		return err
 	}
 	gvk := ruleKind(st.Resource(), rule)

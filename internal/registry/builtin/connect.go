@@ -72,11 +72,15 @@ func kubeletLocation(ctx context.Context, reg *registry.Registry, nodeName strin
 	if err != nil {
 		return nil, err
 	}
-	port := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
-	if port <= 0 {
-		port = defaultKubeletPort
+	return &url.URL{Scheme: "https", Host: net.JoinHostPort(host, kubeletPort(node))}, nil
+}
+
+// kubeletPort is the port the node's kubelet reports, or the default.
+func kubeletPort(node *corev1.Node) string {
+	if p := node.Status.DaemonEndpoints.KubeletEndpoint.Port; p > 0 {
+		return strconv.Itoa(int(p))
 	}
-	return &url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	return strconv.Itoa(defaultKubeletPort)
 }
 
 // preferredAddress is upstream's nodeutil.GetPreferredNodeAddress.

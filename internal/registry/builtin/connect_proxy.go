@@ -129,10 +129,7 @@ func connectNodeProxy(ctx context.Context, st *registry.Store, _, id string, req
 	if err := proxyableHost(ctx, host); err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	kubelet := strconv.Itoa(int(node.Status.DaemonEndpoints.KubeletEndpoint.Port))
-	if node.Status.DaemonEndpoints.KubeletEndpoint.Port <= 0 {
-		kubelet = strconv.Itoa(defaultKubeletPort)
-	}
+	kubelet := kubeletPort(node)
 	if port == "" || port == kubelet {
 		t := proxyTarget("https", net.JoinHostPort(host, kubelet), req.Path)
 		t.InsecureSkipVerify = true
