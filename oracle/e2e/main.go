@@ -72,8 +72,6 @@ func run(o options) error {
 		printNeeds(os.Stdout)
 		return nil
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	names, err := selectTests(o)
 	if err != nil {
 		return err
@@ -91,19 +89,30 @@ func run(o options) error {
 	if err := freshDirs(o.out); err != nil {
 		return err
 	}
-	srv, err := start(ctx, o)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := runTests(ctx, o, kubectl, names)
 	if err != nil {
 		return err
 	}
+	return writeResults(filepath.Join(o.out, "results.json"), results)
+}
+
+// runTests starts the server, creates the fake node, and runs names.
+func runTests(ctx context.Context, o options, kubectl string, names []string) ([]result, error) {
+	srv, err := start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	defer srv.stop()
 	if err := createFakeNode(ctx, srv.kubeconfig); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("running %d tests against %s (timeout %v each, %d at once); logs in %s\n",
 		len(names), o.server, o.timeout, o.parallel, filepath.Join(o.out, "logs"))
-	r := &runner{bin: o.e2eBin, kubectl: kubectl, kubeconfig: srv.kubeconfig, outDir: o.out, timeout: o.timeout, slowTimeout: o.slowTimeout}
-	results := r.runAll(ctx, names, o.parallel)
-	return writeResults(filepath.Join(o.out, "results.json"), results)
+	r := &runner{bin: o.e2eBin, kubectl: kubectl, kubeconfig: srv.kubeconfig, outDir: o.out,
+		timeout: o.timeout, slowTimeout: o.slowTimeout}
+	return r.runAll(ctx, names, o.parallel), nil
 }
 
 // selectTests lists the e2e binary's tests to run: -focus and not -skip,
