@@ -21,16 +21,7 @@ func compare(w io.Writer, oraclePath, regisPath string) error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	for n := range oracle {
-		names = append(names, n)
-	}
-	for n := range regis {
-		if _, ok := oracle[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	names := sortedNames(oracle, regis)
 	var regressions, regisOnly, both, neither []string
 	for _, n := range names {
 		o, r := oracle[n].State == "passed", regis[n].State == "passed"
@@ -92,4 +83,20 @@ func readResults(path string) (map[string]result, error) {
 		byName[r.Name] = r
 	}
 	return byName, nil
+}
+
+// sortedNames are the test names of the results, sorted, once each.
+func sortedNames(results ...map[string]result) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, rs := range results {
+		for n := range rs {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }

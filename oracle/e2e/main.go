@@ -7,6 +7,7 @@
 //	go run ./e2e -server regis            # make e2e
 //	go run ./e2e -server oracle           # make e2e-oracle
 //	go run ./e2e -compare A.json,B.json   # make e2e-compare
+//	go run ./e2e -check-needs A.json      # needs.go against an -all run
 //
 // Each test runs in its own e2e.test process with a timeout of its own;
 // results go to <out>/results.json, logs to <out>/logs. The tests listed in
@@ -32,6 +33,7 @@ type options struct {
 	server, e2eBin, kubectlBin, regisBin string
 	apiserverBin                         string
 	focus, skip, out, compare            string
+	checkNeeds                           string
 	all, listNeeds                       bool
 	timeout, slowTimeout                 time.Duration
 	parallel                             int
@@ -52,6 +54,7 @@ func main() {
 	flag.IntVar(&o.parallel, "parallel", 3, "tests run at once (those marked [Serial] run alone, at the end)")
 	flag.StringVar(&o.out, "out", "", "directory of the results and logs (default ../bin/oracle/e2e-<server>)")
 	flag.StringVar(&o.compare, "compare", "", "ORACLE.json,REGIS.json: compare two results files as markdown, and run nothing")
+	flag.StringVar(&o.checkNeeds, "check-needs", "", "ORACLE.json: check needs.go against the oracle's results of a run with -all, and run nothing")
 	flag.BoolVar(&o.listNeeds, "list-needs", false, "print needs.go's tests as markdown, and run nothing")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -68,6 +71,8 @@ func run(o options) error {
 			return fmt.Errorf("-compare wants ORACLE.json,REGIS.json")
 		}
 		return compare(os.Stdout, oracle, regis)
+	case o.checkNeeds != "":
+		return checkNeeds(os.Stdout, o.checkNeeds)
 	case o.listNeeds:
 		printNeeds(os.Stdout)
 		return nil
