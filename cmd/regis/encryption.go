@@ -99,37 +99,16 @@ file), a lower bound whoever wrote them.`,
 				}
 				opts.Rules, opts.RulesFrom = opsenc.RulesOfConfig(file.Config), "config "+f.configs[0]+" ("+file.Hash+")"
 			}
-			var src opsenc.Source
-			var conn *server.Conn // live
-			if len(f.etcd.EtcdServers) > 0 {
-				var err error
-				if conn, err = f.connect(ctx, f.logger(cmd.ErrOrStderr())); err != nil {
-					return err
-				}
-				defer conn.Close()
-			} else {
-				path := f.etcd.DataDir
-				if f.snapshot != "" {
-					path = f.snapshot
-				}
-				file, err := opsenc.OpenFile(path)
-				switch {
-				case err == nil:
-					defer file.Close()
-					src = file
-				case f.snapshot != "":
-					return err
-				default: // a server may run on the data directory: read its etcd
-					if conn, err = server.ConnectRunning(ctx, f.etcd.DataDir, err); err != nil {
-						return err
-					}
-					defer conn.Close()
-				}
+			eo := f.etcd
+			eo.Logger = f.logger(cmd.ErrOrStderr())
+			src, err := openSource(ctx, eo, f.snapshot)
+			if err != nil {
+				return err
 			}
+			defer src.Close()
+			conn := src.Conn // live
 			if conn != nil {
-				var err error
 				c := conn.Client
-				src = &opsenc.Live{KV: c, Name: strings.TrimPrefix(conn.Where, "etcd ")}
 				if opts.WriteCounts, err = peers.ReadWriteCounts(ctx, c, peers.NewLayout(f.etcd.EtcdPrefix)); err != nil {
 					return err
 				}
@@ -145,7 +124,7 @@ file), a lower bound whoever wrote them.`,
 			}
 			bar := progress.New(cmd.ErrOrStderr(), "scan")
 			opts.Progress = func(n int64) { bar.Set(n, 0) }
-			rep, err := opsenc.Status(ctx, src, opts)
+			rep, err := opsenc.Status(ctx, src.Source, opts)
 			bar.Finish()
 			if err != nil {
 				return err

@@ -27,7 +27,7 @@ var floors = [][]string{
 	{"internal/registry"},
 	{"internal/encryptionconfig/peers"},
 	{"internal/encryptionconfig"},
-	{"internal/storage/etcd3", "internal/storage/cacher", "internal/storage/value/identify", "internal/etcd/etcdtest"},
+	{"internal/storage/etcd3", "internal/storage/cacher", "internal/storage/value/identify", "internal/etcd/etcdtest", "internal/ops/source"},
 	{"internal/storage/value/kmsv2", "internal/storage/value/kmsv2/localkms", "internal/storage/value/kmsv2/kmsv2test"},
 	{"internal/storage/value/aes", "internal/storage/value/secretbox"},
 	{"internal/storage", "internal/storage/cacheable", "internal/storage/value", "internal/codec"},
