@@ -17,5 +17,6 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(serve), newVersionCmd())
 	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
+	root.AddCommand(newEtcdCmd())
 	return root
 }
