@@ -68,21 +68,33 @@ func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldM
 }
 
 // resetFields are the fields a write does not change, which its manager
-// does not own: upstream's strategies' GetResetFields. The main resource
-// of a kind with a status resets the status; the status subresource
-// resets every other top-level field but the metadata.
+// does not own: upstream's strategies' GetResetFields, the resource's
+// ResetFields or the common rule (the main resource of a kind with a
+// status resets the status; the status subresource every other top-level
+// field but the metadata).
 func resetFields(st *registry.Store, subresource string) map[fieldpath.APIVersion]fieldpath.Filter {
 	res := st.Resource()
-	if !res.Status || (subresource != "" && subresource != "status") {
-		return nil
-	}
 	set := fieldpath.NewSet()
-	if subresource == "" {
-		set.Insert(fieldpath.MakePathOrDie("status"))
+	if paths, ok := res.ResetFields[subresource]; ok {
+		for _, p := range paths {
+			parts := strings.Split(p, ".")
+			elems := make([]any, len(parts))
+			for i, part := range parts {
+				elems[i] = part
+			}
+			set.Insert(fieldpath.MakePathOrDie(elems...))
+		}
 	} else {
-		for _, name := range topLevelFields(st.New()) {
-			if name != "metadata" && name != "status" {
-				set.Insert(fieldpath.MakePathOrDie(name))
+		if !res.Status || (subresource != "" && subresource != "status") {
+			return nil
+		}
+		if subresource == "" {
+			set.Insert(fieldpath.MakePathOrDie("status"))
+		} else {
+			for _, name := range topLevelFields(st.New()) {
+				if name != "metadata" && name != "status" {
+					set.Insert(fieldpath.MakePathOrDie(name))
+				}
 			}
 		}
 	}

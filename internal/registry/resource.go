@@ -113,6 +113,14 @@ type Resource struct {
 	// resets). Nil keeps the metadata sent, as the strategies of the older
 	// core, apps and batch kinds do.
 	PrepareForStatusUpdate func(obj, old runtime.Object)
+	// ResetFields are the fields upstream's strategy of a subresource (""
+	// for the main resource, "status", "approval", "finalize") resets: a
+	// write there does not change them and its field manager does not own
+	// them (GetResetFields), as dotted paths ("metadata.labels"). A
+	// subresource not listed follows the common rule: the main resource
+	// resets the status, /status every top-level field but the metadata
+	// and the status.
+	ResetFields map[string][]string
 	// Validate checks the object, metadata excluded, on create and on every
 	// update (status and finalize included). Nil accepts anything.
 	Validate func(obj runtime.Object) field.ErrorList

@@ -30,7 +30,8 @@ const (
 	Main Subresource = ""
 	// StatusSubresource writes the status only.
 	StatusSubresource Subresource = "status"
-	// FinalizeSubresource writes a namespace's spec.finalizers only.
+	// FinalizeSubresource writes a namespace's metadata and spec (its
+	// finalizers), not its status.
 	FinalizeSubresource Subresource = "finalize"
 )
 
@@ -368,13 +369,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 		copyField(next, obj, "ObjectMeta")
 		obj, m = next, metaOf(next)
 	case FinalizeSubresource:
-		next := existing.DeepCopyObject()
-		if spec := structField(obj, "Spec"); spec.IsValid() {
-			if f := spec.FieldByName("Finalizers"); f.IsValid() {
-				structField(next, "Spec").FieldByName("Finalizers").Set(f)
-			}
-		}
-		obj, m = next, metaOf(next)
+		// namespaceFinalizeStrategy: the metadata and the spec sent, the
+		// status stored.
+		copyField(obj, existing, "Status")
 	case Main:
 		if s.r.Status {
 			copyField(obj, existing, "Status")

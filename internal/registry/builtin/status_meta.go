@@ -35,11 +35,41 @@ var statusMetadata = map[schema.GroupResource]func(obj, old runtime.Object){
 	{Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicies"}: resetMetaForStatus,
 }
 
-// withStatusMetadata sets the rows' PrepareForStatusUpdate.
+// statusResetsMeta: upstream's status strategy of these resets the
+// metadata and the spec (GetResetFields), as ResetObjectMetaForStatus.
+var statusResetsMeta = map[string][]string{"status": {"metadata", "spec"}}
+
+// resetFields are upstream's strategies' GetResetFields where they differ
+// from the common rule of registry.Resource.ResetFields.
+var resetFields = map[schema.GroupResource]map[string][]string{
+	{Resource: "pods"}:                       {"status": {"spec", "metadata.deletionTimestamp", "metadata.ownerReferences"}},
+	{Group: "apps", Resource: "deployments"}: {"status": {"spec", "metadata.labels"}},
+	{Resource: "namespaces"}:                 {"finalize": {"status"}},
+	{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}: {
+		"":         {"spec", "status"},
+		"status":   {"spec", "status.conditions"},
+		"approval": {"spec", "status.certificate"},
+	},
+	{Group: "flowcontrol.apiserver.k8s.io", Resource: "flowschemas"}:                 statusResetsMeta,
+	{Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}: statusResetsMeta,
+	{Group: "networking.k8s.io", Resource: "servicecidrs"}:                           statusResetsMeta,
+	{Group: "resource.k8s.io", Resource: "resourceclaims"}:                           statusResetsMeta,
+	{Group: "storage.k8s.io", Resource: "volumeattachments"}:                         statusResetsMeta,
+	{Group: "storage.k8s.io", Resource: "csinodes"}:                                  statusResetsMeta,
+	{Group: "admissionregistration.k8s.io", Resource: "validatingadmissionpolicies"}: statusResetsMeta,
+	{Group: "apiregistration.k8s.io", Resource: "apiservices"}:                       statusResetsMeta,
+	{Group: "storagemigration.k8s.io", Resource: "storageversionmigrations"}:         statusResetsMeta,
+}
+
+// withStatusMetadata sets the rows' PrepareForStatusUpdate and
+// ResetFields.
 func withStatusMetadata(rs []*registry.Resource) {
 	for _, r := range rs {
 		if f, ok := statusMetadata[r.GroupResource()]; ok && r.Status {
 			r.PrepareForStatusUpdate = f
+		}
+		if f, ok := resetFields[r.GroupResource()]; ok {
+			r.ResetFields = f
 		}
 	}
 }
