@@ -11,14 +11,14 @@ func TestPruneAndDefault(t *testing.T) {
 		name, in, want string
 		unknown        []string
 	}{{
-		name: "unknown fields pruned and reported",
-		in:   `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a","bogus":1},"spec":{"name":"x","foo":1,"labels":{"a":"b"}},"top":true}`,
-		want: `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"color":"red","labels":{"a":"b"},"minReplicas":0,"name":"x","replicas":1}}`,
+		name:    "unknown fields pruned and reported",
+		in:      `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a","bogus":1},"spec":{"name":"x","foo":1,"labels":{"a":"b"}},"top":true}`,
+		want:    `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"color":"red","labels":{"a":"b"},"minReplicas":0,"name":"x","replicas":1}}`,
 		unknown: []string{"metadata.bogus", "spec.foo", "top"},
 	}, {
-		name: "preserve-unknown-fields and embedded resources keep their fields, embedded metadata is coerced",
-		in:   `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"name":"x","extra":{"any":{"thing":1}},"template":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","junk":1},"spec":{"x":1}}}}`,
-		want: `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"color":"red","extra":{"any":{"thing":1}},"minReplicas":0,"name":"x","replicas":1,"template":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"x":1}}}}`,
+		name:    "preserve-unknown-fields and embedded resources keep their fields, embedded metadata is coerced",
+		in:      `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"name":"x","extra":{"any":{"thing":1}},"template":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","junk":1},"spec":{"x":1}}}}`,
+		want:    `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"spec":{"color":"red","extra":{"any":{"thing":1}},"minReplicas":0,"name":"x","replicas":1,"template":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"x":1}}}}`,
 		unknown: []string{"spec.template.metadata.junk"},
 	}, {
 		name: "null of a non-nullable field without default dropped, nullable kept, defaulted null set",
