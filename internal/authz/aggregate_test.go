@@ -17,7 +17,9 @@ import (
 )
 
 func TestAggregatedRules(t *testing.T) {
-	sel := func(k string) metav1.LabelSelector { return metav1.LabelSelector{MatchLabels: map[string]string{k: "true"}} }
+	sel := func(k string) metav1.LabelSelector {
+		return metav1.LabelSelector{MatchLabels: map[string]string{k: "true"}}
+	}
 	r1 := rbacv1.PolicyRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}
 	r2 := rbacv1.PolicyRule{Verbs: []string{"list"}, APIGroups: []string{""}, Resources: []string{"pods"}}
 	agg := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "agg", Labels: map[string]string{"a": "true"}},
