@@ -17,6 +17,8 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(serve), newVersionCmd())
 	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
+	root.AddCommand(newBenchCmd())
+	root.AddCommand(newInspectCmd())
 	root.AddCommand(newEtcdCmd())
 	return root
 }
