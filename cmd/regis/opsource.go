@@ -67,7 +67,7 @@ func openSource(ctx context.Context, o server.Options, snapshot string) (*opened
 }
 
 func liveOpened(conn *server.Conn) *opened {
-	return &opened{Conn: conn, Source: &source.Live{KV: conn.Client, Name: strings.TrimPrefix(conn.Where, "etcd ")}}
+	return &opened{Conn: conn, Source: &source.Live{KV: conn.Client, Watcher: conn.Client, Name: strings.TrimPrefix(conn.Where, "etcd ")}}
 }
 
 // sourceFlags are the flags of the operator commands that read etcd: the

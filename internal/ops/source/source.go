@@ -21,9 +21,15 @@ import (
 
 // KV is one key as a scan sees it.
 type KV struct {
-	Key, Value  []byte
-	ModRevision int64
-	Lease       int64
+	Key, Value     []byte
+	ModRevision    int64
+	CreateRevision int64
+	Version        int64
+	Lease          int64
+}
+
+func kvOf(kv *mvccpb.KeyValue) KV {
+	return KV{Key: kv.Key, Value: kv.Value, ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision, Version: kv.Version, Lease: kv.Lease}
 }
 
 // Source is what a scan reads: a live etcd or an etcd database file.
@@ -56,7 +62,9 @@ const DefaultPageSize = 500
 // that revision is compacted during the scan, in which case it goes on at
 // the newest one.
 type Live struct {
-	KV       clientv3.KV
+	KV clientv3.KV
+	// Watcher, if set, serves History.
+	Watcher  clientv3.Watcher
 	Name     string // endpoints, for Describe
 	PageSize int    // DefaultPageSize when zero
 	rev      int64
@@ -85,7 +93,7 @@ func (l *Live) Scan(ctx context.Context, start, end string, fn func(KV) error) e
 			l.rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			if err := fn(KV{Key: kv.Key, Value: kv.Value, ModRevision: kv.ModRevision, Lease: kv.Lease}); err != nil {
+			if err := fn(kvOf(kv)); err != nil {
 				return err
 			}
 		}
@@ -195,7 +203,7 @@ func (f *File) Scan(ctx context.Context, start, end string, fn func(KV) error) e
 			if err := proto.Unmarshal(b.Get(latest[k]), kv); err != nil {
 				return err
 			}
-			if err := fn(KV{Key: kv.Key, Value: kv.Value, ModRevision: kv.ModRevision, Lease: kv.Lease}); err != nil {
+			if err := fn(kvOf(kv)); err != nil {
 				return err
 			}
 		}
