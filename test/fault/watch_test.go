@@ -182,3 +182,8 @@ func checkWatchers(t testing.TB, c *clientv3.Client, ns string, fromRV int64, ws
 		}
 	}
 }
+
+// withPrefixCount are the options of a count of every key under a prefix.
+func withPrefixCount() []clientv3.OpOption {
+	return []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithCountOnly()}
+}
