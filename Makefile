@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 30s
 
-.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify
+.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify bench-compare
 
 all: build test
 
@@ -48,6 +48,14 @@ oracle-bin:
 # The differential suite: the same requests to regis and to the oracle.
 oracle: oracle-bin
 	cd oracle && go test -tags oracle -count=1 ./diff/ $(ORACLEFLAGS)
+
+# regis bench side by side on this machine (docs/performance.md): regis and
+# the oracle kube-apiserver, each on a fresh etcd process of its own, loaded
+# by `regis bench --compare` (a few minutes with the defaults). BENCHFLAGS go
+# to regis bench (for instance BENCHFLAGS='--rounds 3 --content-type json'),
+# BENCHRUNFLAGS to the runner (go run ./bench -h); results in bin/oracle/bench.
+bench-compare: build oracle-bin
+	cd oracle && go run ./bench $(BENCHRUNFLAGS) -- $(BENCHFLAGS)
 
 # Upstream's e2e test binary, k8s.io/kubernetes v1.37.2's test/e2e, and the
 # kubectl its sig-cli tests run, built by the oracle module (about 20

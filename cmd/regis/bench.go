@@ -25,7 +25,7 @@ type benchFlags struct {
 	comparePid           int
 	compareEtcdPid       int
 	phases               []string
-	output               string
+	output, jsonOut      string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -87,6 +87,7 @@ lines with -o json, else a table with ratios.`,
 	fs.StringVar(&c.NamespacePrefix, "namespace-prefix", c.NamespacePrefix, "Prefix of each run's namespace (and of the baseline's etcd keys).")
 	fs.StringSliceVar(&f.phases, "phases", nil, "Phases to run, comma separated: "+strings.Join(bench.AllPhases, ",")+" (creates always run). Empty: all.")
 	fs.StringVarP(&f.output, "output", "o", "table", "Output format: table (a summary with ratios) or json (one JSON line per phase).")
+	fs.StringVar(&f.jsonOut, "json-out", "", "Also write the JSON lines to this file.")
 	addEtcdFlags(fs, &f.etcd)
 	return cmd
 }
@@ -131,9 +132,22 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		defer conn.Close()
 		cfg.Etcd = conn.Client
 	}
-	var emit func(bench.Result)
+	var emits []func(bench.Result)
 	if f.output == "json" {
-		emit = bench.JSONLines(cmd.OutOrStdout())
+		emits = append(emits, bench.JSONLines(cmd.OutOrStdout()))
+	}
+	if f.jsonOut != "" {
+		file, err := os.Create(f.jsonOut)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		emits = append(emits, bench.JSONLines(file))
+	}
+	emit := func(r bench.Result) {
+		for _, e := range emits {
+			e(r)
+		}
 	}
 	results, err := bench.Run(ctx, cfg, emit)
 	if err != nil {

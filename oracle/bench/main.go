@@ -1,0 +1,201 @@
+// Command bench runs `regis bench --compare` side by side on this machine:
+// regis (bin/regis serve) and a real kube-apiserver v1.37.2
+// (bin/oracle/kube-apiserver, make oracle-bin), started one after the
+// other, each on a fresh etcd of its own in a process of its own, so that
+// the CPU and memory of every server and every etcd are read apart.
+//
+//	go run ./bench [flags] [-- regis bench flags]   # make bench-compare
+//
+// The etcd members are this program re-run with -etcd-member DIR: the
+// embedded etcd of regis's internal/etcd, with fsync on unless -no-fsync.
+// kube-apiserver is started as oracle/diff and oracle/e2e start it: a
+// control plane without controllers, an administrator's bearer token.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/regis-dev/regis/internal/etcd"
+)
+
+type options struct {
+	regisBin, apiserverBin, dir, out string
+	noFsync, keep                    bool
+	etcdMember                       string // internal: run one etcd member here
+	benchArgs                        []string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.regisBin, "regis", "../bin/regis", "the regis binary (make build): the server and the load generator")
+	flag.StringVar(&o.apiserverBin, "kube-apiserver", "../bin/oracle/kube-apiserver", "the oracle's binary (make oracle-bin)")
+	flag.StringVar(&o.dir, "dir", "", "directory of the data and logs (default: a new temporary one, removed after unless -keep)")
+	flag.StringVar(&o.out, "out", "../bin/oracle/bench", "directory where the results are written: results.jsonl and summary.txt")
+	flag.BoolVar(&o.noFsync, "no-fsync", false, "run the etcd members without fsync")
+	flag.BoolVar(&o.keep, "keep", false, "keep the data and logs")
+	flag.StringVar(&o.etcdMember, "etcd-member", "", "internal: run an etcd member on this data directory, print its URL, until SIGTERM")
+	flag.Parse()
+	o.benchArgs = flag.Args()
+	var err error
+	if o.etcdMember != "" {
+		err = runMember(o)
+	} else {
+		err = run(o)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// runMember is the child process of one etcd member.
+func runMember(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: o.etcdMember, UnsafeNoFsync: o.noFsync})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	fmt.Println(e.Endpoint)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-e.Err():
+		return err
+	}
+}
+
+// proc is a started process: its pid, and how to stop it.
+type proc struct {
+	pid  int
+	stop func()
+}
+
+// startMember re-runs this program as an etcd member on dir.
+func startMember(ctx context.Context, o options, dir string) (*proc, string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	args := []string{"-etcd-member", dir}
+	if o.noFsync {
+		args = append(args, "-no-fsync")
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	exited := make(chan struct{})
+	line := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		s, _ := r.ReadString('\n')
+		line <- strings.TrimSpace(s)
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	go func() { _ = cmd.Wait(); close(exited) }()
+	p := &proc{pid: cmd.Process.Pid, stop: stopper(cmd, exited, nil)}
+	select {
+	case url := <-line:
+		if url == "" {
+			p.stop()
+			return nil, "", errors.New("the etcd member did not start")
+		}
+		return p, url, nil
+	case <-time.After(60 * time.Second):
+		p.stop()
+		return nil, "", errors.New("the etcd member did not start in 60s")
+	}
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, b := range []string{o.regisBin, o.apiserverBin} {
+		if _, err := os.Stat(b); err != nil {
+			return fmt.Errorf("%w (make build oracle-bin)", err)
+		}
+	}
+	regisBin, err := filepath.Abs(o.regisBin)
+	if err != nil {
+		return err
+	}
+	dir := o.dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "regis-bench-"); err != nil {
+			return err
+		}
+		if !o.keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "data and logs in %s\n", dir)
+
+	// regis on its etcd.
+	etcdA, urlA, err := startMember(ctx, o, filepath.Join(dir, "etcd-regis"))
+	if err != nil {
+		return fmt.Errorf("regis's etcd: %w", err)
+	}
+	defer etcdA.stop()
+	regis, regisKC, err := startRegis(ctx, regisBin, filepath.Join(dir, "regis"), urlA)
+	if err != nil {
+		return err
+	}
+	defer regis.stop()
+
+	// kube-apiserver on another.
+	etcdB, urlB, err := startMember(ctx, o, filepath.Join(dir, "etcd-kube-apiserver"))
+	if err != nil {
+		return fmt.Errorf("kube-apiserver's etcd: %w", err)
+	}
+	defer etcdB.stop()
+	kube, kubeKC, err := startOracle(ctx, o.apiserverBin, filepath.Join(dir, "kube-apiserver"), urlB)
+	if err != nil {
+		return err
+	}
+	defer kube.stop()
+
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	common := []string{"bench",
+		"--kubeconfig", regisKC, "--name", "regis", "--pid", strconv.Itoa(regis.pid), "--etcd-pid", strconv.Itoa(etcdA.pid),
+		"--etcd-servers", urlA,
+		"--compare", kubeKC, "--compare-name", "kube-apiserver", "--compare-pid", strconv.Itoa(kube.pid), "--compare-etcd-pid", strconv.Itoa(etcdB.pid),
+	}
+	jsonl := filepath.Join(o.out, "results.jsonl")
+	args := append(append(common, o.benchArgs...), "--json-out", jsonl)
+	fmt.Fprintf(os.Stderr, "regis %s\n", strings.Join(args, " "))
+	sum, err := os.Create(filepath.Join(o.out, "summary.txt"))
+	if err != nil {
+		return err
+	}
+	defer sum.Close()
+	cmd := exec.CommandContext(ctx, regisBin, args...)
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(sum, os.Stdout), os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("regis bench: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "results: %s, %s\n", jsonl, sum.Name())
+	return nil
+}
