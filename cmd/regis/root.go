@@ -15,7 +15,7 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 		SilenceErrors: true, // main prints the error once
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newServeCmd(serve), newVersionCmd())
+	root.AddCommand(withProfiling(newServeCmd(serve)), newVersionCmd())
 	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newInspectCmd())

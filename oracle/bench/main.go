@@ -33,6 +33,7 @@ import (
 
 type options struct {
 	regisBin, apiserverBin, dir, out string
+	regisFlags                       string // more flags of regis serve
 	noFsync, keep                    bool
 	etcdMember                       string // internal: run one etcd member here
 	benchArgs                        []string
@@ -44,6 +45,7 @@ func main() {
 	flag.StringVar(&o.apiserverBin, "kube-apiserver", "../bin/oracle/kube-apiserver", "the oracle's binary (make oracle-bin)")
 	flag.StringVar(&o.dir, "dir", "", "directory of the data and logs (default: a new temporary one, removed after unless -keep)")
 	flag.StringVar(&o.out, "out", "../bin/oracle/bench", "directory where the results are written: results.jsonl and summary.txt")
+	flag.StringVar(&o.regisFlags, "regis-flags", "", "more flags of regis serve, space separated (for example --debug-pprof-address=127.0.0.1:6060)")
 	flag.BoolVar(&o.noFsync, "no-fsync", false, "run the etcd members without fsync")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data and logs")
 	flag.StringVar(&o.etcdMember, "etcd-member", "", "internal: run an etcd member on this data directory, print its URL, until SIGTERM")
@@ -157,7 +159,7 @@ func run(o options) error {
 		return fmt.Errorf("regis's etcd: %w", err)
 	}
 	defer etcdA.stop()
-	regis, regisKC, err := startRegis(ctx, regisBin, filepath.Join(dir, "regis"), urlA)
+	regis, regisKC, err := startRegis(ctx, regisBin, filepath.Join(dir, "regis"), urlA, strings.Fields(o.regisFlags))
 	if err != nil {
 		return err
 	}

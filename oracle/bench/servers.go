@@ -27,7 +27,7 @@ const oracleToken = "bench-admin-token"
 
 // startRegis runs `regis serve` on etcdURL, its certificates in a fresh
 // data directory, on a free port, and waits until it is ready.
-func startRegis(ctx context.Context, bin, dir, etcdURL string) (*proc, string, error) {
+func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string) (*proc, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
@@ -37,12 +37,13 @@ func startRegis(ctx context.Context, bin, dir, etcdURL string) (*proc, string, e
 	}
 	data := filepath.Join(dir, "data")
 	logPath := filepath.Join(dir, "regis.log")
-	p, err := startLogged(exec.CommandContext(ctx, bin, "serve",
-		"--data-dir="+data,
-		"--etcd-servers="+etcdURL,
-		"--secure-port="+strconv.Itoa(port),
+	args := append([]string{"serve",
+		"--data-dir=" + data,
+		"--etcd-servers=" + etcdURL,
+		"--secure-port=" + strconv.Itoa(port),
 		"--log-level=warn",
-	), logPath)
+	}, extra...)
+	p, err := startLogged(exec.CommandContext(ctx, bin, args...), logPath)
 	if err != nil {
 		return nil, "", err
 	}
