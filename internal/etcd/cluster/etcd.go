@@ -35,6 +35,15 @@ type Cluster struct {
 // member is healthy. The processes are killed when t ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	c := NewCluster(t, n)
+	c.Start(t)
+	return c
+}
+
+// NewCluster returns an n-member cluster, its certificates made and its
+// ports chosen, not started.
+func NewCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
 	dir := t.TempDir()
 	p, err := etcd.EnsurePKI(filepath.Join(dir, "pki"))
 	if err != nil {
@@ -65,10 +74,17 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			"--peer-trusted-ca-file", p.CAFile(), "--peer-client-cert-auth",
 			"--unsafe-no-fsync", "--log-level", "warn",
 		)
+	}
+	return c
+}
+
+// Start starts every member and waits (bounded) until each is healthy.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	for _, m := range c.Members {
 		m.Start(t)
 	}
 	c.WaitHealthy(t, 60*time.Second)
-	return c
 }
 
 // Endpoints are the members' client URLs.
