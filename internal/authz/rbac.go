@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -224,15 +225,34 @@ func MatchesServiceAccount(namespace, name, username string) bool {
 	return rest[1:] == name
 }
 
-func describeSubject(s *rbacv1.Subject, bindingNamespace string) string {
+// appendSubject appends upstream's description of a binding's subject:
+// `User "x"`, `Group "x"`, `ServiceAccount "name/namespace"`.
+func appendSubject(b []byte, s *rbacv1.Subject, bindingNamespace string) []byte {
+	b = append(b, s.Kind...)
+	b = append(b, ' ')
 	if s.Kind == rbacv1.ServiceAccountKind {
 		ns := s.Namespace
 		if ns == "" {
 			ns = bindingNamespace
 		}
-		return fmt.Sprintf("%s %q", s.Kind, s.Name+"/"+ns)
+		return strconv.AppendQuote(b, s.Name+"/"+ns)
 	}
-	return fmt.Sprintf("%s %q", s.Kind, s.Name)
+	return strconv.AppendQuote(b, s.Name)
+}
+
+// appendBinding appends `<kind> "<name>" of <Kind> "<role>" to <subject>`
+// (upstream's binding describers, built without fmt: an allowed
+// request's reason is built on every check).
+func appendBinding(b []byte, kind, name string, ref rbacv1.RoleRef, s *rbacv1.Subject, bindingNamespace string) []byte {
+	b = append(b, kind...)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, name)
+	b = append(b, " of "...)
+	b = append(b, ref.Kind...)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, ref.Name)
+	b = append(b, " to "...)
+	return appendSubject(b, s, bindingNamespace)
 }
 
 type clusterRoleBindingSource struct {
@@ -241,8 +261,7 @@ type clusterRoleBindingSource struct {
 }
 
 func (d *clusterRoleBindingSource) String() string {
-	return fmt.Sprintf("ClusterRoleBinding %q of %s %q to %s",
-		d.binding.Name, d.binding.RoleRef.Kind, d.binding.RoleRef.Name, describeSubject(d.subject, ""))
+	return string(appendBinding(make([]byte, 0, 128), "ClusterRoleBinding", d.binding.Name, d.binding.RoleRef, d.subject, ""))
 }
 
 type roleBindingSource struct {
@@ -251,7 +270,6 @@ type roleBindingSource struct {
 }
 
 func (d *roleBindingSource) String() string {
-	return fmt.Sprintf("RoleBinding %q of %s %q to %s",
-		d.binding.Name+"/"+d.binding.Namespace, d.binding.RoleRef.Kind, d.binding.RoleRef.Name,
-		describeSubject(d.subject, d.binding.Namespace))
+	return string(appendBinding(make([]byte, 0, 128), "RoleBinding", d.binding.Name+"/"+d.binding.Namespace,
+		d.binding.RoleRef, d.subject, d.binding.Namespace))
 }
