@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
 
@@ -99,6 +100,10 @@ type Options struct {
 	ClientCAFile string
 	// TokenAuthFile (--token-auth-file) lists bearer tokens.
 	TokenAuthFile string
+	// AuthorizationModes (--authorization-mode, comma-separated) are the
+	// authorizers after the system:masters bypass, in order: RBAC,
+	// AlwaysAllow, AlwaysDeny; empty means RBAC (authz.DefaultModes).
+	AuthorizationModes []string
 	// PKIDir keeps the generated certificates; empty means DataDir/pki.
 	PKIDir string
 	// KubeconfigDir is where admin.kubeconfig is written; empty means
@@ -192,6 +197,11 @@ func (o Options) Validate() error {
 	}
 	if o.EmbeddedEtcdClientPort != 0 && o.EmbeddedEtcdClientPort == o.EmbeddedEtcdPeerPort {
 		errs = append(errs, fmt.Errorf("--embedded-etcd-client-port and --embedded-etcd-peer-port must differ (both %d)", o.EmbeddedEtcdClientPort))
+	}
+	if len(o.AuthorizationModes) > 0 {
+		if _, err := authz.ParseModes(o.AuthorizationModes); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if _, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes); err != nil {
 		errs = append(errs, err)
