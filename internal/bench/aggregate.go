@@ -61,6 +61,8 @@ func Medians(results []Result) []Result {
 					}
 					return float64(r.Watch.BeforeAck)
 				}))
+				c.UpdateP50ms = med(func(r Result) float64 { return watchField(r, func(w *WatchCheck) float64 { return w.UpdateP50ms }) })
+				c.UpdateP99ms = med(func(r Result) float64 { return watchField(r, func(w *WatchCheck) float64 { return w.UpdateP99ms }) })
 				c.FromSendP50ms = med(func(r Result) float64 { return fromSend(r, true) })
 				c.FromSendP99ms = med(func(r Result) float64 { return fromSend(r, false) })
 				m.Watch = &c
@@ -79,4 +81,11 @@ func fromSend(r Result, p50 bool) float64 {
 		return r.Watch.FromSendP50ms
 	}
 	return r.Watch.FromSendP99ms
+}
+
+func watchField(r Result, f func(*WatchCheck) float64) float64 {
+	if r.Watch == nil {
+		return 0
+	}
+	return f(r.Watch)
 }

@@ -65,4 +65,7 @@ type WatchCheck struct {
 	// (the update's own latency included), in ms.
 	FromSendP50ms float64 `json:"fromSendP50ms"`
 	FromSendP99ms float64 `json:"fromSendP99ms"`
+	// The latency of the updates themselves (ms).
+	UpdateP50ms float64 `json:"updateP50ms"`
+	UpdateP99ms float64 `json:"updateP99ms"`
 }
