@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 30s
 
-.PHONY: all build test bench fuzz vet fmt ci oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify bench-compare
+.PHONY: all build test bench fuzz vet fmt ci faults oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify bench-compare
 
 all: build test
 
@@ -34,6 +34,11 @@ fmt:
 
 ci:
 	.ci/run
+
+# Fault tests with real processes (test/fault): those go test ./... runs and
+# the quorum-loss test (2 of 3 etcd members killed).
+faults:
+	go test -tags faults -count=1 -v ./test/fault/
 
 # A real kube-apiserver v1.37.2, built from the module proxy by the oracle
 # module (oracle/go.mod; about 11 minutes the first time, cached after).

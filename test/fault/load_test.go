@@ -28,7 +28,8 @@ type op struct {
 // outcome unknown) is left alone from then on; the others' final state is
 // known from the acknowledged writes only.
 type load struct {
-	ns string
+	ns   string
+	name string // prefix of the names, one per load
 
 	mu       sync.Mutex
 	acked    []op
@@ -44,7 +45,7 @@ type load struct {
 // startLoad starts clients goroutines writing through the configs (client
 // i uses configs[i%len]) until stopped.
 func startLoad(t testing.TB, ns string, clients int, configs ...*rest.Config) *load {
-	l := &load{ns: ns, want: map[string]string{}, unknown: map[string]bool{}, stop: make(chan struct{})}
+	l := &load{ns: ns, name: fmt.Sprintf("l%d-", loadSeq.Add(1)), want: map[string]string{}, unknown: map[string]bool{}, stop: make(chan struct{})}
 	for i := range clients {
 		rc := rest.CopyConfig(configs[i%len(configs)])
 		rc.Timeout = 20 * time.Second // no request hangs
@@ -85,7 +86,7 @@ func (l *load) client(cs *kubernetes.Clientset, id int) {
 			name = live[0]
 			err = cms.Delete(ctx, name, metav1.DeleteOptions{})
 		default:
-			name, v = fmt.Sprintf("c%d-%d", id, n), strconv.Itoa(n)
+			name, v = fmt.Sprintf("%sc%d-%d", l.name, id, n), strconv.Itoa(n)
 			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"v": v}}, metav1.CreateOptions{})
 		}
 		cancel()
@@ -210,7 +211,7 @@ func (l *load) checkState(t testing.TB, state map[string]string) int {
 	return n
 }
 
-var nsSeq atomic.Int32
+var nsSeq, loadSeq atomic.Int32
 
 // newNamespace creates a namespace through cs.
 func newNamespace(t testing.TB, cs kubernetes.Interface) string {
