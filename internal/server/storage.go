@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/codec"
@@ -45,6 +46,8 @@ func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 		newFunc, newList := r.New, r.NewList
 		if conv := r.Convert; conv != nil {
 			newFunc, newList = conv.NewStored, conv.NewStoredList
+		} else if r.Default != nil {
+			cdc = defaultingCodec{Codec: cdc, defaults: r.Default}
 		}
 		var tr value.Transformer
 		gr := r.GroupResource()
@@ -81,4 +84,22 @@ func storageMediaType(flag string, r *registry.Resource) string {
 		return flag
 	}
 	return codec.MediaTypeJSON
+}
+
+// defaultingCodec sets the resource's defaults on every object it decodes,
+// as upstream's storage decoder does: an object stored before a default
+// existed, or stored without one because the strategy ran after the
+// defaults (a job's labels, copied from its template's), reads as
+// kube-apiserver serves it.
+type defaultingCodec struct {
+	runtime.Codec
+	defaults func(runtime.Object)
+}
+
+func (c defaultingCodec) Decode(data []byte, gvk *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	obj, got, err := c.Codec.Decode(data, gvk, into)
+	if err == nil {
+		c.defaults(obj)
+	}
+	return obj, got, err
 }

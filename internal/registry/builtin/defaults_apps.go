@@ -115,6 +115,15 @@ func setClaimTemplateKinds(s *appsv1.StatefulSet) {
 
 func defaultDaemonSet(o runtime.Object) {
 	d := o.(*appsv1.DaemonSet)
+	// Upstream's v1 conversion always writes the template generation as
+	// this annotation, 0 before the strategy sets it: so the manager of a
+	// create owns it, as the manager of a write that changes it.
+	if _, ok := d.Annotations[daemonSetTemplateGeneration]; !ok {
+		if d.Annotations == nil {
+			d.Annotations = map[string]string{}
+		}
+		d.Annotations[daemonSetTemplateGeneration] = "0"
+	}
 	st := &d.Spec.UpdateStrategy
 	if st.Type == "" {
 		st.Type = appsv1.RollingUpdateDaemonSetStrategyType
@@ -227,9 +236,6 @@ func prepareJob(o runtime.Object) {
 	l["controller-uid"] = uid
 	l["job-name"] = j.Name
 	j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": uid}}
-	if len(j.Labels) == 0 {
-		j.Labels = copyMap(l)
-	}
 }
 
 func defaultCronJob(o runtime.Object) {
