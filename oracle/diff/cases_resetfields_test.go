@@ -46,3 +46,29 @@ func TestApplyResetFields(t *testing.T) {
 	}
 	runScenario(t, "reset-fields", reqs)
 }
+
+// TestApplyHPAVersions applies one HorizontalPodAutoscaler through
+// autoscaling/v2 and autoscaling/v1, whose managedFields record each
+// manager's version, and takes the fields of one over the other.
+func TestApplyHPAVersions(t *testing.T) {
+	v1 := "/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers"
+	v2 := "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
+	target := "scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
+	reqs := []request{
+		{Name: "v2 apply", Method: patch, Path: v2 + "/h?fieldManager=two", ContentType: applyP,
+			Body: "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  " + target +
+				"\n  maxReplicas: 5\n  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}]"},
+		{Name: "v1 apply conflicts", Method: patch, Path: v1 + "/h?fieldManager=one", ContentType: applyP,
+			Body: "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {" + target +
+				", maxReplicas: 7, targetCPUUtilizationPercentage: 70}"},
+		{Name: "v1 apply forced", Method: patch, Path: v1 + "/h?fieldManager=one&force=true", ContentType: applyP,
+			Body: "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {" + target +
+				", maxReplicas: 7, targetCPUUtilizationPercentage: 70}"},
+		{Name: "v2 get", Method: get, Path: v2 + "/h"},
+		{Name: "v1 get", Method: get, Path: v1 + "/h"},
+	}
+	for i := range reqs {
+		reqs[i].ManagedFields = true
+	}
+	runScenario(t, "apply-hpa", reqs)
+}
