@@ -61,3 +61,35 @@ func TestKubectlServerSideApply(t *testing.T) {
 		t.Fatalf("diff: %q", out)
 	}
 }
+
+// TestKubectlClientSideToServerSide applies client-side, then server-side:
+// kubectl moves the fields kubectl-client-side-apply owned to its apply
+// manager (csaupgrade), so that a field dropped from the manifest is
+// then removed, as against kube-apiserver (oracle case "server-side
+// apply takes over").
+func TestKubectlClientSideToServerSide(t *testing.T) {
+	s := startServer(t)
+	k := newKubectl(t, s)
+	file := filepath.Join(t.TempDir(), "cm.yaml")
+	writeFile(t, file, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moved, namespace: default}\ndata: {a: '1', b: '2'}\n")
+	k.ok("", "apply", "-f", file)
+	writeFile(t, file, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moved, namespace: default}\ndata: {a: '1'}\n")
+	if out := k.ok("", "apply", "--server-side", "-f", file); !strings.Contains(out, "configmap/moved serverside-applied") {
+		t.Fatalf("server-side apply: %q", out)
+	}
+	cm, err := s.clientset(t).CoreV1().ConfigMaps("default").Get(context.Background(), "moved", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var managers []string
+	for _, e := range cm.ManagedFields {
+		managers = append(managers, e.Manager+"/"+string(e.Operation))
+	}
+	// kubectl-last-applied is kubectl keeping its annotation current.
+	if strings.Join(managers, " ") != "kubectl-last-applied/Apply kubectl/Apply" {
+		t.Errorf("managers %v, want the client-side manager's fields moved to kubectl/Apply", managers)
+	}
+	if _, ok := cm.Data["b"]; ok || cm.Data["a"] != "1" {
+		t.Errorf("data %v: b, dropped from the manifest, should be gone", cm.Data)
+	}
+}
