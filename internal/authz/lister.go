@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +34,8 @@ type MemoryLister struct {
 	rbList  map[string][]*rbacv1.RoleBinding
 	crbList []*rbacv1.ClusterRoleBinding
 	crbOK   bool
+	// synced counts the kinds Feed has listed once.
+	synced atomic.Int32
 }
 
 // NewMemoryLister returns a lister holding objs (*rbacv1.Role,
