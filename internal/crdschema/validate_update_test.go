@@ -56,3 +56,18 @@ func TestValidateUpdate(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	old := object(t, `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a","finalizers":["kubernetes","x.io/y"]}}`)
+	obj := object(t, `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a","finalizers":["kubernetes","x.io/y","plain","a.b"]}}`)
+	want := []string{
+		`metadata.finalizers: "a.b": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers`,
+		`metadata.finalizers: "plain": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers`,
+	}
+	if got := Warnings(obj, old); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := Warnings(old, nil); len(got) != 0 {
+		t.Errorf("standard and qualified finalizers warned: %q", got)
+	}
+}
