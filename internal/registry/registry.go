@@ -3,6 +3,8 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,10 +32,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Registry is the set of Stores of the resource table.
+// Registry is the set of Stores of the resource table. Rows made at run
+// time (the versions of custom resources) come and go with Add and Remove.
 type Registry struct {
-	stores     []*Store
-	byResource map[schema.GroupVersionResource]*Store
+	mu         sync.Mutex // serializes Add and Remove
+	table      atomic.Pointer[table]
 	namespaces *Store
 	// gcKick wakes the garbage collector (capacity 1).
 	gcKick chan struct{}
@@ -44,6 +47,14 @@ type Registry struct {
 	now      func() time.Time
 }
 
+// table is one state of the resource table; a change makes a new one.
+type table struct {
+	stores     []*Store
+	byResource map[schema.GroupVersionResource]*Store
+	revision   uint64
+	changed    chan struct{} // closed when the next table replaces this one
+}
+
 // New builds a Store for each resource of the table. It starts nothing.
 func New(c Config) (*Registry, error) {
 	if c.Storage == nil {
@@ -52,22 +63,20 @@ func New(c Config) (*Registry, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	reg := &Registry{byResource: map[schema.GroupVersionResource]*Store{}, gcKick: make(chan struct{}, 1), reapKick: make(chan struct{}, 1), now: c.Now}
+	reg := &Registry{gcKick: make(chan struct{}, 1), reapKick: make(chan struct{}, 1), now: c.Now}
+	t := &table{byResource: map[schema.GroupVersionResource]*Store{}, changed: make(chan struct{})}
 	for _, r := range c.Resources {
 		gvr := r.GroupVersionResource()
-		if _, dup := reg.byResource[gvr]; dup {
+		if _, dup := t.byResource[gvr]; dup {
 			return nil, fmt.Errorf("registry: %s listed twice", gvr)
 		}
 		st, err := c.Storage(r)
 		if err != nil {
 			return nil, fmt.Errorf("registry: storage of %s: %w", r.GroupResource(), err)
 		}
-		s := &Store{r: r, storage: st, now: c.Now, fieldNames: map[string]bool{}, gcKick: reg.gcKick, reg: reg}
-		for f := range r.SelectableFields(r.New(), "", "") {
-			s.fieldNames[f] = true
-		}
-		reg.stores = append(reg.stores, s)
-		reg.byResource[gvr] = s
+		s := reg.newStore(r, st)
+		t.stores = append(t.stores, s)
+		t.byResource[gvr] = s
 		if s.isNamespaces() {
 			reg.namespaces = s
 		}
@@ -80,21 +89,88 @@ func New(c Config) (*Registry, error) {
 		}
 		reg.internal[r.Resource] = st
 	}
-	for _, s := range reg.stores {
+	for _, s := range t.stores {
 		if s.r.Namespaced {
 			s.namespaces = reg.namespaces
 		}
 	}
+	reg.table.Store(t)
 	return reg, nil
 }
 
-// Stores returns the stores in table order. The caller must not modify
-// the slice.
-func (r *Registry) Stores() []*Store { return r.stores }
+func (r *Registry) newStore(res *Resource, st storage.Interface) *Store {
+	s := &Store{r: res, storage: st, now: r.now, fieldNames: map[string]bool{}, gcKick: r.gcKick, reg: r}
+	for f := range res.SelectableFields(res.New(), "", "") {
+		s.fieldNames[f] = true
+	}
+	if res.Namespaced {
+		s.namespaces = r.namespaces
+	}
+	return s
+}
+
+// Add serves a resource made at run time over st (the versions of a
+// custom resource, which share one storage) and returns its Store. A row
+// of the same group, version and resource must be removed first.
+func (r *Registry) Add(res *Resource, st storage.Interface) (*Store, error) {
+	gvr := res.GroupVersionResource()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.table.Load()
+	if _, dup := old.byResource[gvr]; dup {
+		return nil, fmt.Errorf("registry: %s is already served", gvr)
+	}
+	s := r.newStore(res, st)
+	stores := append(old.stores[:len(old.stores):len(old.stores)], s)
+	r.replace(old, stores)
+	return s, nil
+}
+
+// Remove stops serving a resource added with Add; the objects stay in
+// storage. It reports whether the resource was served.
+func (r *Registry) Remove(gvr schema.GroupVersionResource) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.table.Load()
+	s, ok := old.byResource[gvr]
+	if !ok {
+		return false
+	}
+	stores := make([]*Store, 0, len(old.stores)-1)
+	for _, x := range old.stores {
+		if x != s {
+			stores = append(stores, x)
+		}
+	}
+	r.replace(old, stores)
+	return true
+}
+
+// replace makes stores the table, under r.mu.
+func (r *Registry) replace(old *table, stores []*Store) {
+	t := &table{stores: stores, byResource: make(map[schema.GroupVersionResource]*Store, len(stores)),
+		revision: old.revision + 1, changed: make(chan struct{})}
+	for _, s := range stores {
+		t.byResource[s.r.GroupVersionResource()] = s
+	}
+	r.table.Store(t)
+	close(old.changed)
+}
+
+// Revision counts the changes of the table: what serves discovery or
+// OpenAPI from the table rebuilds it when the revision moved.
+func (r *Registry) Revision() uint64 { return r.table.Load().revision }
+
+// Changed returns a channel closed at the next change of the table.
+func (r *Registry) Changed() <-chan struct{} { return r.table.Load().changed }
+
+// Stores returns the stores in table order, rows added at run time last.
+// The caller must not modify the slice; it does not change.
+func (r *Registry) Stores() []*Store { return r.table.Load().stores }
 
 // Lookup returns the store of a group, version and resource.
 func (r *Registry) Lookup(gvr schema.GroupVersionResource) (*Store, bool) {
-	s, ok := r.byResource[gvr]
+	s, ok := r.table.Load().byResource[gvr]
 	return s, ok
 }
 

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -143,8 +144,31 @@ func structField(obj runtime.Object, name string) reflect.Value {
 	return v.Elem().FieldByName(name)
 }
 
+// unstructuredKeys are the keys of a custom resource's object that hold
+// what a struct field holds in a built-in type.
+var unstructuredKeys = map[string][]string{
+	"TypeMeta":   {"apiVersion", "kind"},
+	"ObjectMeta": {"metadata"},
+	"Spec":       {"spec"},
+	"Status":     {"status"},
+}
+
 // copyField sets field name of dst to that of src.
 func copyField(dst, src runtime.Object, name string) {
+	if d, ok := dst.(*unstructured.Unstructured); ok {
+		var from map[string]any
+		if u, ok := src.(*unstructured.Unstructured); ok {
+			from = u.Object
+		}
+		for _, k := range unstructuredKeys[name] {
+			if v, ok := from[k]; ok {
+				d.Object[k] = runtime.DeepCopyJSONValue(v)
+			} else {
+				delete(d.Object, k)
+			}
+		}
+		return
+	}
 	d, s := structField(dst, name), structField(src, name)
 	if d.IsValid() && s.IsValid() && d.CanSet() {
 		d.Set(s)
@@ -153,19 +177,28 @@ func copyField(dst, src runtime.Object, name string) {
 
 // clearField sets field name of obj to its zero value.
 func clearField(obj runtime.Object, name string) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		for _, k := range unstructuredKeys[name] {
+			delete(u.Object, k)
+		}
+		return
+	}
 	if f := structField(obj, name); f.IsValid() && f.CanSet() {
 		f.Set(reflect.Zero(f.Type()))
 	}
 }
 
 // specChanged reports a change outside metadata and status: what bumps
-// metadata.generation.
-func specChanged(obj, old runtime.Object) bool {
+// metadata.generation. A custom resource without a status subresource
+// counts its status too, as upstream's custom resource strategy.
+func specChanged(obj, old runtime.Object, statusSubresource bool) bool {
 	a, b := obj.DeepCopyObject(), old.DeepCopyObject()
 	for _, o := range []runtime.Object{a, b} {
 		clearField(o, "TypeMeta")
 		clearField(o, "ObjectMeta")
-		clearField(o, "Status")
+		if _, custom := o.(*unstructured.Unstructured); !custom || statusSubresource {
+			clearField(o, "Status")
+		}
 	}
 	return !equalJSON(a, b)
 }

@@ -401,7 +401,7 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	m.SetGeneration(old.GetGeneration())
 	view := opts.Subresource != Main && opts.Subresource != StatusSubresource && opts.Subresource != FinalizeSubresource
-	if s.r.Generation && (opts.Subresource == Main || view) && specChanged(obj, existing) {
+	if s.r.Generation && (opts.Subresource == Main || view) && specChanged(obj, existing, s.r.Status) {
 		m.SetGeneration(old.GetGeneration() + 1)
 	}
 	if s.r.PrepareForUpdate != nil && opts.Subresource == Main {
