@@ -96,6 +96,22 @@ func TestRunAgainstRegis(t *testing.T) {
 	if t.Failed() {
 		t.Log(sum.String())
 	}
+
+	// JSON: the watchers read the other stream format.
+	cfg.ContentType, cfg.Phases, cfg.Etcd = "json", []string{PhaseList, PhaseWatch}, nil
+	cfg.Targets = cfg.Targets[:1]
+	results, err = Run(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Phase == "watch" && (r.Watch == nil || !r.Watch.Complete || r.ContentType != "json") {
+			t.Errorf("JSON watch: %+v %+v", r, r.Watch)
+		}
+		if r.Phase == "get" || r.Phase == "paged" {
+			t.Errorf("phase %s ran, not asked for", r.Phase)
+		}
+	}
 }
 
 func TestCheck(t *testing.T) {

@@ -173,5 +173,8 @@ func checkOf(r Result) string {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
 		}
 	}
+	if c.FirstError != "" {
+		parts = append(parts, "the first: "+c.FirstError)
+	}
 	return fmt.Sprintf("INCOMPLETE %d/%d: %s", c.CompleteWatchers, c.Watchers, strings.Join(parts, ", "))
 }

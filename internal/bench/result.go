@@ -57,7 +57,8 @@ type WatchCheck struct {
 	OutOfOrder       int `json:"outOfOrder"` // events older than one received before
 	Unexpected       int `json:"unexpected"` // events of no update of this phase
 	// Errors: watch error events or streams that ended early.
-	Errors int `json:"errors"`
+	Errors     int    `json:"errors"`
+	FirstError string `json:"firstError,omitempty"`
 	// BeforeAck: deliveries seen before the write's acknowledgement
 	// (counted as 0 ms).
 	BeforeAck int `json:"beforeAck"`

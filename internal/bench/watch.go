@@ -3,14 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 )
 
 // receipt is one event as a watcher got it.
@@ -20,12 +18,14 @@ type receipt struct {
 }
 
 // watcher is one watch, on a connection of its own (as separate clients
-// have), and what it received.
+// have), and what it received (see watch_stream.go).
 type watcher struct {
-	w        watch.Interface
+	body     io.ReadCloser
+	cancel   context.CancelFunc
 	got      []receipt
 	errs     int
-	stopped  atomic.Bool   // set before w.Stop: errors after it are the stop's
+	firstErr string
+	stopped  atomic.Bool   // set before the stream is closed: errors after it are the stop's
 	enough   chan struct{} // closed once it holds the expected count
 	finished chan struct{} // closed when its loop ends
 }
@@ -56,11 +56,13 @@ func (r *runner) watch(ctx context.Context) (Result, error) {
 		if err != nil {
 			return err
 		}
-		w, err := cs.CoreV1().Pods(r.ns).Watch(context.WithoutCancel(ctx), metav1.ListOptions{ResourceVersion: from})
+		wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+		body, err := openWatch(wctx, cs, r.ns, from)
 		if err != nil {
+			wcancel()
 			return err
 		}
-		watchers[i] = &watcher{w: w, enough: make(chan struct{}), finished: make(chan struct{})}
+		watchers[i] = &watcher{body: body, cancel: wcancel, enough: make(chan struct{}), finished: make(chan struct{})}
 		return nil
 	})
 	bar.Finish()
@@ -77,7 +79,7 @@ func (r *runner) watch(ctx context.Context) (Result, error) {
 		return Result{}, fmt.Errorf("opening watches: %w", err)
 	}
 	for _, w := range watchers {
-		wg.Go(func() { w.receive(r.cfg.Updates) })
+		wg.Go(func() { w.receive(newEventReader(r.cfg.ContentType, w.body), r.cfg.Updates) })
 	}
 
 	// The updates, pod after pod.
@@ -94,9 +96,9 @@ func (r *runner) watch(ctx context.Context) (Result, error) {
 		if err != nil {
 			return err
 		}
-		n, err := strconv.ParseUint(rv, 10, 64)
+		n, err := parseRV(rv)
 		if err != nil {
-			return fmt.Errorf("resourceVersion %q is not a number: delivery cannot be matched", rv)
+			return err
 		}
 		mu.Lock()
 		acks[n] = ack
@@ -160,33 +162,41 @@ func (r *runner) watch(ctx context.Context) (Result, error) {
 
 func (w *watcher) stop() {
 	w.stopped.Store(true)
-	w.w.Stop()
+	w.cancel()
+	w.body.Close()
 }
 
-// receive records events until the watch is stopped; enough is closed at
-// the expected count.
-func (w *watcher) receive(expected int) {
+func (w *watcher) fail(err error) {
+	if w.errs == 0 {
+		w.firstErr = err.Error()
+	}
+	w.errs++
+}
+
+// receive records events until the stream ends; enough is closed at the
+// expected count. The receipt time is taken as soon as the event is read.
+func (w *watcher) receive(events eventReader, expected int) {
 	defer close(w.finished)
 	closed := false
-	for ev := range w.w.ResultChan() {
+	for {
+		ev, err := events.next()
 		at := time.Now()
-		if ev.Type == watch.Error {
+		if err != nil {
 			if !w.stopped.Load() {
-				w.errs++
+				w.fail(err) // the stream ended before the watcher was done
 			}
+			return
+		}
+		switch ev.typ {
+		case "ERROR":
+			w.fail(fmt.Errorf("an ERROR event"))
+			continue
+		case "BOOKMARK":
 			continue
 		}
-		if ev.Type == watch.Bookmark {
-			continue
-		}
-		m, err := meta.Accessor(ev.Object)
+		rv, err := parseRV(ev.rv)
 		if err != nil {
-			w.errs++
-			continue
-		}
-		rv, err := strconv.ParseUint(m.GetResourceVersion(), 10, 64)
-		if err != nil {
-			w.errs++
+			w.fail(err)
 			continue
 		}
 		w.got = append(w.got, receipt{rv: rv, at: at})
@@ -206,6 +216,9 @@ func check(watchers []*watcher, acks map[uint64]time.Time) *WatchCheck {
 		var last uint64
 		bad := w.errs > 0
 		c.Errors += w.errs
+		if c.FirstError == "" {
+			c.FirstError = w.firstErr
+		}
 		for _, g := range w.got {
 			switch {
 			case func() bool { _, ok := acks[g.rv]; return !ok }():
