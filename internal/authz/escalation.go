@@ -171,3 +171,22 @@ func OnlyGCFieldsChanged(obj, old runtime.Object) bool {
 	am.SetManagedFields(bm.GetManagedFields())
 	return equality.Semantic.DeepEqual(a, b)
 }
+
+// CheckWrite checks a create (old nil) or update of any of the four RBAC
+// kinds by u, as upstream's RBAC storage does; other objects pass. Call
+// it once the object's namespace is the request's and its roleRef is
+// defaulted, before the object is stored (on an update, with the stored
+// object as old, inside the update's retry so old is current).
+func (e *Escalation) CheckWrite(ctx context.Context, u *User, obj, old runtime.Object) error {
+	switch o := obj.(type) {
+	case *rbacv1.Role:
+		return e.CheckRoleWrite(ctx, u, "roles", o.Namespace, o.Name, obj, old)
+	case *rbacv1.ClusterRole:
+		return e.CheckRoleWrite(ctx, u, "clusterroles", "", o.Name, obj, old)
+	case *rbacv1.RoleBinding:
+		return e.CheckBindingWrite(ctx, u, "rolebindings", o.Namespace, o.Name, o.RoleRef, obj, old)
+	case *rbacv1.ClusterRoleBinding:
+		return e.CheckBindingWrite(ctx, u, "clusterrolebindings", "", o.Name, o.RoleRef, obj, old)
+	}
+	return nil
+}

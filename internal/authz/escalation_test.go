@@ -78,6 +78,17 @@ func TestEscalation(t *testing.T) {
 	if err := e.CheckBindingWrite(ctx, carol, "clusterrolebindings", "", "b", ref("ClusterRole", "reader"), rb, nil); err != nil {
 		t.Errorf("bind verb ignored: %v", err)
 	}
+	// CheckWrite dispatches on the kind.
+	rbw := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: "ns"}, RoleRef: ref("ClusterRole", "role-writer")}
+	if err := e.CheckWrite(ctx, alice, rbw, nil); !apierrors.IsForbidden(err) {
+		t.Errorf("CheckWrite of a binding: %v", err)
+	}
+	if err := e.CheckWrite(ctx, alice, more, nil); !apierrors.IsForbidden(err) {
+		t.Errorf("CheckWrite of a role: %v", err)
+	}
+	if err := e.CheckWrite(ctx, alice, &metav1.Status{}, nil); err != nil {
+		t.Errorf("CheckWrite of another kind: %v", err)
+	}
 	err = e.CheckBindingWrite(ctx, alice, "rolebindings", "ns", "b", ref("Role", "nope"), rb, nil)
 	if !apierrors.IsNotFound(err) || err.Error() != `role.rbac.authorization.k8s.io "nope" not found` {
 		t.Errorf("missing role: %v", err)
