@@ -70,7 +70,9 @@ func (s *Schema) coerce(obj map[string]any, fromStorage, returnPaths bool) ([]st
 			}
 			paths = append(paths, metaPaths...)
 		}
-		if fromStorage && objectMeta.Generation == 0 {
+		// Upstream dereferences objectMeta here; an object without metadata
+		// (never stored by an API server) would panic.
+		if fromStorage && objectMeta != nil && objectMeta.Generation == 0 {
 			objectMeta.Generation = 1
 		}
 	}
