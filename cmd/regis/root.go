@@ -19,6 +19,7 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newInspectCmd())
+	root.AddCommand(newSizingCmd())
 	root.AddCommand(newEtcdCmd())
 	return root
 }

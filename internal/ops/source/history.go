@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/bbolt"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -46,50 +47,78 @@ func (l *Live) Get(ctx context.Context, key string, rev int64) (KV, error) {
 	return kvOf(resp.Kvs[0]), nil
 }
 
-// History implements Getter: a watch of the key from the oldest revision
-// etcd holds, read until a progress notification proves it is caught up.
+// History implements Getter.
 func (l *Live) History(ctx context.Context, key string, fn func(Event) error) error {
+	return l.Revisions(ctx, key, key+"\x00", fn)
+}
+
+// Revisions calls fn for every revision etcd holds of keys in [start,
+// end), in revision order: a watch from the oldest revision held, read
+// until a progress notification proves it caught up with the revision at
+// its start.
+func (l *Live) Revisions(ctx context.Context, start, end string, fn func(Event) error) error {
 	if l.Watcher == nil {
-		return errors.New("history needs a watch client")
+		return errors.New("reading past revisions needs a watch client")
 	}
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	from := int64(1)
 	for {
-		wch := l.Watcher.Watch(ctx, key, clientv3.WithRev(from), clientv3.WithProgressNotify())
-		if err := l.Watcher.RequestProgress(ctx); err != nil {
-			return fmt.Errorf("history %s: %w", key, err)
-		}
-		compacted, err := drainHistory(wch, fn)
+		wch := l.Watcher.Watch(ctx, start, clientv3.WithRange(end), clientv3.WithRev(from))
+		compacted, err := l.drain(ctx, wch, fn)
 		if err != nil || compacted == 0 {
 			return err
 		}
 		from = compacted // the oldest revision still held
+		l.compacted = compacted
 	}
 }
 
-// drainHistory reads events until the first progress notification; it
-// returns the compact revision when the watch started below it.
-func drainHistory(wch clientv3.WatchChan, fn func(Event) error) (int64, error) {
-	for resp := range wch {
-		if resp.CompactRevision > 0 {
-			return resp.CompactRevision, nil
-		}
-		if err := resp.Err(); err != nil {
-			return 0, err
-		}
-		for _, ev := range resp.Events {
-			e := Event{Revision: ev.Kv.ModRevision, Delete: ev.Type == clientv3.EventTypeDelete, KV: kvOf(ev.Kv)}
-			if err := fn(e); err != nil {
+// progressEvery is how often a replay asks for a progress notification:
+// etcd answers only once the watch has caught up.
+const progressEvery = 100 * time.Millisecond
+
+// drain reads events until the first progress notification; it returns
+// the compact revision when the watch started below it.
+func (l *Live) drain(ctx context.Context, wch clientv3.WatchChan, fn func(Event) error) (int64, error) {
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	if err := l.Watcher.RequestProgress(ctx); err != nil {
+		return 0, err
+	}
+	for {
+		select {
+		case <-tick.C:
+			if err := l.Watcher.RequestProgress(ctx); err != nil {
 				return 0, err
 			}
-		}
-		if resp.IsProgressNotify() {
-			return 0, nil
+			continue
+		case resp, ok := <-wch:
+			if !ok {
+				return 0, errors.New("watch closed")
+			}
+			if resp.CompactRevision > 0 {
+				return resp.CompactRevision, nil
+			}
+			if err := resp.Err(); err != nil {
+				return 0, err
+			}
+			for _, ev := range resp.Events {
+				e := Event{Revision: ev.Kv.ModRevision, Delete: ev.Type == clientv3.EventTypeDelete, KV: kvOf(ev.Kv)}
+				if err := fn(e); err != nil {
+					return 0, err
+				}
+			}
+			if resp.IsProgressNotify() {
+				return 0, nil
+			}
 		}
 	}
-	return 0, errors.New("watch closed")
 }
+
+// CompactRevision is the revision etcd was last compacted at, as the last
+// Revisions call found it (0: not known).
+func (l *Live) CompactRevision() int64 { return l.compacted }
 
 // Revisions calls fn for every revision the file holds of keys in
 // [start, end), in revision order: puts with their value, deletes with
@@ -119,6 +148,11 @@ func (f *File) Revisions(ctx context.Context, start, end string, fn func(Event) 
 		}
 		return nil
 	})
+}
+
+// RevisionSource reads the past revisions of a range of keys.
+type RevisionSource interface {
+	Revisions(ctx context.Context, start, end string, fn func(Event) error) error
 }
 
 // History implements Getter.

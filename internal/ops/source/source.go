@@ -68,6 +68,8 @@ type Live struct {
 	Name     string // endpoints, for Describe
 	PageSize int    // DefaultPageSize when zero
 	rev      int64
+
+	compacted int64 // see CompactRevision
 }
 
 // Scan implements Source.
