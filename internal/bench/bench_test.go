@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/registest"
 )
@@ -40,6 +43,21 @@ func TestRunAgainstRegis(t *testing.T) {
 	results, err := Run(ctx, cfg, JSONLines(&lines))
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Every run's namespace is gone.
+	cs, err := kubernetes.NewForConfig(srv.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nss, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range nss.Items {
+		if strings.HasPrefix(ns.Name, cfg.NamespacePrefix) {
+			t.Errorf("namespace %s left behind (%s)", ns.Name, ns.Status.Phase)
+		}
 	}
 
 	got := map[string]Result{}

@@ -12,9 +12,13 @@ import (
 // benchLabel marks every pod of a run (and selects them).
 const benchLabel = "regis.dev/bench"
 
-// newPod is pod i of a run: an unscheduled pod of a realistic size (about
-// 1.5 KiB of JSON; its stored protobuf is measured in etcd), the shape of
-// a Deployment's pod.
+// noScheduler is the schedulerName of the bench's pods: no scheduler of a
+// real cluster picks them, no kubelet runs them, they delete at once.
+const noScheduler = "regis-bench-no-scheduler"
+
+// newPod is pod i of a run: a pod of a realistic size (about 1.5 KiB of
+// JSON; its stored size is measured in etcd), the shape of a Deployment's
+// pod, that no scheduler schedules.
 func newPod(run string, i int) *corev1.Pod {
 	name := fmt.Sprintf("bench-%05d", i)
 	env := make([]corev1.EnvVar, 0, 6)
@@ -57,7 +61,8 @@ func newPod(run string, i int) *corev1.Pod {
 				Name:         "config",
 				VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "bench-config"}}},
 			}},
-			NodeSelector: map[string]string{"kubernetes.io/os": "linux"},
+			NodeSelector:  map[string]string{"kubernetes.io/os": "linux"},
+			SchedulerName: noScheduler,
 		},
 	}
 }

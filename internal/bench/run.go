@@ -176,8 +176,11 @@ func (r *runner) storedSize(ctx context.Context) int {
 	return len(resp.Kvs[0].Value)
 }
 
-// cleanup deletes the run's pods and namespace, finalizing the namespace
-// itself when no controller does (a kube-apiserver alone).
+// cleanup deletes the run's pods and namespace. When no namespace
+// controller acts on the namespace (a kube-apiserver alone: no condition
+// after a few seconds) or after a minute, its finalizer is removed, as
+// the controller would once the pods (the only objects of the run) are
+// gone.
 func (r *runner) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -187,16 +190,19 @@ func (r *runner) cleanup() {
 	if err := r.cs.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil {
 		return
 	}
-	for range 50 {
+	for ctx.Err() == nil {
 		ns, err := r.cs.CoreV1().Namespaces().Get(ctx, r.ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || err != nil && ctx.Err() != nil {
+		if apierrors.IsNotFound(err) {
 			return
 		}
-		if err == nil && len(ns.Spec.Finalizers) > 0 && ns.DeletionTimestamp != nil && time.Since(ns.DeletionTimestamp.Time) > 2*time.Second {
-			ns.Spec.Finalizers = nil
-			_, _ = r.cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+		if err == nil && len(ns.Spec.Finalizers) > 0 && ns.DeletionTimestamp != nil {
+			since := time.Since(ns.DeletionTimestamp.Time)
+			if len(ns.Status.Conditions) == 0 && since > 3*time.Second || since > time.Minute {
+				ns.Spec.Finalizers = nil
+				_, _ = r.cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
