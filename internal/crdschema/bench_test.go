@@ -67,3 +67,16 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateCRD is the cost of checking a CRD with two CEL rules
+// (upstream compiles them and estimates their cost).
+func BenchmarkValidateCRD(b *testing.B) {
+	crd := loadCRD(b, "gadgets.yaml")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if errs := ValidateCRD(ctx, crd); len(errs) != 0 {
+			b.Fatal(errs)
+		}
+	}
+}

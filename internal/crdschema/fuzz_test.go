@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 )
@@ -42,5 +43,34 @@ func FuzzSchema(f *testing.F) {
 		s.Validate(ctx, obj, nil)
 		s.Validate(ctx, obj, old)
 		s.ValidateStatus(ctx, obj, old)
+	})
+}
+
+// FuzzCRD feeds arbitrary CRDs (JSON) to Default and ValidateCRD; a CRD it
+// accepts must compile for every version and give OpenAPI definitions.
+// Slow under the fuzzing engine (CEL compilation instrumented: seconds per
+// input): go test ./internal/crdschema -run '^$' -fuzz FuzzCRD -fuzztime 5m
+func FuzzCRD(f *testing.F) {
+	for _, name := range []string{"widgets.yaml", "gadgets.yaml", "multi.yaml", "legacy.yaml"} {
+		f.Add(toJSON(f, loadCRD(f, name)))
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, data string) {
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := utiljson.Unmarshal([]byte(data), crd); err != nil {
+			return
+		}
+		Default(crd)
+		if errs := ValidateCRD(ctx, crd); len(errs) > 0 {
+			return
+		}
+		for _, v := range crd.Spec.Versions {
+			if _, err := Compile(crd, v.Name); err != nil {
+				t.Fatalf("valid CRD, version %s does not compile: %v", v.Name, err)
+			}
+			if _, err := OpenAPIDefinitions(crd, v.Name, OpenAPIOptions{}); err != nil {
+				t.Fatalf("valid CRD, version %s has no OpenAPI: %v", v.Name, err)
+			}
+		}
 	})
 }
