@@ -188,8 +188,14 @@ func (r *runner) cleanup() {
 	_ = r.cs.CoreV1().Pods(r.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero},
 		metav1.ListOptions{LabelSelector: benchLabel + "=" + r.runID})
 	if err := r.cs.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil {
+		r.warn("namespace %s not deleted: %v", r.ns, err)
 		return
 	}
+	defer func() {
+		if ctx.Err() != nil {
+			r.warn("namespace %s still there after %v", r.ns, 2*time.Minute)
+		}
+	}()
 	for ctx.Err() == nil {
 		ns, err := r.cs.CoreV1().Namespaces().Get(ctx, r.ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -203,6 +209,13 @@ func (r *runner) cleanup() {
 			}
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// warn tells of a problem that does not fail the run (on cfg.Progress).
+func (r *runner) warn(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "%s: warning: %s\n", r.t.Name, fmt.Sprintf(format, args...))
 	}
 }
 
