@@ -27,8 +27,12 @@
 //	errs := s.Validate(ctx, obj, nil)          // create
 //	errs = s.Validate(ctx, obj, old)           // update
 //	errs = s.ValidateStatus(ctx, obj, old)     // update of /status
+//	warnings := Warnings(obj, old)             // finalizer names
 //
 // and OpenAPIDefinitions for /openapi/v2, /openapi/v3 and server-side apply,
-// NewTableConvertor for additionalPrinterColumns, SelectableFields for field
-// selectors.
+// ColumnsForVersion, ScaleColumnsForVersion and NewTableConvertor for Table
+// output, NewSelectableFields for field selectors.
+//
+// Objects are map[string]any as k8s.io/apimachinery's unstructured JSON
+// decoding makes them (int64 and float64 numbers).
 package crdschema
