@@ -63,6 +63,8 @@ import (
 	storagev1beta1 "k8s.io/api/storage/v1beta1"
 	storagemigrationv1 "k8s.io/api/storagemigration/v1"
 	storagemigrationv1beta1 "k8s.io/api/storagemigration/v1beta1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	apiregistrationv1 "github.com/regis-dev/regis/internal/apis/apiregistration/v1"
@@ -81,6 +83,8 @@ var builtins = runtime.SchemeBuilder{
 	admissionregistrationv1alpha1.AddToScheme,
 	admissionregistrationv1beta1.AddToScheme,
 	apidiscoveryv2.AddToScheme,
+	apiextensionsv1.AddToScheme,
+	apiextensionsv1beta1.AddToScheme,
 	apidiscoveryv2beta1.AddToScheme,
 	apiserverinternalv1alpha1.AddToScheme,
 	appsv1.AddToScheme,

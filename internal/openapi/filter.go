@@ -3,6 +3,7 @@ package openapi
 import (
 	"strings"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,9 +21,10 @@ import (
 func schemes() []*runtime.Scheme {
 	extra := runtime.NewScheme()
 	_ = apiregistrationv1.AddToScheme(extra)
+	_ = apiextensionsv1.AddToScheme(extra)
 	for _, gv := range []schema.GroupVersion{
 		{Group: "admission.k8s.io", Version: "v1"}, {Group: "admission.k8s.io", Version: "v1beta1"},
-		{Group: "apiextensions.k8s.io", Version: "v1"}, {Group: "apiextensions.k8s.io", Version: "v1beta1"},
+		{Group: "apiextensions.k8s.io", Version: "v1beta1"},
 		{Group: "apiregistration.k8s.io", Version: "v1beta1"}, {Group: "imagepolicy.k8s.io", Version: "v1alpha1"},
 	} {
 		metav1.AddToGroupVersion(extra, gv)

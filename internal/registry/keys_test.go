@@ -42,10 +42,11 @@ func TestResourcePrefix(t *testing.T) {
 
 // TestBuiltinGroupsAreTheSchemeGroups: every group of k8s.io/api is built-in
 // but the review and discovery groups kube-apiserver stores nothing of;
-// the scheme's apiregistration.k8s.io (the aggregator's) is not either.
+// the scheme's apiregistration.k8s.io (the aggregator's) and
+// apiextensions.k8s.io (the apiextensions server's) are not either.
 func TestBuiltinGroupsAreTheSchemeGroups(t *testing.T) {
 	notServed := map[string]bool{"admission.k8s.io": true, "imagepolicy.k8s.io": true, "apidiscovery.k8s.io": true,
-		"apiregistration.k8s.io": true}
+		"apiregistration.k8s.io": true, "apiextensions.k8s.io": true}
 	groups := map[string]bool{}
 	for gvk := range codec.Scheme().AllKnownTypes() {
 		if gvk.Group != "meta.k8s.io" {

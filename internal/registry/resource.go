@@ -130,6 +130,9 @@ type Resource struct {
 	ValidateCreate func(obj runtime.Object) field.ErrorList
 	// ValidateUpdate checks an update beyond Validate (immutable fields).
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
+	// ValidateStatusUpdate checks a write to /status against the stored
+	// object (upstream's status strategy's ValidateUpdate), after Validate.
+	ValidateStatusUpdate func(obj, old runtime.Object) field.ErrorList
 	// ValidateUpdateFirst lists the errors of ValidateUpdate before those
 	// of Validate, as upstream's Validate*Update functions that end by
 	// validating the new object (config maps, secrets) do; otherwise they

@@ -435,6 +435,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	if !s.r.ValidateUpdateFirst {
 		errs = append(errs, updateErrs...)
 	}
+	if s.r.ValidateStatusUpdate != nil && opts.Subresource == StatusSubresource {
+		errs = append(errs, s.r.ValidateStatusUpdate(obj, existing)...)
+	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
 	}

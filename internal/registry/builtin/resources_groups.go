@@ -25,6 +25,7 @@ func groupRows() []*registry.Resource {
 	rs = append(rs, resourceRows()...)
 	rs = append(rs, storageMigrationRows()...)
 	rs = append(rs, apiregistrationRows()...)
+	rs = append(rs, apiextensionsRows()...)
 	return rs
 }
 

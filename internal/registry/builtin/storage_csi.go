@@ -36,7 +36,7 @@ func storageCSIRows() []*registry.Resource {
 			Columns: volumeAttachmentColumns},
 		{Group: g, Version: v, Resource: "csistoragecapacities", Kind: "CSIStorageCapacity", Namespaced: true,
 			New: newFn[storagev1.CSIStorageCapacity], NewList: newFn[storagev1.CSIStorageCapacityList],
-			RequireResourceVersion: true, Columns: csiStorageCapacityColumns,
+			RequireResourceVersion: true, Columns: createdAtColumns,
 			WarningsOnCreate: csiStorageCapacityWarnings, WarningsOnUpdate: onUpdate(csiStorageCapacityWarnings)},
 		{Group: g, Version: v, Resource: "volumeattributesclasses", Kind: "VolumeAttributesClass",
 			ShortNames: []string{"vac"},
@@ -143,9 +143,10 @@ var volumeAttachmentColumns = []registry.Column{
 	registry.AgeColumn,
 }
 
-// csiStorageCapacityColumns are those of upstream's default table
-// convertor: kube-apiserver does not wire the CSIStorageCapacity printer.
-var csiStorageCapacityColumns = []registry.Column{
+// createdAtColumns are those of upstream's default table convertor, for
+// the kinds kube-apiserver has no printer of (CSIStorageCapacities, whose
+// printer it does not wire; CustomResourceDefinitions).
+var createdAtColumns = []registry.Column{
 	{Name: "Created At", Type: "date", Description: metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"],
 		Cell: func(o runtime.Object) any {
 			return o.(metav1.Object).GetCreationTimestamp().UTC().Format(time.RFC3339)
