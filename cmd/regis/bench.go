@@ -41,6 +41,8 @@ namespace of its own deleted after, and measure each phase:
   list     --list-repeats lists of every pod at RV "" and at RV "0": p50/p99,
            bytes on the wire (gzip as client-go asks for it) and in the body
   paged    the same number of traversals in pages of --page-size
+  informer up to 5 client-go pod informers started one after the other: the
+           time until each has synced every pod
   watch    --watchers watches (a connection each) x --updates updates:
            delivery latency from each write's acknowledgement (p50/p99/max),
            and every watcher got every event exactly once, in order

@@ -72,7 +72,7 @@ func TestRunAgainstRegis(t *testing.T) {
 	if len(got) != len(results) {
 		t.Errorf("%d distinct lines, %d results", len(got), len(results))
 	}
-	for _, key := range []string{"a/idle", "a/create", "a/get", "a/list-rv-empty", "a/list-rv-0", "a/paged", "a/watch",
+	for _, key := range []string{"a/idle", "a/create", "a/get", "a/list-rv-empty", "a/list-rv-0", "a/paged", "a/informer", "a/watch",
 		"b/create", "b/watch", "etcd/etcd-put", "etcd/etcd-get", "etcd/etcd-range"} {
 		if _, ok := got[key]; !ok {
 			t.Errorf("no JSON line for %s", key)
@@ -91,6 +91,9 @@ func TestRunAgainstRegis(t *testing.T) {
 	}
 	if r := got["a/paged"]; r.Items != 12 || r.Ops != 2*3 { // 12 pods in pages of 5, twice
 		t.Errorf("paged: %+v", r)
+	}
+	if r := got["a/informer"]; r.Items != 12 || r.Ops != 2 {
+		t.Errorf("informer: %+v", r)
 	}
 	for _, p := range []string{"a/watch", "b/watch"} {
 		r := got[p]

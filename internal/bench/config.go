@@ -38,12 +38,14 @@ const (
 	PhaseGet    = "get"
 	PhaseList   = "list"  // RV "" and RV "0"
 	PhasePaged  = "paged" // a traversal in pages of PageSize
-	PhaseWatch  = "watch"
-	PhaseEtcd   = "etcd" // the raw etcd baseline
+	// PhaseInformer syncs a client-go informer of the pods.
+	PhaseInformer = "informer"
+	PhaseWatch    = "watch"
+	PhaseEtcd     = "etcd" // the raw etcd baseline
 )
 
 // AllPhases are the phases run by default.
-var AllPhases = []string{PhaseCreate, PhaseGet, PhaseList, PhasePaged, PhaseWatch, PhaseEtcd}
+var AllPhases = []string{PhaseCreate, PhaseGet, PhaseList, PhasePaged, PhaseInformer, PhaseWatch, PhaseEtcd}
 
 // Config is one run: the load, and where it goes.
 type Config struct {

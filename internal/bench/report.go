@@ -15,7 +15,7 @@ func JSONLines(w io.Writer) func(Result) {
 }
 
 // phaseOrder is the order of the summary's rows.
-var phaseOrder = []string{"idle", "create", "get", "list-rv-empty", "list-rv-0", "paged", "watch"}
+var phaseOrder = []string{"idle", "create", "get", "list-rv-empty", "list-rv-0", "paged", "informer", "watch"}
 
 // etcdPairs are the server phases compared with the raw etcd operation
 // of the same size and concurrency.

@@ -106,6 +106,7 @@ func (r *runner) run(ctx context.Context) (valueBytes int, err error) {
 		{PhaseGet, func(ctx context.Context) error { return r.phase(ctx, PhaseGet, r.get) }},
 		{PhaseList, r.lists},
 		{PhasePaged, func(ctx context.Context) error { return r.phase(ctx, PhasePaged, r.paged) }},
+		{PhaseInformer, func(ctx context.Context) error { return r.phase(ctx, PhaseInformer, r.informer) }},
 		{PhaseWatch, func(ctx context.Context) error { return r.phase(ctx, PhaseWatch, r.watch) }},
 	}
 	for _, s := range steps {
