@@ -193,11 +193,28 @@ func run(o options) error {
 		return err
 	}
 	defer sum.Close()
+	out := io.MultiWriter(sum, os.Stdout)
+	fmt.Fprintf(out, "load average before: %s\n", loadAverage())
 	cmd := exec.CommandContext(ctx, regisBin, args...)
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(sum, os.Stdout), os.Stderr
+	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("regis bench: %w", err)
 	}
+	fmt.Fprintf(out, "\nload average after: %s\n", loadAverage())
 	fmt.Fprintf(os.Stderr, "results: %s, %s\n", jsonl, sum.Name())
 	return nil
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute averages: the
+// machine is shared, the figures depend on it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
