@@ -177,6 +177,25 @@ type Resource struct {
 	// service's cluster IPs and node ports are released).
 	AfterDelete func(ctx context.Context, s *Store, obj runtime.Object)
 
+	// Custom marks the rows of custom resources, made at run time from a
+	// CustomResourceDefinition: *unstructured.Unstructured objects, served
+	// in JSON, YAML and CBOR but not protobuf, stored as JSON.
+	Custom bool
+	// Prune, when set, drops from a decoded request body the fields the
+	// resource's schema does not know and returns their paths, for
+	// fieldValidation (custom resources).
+	Prune func(obj runtime.Object) ([]string, error)
+	// Table, when set, renders Tables instead of Columns (custom
+	// resources: the CRD's additionalPrinterColumns). obj is an object or a
+	// list whose items are plain objects.
+	Table func(ctx context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error)
+	// MarkOnDelete, when set, makes the first delete of an object only
+	// mark it: the store sets its deletionTimestamp and calls MarkOnDelete
+	// on it, which adds a finalizer (CustomResourceDefinitions: the
+	// cleanup of their custom resources, and a Terminating condition);
+	// later deletes are the generic ones.
+	MarkOnDelete func(obj runtime.Object)
+
 	// Internal marks the storage of server bookkeeping that is not served
 	// (the node port bitmap): it is never cached.
 	Internal bool

@@ -63,6 +63,9 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 			return nil, false, err
 		}
 	}
+	if s.r.MarkOnDelete != nil && m.GetDeletionTimestamp() == nil {
+		return s.markOnDelete(ctx, key, name, pre, opts.DryRun, existing)
+	}
 	gcFinalizer := ""
 	if !s.isNamespaces() {
 		gcFinalizer = gcFinalizerFor(gcPolicy(&opts.DeleteOptions, s.r.DefaultPropagation))
@@ -142,6 +145,43 @@ func (s *Store) markDeleting(ctx context.Context, key, name string, pre *storage
 		obj := input.DeepCopyObject()
 		mark(obj)
 		return obj, s.ttl(), nil
+	}, nil)
+	if err != nil {
+		return nil, false, interpretError(err, opDelete, s.gr(), name)
+	}
+	obj, err := s.fromStored(out)
+	if err != nil {
+		return nil, false, apierrors.NewInternalError(err)
+	}
+	s.setTypeMeta(obj)
+	return obj, false, nil
+}
+
+// markOnDelete is the first delete of a resource with MarkOnDelete (as
+// upstream's CustomResourceDefinition REST): a deletionTimestamp, and what
+// MarkOnDelete adds.
+func (s *Store) markOnDelete(ctx context.Context, key, name string, pre *storage.Preconditions, dryRun bool, existing runtime.Object) (runtime.Object, bool, error) {
+	mark := func(obj runtime.Object) {
+		now := metav1.NewTime(s.now().Truncate(1e9))
+		metaOf(obj).SetDeletionTimestamp(&now)
+		s.r.MarkOnDelete(obj)
+	}
+	if dryRun {
+		obj := existing.DeepCopyObject()
+		mark(obj)
+		return obj, false, nil
+	}
+	out := s.newStored()
+	err := s.storage.GuaranteedUpdate(ctx, key, out, false, pre, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		obj, err := s.fromStored(input.DeepCopyObject())
+		if err != nil {
+			return nil, nil, err
+		}
+		if metaOf(obj).GetDeletionTimestamp() == nil {
+			mark(obj)
+		}
+		stored, err := s.toStored(obj)
+		return stored, s.ttl(), err
 	}, nil)
 	if err != nil {
 		return nil, false, interpretError(err, opDelete, s.gr(), name)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apiextensions-apiserver/pkg/apihelpers"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
@@ -56,6 +57,7 @@ func apiextensionsRows() []*registry.Resource {
 		WarningsOnUpdate: func(o, old runtime.Object) []string {
 			return crdschema.WarningsOnCRDUpdate(o.(*apiextensionsv1.CustomResourceDefinition), old.(*apiextensionsv1.CustomResourceDefinition))
 		},
+		MarkOnDelete: markCRDDeleting,
 		Convert: &registry.Conversion{
 			ToStorage:     crdToV1beta1,
 			FromStorage:   crdFromV1beta1,
@@ -63,6 +65,20 @@ func apiextensionsRows() []*registry.Resource {
 			NewStoredList: newFn[apiextensionsv1beta1.CustomResourceDefinitionList],
 		},
 	}}
+}
+
+// markCRDDeleting is what upstream's CRD REST does on the first delete:
+// the finalizer that holds the CRD until its custom resources are gone,
+// and the Terminating condition.
+func markCRDDeleting(o runtime.Object) {
+	crd := o.(*apiextensionsv1.CustomResourceDefinition)
+	if !apihelpers.CRDHasFinalizer(crd, apiextensionsv1.CustomResourceCleanupFinalizer) {
+		crd.Finalizers = append(crd.Finalizers, apiextensionsv1.CustomResourceCleanupFinalizer)
+	}
+	apihelpers.SetCRDCondition(crd, apiextensionsv1.CustomResourceDefinitionCondition{
+		Type: apiextensionsv1.Terminating, Status: apiextensionsv1.ConditionTrue, Reason: "InstanceDeletionPending",
+		Message: "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+	})
 }
 
 // withoutMeta drops the errors of upstream's CRD validation that the store
