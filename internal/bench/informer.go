@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/tools/cache"
 )
 
 // informerSyncs is how many informers are synced one after the other (at
@@ -47,8 +46,13 @@ func (r *runner) syncInformer(ctx context.Context) (int, error) {
 	f.Start(stop)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return 0, fmt.Errorf("the informer did not sync: %w", context.Cause(ctx))
+	// Polled every millisecond: cache.WaitForCacheSync polls every 100.
+	for !inf.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the informer did not sync: %w", context.Cause(ctx))
+		case <-time.After(time.Millisecond):
+		}
 	}
 	return len(inf.GetStore().ListKeys()), nil
 }
