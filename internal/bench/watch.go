@@ -110,15 +110,17 @@ func (r *runner) watch(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("updates: %w", err)
 	}
-	deadline := time.After(r.cfg.WatchTimeout)
+	wait, cancelWait := context.WithTimeout(ctx, r.cfg.WatchTimeout)
+	defer cancelWait()
 	for _, w := range watchers {
 		select {
 		case <-w.enough:
 		case <-w.finished:
-		case <-deadline:
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
+		case <-wait.Done(): // stays done: the others are not waited for
 		}
+	}
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
 	}
 	seconds := time.Since(start).Seconds()
 	time.Sleep(100 * time.Millisecond) // late duplicates, if any, still count
