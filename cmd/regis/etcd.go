@@ -47,6 +47,7 @@ with different --name, --data-dir and ports, and the same --initial-cluster.
 		},
 	}
 	addMemberFlags(cmd.Flags(), &c)
+	cmd.AddCommand(newEtcdStatusCmd(), newEtcdMemberCmd())
 	return cmd
 }
 

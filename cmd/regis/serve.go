@@ -71,5 +71,6 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 		"Port on 127.0.0.1 where the embedded etcd serves clients, over TLS requiring a client certificate signed by the CA in <data-dir>/pki/etcd. 0 picks a free port. Unused with --etcd-servers.")
 	f.IntVar(&o.EmbeddedEtcdPeerPort, "embedded-etcd-peer-port", 2380,
 		"Port on 127.0.0.1 where the embedded etcd serves peers, over TLS requiring a peer certificate signed by the CA in <data-dir>/pki/etcd. 0 picks a free port. Unused with --etcd-servers.")
+	addHAFlags(f, &o)
 	return cmd
 }

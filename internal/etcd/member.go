@@ -224,3 +224,6 @@ func RunMember(ctx context.Context, c MemberConfig) error {
 		return fmt.Errorf("etcd member %s: %w", c.Name, err)
 	}
 }
+
+// MemberID is the member's ID in its cluster.
+func (e *Embedded) MemberID() uint64 { return uint64(e.etcd.Server.MemberID()) }

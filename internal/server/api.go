@@ -154,7 +154,11 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	// within 32 s, a kept-alive connection idle at most 90 s, headers of
 	// 1 MiB at most; a request's body is read within its own timeout (the
 	// apiserver sets the read deadline per request, watches excepted).
-	hs := &http.Server{Handler: api, TLSConfig: tlsCfg,
+	handler, err := b.joinHandler(api, tlsCfg) // --cluster-init: the join endpoint
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: handler, TLSConfig: tlsCfg,
 		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: 90 * time.Second, MaxHeaderBytes: 1 << 20,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 

@@ -55,6 +55,14 @@ type Backend struct {
 
 	encryption *encryption // see TransformerForResource
 
+	// Embedded HA (embedded_ha.go): the etcd CA and token file of a
+	// --cluster-init server's join endpoint; the data directory and
+	// --leave of a member.
+	joinCA        *pki.CA
+	joinTokenFile string
+	dataDir       string
+	leave         bool
+
 	tls          *tls.Config
 	endpointFile string // the record of the embedded etcd's endpoint
 	log          *slog.Logger
@@ -100,7 +108,11 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	}
 
 	if len(o.EtcdServers) == 0 {
-		if err := b.startEmbedded(ctx, o); err != nil {
+		start := b.startEmbedded
+		if o.ClusterInit || o.Join != "" {
+			start = b.startEmbeddedHA
+		}
+		if err := start(ctx, o); err != nil {
 			return nil, err
 		}
 	}

@@ -65,6 +65,21 @@ type Options struct {
 	// 127.0.0.1 where the embedded etcd serves peers, over TLS with peer
 	// certificates; 0 picks a free port. `regis serve` defaults to 2380.
 	EmbeddedEtcdPeerPort int
+	// ClusterInit (--cluster-init) makes the embedded etcd the first
+	// member of a cluster other servers join (see Join), and writes the
+	// join token to DataDir/join-token.
+	ClusterInit bool
+	// Join (--join https://HOST:PORT) adds the embedded etcd, on its first
+	// start, to the cluster of the server at that URL, with JoinToken
+	// (--join-token, that server's DataDir/join-token).
+	Join, JoinToken string
+	// Leave (--leave) removes the embedded member from its cluster at a
+	// clean shutdown (and its data: a later start joins again).
+	Leave bool
+	// AdvertiseAddress (--advertise-address) is the IP the embedded etcd
+	// listens on and advertises to its peers with ClusterInit or Join
+	// (127.0.0.1 when empty).
+	AdvertiseAddress string
 	// EtcdUnsafeNoFsync runs the embedded etcd without fsync: for data
 	// that may be lost (tests, the embedding package).
 	EtcdUnsafeNoFsync bool
@@ -209,6 +224,7 @@ func (o Options) Validate() error {
 	if _, err := cacher.ParseWatchCacheMaxBytes(o.WatchCacheMaxBytes); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, o.validateHA()...)
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile must be given together"))
 	}

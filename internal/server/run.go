@@ -43,7 +43,11 @@ func Run(ctx context.Context, o Options) error {
 	cancel(nil)
 	wg.Wait()
 	b.log.Info("regis stopping")
+	if err := b.leaveCluster(ctx); err != nil { // --leave
+		b.log.Error("could not leave the embedded etcd cluster", "error", err)
+	}
 	closeErr := b.Close()
+	b.removeLeftData()
 
 	var errs []error
 	if err != nil && !(errors.Is(err, context.Canceled) && sctx.Err() != nil) {
