@@ -64,6 +64,16 @@ var crdCases = []crdCase{
 		"spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: {\"Rule\":\"self.size \\u003e\",\"Message\":\"\",\"MessageExpression\":\"\",\"Reason\":null,\"FieldPath\":\"\",\"OptionalOldSelf\":null}: compilation failed: ERROR: <input>:1:12: Syntax error: mismatched input '<EOF>'",
 		"spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[1].rule: Invalid value: {\"Rule\":\"self.nope == 1\",\"Message\":\"\",\"MessageExpression\":\"\",\"Reason\":null,\"FieldPath\":\"\",\"OptionalOldSelf\":null}: compilation failed: ERROR: <input>:1:5: undefined field 'nope'",
 	}},
+	{name: "CEL rule over budget", file: "widgets.yaml", mutate: func(c *apiextensionsv1.CustomResourceDefinition) {
+		p := c.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+		p.Properties["list"] = apiextensionsv1.JSONSchemaProps{Type: "array", Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}},
+			XValidations: apiextensionsv1.ValidationRules{{Rule: "self.all(x, self.all(y, self.all(z, x + y == z)))"}}}
+		c.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = p
+	}, want: []string{
+		"spec.validation.openAPIV3Schema.properties[spec].properties[list].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of",
+		"spec.validation.openAPIV3Schema.properties[spec].properties[list].x-kubernetes-validations[0].rule: Forbidden: contributed to estimated rule cost total exceeding cost limit",
+		"spec.validation.openAPIV3Schema: Forbidden: x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema exceeds budget",
+	}},
 	{name: "default does not match the schema", file: "widgets.yaml", mutate: func(c *apiextensionsv1.CustomResourceDefinition) {
 		p := c.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
 		sz := p.Properties["size"]
