@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,7 @@ type benchFlags struct {
 	compareEtcdPid       int
 	phases               []string
 	output, jsonOut      string
+	from                 string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -90,6 +92,7 @@ lines with -o json, else a table with ratios.`,
 	fs.StringSliceVar(&f.phases, "phases", nil, "Phases to run, comma separated: "+strings.Join(bench.AllPhases, ",")+" (creates always run). Empty: all.")
 	fs.StringVarP(&f.output, "output", "o", "table", "Output format: table (a summary with ratios) or json (one JSON line per phase).")
 	fs.StringVar(&f.jsonOut, "json-out", "", "Also write the JSON lines to this file.")
+	fs.StringVar(&f.from, "from", "", "Load nothing: print the table of the JSON lines of an earlier run (-o json or --json-out).")
 	addEtcdFlags(fs, &f.etcd)
 	return cmd
 }
@@ -99,6 +102,13 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		return fmt.Errorf("-o %q: want table or json", f.output)
 	}
 	cfg := f.cfg
+	if f.from != "" {
+		results, err := readResults(f.from)
+		if err != nil {
+			return err
+		}
+		return bench.Summary(cmd.OutOrStdout(), cfg, results)
+	}
 	cfg.Phases = f.phases
 	cfg.EtcdPrefix = f.etcd.EtcdPrefix
 	cfg.Progress = cmd.ErrOrStderr()
@@ -176,4 +186,24 @@ func loadKubeconfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	return cfg, nil
+}
+
+// readResults reads the JSON lines of an earlier run.
+func readResults(path string) ([]bench.Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []bench.Result
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var r bench.Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

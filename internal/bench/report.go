@@ -25,10 +25,18 @@ var etcdPairs = [][2]string{{"create", "etcd-put"}, {"get", "etcd-get"}, {"list-
 // (medians of the rounds), the ratios of the first target to each other
 // one, and of each target to raw etcd.
 func Summary(w io.Writer, cfg Config, results []Result) error {
-	fmt.Fprintf(w, "regis bench: %d pods (%s), %d writers, %d gets, %d lists, pages of %d, %d watchers x %d updates",
-		cfg.Pods, cfg.ContentType, cfg.Writers, cfg.Gets, cfg.ListRepeats, cfg.PageSize, cfg.Watchers, cfg.Updates)
-	if cfg.Rounds > 1 {
-		fmt.Fprintf(w, "; medians of %d rounds", cfg.Rounds)
+	rounds := 0
+	for _, r := range results {
+		rounds = max(rounds, r.Round)
+	}
+	if len(cfg.Targets) > 0 {
+		fmt.Fprintf(w, "regis bench: %d pods (%s), %d writers, %d gets, %d lists, pages of %d, %d watchers x %d updates",
+			cfg.Pods, cfg.ContentType, cfg.Writers, cfg.Gets, cfg.ListRepeats, cfg.PageSize, cfg.Watchers, cfg.Updates)
+	} else { // results read back: the counts are in them
+		fmt.Fprintf(w, "regis bench: %d results", len(results))
+	}
+	if rounds > 1 {
+		fmt.Fprintf(w, "; medians of %d rounds", rounds)
 	}
 	fmt.Fprint(w, "\n\n")
 	results = Medians(results)
