@@ -113,7 +113,7 @@ func hasAggregationRule(r *rbacv1.ClusterRole) bool {
 // ("clusterrolebindings", namespace "") named name that refers to ref.
 // old is the stored object of an update (nil on create). The writer must
 // be allowed to bind the role, or hold every permission of the role. A
-// missing role is upstream's NotFound of the role.
+// missing role is kube-apiserver's 404: `rolebindings.rbac.authorization.k8s.io "<role>" not found`.
 func (e *Escalation) CheckBindingWrite(ctx context.Context, u *User, resource, namespace, name string, ref rbacv1.RoleRef, obj, old runtime.Object) error {
 	if EscalationAllowed(u) {
 		return nil
@@ -135,6 +135,12 @@ func (e *Escalation) CheckBindingWrite(ctx context.Context, u *User, resource, n
 		return nil
 	}
 	rules, err := e.Resolver.GetRoleReferenceRules(ctx, ref, namespace)
+	if apierrors.IsNotFound(err) {
+		// kube-apiserver reads the role through its own storage within
+		// the binding's request: the NotFound names the request's
+		// resource with the role's name.
+		return apierrors.NewNotFound(rbacv1.Resource(resource), ref.Name)
+	}
 	if err != nil {
 		return err
 	}

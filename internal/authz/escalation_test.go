@@ -90,7 +90,7 @@ func TestEscalation(t *testing.T) {
 		t.Errorf("CheckWrite of another kind: %v", err)
 	}
 	err = e.CheckBindingWrite(ctx, alice, "rolebindings", "ns", "b", ref("Role", "nope"), rb, nil)
-	if !apierrors.IsNotFound(err) || err.Error() != `role.rbac.authorization.k8s.io "nope" not found` {
+	if !apierrors.IsNotFound(err) || err.Error() != `rolebindings.rbac.authorization.k8s.io "nope" not found` {
 		t.Errorf("missing role: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,9 +121,30 @@ func TestBootstrapDump(t *testing.T) {
 }
 
 func startOracle(t *testing.T, ctx context.Context, bin, dir, etcdURL string) *rest.Config {
+	return startOracleUsers(t, ctx, bin, dir, etcdURL, nil)
+}
+
+// tokenUser is a user of the oracle's token file; its token is
+// "token-" + name.
+type tokenUser struct {
+	name   string
+	groups []string
+}
+
+// startOracleUsers starts kube-apiserver with RBAC, an administrator
+// (the returned config) and users authenticated by tokens.
+func startOracleUsers(t *testing.T, ctx context.Context, bin, dir, etcdURL string, users []tokenUser) *rest.Config {
 	const token = "oracle-admin-token"
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+",admin,admin-uid,system:masters\n"), 0o600); err != nil {
+	lines := token + ",admin,admin-uid,system:masters\n"
+	seen := map[string]bool{}
+	for _, u := range users {
+		if !seen[u.name] {
+			seen[u.name] = true
+			lines += fmt.Sprintf("token-%s,%s,uid-%s,%q\n", u.name, u.name, u.name, strings.Join(u.groups, ","))
+		}
+	}
+	if err := os.WriteFile(tokens, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
