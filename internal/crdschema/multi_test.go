@@ -49,3 +49,26 @@ func TestMultiVersion(t *testing.T) {
 		t.Error("compiled a version the CRD does not have")
 	}
 }
+
+// TestLegacyPreserveUnknownFields: a CRD with spec.preserveUnknownFields
+// and a non-structural schema keeps unknown fields and is still validated.
+func TestLegacyPreserveUnknownFields(t *testing.T) {
+	crd := loadCRD(t, "legacy.yaml")
+	s, err := Compile(crd, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := object(t, `{"apiVersion":"example.com/v1","kind":"Old","metadata":{"name":"a"},"spec":{"size":0,"other":1},"top":1}`)
+	unknown, err := s.Prune(obj)
+	if err != nil || len(unknown) != 0 {
+		t.Fatalf("unknown %v, err %v", unknown, err)
+	}
+	s.Default(obj)
+	if got := toJSON(t, obj); got != `{"apiVersion":"example.com/v1","kind":"Old","metadata":{"name":"a"},"spec":{"other":1,"size":0},"top":1}` {
+		t.Errorf("pruned: %s", got)
+	}
+	errs := s.Validate(context.Background(), obj, nil)
+	if len(errs) != 1 || errs[0].Error() != `spec.size: Invalid value: 0: spec.size in body should be greater than or equal to 1` {
+		t.Errorf("errors %v", errs)
+	}
+}
