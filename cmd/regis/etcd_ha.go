@@ -6,8 +6,14 @@ import (
 	"github.com/regis-dev/regis/internal/server"
 )
 
-// addHAFlags declares `regis serve`'s flags of embedded HA (k3s's names).
+// addHAFlags declares `regis serve`'s flags of embedded HA (k3s's names)
+// and kube-apiserver's --etcd-servers-overrides.
 func addHAFlags(f *pflag.FlagSet, o *server.Options) {
+	f.StringSliceVar(&o.EtcdServersOverrides, "etcd-servers-overrides", o.EtcdServersOverrides, ""+
+		"Per-resource etcd servers overrides, comma separated. The individual override "+
+		"format: group/resource#servers, where servers are URLs, semicolon separated. "+
+		"Note that this applies only to resources compiled into this server binary. "+
+		`e.g. "/pods#http://etcd4:2379;http://etcd5:2379,/events#http://etcd6:2379"`)
 	f.BoolVar(&o.ClusterInit, "cluster-init", false,
 		"Make the embedded etcd the first member of a cluster that other servers join with --join; the join token is written to <data-dir>/join-token.")
 	f.StringVar(&o.Join, "join", "",

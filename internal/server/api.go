@@ -62,6 +62,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		Client: b.Client, Prefix: b.Prefix, MediaType: b.MediaType, Compactor: b.Compactor, Logger: log,
 		Transformer: b.TransformerForResource, // --encryption-provider-config
 		Metrics:     storeMetrics,
+		Overrides:   b.Overrides(), // --etcd-servers-overrides
 	})
 	var caches *Caches
 	if o.WatchCache {
@@ -96,6 +97,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		{Name: "etcd", Livez: true, Readyz: true, Func: b.Health.Check},
 		{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
 	}
+	checks = append(checks, b.overrideChecks()...)
 	if b.EncryptionConfigured() {
 		// kube-apiserver's KMS check: in /healthz and /readyz, not /livez.
 		checks = append(checks, apiserver.Check{Name: "kms-providers", Readyz: true, Func: b.EncryptionHealthy})

@@ -59,6 +59,7 @@ type Backend struct {
 	// --cluster-init server's join endpoint; the data directory and
 	// --leave of a member.
 	joinCA        *pki.CA
+	overrides     *overrideBackends // --etcd-servers-overrides (overrides.go)
 	joinTokenFile string
 	dataDir       string
 	leave         bool
@@ -132,6 +133,9 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	b.stop = stop
 	b.wg.Go(func() { _ = b.Compactor.Run(cctx) })
+	if err := b.startOverrides(ctx, o); err != nil {
+		return nil, err
+	}
 	if err := b.encryption.start(cctx, b); err != nil {
 		return nil, err
 	}
@@ -230,6 +234,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.stop()
 		b.wg.Wait()
+		b.closeOverrides()
 		b.encryption.close()
 		var errs []error
 		if b.Client != nil {

@@ -48,6 +48,10 @@ type Options struct {
 	// embedded etcd does not use them: it is reached with the client
 	// certificate of its own PKI.
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// EtcdServersOverrides (--etcd-servers-overrides) keeps some resources
+	// in other etcd clusters: "group/resource#url;url", "/events#..." for
+	// the core group.
+	EtcdServersOverrides []string
 	// EtcdPrefix (--etcd-prefix) is prepended to every resource key.
 	EtcdPrefix string
 	// EtcdCompactionInterval (--etcd-compaction-interval) is how often the
@@ -225,6 +229,9 @@ func (o Options) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, o.validateHA()...)
+	if _, err := ParseEtcdServersOverrides(o.EtcdServersOverrides); err != nil {
+		errs = append(errs, err)
+	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-certfile and --etcd-keyfile must be given together"))
 	}

@@ -32,6 +32,9 @@ type EtcdConfig struct {
 	// Metrics are the stores' collectors, one set per server, registered
 	// by the server; nil gives each store a private, unregistered set.
 	Metrics *etcd3.Metrics
+	// Overrides are the etcd clusters of some resources
+	// (--etcd-servers-overrides); events.k8s.io events follow core events.
+	Overrides map[schema.GroupResource]StoreBackend
 }
 
 // EtcdStorage returns a registry.StorageFactory of etcd3 stores laid out as
@@ -57,8 +60,12 @@ func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 		if c.Transformer != nil {
 			tr = c.Transformer(gr)
 		}
+		client, compactor := c.Client, c.Compactor
+		if ov, ok := c.Overrides[gr]; ok {
+			client, compactor = ov.Client, ov.Compactor
+		}
 		return etcd3.New(etcd3.Config{
-			Client:                 c.Client,
+			Client:                 client,
 			Codec:                  cdc,
 			NewFunc:                newFunc,
 			NewListFunc:            newList,
@@ -66,7 +73,7 @@ func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 			ResourcePrefix:         registry.RootKey(r.EtcdPrefix()),
 			GroupResource:          r.GroupResource(),
 			Transformer:            tr,
-			Compactor:              c.Compactor,
+			Compactor:              compactor,
 			AggregateCorruptErrors: true,
 			Logger:                 c.Logger,
 			Metrics:                c.Metrics,

@@ -44,8 +44,25 @@ func StartCluster(t testing.TB, n int) *Cluster {
 // ports chosen, not started.
 func NewCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return newCluster(t, n, "")
+}
+
+// Another starts an n-member cluster of its own secured by c's
+// certificates (for a client of both, as --etcd-servers-overrides).
+func (c *Cluster) Another(t testing.TB, n int) *Cluster {
+	t.Helper()
+	o := newCluster(t, n, c.PKI.Dir)
+	o.Start(t)
+	return o
+}
+
+func newCluster(t testing.TB, n int, pkiDir string) *Cluster {
+	t.Helper()
 	dir := t.TempDir()
-	p, err := etcd.EnsurePKI(filepath.Join(dir, "pki"))
+	if pkiDir == "" {
+		pkiDir = filepath.Join(dir, "pki")
+	}
+	p, err := etcd.EnsurePKI(pkiDir)
 	if err != nil {
 		t.Fatal(err)
 	}
