@@ -23,6 +23,12 @@ func authzAttributes(r *http.Request, info requestInfo, u *authz.User) *authz.At
 	a.APIGroup, a.APIVersion = info.group, info.version
 	a.Resource, a.Subresource = info.resource, info.subresource
 	a.Namespace, a.Name = info.namespace, info.name
+	if info.resource == "namespaces" && info.name != "" {
+		// Upstream's RequestInfo reads /namespaces/NAME as the
+		// namespace NAME too: "in the namespace" in messages, and
+		// role bindings of that namespace apply.
+		a.Namespace = info.name
+	}
 	return a
 }
 
