@@ -77,7 +77,7 @@ lines with -o json, else a table with ratios.`,
 	fs.StringVar(&f.compareName, "compare-name", "compare", "Name of the --compare server in the results.")
 	fs.IntVar(&f.comparePid, "compare-pid", 0, "Process id of the --compare server.")
 	fs.IntVar(&f.compareEtcdPid, "compare-etcd-pid", 0, "Process id of the --compare server's etcd.")
-	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "Times the whole load runs, the servers alternating; the table shows medians.")
+	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "Times the whole load runs, the servers alternating (even rounds in the reverse order); the table shows medians.")
 	fs.StringVar(&c.ContentType, "content-type", c.ContentType, "What client-go sends and asks for: json or protobuf.")
 	fs.IntVar(&c.Pods, "pods", c.Pods, "Pods created (and listed, watched, read).")
 	fs.IntVar(&c.Writers, "writers", c.Writers, "Concurrency of the creates and gets (and of the raw etcd puts).")

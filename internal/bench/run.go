@@ -33,10 +33,19 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) ([]Result, error) {
 			emit(r)
 		}
 	}
-	// Rounds alternate the targets, so that a change of the machine's load
-	// weighs on all of them alike.
+	// Rounds alternate the targets, and their order (even rounds run them
+	// backwards), so that a change of the machine's load weighs on all of
+	// them alike.
 	for round := 1; round <= max(1, cfg.Rounds); round++ {
-		for i, t := range cfg.Targets {
+		order := make([]int, len(cfg.Targets))
+		for i := range order {
+			order[i] = i
+			if round%2 == 0 {
+				order[i] = len(order) - 1 - i
+			}
+		}
+		for _, i := range order {
+			t := cfg.Targets[i]
 			r := &runner{cfg: &cfg, t: t, emit: func(res Result) { res.Round = round; out(res) }}
 			valueBytes, err := r.run(ctx)
 			if err != nil {
