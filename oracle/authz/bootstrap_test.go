@@ -113,11 +113,7 @@ func TestBootstrapDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("../../internal/authz/bootstrap/testdata/kube-apiserver-bootstrap.json", append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeOrCompare(t, "../../internal/authz/bootstrap/testdata/kube-apiserver-bootstrap.json", out)
 }
 
 func startOracle(t *testing.T, ctx context.Context, bin, dir, etcdURL string) *rest.Config {
@@ -209,6 +205,26 @@ func startOracleUsers(t *testing.T, ctx context.Context, bin, dir, etcdURL strin
 			t.Fatalf("kube-apiserver not ready: %v\n%s", err, tail(b))
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// writeOrCompare writes a golden file with -update, else checks that
+// upstream's answers are still the golden ones.
+func writeOrCompare(t *testing.T, path string, out []byte) {
+	t.Helper()
+	out = append(out, '\n')
+	if *update {
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(old) != string(out) {
+		t.Errorf("%s differs from what upstream answers now: run with -update and review the diff", path)
 	}
 }
 

@@ -339,11 +339,7 @@ func TestCanITable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("../../internal/authz/testdata/can-i.json", append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeOrCompare(t, "../../internal/authz/testdata/can-i.json", out)
 }
 
 // sortedRoleBindings lists bindings by name: an indexer lists in map

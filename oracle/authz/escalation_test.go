@@ -243,11 +243,7 @@ func TestEscalationTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("../../internal/authz/testdata/escalation.json", append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeOrCompare(t, "../../internal/authz/testdata/escalation.json", out)
 }
 
 func nsObj(name string) *corev1.Namespace {
