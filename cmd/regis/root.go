@@ -20,6 +20,6 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newSizingCmd())
-	root.AddCommand(newEtcdCmd())
+	root.AddCommand(newEtcdCmd(), newMigrateCmd())
 	return root
 }
