@@ -21,6 +21,7 @@ import (
 // resource table: legacy (/api, /apis, /apis/G, /apis/G/V) and aggregated
 // (apidiscovery.k8s.io/v2, which client-go asks for first).
 type discovery struct {
+	revision     uint64 // the registry's, when it was made
 	coreVersions []string
 	groups       []metav1.APIGroup                               // /apis, in table order
 	resources    map[schema.GroupVersion]*metav1.APIResourceList // /api/v1, /apis/G/V
@@ -29,7 +30,7 @@ type discovery struct {
 }
 
 func newDiscovery(reg *registry.Registry) *discovery {
-	d := &discovery{resources: map[schema.GroupVersion]*metav1.APIResourceList{}}
+	d := &discovery{revision: reg.Revision(), resources: map[schema.GroupVersion]*metav1.APIResourceList{}}
 	agg := map[string]*apidiscoveryv2.APIGroupDiscovery{}
 	var groupOrder []string
 	for _, st := range reg.Stores() {
@@ -212,11 +213,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if mt := aggregatedMediaType(r); mt != "" {
-			s.writeAggregated(w, mt, s.discovery.aggCore)
+			s.writeAggregated(w, mt, s.discovery().aggCore)
 			return
 		}
 		s.writeDiscovery(w, r, &metav1.APIVersions{TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-			Versions: s.discovery.coreVersions, ServerAddressByClientCIDRs: serverAddresses(r)})
+			Versions: s.discovery().coreVersions, ServerAddressByClientCIDRs: serverAddresses(r)})
 	case 2:
 		s.writeResourceList(w, r, schema.GroupVersion{Version: parts[1]})
 	default:
@@ -230,20 +231,20 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 	switch len(parts) {
 	case 1:
 		if mt := aggregatedMediaType(r); mt != "" {
-			s.writeAggregated(w, mt, s.discovery.aggGroups)
+			s.writeAggregated(w, mt, s.discovery().aggGroups)
 			return
 		}
 		s.writeDiscovery(w, r, &metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"},
-			Groups: s.discovery.groups})
+			Groups: s.discovery().groups})
 	case 2:
-		if g, ok := s.discovery.group(parts[1]); ok {
+		if g, ok := s.discovery().group(parts[1]); ok {
 			g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
 			s.writeDiscovery(w, r, &g)
 			return
 		}
 		pageNotFound(w, r)
 	default:
-		if _, ok := s.discovery.group(parts[1]); !ok {
+		if _, ok := s.discovery().group(parts[1]); !ok {
 			// No web service of upstream's has the path: its last handler's
 			// plain-text 404.
 			pageNotFound(w, r)
@@ -273,7 +274,7 @@ func (d *discovery) group(name string) (metav1.APIGroup, bool) {
 var discoveryRoute = []route{{method: http.MethodGet, consumes: producesObject, produces: producesObject}}
 
 func (s *Server) writeResourceList(w http.ResponseWriter, r *http.Request, gv schema.GroupVersion) {
-	list, ok := s.discovery.resources[gv]
+	list, ok := s.discovery().resources[gv]
 	if !ok {
 		writeError(w, r, notFound(r))
 		return
@@ -324,4 +325,16 @@ func serverAddresses(r *http.Request) []metav1.ServerAddressByClientCIDR {
 		host = net.JoinHostPort(host, "443")
 	}
 	return []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: host}}
+}
+
+// discovery returns the discovery of the registry's table, made again
+// when rows came or went (custom resources) since it was made.
+func (s *Server) discovery() *discovery {
+	d := s.disco.Load()
+	if d.revision == s.cfg.Registry.Revision() {
+		return d
+	}
+	d = newDiscovery(s.cfg.Registry)
+	s.disco.Store(d)
+	return d
 }

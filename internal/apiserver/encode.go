@@ -173,7 +173,7 @@ func listMeta(l *cacheable.List) metav1.ListMeta {
 }
 
 func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
-	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
+	enc := newOnceEncoder(encoderFor(out.info, gv))
 	apiVersion := gv.String()
 	head := fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":`, kind+"List", apiVersion)
 	lm := listMeta(l)
@@ -223,7 +223,7 @@ func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, ki
 }
 
 func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
-	enc := newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv))
+	enc := newOnceEncoder(encoderFor(out.info, gv))
 	// The list message's length comes first: collect the items' bytes
 	// (cached, not copied) before writing.
 	items := make([][]byte, len(l.Items))
@@ -349,3 +349,23 @@ func writeProtobufFrame(w *bufio.Writer, typ watch.EventType, obj []byte) error 
 	_, err := w.Write(obj)
 	return err
 }
+
+// encoderFor returns the encoder of a response at group-version gv:
+// built-in objects converted to gv, custom resources (unstructured, at gv
+// already) as they are.
+func encoderFor(info runtime.SerializerInfo, gv schema.GroupVersion) runtime.Encoder {
+	return versionEncoder{typed: codecs().EncoderForVersion(info.Serializer, gv), plain: info.Serializer}
+}
+
+type versionEncoder struct {
+	typed, plain runtime.Encoder
+}
+
+func (e versionEncoder) Encode(obj runtime.Object, w io.Writer) error {
+	if _, ok := cacheable.Unwrap(obj).(runtime.Unstructured); ok {
+		return e.plain.Encode(obj, w)
+	}
+	return e.typed.Encode(obj, w)
+}
+
+func (e versionEncoder) Identifier() runtime.Identifier { return e.typed.Identifier() }

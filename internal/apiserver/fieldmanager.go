@@ -35,6 +35,27 @@ var typeConverter = sync.OnceValues(func() (managedfields.TypeConverter, error) 
 	return managedfields.NewTypeConverter(models, false)
 })
 
+// typeConverterOf is the type converter of a resource: the built-in
+// one, or for a custom resource one of the built-in definitions and its
+// CRD's (upstream's buildOpenAPIModelsForApply).
+func typeConverterOf(res *registry.Resource) (managedfields.TypeConverter, error) {
+	if res.ApplyModels == nil {
+		return typeConverter()
+	}
+	models, err := openapi.Models()
+	if err != nil {
+		return nil, err
+	}
+	custom, err := res.ApplyModels()
+	if err != nil {
+		return nil, err
+	}
+	for name, def := range custom {
+		models[name] = def
+	}
+	return managedfields.NewTypeConverter(models, res.PreserveUnknownFields)
+}
+
 type fieldManagerKey struct {
 	res         *registry.Resource
 	subresource string
@@ -50,7 +71,7 @@ func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldM
 	if fm, ok := fieldManagers.Load(key); ok {
 		return fm.(*managedfields.FieldManager), nil
 	}
-	tc, err := typeConverter()
+	tc, err := typeConverterOf(st.Resource())
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +182,13 @@ func trackUpdate(st *registry.Store, subresource string, live, obj runtime.Objec
 	live.GetObjectKind().SetGroupVersionKind(gvk)
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return fm.UpdateNoErrors(live, obj, manager)
+}
+
+// TrackStatus records in obj's managedFields the changes a controller of
+// the server makes to the status of live, as upstream's controllers write
+// through the status subresource: manager "kube-apiserver", Update.
+func TrackStatus(st *registry.Store, live, obj runtime.Object) runtime.Object {
+	return trackUpdate(st, "status", live, obj, "kube-apiserver")
 }
 
 // scalePaths maps each parent's version to where its replicas are: every

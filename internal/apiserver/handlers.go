@@ -45,6 +45,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	registry.AddWarning(r.Context(), st.Resource().Deprecation)
+	if st.Resource().Custom {
+		if err := withoutProtobuf(r); err != nil {
+			return err
+		}
+	}
 	if rule := st.Resource().SubresourceRule(info.subresource); rule != nil && rule.IsConnect() {
 		return s.connect(w, r, st, info, rule)
 	}
@@ -310,6 +315,9 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err != nil {
 		return err
 	}
+	if err := pruneUnknown(r.Context(), st, obj, fieldValidation(opts.FieldValidation)); err != nil {
+		return err
+	}
 	obj = trackUpdate(st, "", nil, obj, managerOrUserAgent(opts.FieldManager, r.UserAgent()))
 	res, err := st.Create(r.Context(), info.namespace, obj, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
@@ -344,6 +352,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	}
 	obj, err := s.decodeBody(w, r, st.Resource().GroupVersionKind(), st.New(), directive)
 	if err != nil {
+		return err
+	}
+	if err := pruneUnknown(r.Context(), st, obj, directive); err != nil {
 		return err
 	}
 	manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())

@@ -163,7 +163,7 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 // serveRootPaths answers / with the paths the server serves.
 func (s *Server) serveRootPaths(w http.ResponseWriter, r *http.Request) {
 	paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/readyz", "/version"}
-	for _, g := range s.discovery.groups {
+	for _, g := range s.discovery().groups {
 		paths = append(paths, "/apis/"+g.Name)
 		for _, v := range g.Versions {
 			paths = append(paths, "/apis/"+v.GroupVersion)

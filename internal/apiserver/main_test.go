@@ -15,6 +15,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
+	"github.com/regis-dev/regis/internal/crd"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/registry/builtin"
@@ -110,6 +111,9 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	go func() { defer close(gcDone); _ = gc.Run(ctx) }()
 	reaperDone := make(chan struct{})
 	go func() { defer close(reaperDone); _ = controller.NewGracefulReaper(reg, nil).Run(ctx) }()
+	crds := crd.New(crd.Config{Registry: reg, Storage: factory, Release: caches.Release, TrackStatus: apiserver.TrackStatus})
+	crdsDone := make(chan struct{})
+	go func() { defer close(crdsDone); _ = crds.Run(ctx) }()
 	hs := httptest.NewUnstartedServer(api)
 	hs.EnableHTTP2 = true
 	hs.Start()
@@ -120,6 +124,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 		<-done
 		<-gcDone
 		<-reaperDone
+		<-crdsDone
 		<-cachesDone
 	})
 	return &testServer{Server: hs, reg: reg, api: api, config: &rest.Config{Host: hs.URL, QPS: -1}}

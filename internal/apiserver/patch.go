@@ -59,7 +59,15 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		return err
 	}
 	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
+	case types.StrategicMergePatchType:
+		if st.Resource().Custom {
+			// Upstream's handler of custom resources knows no strategy.
+			return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure,
+				Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+				Message: "the body of the request was in an unknown format - accepted media types include: " +
+					"application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"}}
+		}
+	case types.JSONPatchType, types.MergePatchType, types.ApplyYAMLPatchType:
 	case types.ApplyCBORPatchType:
 		// Upstream's route takes CBOR apply configurations only with the
 		// CBORServingAndStorage gate, off by default: go-restful's 415.

@@ -18,7 +18,7 @@ import (
 // item by item) and honours runtime.CacheableObject, so an object a watch
 // cache already encoded is not encoded again.
 func writeObject(w http.ResponseWriter, out output, code int, gv schema.GroupVersion, obj runtime.Object) {
-	enc := codecs().EncoderForVersion(out.info.Serializer, gv)
+	enc := encoderFor(out.info, gv)
 	w.Header().Set("Content-Type", out.contentType())
 	w.WriteHeader(code)
 	_ = enc.Encode(obj, w) // the status is sent: nothing more can be told

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -67,9 +68,10 @@ type Config struct {
 // goroutine of its own except those serving watches, which end with their
 // request or when Shutdown is called.
 type Server struct {
-	cfg       Config
-	discovery *discovery
-	mux       *http.ServeMux
+	cfg Config
+	// disco is the discovery of the registry's table at a revision.
+	disco atomic.Pointer[discovery]
+	mux   *http.ServeMux
 	// stopping is closed by Shutdown: open watches end.
 	stopping chan struct{}
 }
@@ -95,7 +97,8 @@ func New(c Config) (*Server, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	s := &Server{cfg: c, discovery: newDiscovery(c.Registry), stopping: make(chan struct{})}
+	s := &Server{cfg: c, stopping: make(chan struct{})}
+	s.disco.Store(newDiscovery(c.Registry))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api", s.serveAPI)
 	mux.HandleFunc("/api/", s.serveAPI)

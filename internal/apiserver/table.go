@@ -67,6 +67,9 @@ func convertOutput(r *http.Request, out output, st *registry.Store, obj runtime.
 
 // toTable renders obj (an object or a list) as a Table.
 func toTable(res *registry.Resource, obj runtime.Object, opts *metav1.TableOptions, version string) (*metav1.Table, error) {
+	if res.Table != nil {
+		return customTable(res, obj, opts, version)
+	}
 	t := &metav1.Table{TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + version}}
 	cols := res.Columns
 	if cols == nil {

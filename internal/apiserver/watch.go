@@ -156,7 +156,7 @@ func (s *Server) newWatchStream(r *http.Request, st *registry.Store) (*watchStre
 	return &watchStream{
 		r: r, st: st, out: out, opts: opts, timeout: timeout,
 		kind: st.Resource().GroupVersionKind(), log: s.cfg.Logger, metrics: s.cfg.Metrics,
-		embedded: newOnceEncoder(codecs().EncoderForVersion(out.info.Serializer, gv)),
+		embedded: newOnceEncoder(encoderFor(out.info, gv)),
 		status:   codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"}),
 		frame:    frameWriterFor(out.info.MediaType),
 	}, nil
@@ -233,7 +233,7 @@ func (ws *watchStream) encode(e watch.Event) (watch.EventType, error) {
 	case ws.out.as != "":
 		// A bookmark is not converted: it goes at the resource's own
 		// group-version.
-		return e.Type, codecs().EncoderForVersion(ws.out.info.Serializer, ws.st.Resource().GroupVersion()).Encode(obj, &ws.raw)
+		return e.Type, encoderFor(ws.out.info, ws.st.Resource().GroupVersion()).Encode(obj, &ws.raw)
 	}
 	return e.Type, ws.embedded.Encode(obj, &ws.raw)
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
 // Resource is one row of the resource table: everything regis needs to
@@ -189,6 +190,11 @@ type Resource struct {
 	// resources: the CRD's additionalPrinterColumns). obj is an object or a
 	// list whose items are plain objects.
 	Table func(ctx context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error)
+	// ApplyModels, when set, are the OpenAPI definitions of a custom
+	// resource's kind (every version of its CRD), which server-side apply
+	// reads with the built-in ones; PreserveUnknownFields is its CRD's.
+	ApplyModels           func() (map[string]*spec.Schema, error)
+	PreserveUnknownFields bool
 	// MarkOnDelete, when set, makes the first delete of an object only
 	// mark it: the store sets its deletionTimestamp and calls MarkOnDelete
 	// on it, which adds a finalizer (CustomResourceDefinitions: the

@@ -27,6 +27,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
+	"github.com/regis-dev/regis/internal/crd"
 	"github.com/regis-dev/regis/internal/pki"
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/registry/builtin"
@@ -144,6 +145,9 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	// but the prober, and /readyz would fail right after the start.
 	_ = b.Health.Check(ctx)
 	monitor := apiserver.NewStorageMonitor(b.Health.Check, 0)
+	if err := b.startMaintenance(cctx, o, &wg, metrics.Registry()); err != nil {
+		return err
+	}
 	wg.Go(func() { _ = monitor.Run(cctx) })
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
@@ -171,7 +175,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			controller.Named{Name: "garbage-collector", Runner: controller.NewGarbageCollector(reg, log)},
 			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
 			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},
-			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)})
+			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)},
+			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)})
 		if err != nil {
 			serveErr <- err // fatal: the server stops
 		}
@@ -258,4 +263,14 @@ func tlsConfig(o Options, ln net.Listener) (*tls.Config, Info, error) {
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}, info, nil
+}
+
+// newCRDController serves the CustomResourceDefinitions over the
+// server's storage (with its watch caches when they are on).
+func newCRDController(reg *registry.Registry, factory registry.StorageFactory, caches *Caches, log *slog.Logger) *crd.Controller {
+	cfg := crd.Config{Registry: reg, Storage: factory, TrackStatus: apiserver.TrackStatus, Logger: log}
+	if caches != nil {
+		cfg.Release = caches.Release
+	}
+	return crd.New(cfg)
 }

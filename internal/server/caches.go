@@ -20,8 +20,13 @@ import (
 type Caches struct {
 	log *slog.Logger
 
-	mu      sync.Mutex // guards cachers
+	mu      sync.Mutex // guards cachers, stops, ctx
 	cachers map[schema.GroupResource]*cacher.Cacher
+	// stops stop the caches started after Run (custom resources).
+	stops map[schema.GroupResource]context.CancelFunc
+	// ctx is Run's while it runs: a cache made then starts at once.
+	ctx context.Context
+	wg  sync.WaitGroup
 }
 
 // CacheConfig configures CachedStorage.
@@ -51,7 +56,7 @@ func CachedStorage(base registry.StorageFactory, cfg CacheConfig) (registry.Stor
 	if limit.Total > 0 {
 		budget = cacher.NewBudget(limit.Total)
 	}
-	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}}
+	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}, stops: map[schema.GroupResource]context.CancelFunc{}}
 	return func(r *registry.Resource) (storage.Interface, error) {
 		st, err := base(r)
 		if err != nil || r.Convert != nil || r.Internal || (cached != nil && !cached(r.GroupResource())) {
@@ -76,9 +81,7 @@ func CachedStorage(base registry.StorageFactory, cfg CacheConfig) (registry.Stor
 		if err != nil {
 			return nil, err
 		}
-		cs.mu.Lock()
-		cs.cachers[r.GroupResource()] = c
-		cs.mu.Unlock()
+		cs.add(r.GroupResource(), c)
 		return c, nil
 	}, cs
 }
@@ -131,22 +134,51 @@ func (cs *Caches) Ready(gr schema.GroupResource) error {
 	return c.ReadinessCheck()
 }
 
-// Run runs every cache until ctx ends and returns when all have stopped.
+// add records a new cache and, once Run runs, starts it.
+func (cs *Caches) add(gr schema.GroupResource, c *cacher.Cacher) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.cachers[gr] = c
+	if cs.ctx == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(cs.ctx)
+	cs.stops[gr] = cancel
+	cs.wg.Go(func() { cs.run(ctx, c) })
+}
+
+// Release stops the cache of a resource made after Run started (a custom
+// resource whose definition is gone) and forgets it.
+func (cs *Caches) Release(gr schema.GroupResource) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if stop := cs.stops[gr]; stop != nil {
+		stop()
+		delete(cs.stops, gr)
+	}
+	delete(cs.cachers, gr)
+}
+
+// Run runs every cache, and those made while it runs, until ctx ends; it
+// returns when all have stopped.
 func (cs *Caches) Run(ctx context.Context) error {
 	cs.mu.Lock()
 	all := make([]*cacher.Cacher, 0, len(cs.cachers))
 	for _, c := range cs.cachers {
 		all = append(all, c)
 	}
+	cs.ctx = ctx
 	cs.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, c := range all {
-		wg.Go(func() {
-			if err := c.Run(ctx); err != nil {
-				cs.log.Error("watch cache stopped", "err", err)
-			}
-		})
+		cs.wg.Go(func() { cs.run(ctx, c) })
 	}
-	wg.Wait()
+	<-ctx.Done()
+	cs.wg.Wait()
 	return nil
+}
+
+func (cs *Caches) run(ctx context.Context, c *cacher.Cacher) {
+	if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+		cs.log.Error("watch cache stopped", "err", err)
+	}
 }

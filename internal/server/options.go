@@ -57,6 +57,12 @@ type Options struct {
 	// EtcdCompactionInterval (--etcd-compaction-interval) is how often the
 	// servers of a cluster compact etcd; 0 never compacts.
 	EtcdCompactionInterval time.Duration
+	// Maintenance of the embedded etcd (maintenance.go): scheduled snapshots
+	// every EtcdSnapshotInterval (0: none) into EtcdSnapshotDir (empty:
+	// DataDir/snapshots), the EtcdSnapshotRetention newest kept.
+	EtcdSnapshotInterval  time.Duration
+	EtcdSnapshotRetention int
+	EtcdSnapshotDir       string
 	// StorageMediaType (--storage-media-type) is the encoding of built-in
 	// resources in etcd.
 	StorageMediaType string

@@ -42,9 +42,14 @@ type EtcdConfig struct {
 // at its storage version with MediaType.
 func EtcdStorage(c EtcdConfig) registry.StorageFactory {
 	return func(r *registry.Resource) (storage.Interface, error) {
-		cdc, err := codec.New(storageMediaType(c.MediaType, r), r.Storage())
-		if err != nil {
-			return nil, err
+		var cdc runtime.Codec
+		if r.Custom {
+			cdc = codec.NewCustom(r.Storage())
+		} else {
+			var err error
+			if cdc, err = codec.New(storageMediaType(c.MediaType, r), r.Storage()); err != nil {
+				return nil, err
+			}
 		}
 		newFunc, newList := r.New, r.NewList
 		if conv := r.Convert; conv != nil {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
@@ -43,6 +44,22 @@ type request struct {
 	ManagedFields bool
 }
 
+// wait is the method of a step that GETs its path until it answers 200
+// (a custom resource served once its CRD is established), 10 s at most.
+const wait = "WAIT"
+
+func waitFor(ctx context.Context, cfg *rest.Config, ns string, req request) (answer, error) {
+	req.Method = http.MethodGet
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a, err := send(ctx, cfg, ns, req)
+		if err != nil || a.Code == http.StatusOK || time.Now().After(deadline) {
+			return a, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // answer is what a server answered, made comparable.
 type answer struct {
 	Code int
@@ -62,6 +79,9 @@ type answer struct {
 
 // send sends req to the server of cfg.
 func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer, error) {
+	if req.Method == wait {
+		return waitFor(ctx, cfg, ns, req)
+	}
 	client, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return answer{}, err

@@ -1,0 +1,288 @@
+package crd
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
+)
+
+// Resource is the group, version and resource of CustomResourceDefinitions.
+var Resource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// Config configures a Controller.
+type Config struct {
+	// Registry serves the CRDs and gets the rows of their resources.
+	Registry *registry.Registry
+	// Storage makes the storage of a custom resource's storage version:
+	// the server's, an etcd store and its watch cache. Required.
+	Storage registry.StorageFactory
+	// Release stops what Storage made for a resource (its watch cache)
+	// once its CRD is gone; nil does nothing.
+	Release func(schema.GroupResource)
+	// TrackStatus, when set, records the controller's status writes in
+	// managedFields (manager "kube-apiserver", as upstream's controllers).
+	TrackStatus func(st *registry.Store, live, obj runtime.Object) runtime.Object
+	// Logger receives the controller's logs (slog.Default when nil).
+	Logger *slog.Logger
+	// Retry is the wait before a sync that did not finish is tried again
+	// (1s when zero).
+	Retry time.Duration
+}
+
+// Controller does the work of upstream's apiextensions controllers: it
+// accepts the names of CRDs (NamesAccepted), establishes them
+// (Established), serves their versions through the registry, and, when a
+// CRD is deleted, deletes its custom resources before letting it go.
+type Controller struct {
+	cfg  Config
+	log  *slog.Logger
+	crds *registry.Store
+
+	mu     sync.Mutex
+	dirty  map[string]bool
+	kick   chan struct{}
+	served map[string]*serving // by CRD name; only Run's goroutine touches it
+}
+
+// serving is what the controller serves for one CRD.
+type serving struct {
+	uid             types.UID
+	resourceVersion string // of the CRD the rows were made from
+	storageGR       schema.GroupResource
+	storage         storage.Interface
+	gvrs            []schema.GroupVersionResource
+}
+
+// New returns a Controller; Run starts it.
+func New(cfg Config) *Controller {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Retry == 0 {
+		cfg.Retry = time.Second
+	}
+	crds, _ := cfg.Registry.Lookup(Resource)
+	return &Controller{cfg: cfg, log: cfg.Logger, crds: crds, dirty: map[string]bool{},
+		kick: make(chan struct{}, 1), served: map[string]*serving{}}
+}
+
+// Run serves the CRDs until ctx ends, and returns once its goroutines
+// have stopped. What it served stays in the registry.
+func (c *Controller) Run(ctx context.Context) error {
+	if c.crds == nil {
+		<-ctx.Done()
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { c.watch(ctx) })
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.kick:
+		case <-timer.C:
+		}
+		c.mu.Lock()
+		names := c.dirty
+		c.dirty = map[string]bool{}
+		c.mu.Unlock()
+		retry := false
+		for name := range names {
+			done, err := c.sync(ctx, name)
+			if err != nil && ctx.Err() == nil {
+				c.log.Warn("custom resource definition", "name", name, "err", err)
+			}
+			if !done {
+				c.mark(name)
+				retry = true
+			}
+		}
+		if retry {
+			timer.Reset(c.cfg.Retry)
+		}
+	}
+}
+
+// mark queues a CRD for a sync and wakes the loop.
+func (c *Controller) mark(name string) {
+	c.mu.Lock()
+	c.dirty[name] = true
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// watch queues every CRD that changes: all of them first, then each
+// change, listing again after an error until ctx ends.
+func (c *Controller) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		rv, err := c.markAll(ctx)
+		if err == nil {
+			var w watch.Interface
+			w, err = c.crds.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: rv})
+			if err == nil {
+				c.drain(ctx, w)
+				w.Stop()
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("watch of custom resource definitions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(c.cfg.Retry):
+		}
+	}
+}
+
+// markAll queues every CRD and the names served (a CRD deleted while
+// nothing watched) and returns the list's resourceVersion.
+func (c *Controller) markAll(ctx context.Context) (string, error) {
+	list, err := c.crds.List(ctx, "", &metainternalversion.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		if m, err := meta.Accessor(cacheable.Unwrap(it)); err == nil {
+			c.mark(m.GetName())
+		}
+	}
+	c.mark("") // a sync of "" finds the served CRDs that are gone
+	l, err := meta.ListAccessor(list)
+	if err != nil {
+		return "", err
+	}
+	return l.GetResourceVersion(), nil
+}
+
+func (c *Controller) drain(ctx context.Context, w watch.Interface) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.ResultChan():
+			if !ok || e.Type == watch.Error {
+				return
+			}
+			if m, err := meta.Accessor(cacheable.Unwrap(e.Object)); err == nil {
+				c.mark(m.GetName())
+			}
+		}
+	}
+}
+
+// sync brings what is served for the CRD name in line with the CRD.
+// done is false when it must be tried again.
+func (c *Controller) sync(ctx context.Context, name string) (done bool, err error) {
+	if name == "" {
+		return c.syncGone(ctx)
+	}
+	obj, err := c.crds.Get(ctx, "", name, nil)
+	if apierrors.IsNotFound(err) {
+		c.unserve(name)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	crd := obj.(*apiextensionsv1.CustomResourceDefinition)
+	if s := c.served[name]; s != nil && s.uid != crd.UID {
+		c.unserve(name) // deleted and created again
+	}
+	if crd.DeletionTimestamp != nil {
+		return c.finalize(ctx, crd)
+	}
+	if changed, err := c.updateNames(ctx, crd); err != nil || changed {
+		return err == nil, err // the update brings the CRD back here
+	}
+	return true, c.serve(crd)
+}
+
+// syncGone stops serving the CRDs that no longer exist.
+func (c *Controller) syncGone(ctx context.Context) (bool, error) {
+	for name := range c.served {
+		if _, err := c.crds.Get(ctx, "", name, nil); apierrors.IsNotFound(err) {
+			c.unserve(name)
+		}
+	}
+	return true, nil
+}
+
+// serve adds the rows of an established CRD's served versions, or
+// replaces them when the CRD changed.
+func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error {
+	if !established(crd) {
+		return nil
+	}
+	if s := c.served[crd.Name]; s != nil && s.resourceVersion == crd.ResourceVersion {
+		return nil
+	}
+	rows, storageRow, err := Rows(crd)
+	if err != nil {
+		return err
+	}
+	prev := c.served[crd.Name]
+	if prev != nil && prev.storageGR != storageRow.GroupResource() {
+		c.unserve(crd.Name)
+		prev = nil
+	}
+	var st storage.Interface
+	if prev != nil {
+		// The same storage serves the new rows: keep its watch cache.
+		st = prev.storage
+		for _, gvr := range prev.gvrs {
+			c.cfg.Registry.Remove(gvr)
+		}
+	} else if st, err = c.cfg.Storage(storageRow); err != nil {
+		return err
+	}
+	s := &serving{uid: crd.UID, resourceVersion: crd.ResourceVersion, storageGR: storageRow.GroupResource(), storage: st}
+	c.served[crd.Name] = s
+	for _, r := range rows {
+		if _, err := c.cfg.Registry.Add(r, st); err != nil {
+			return err
+		}
+		s.gvrs = append(s.gvrs, r.GroupVersionResource())
+	}
+	c.log.Info("serving custom resource", "crd", crd.Name, "versions", len(rows))
+	return nil
+}
+
+// unserve removes the rows of a CRD and releases its storage.
+func (c *Controller) unserve(name string) {
+	s := c.served[name]
+	if s == nil {
+		return
+	}
+	for _, gvr := range s.gvrs {
+		c.cfg.Registry.Remove(gvr)
+	}
+	if c.cfg.Release != nil {
+		c.cfg.Release(s.storageGR)
+	}
+	delete(c.served, name)
+	c.log.Info("stopped serving custom resource", "crd", name)
+}

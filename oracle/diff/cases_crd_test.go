@@ -1,0 +1,62 @@
+//go:build oracle
+
+package diff
+
+import "testing"
+
+// widgetCRD is the fixtures' CRD (../shared/fixtures): a namespaced
+// Widget with a schema, a default, a printer column and /status.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, shortNames: [wd]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns: [{name: Size, type: integer, jsonPath: .spec.size}]
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color: {type: string, enum: [red, blue]}
+              size: {type: integer, minimum: 1, default: 3}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}`
+
+// TestCustomResources creates a CRD, waits until it is served, and
+// writes, reads and deletes custom resources as both servers answer.
+func TestCustomResources(t *testing.T) {
+	crds := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+	widgets := "/apis/example.com/v1/namespaces/{ns}/widgets"
+	runScenario(t, "crd", []request{
+		{Name: "create crd", Method: post, Path: crds, Body: widgetCRD, ManagedFields: true},
+		{Name: "wait", Method: wait, Path: widgets, IgnoreBody: true},
+		{Name: "get crd", Method: get, Path: crds + "/widgets.example.com", ManagedFields: true},
+		{Name: "create pruned and defaulted", Method: post, Path: widgets,
+			Body: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {color: red, unknownField: dropped}", ManagedFields: true},
+		{Name: "create strict unknown", Method: post, Path: widgets + "?fieldValidation=Strict",
+			Body: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\nspec: {color: red, unknownField: dropped}"},
+		{Name: "create enum refused", Method: post, Path: widgets,
+			Body: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w3}\nspec: {color: green, size: 0}"},
+		{Name: "get", Method: get, Path: widgets + "/w1"},
+		{Name: "list", Method: get, Path: widgets},
+		{Name: "table", Method: get, Path: widgets, Accept: "application/json;as=Table;v=v1;g=meta.k8s.io"},
+		{Name: "protobuf refused", Method: get, Path: widgets + "/w1", Accept: "application/vnd.kubernetes.protobuf"},
+		{Name: "merge patch", Method: patch, Path: widgets + "/w1", ContentType: mergeP, Body: `{"spec":{"size":5}}`, ManagedFields: true},
+		{Name: "strategic patch refused", Method: patch, Path: widgets + "/w1", ContentType: smpP, Body: `{"spec":{"size":6}}`},
+		{Name: "status update", Method: put, Path: widgets + "/w1/status",
+			Body: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 9}\nstatus: {ready: true}", IgnoreBody: true},
+		{Name: "get after status", Method: get, Path: widgets + "/w1"},
+		{Name: "apply", Method: patch, Path: widgets + "/w4?fieldManager=a", ContentType: applyP,
+			Body: "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w4}\nspec: {color: blue}", ManagedFields: true},
+		{Name: "delete", Method: "DELETE", Path: widgets + "/w1"},
+		{Name: "delete crd", Method: "DELETE", Path: crds + "/widgets.example.com"},
+	})
+}
