@@ -70,7 +70,7 @@ func row(crd *apiextensionsv1.CustomResourceDefinition, version string) (*regist
 		Namespaced: crd.Spec.Scope == apiextensionsv1.NamespaceScoped,
 		ShortNames: names.ShortNames, Categories: names.Categories,
 		Custom: true, Generation: true, Status: s.HasStatus(), RequireResourceVersion: true,
-		ApplyModels: func() (map[string]*spec.Schema, error) { return applyModels(crd) },
+		ApplyModels:           func() (map[string]*spec.Schema, error) { return applyModels(crd) },
 		PreserveUnknownFields: crd.Spec.PreserveUnknownFields,
 		New: func() runtime.Object {
 			u := &unstructured.Unstructured{}
