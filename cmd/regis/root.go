@@ -20,6 +20,7 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newSizingCmd())
+	root.AddCommand(newSnapshotCmd())
 	root.AddCommand(newEtcdCmd(), newMigrateCmd())
 	return root
 }

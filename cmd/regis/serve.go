@@ -64,6 +64,7 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	f.StringSliceVar(&o.WatchCacheSizes, "watch-cache-sizes", nil, "Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others. Only 0 has an effect: it disables the cache of that resource.")
 	f.StringSliceVar(&o.WatchCacheMaxBytes, "watch-cache-max-bytes", nil, "Memory limits of the watch caches, comma separated: a quantity for all caches together (4Gi) and resource[.group]#quantity for one (pods#1Gi). Past a limit, watches are still served from the cache and lists go to etcd. Empty: no limit.")
 	addEncryptionServeFlags(f, &o)
+	addSnapshotServeFlags(f, &o)
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")

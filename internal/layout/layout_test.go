@@ -20,7 +20,7 @@ const module = "github.com/regis-dev/regis/"
 var floors = [][]string{
 	{"cmd/regis", "registest", "internal/storage/conformance", "internal/encryptionconfig/e2e", "internal/layout"},
 	{"internal/server"}, // the one assembly
-	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint"},
+	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot"},
 	{"internal/openapi"}, // the OpenAPI documents, over the generated definitions
 	{"internal/controller"},
 	{"internal/registry/builtin"}, // rows, over the registry's types
