@@ -9,6 +9,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Lister reads the RBAC objects a check needs. The server backs it with
@@ -52,8 +53,21 @@ func NewMemoryLister(objs ...any) *MemoryLister {
 	return l
 }
 
+// wrapped is an object carried in a wrapper (the watch cache's events
+// carry cached objects that keep their encodings).
+type wrapped interface{ GetObject() runtime.Object }
+
+// unwrap returns the object a wrapper carries.
+func unwrap(obj any) any {
+	if w, ok := obj.(wrapped); ok {
+		return w.GetObject()
+	}
+	return obj
+}
+
 // Set adds or replaces an RBAC object; other types are ignored.
 func (l *MemoryLister) Set(obj any) {
+	obj = unwrap(obj)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch o := obj.(type) {
@@ -77,6 +91,7 @@ func (l *MemoryLister) Set(obj any) {
 
 // Delete removes an RBAC object (matched by kind, namespace and name).
 func (l *MemoryLister) Delete(obj any) {
+	obj = unwrap(obj)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch o := obj.(type) {
