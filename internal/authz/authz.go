@@ -94,6 +94,10 @@ const (
 	ModeRBAC        = "RBAC"
 	ModeAlwaysAllow = "AlwaysAllow"
 	ModeAlwaysDeny  = "AlwaysDeny"
+	// ModeNode is accepted so that kube-apiserver's usual
+	// "Node,RBAC" works, but regis has no node authorizer: it has no
+	// opinion, and kubelets get only what RBAC grants them.
+	ModeNode = "Node"
 )
 
 // DefaultModes is --authorization-mode's default.
@@ -108,9 +112,9 @@ func ParseModes(values []string) ([]string, error) {
 		for _, m := range strings.Split(v, ",") {
 			m = strings.TrimSpace(m)
 			switch m {
-			case ModeRBAC, ModeAlwaysAllow, ModeAlwaysDeny:
-			case "Node", "ABAC", "Webhook":
-				return nil, fmt.Errorf("authorization-mode %q is not supported by regis (supported: RBAC, AlwaysAllow, AlwaysDeny)", m)
+			case ModeRBAC, ModeAlwaysAllow, ModeAlwaysDeny, ModeNode:
+			case "ABAC", "Webhook":
+				return nil, fmt.Errorf("authorization-mode %q is not supported by regis (supported: RBAC, Node, AlwaysAllow, AlwaysDeny)", m)
 			default:
 				return nil, fmt.Errorf("authorization-mode %q is not a valid mode", m)
 			}

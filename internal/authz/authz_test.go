@@ -108,7 +108,8 @@ func TestModes(t *testing.T) {
 	}{
 		{s("RBAC"), "RBAC", ""},
 		{s("AlwaysAllow,RBAC"), "AlwaysAllow RBAC", ""},
-		{s("Node,RBAC"), "", "not supported"},
+		{s("Node,RBAC"), "Node RBAC", ""},
+		{s("Webhook"), "", "not supported"},
 		{s("Foo"), "", `authorization-mode "Foo" is not a valid mode`},
 		{s("RBAC,RBAC"), "", "has mode specified more than once"},
 		{nil, "", "at least one authorization-mode must be passed"},

@@ -119,6 +119,15 @@ func (AlwaysDeny) RulesFor(context.Context, *User, string) (Rules, error) {
 	return Rules{Resource: []rbacv1.PolicyRule{}, NonResource: []rbacv1.PolicyRule{}}, nil
 }
 
+// noOpinion stands for the Node mode, which regis does not implement.
+type noOpinion struct{}
+
+func (noOpinion) Authorize(context.Context, *Attributes) (Decision, string, error) {
+	return DecisionNoOpinion, "", nil
+}
+
+func (noOpinion) RulesFor(context.Context, *User, string) (Rules, error) { return Rules{}, nil }
+
 // Config selects the authorizers.
 type Config struct {
 	// Modes are --authorization-mode's values (ParseModes); empty means
@@ -154,6 +163,8 @@ func New(c Config) (*Union, error) {
 			a, r = AlwaysAllow{}, AlwaysAllow{}
 		case ModeAlwaysDeny:
 			a, r = AlwaysDeny{}, AlwaysDeny{}
+		case ModeNode:
+			a, r = noOpinion{}, noOpinion{}
 		}
 		// Upstream names each authorizer by its lower-cased mode.
 		u.chain = append(u.chain, named{strings.ToLower(m), a})
