@@ -157,6 +157,23 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 		if err := join.Promote(pctx, c.Cluster, promote); err != nil {
 			return err
 		}
+		// The member serves once it has applied its own promotion.
+		local, err := b.NewClient()
+		if err != nil {
+			return err
+		}
+		defer local.Close()
+		for {
+			st, err := local.Status(pctx, clientURL)
+			if err == nil && !st.IsLearner {
+				break
+			}
+			select {
+			case <-pctx.Done():
+				return fmt.Errorf("etcd member %s still a learner: %w", name, pctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 		b.log.Info("embedded etcd member promoted to voting member", "name", name)
 	}
 	return nil
@@ -224,7 +241,21 @@ func (b *Backend) leaveCluster(ctx context.Context) error {
 		b.leave = false
 		return nil
 	}
-	if err := etcd.RemoveMember(ctx, b.Client, b.Embedded.MemberID()); err != nil {
+	// Through the others: this member stops as it applies its removal,
+	// and would cut its own answer.
+	var others []string
+	for _, m := range list.Members {
+		if m.ID != b.Embedded.MemberID() {
+			others = append(others, m.ClientURLs...)
+		}
+	}
+	c, err := etcd.NewClient(others, etcd.WithTLS(b.tls))
+	if err != nil {
+		b.leave = false
+		return fmt.Errorf("--leave: %w", err)
+	}
+	defer c.Close()
+	if err := etcd.RemoveMember(ctx, c, b.Embedded.MemberID()); err != nil {
 		b.leave = false
 		return fmt.Errorf("--leave: %w", err)
 	}

@@ -98,7 +98,7 @@ func TestEmbeddedHA(t *testing.T) {
 
 	s2 := cluster.NewRegis(t, "s2", filepath.Join(base, "s2"), "--join", s1.URL, "--join-token", token)
 	s2.StartReady(t, 90*time.Second)
-	s3 := cluster.NewRegis(t, "s3", filepath.Join(base, "s3"), "--join", s1.URL, "--join-token", token, "--leave")
+	s3 := cluster.NewRegis(t, "s3", filepath.Join(base, "s3"), "--join", s1.URL, "--join-token-file", filepath.Join(s1.DataDir, "join-token"), "--leave")
 	s3.StartReady(t, 90*time.Second)
 	ms := waitMembers(t, s1.DataDir, 3)
 	t.Logf("members: %+v", ms)
