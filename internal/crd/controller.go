@@ -110,7 +110,9 @@ func (c *Controller) Run(ctx context.Context) error {
 				c.log.Warn("custom resource definition", "name", name, "err", err)
 			}
 			if !done {
-				c.mark(name)
+				c.mu.Lock()
+				c.dirty[name] = true // again after Retry, unless an event comes first
+				c.mu.Unlock()
 				retry = true
 			}
 		}

@@ -18,11 +18,12 @@ const module = "github.com/regis-dev/regis/"
 // imports only packages on floors below its own. A new package is added
 // here, on the floor its imports put it.
 var floors = [][]string{
-	{"cmd/regis", "registest", "internal/storage/conformance", "internal/encryptionconfig/e2e", "internal/layout"},
+	{"cmd/regis", "registest", "internal/storage/conformance", "internal/encryptionconfig/e2e", "internal/layout", "test/fault"},
+	{"internal/bench"}, // regis bench: a client of any server
 	{"internal/server"}, // the one assembly
-	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot"},
+	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot", "internal/ops/migrate"},
 	{"internal/openapi"}, // the OpenAPI documents, over the generated definitions
-	{"internal/controller"},
+	{"internal/controller", "internal/crd", "internal/authz/regstore"}, // the controllers, custom resources, RBAC over the registry
 	{"internal/registry/builtin"}, // rows, over the registry's types
 	{"internal/registry"},
 	{"internal/encryptionconfig/peers"},
@@ -31,8 +32,12 @@ var floors = [][]string{
 	{"internal/storage/value/kmsv2", "internal/storage/value/kmsv2/localkms", "internal/storage/value/kmsv2/kmsv2test"},
 	{"internal/storage/value/aes", "internal/storage/value/secretbox"},
 	{"internal/storage", "internal/storage/cacheable", "internal/storage/value", "internal/codec"},
+	{"internal/crdschema", "internal/authz/bootstrap"}, // upstream's schema libraries for CRDs; RBAC's bootstrap policy
+	{"internal/authz"}, // authorizers
+	{"internal/crdschema/crdvalidation"},
 	{"internal/openapi/generated"},
 	{"internal/apis/apiregistration/v1"}, // API types beyond k8s.io/api
+	{"internal/etcd/join", "internal/etcd/cluster"}, // embedded HA: joining members, test clusters
 	{"internal/etcd"},
 	{"internal/pki"},
 }

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -143,8 +144,12 @@ func (s *Store) List(ctx context.Context, namespace string, opts *metainternalve
 
 // clearItemKinds removes the kind and apiVersion of a typed list's items,
 // as upstream's lists hold them. The items are copies: the watch cache's
-// objects keep theirs.
+// objects keep theirs. The items of custom resources keep them, as
+// upstream's (and share their maps with the watch cache's objects).
 func clearItemKinds(list runtime.Object) {
+	if _, custom := list.(*unstructured.UnstructuredList); custom {
+		return
+	}
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
 		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 		return nil

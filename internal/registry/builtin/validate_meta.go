@@ -18,13 +18,15 @@ import (
 // checks metadata with k8s.io/apimachinery's ValidateObjectMeta alone (or
 // not at all, leaving it to the generic store, as policy's
 // PodDisruptionBudgets): admissionregistration.k8s.io,
-// kube-aggregator's apiregistration.k8s.io, coordination.k8s.io
+// apiextensions-apiserver's apiextensions.k8s.io (CRDs: their cleanup
+// finalizer is not fully qualified), kube-aggregator's
+// apiregistration.k8s.io, coordination.k8s.io
 // (leases), node.k8s.io (runtime classes) and policy. Every other
 // resource is validated with pkg/apis/core/validation's ValidateObjectMeta
 // and ValidateObjectMetaUpdate (v1.37), which also check the finalizer
 // names (kubeFinalizerName).
 var apimachineryMetaGroups = []string{
-	"admissionregistration.k8s.io", "apiregistration.k8s.io", "coordination.k8s.io", "node.k8s.io", "policy",
+	"admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "coordination.k8s.io", "node.k8s.io", "policy",
 }
 
 // withFinalizerNames makes the rows validated as core's ValidateObjectMeta
