@@ -19,12 +19,12 @@ const module = "github.com/regis-dev/regis/"
 // here, on the floor its imports put it.
 var floors = [][]string{
 	{"cmd/regis", "registest", "internal/storage/conformance", "internal/encryptionconfig/e2e", "internal/layout", "test/fault"},
-	{"internal/bench"}, // regis bench: a client of any server
+	{"internal/bench"},  // regis bench: a client of any server
 	{"internal/server"}, // the one assembly
 	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot", "internal/ops/migrate"},
 	{"internal/openapi"}, // the OpenAPI documents, over the generated definitions
 	{"internal/controller", "internal/crd", "internal/authz/regstore"}, // the controllers, custom resources, RBAC over the registry
-	{"internal/registry/builtin"}, // rows, over the registry's types
+	{"internal/registry/builtin"},                                      // rows, over the registry's types
 	{"internal/registry"},
 	{"internal/encryptionconfig/peers"},
 	{"internal/encryptionconfig"},
@@ -36,7 +36,7 @@ var floors = [][]string{
 	{"internal/authz"}, // authorizers
 	{"internal/crdschema/crdvalidation"},
 	{"internal/openapi/generated"},
-	{"internal/apis/apiregistration/v1"}, // API types beyond k8s.io/api
+	{"internal/apis/apiregistration/v1"},            // API types beyond k8s.io/api
 	{"internal/etcd/join", "internal/etcd/cluster"}, // embedded HA: joining members, test clusters
 	{"internal/etcd"},
 	{"internal/pki"},
