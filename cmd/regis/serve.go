@@ -65,6 +65,7 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	f.StringSliceVar(&o.WatchCacheMaxBytes, "watch-cache-max-bytes", nil, "Memory limits of the watch caches, comma separated: a quantity for all caches together (4Gi) and resource[.group]#quantity for one (pods#1Gi). Past a limit, watches are still served from the cache and lists go to etcd. Empty: no limit.")
 	addEncryptionServeFlags(f, &o)
 	addSnapshotServeFlags(f, &o)
+	addDefragServeFlags(f, &o)
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")

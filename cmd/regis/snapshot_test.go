@@ -29,6 +29,13 @@ func runServer(t *testing.T, dataDir string, port int) (*rest.Config, func()) {
 	o := server.DefaultOptions()
 	o.DataDir, o.SecurePort, o.EtcdUnsafeNoFsync = dataDir, port, true
 	o.EmbeddedEtcdClientPort, o.EmbeddedEtcdPeerPort = 0, 0
+	return runServerWith(t, o)
+}
+
+// runServerWith runs a regis server of o until the returned stop is
+// called.
+func runServerWith(t *testing.T, o server.Options) (*rest.Config, func()) {
+	t.Helper()
 	o.Logger = slog.New(slog.DiscardHandler)
 	ready := make(chan server.Info, 1)
 	o.Ready = func(i server.Info) { ready <- i }

@@ -3,10 +3,13 @@ package registry
 import (
 	"errors"
 	"net/http"
+	"strings"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/storage"
@@ -37,6 +40,9 @@ func interpretError(err error, o op, gr schema.GroupResource, name string) error
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
 		return err
+	}
+	if IsNoSpace(err) {
+		return errNoSpace
 	}
 	var se *storage.StorageError
 	if errors.As(err, &se) {
@@ -73,6 +79,19 @@ func interpretError(err error, o op, gr schema.GroupResource, name string) error
 		return apierrors.NewInvalid(schema.GroupKind{Group: gr.Group, Kind: gr.Resource}, name, ie.Errs)
 	}
 	return apierrors.NewInternalError(err)
+}
+
+// errNoSpace is kube-apiserver's answer to a write while etcd's NOSPACE
+// alarm is raised: its store returns etcd's error as is, which the handler
+// turns into a 500 with etcd's text and no reason.
+var errNoSpace = &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusInternalServerError,
+	Message: rpctypes.ErrNoSpace.Error()}}
+
+// IsNoSpace tells etcd's "database space exceeded" (its backend quota is
+// reached and its NOSPACE alarm raised) from other errors.
+func IsNoSpace(err error) bool {
+	return errors.Is(err, rpctypes.ErrGRPCNoSpace) || errors.Is(err, rpctypes.ErrNoSpace) ||
+		strings.Contains(err.Error(), rpctypes.ErrNoSpace.Error())
 }
 
 // NewMethodNotAllowed is kube-apiserver's answer to a method a resource

@@ -99,6 +99,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		{Name: "etcd-readiness", Readyz: true, Func: b.Health.Check},
 	}
 	checks = append(checks, b.overrideChecks()...)
+	checks = append(checks, apiserver.Check{Name: "etcd-alarms", Readyz: true, Func: b.alarmCheck()})
 	if b.EncryptionConfigured() {
 		// kube-apiserver's KMS check: in /healthz and /readyz, not /livez.
 		checks = append(checks, apiserver.Check{Name: "kms-providers", Readyz: true, Func: b.EncryptionHealthy})

@@ -63,6 +63,9 @@ type Options struct {
 	EtcdSnapshotInterval  time.Duration
 	EtcdSnapshotRetention int
 	EtcdSnapshotDir       string
+	// EtcdDefragThreshold (--etcd-defrag-threshold) defragments the
+	// embedded member when that share of its database is free (0: never).
+	EtcdDefragThreshold float64
 	// StorageMediaType (--storage-media-type) is the encoding of built-in
 	// resources in etcd.
 	StorageMediaType string
