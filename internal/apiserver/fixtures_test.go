@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -156,4 +157,46 @@ func jsonTree(t *testing.T, obj runtime.Object) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestStoredCustomBytesMatchKubeAPIServer does the same for the fixtures'
+// CustomResourceDefinition (v1beta1 JSON, managedFields of kubectl and of
+// the controllers that establish it) and custom resource (JSON, pruned
+// and defaulted): the same bytes, once uids and times are made equal.
+func TestStoredCustomBytesMatchKubeAPIServer(t *testing.T) {
+	s := startServer(t)
+	k := newKubectl(t, s)
+	k.ok("", "apply", "-f", fixtureCRD)
+	waitEstablished(t, s, "widgets.example.com", widgets)
+	k.ok("", "create", "namespace", "fx")
+	k.ok("", "create", "--validate=false", "-f", fixtureCR)
+	client := shared.Client(t)
+	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_")
+	for _, name := range []string{"crd", "customresource"} {
+		t.Run(name, func(t *testing.T) {
+			base := filepath.Join("../codec/testdata/custom", name)
+			key := strings.TrimSpace(string(readFile(t, base+".key")))
+			want := readFile(t, base+".etcd.bin")
+			resp, err := client.Get(t.Context(), prefix+strings.TrimPrefix(key, "/registry"))
+			if err != nil || len(resp.Kvs) != 1 {
+				t.Fatalf("regis stored nothing at %s: %v", key, err)
+			}
+			got := resp.Kvs[0].Value
+			if w, g := sameJSONByNature(want), sameJSONByNature(got); !bytes.Equal(w, g) {
+				t.Fatalf("stored %s differs from kube-apiserver's:\nkube-apiserver %s\nregis          %s", key, w, g)
+			}
+		})
+	}
+}
+
+var (
+	uidPattern  = regexp.MustCompile(`"uid":"[0-9a-f-]{36}"`)
+	timePattern = regexp.MustCompile(`"20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"`)
+)
+
+// sameJSONByNature replaces in a stored JSON value the uids and times,
+// which two servers choose each on its own.
+func sameJSONByNature(b []byte) []byte {
+	b = uidPattern.ReplaceAll(b, []byte(`"uid":"<uid>"`))
+	return timePattern.ReplaceAll(b, []byte(`"<time>"`))
 }
