@@ -37,6 +37,11 @@ type Options struct {
 	StorageMediaType string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// CRDs are files of CustomResourceDefinitions (YAML or JSON, several
+	// documents each) or directories of them, as envtest's
+	// CRDDirectoryPaths: Start creates them and returns once their
+	// resources are served.
+	CRDs []string
 }
 
 // Server is a running in-process regis.
@@ -96,6 +101,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		s.config = &rest.Config{
 			Host: info.URL, QPS: -1,
 			TLSClientConfig: rest.TLSClientConfig{CAData: info.CAData, CertData: info.ClientCertData, KeyData: info.ClientKeyData},
+		}
+		if len(o.CRDs) > 0 {
+			if err := installCRDs(ctx, s.config, o.CRDs); err != nil {
+				s.Stop()
+				return nil, err
+			}
 		}
 		return s, nil
 	case <-s.done:
