@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -127,6 +128,16 @@ func TestSoak(t *testing.T) {
 		w.mu.Lock()
 		if fmt.Sprint(w.state) != fmt.Sprint(want) {
 			t.Errorf("watcher %d: %d objects rebuilt from events, the list has %d", i, len(w.state), len(want))
+			for name, rv := range w.state {
+				if want[name] != rv {
+					t.Logf("  %s: watcher rv %s, list rv %q, etcd: %s", name, rv, want[name], etcdKey(t, c, ns, name, markerRV))
+				}
+			}
+			for name, rv := range want {
+				if _, ok := w.state[name]; !ok {
+					t.Logf("  %s: not in the watcher, list rv %s, etcd: %s", name, rv, etcdKey(t, c, ns, name, markerRV))
+				}
+			}
 		}
 		if w.disorder > 0 {
 			t.Errorf("watcher %d: %d events out of order or repeated", i, w.disorder)
@@ -295,4 +306,20 @@ func sampleServer(t *testing.T, r *cluster.Regis) sample {
 		}
 	}
 	return s
+}
+
+// etcdKey describes a configmap's key in etcd at rev: its revisions, or
+// its absence.
+func etcdKey(t *testing.T, c *cluster.Cluster, ns, name string, rev int64) string {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	resp, err := c.Client(t).Get(ctx, "/registry/configmaps/"+ns+"/"+name, clientv3.WithRev(rev))
+	switch {
+	case err != nil:
+		return err.Error()
+	case len(resp.Kvs) == 0:
+		return "absent"
+	}
+	kv := resp.Kvs[0]
+	return fmt.Sprintf("created %d modified %d version %d", kv.CreateRevision, kv.ModRevision, kv.Version)
 }
