@@ -21,7 +21,7 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newSizingCmd())
 	root.AddCommand(newSnapshotCmd())
-	root.AddCommand(newDefragCmd(), newAlarmCmd())
+	root.AddCommand(newDefragCmd(), newAlarmCmd(), newDoctorCmd())
 	root.AddCommand(newEtcdCmd(), newMigrateCmd())
 	return root
 }

@@ -1,10 +1,19 @@
 package maint_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +123,65 @@ func TestDefragOrder(t *testing.T) {
 	_, err = maint.Defrag(t.Context(), c, maint.DefragOptions{})
 	if !errors.Is(err, maint.ErrUnhealthy) {
 		t.Fatalf("defrag with a member down: %v", err)
+	}
+}
+
+// TestDoctor: a healthy 3-member cluster passes every check (hashes
+// agree, progress notifications are answered); a certificate close to
+// its expiry is a warning; a member down fails.
+func TestDoctor(t *testing.T) {
+	members, c := startCluster(t, 3)
+	for i := range 50 {
+		if _, err := c.Put(t.Context(), fmt.Sprint("/d/", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert := filepath.Join(t.TempDir(), "client.crt")
+	writeCert(t, cert, 10*24*time.Hour)
+	findings := maint.Doctor(t.Context(), c, maint.DoctorOptions{CertFiles: []string{cert}})
+	got := map[string]string{}
+	for _, f := range findings {
+		got[f.Check] = f.Status
+		if f.Status == maint.Fail {
+			t.Errorf("%+v", f)
+		}
+	}
+	for _, check := range []string{"members", "alarms", "progress notify", "hash", "compaction"} {
+		if got[check] != maint.OK {
+			t.Errorf("%s: %q (%v)", check, got[check], findings)
+		}
+	}
+	if got["certificate"] != maint.Warn {
+		t.Errorf("certificate expiring in 10 days: %q", got["certificate"])
+	}
+	for i, m := range members {
+		if m.Server.MemberID() != m.Server.Leader() {
+			m.Close()
+			members[i] = nil
+			break
+		}
+	}
+	failed := false
+	for _, f := range maint.Doctor(t.Context(), c, maint.DoctorOptions{}) {
+		failed = failed || (strings.HasPrefix(f.Check, "member ") && f.Status == maint.Fail)
+	}
+	if !failed {
+		t.Fatal("a member down is not a failure")
+	}
+}
+
+func writeCert(t *testing.T, path string, validFor time.Duration) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(validFor)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
