@@ -62,6 +62,11 @@ func TestSizingOnARunningServer(t *testing.T) {
 		rep.Recommendation.Name != "Small" {
 		t.Fatalf("sizing: %+v\npods %+v", rep, pods)
 	}
+	metrics, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(t.Context())
+	if err != nil || !strings.Contains(string(metrics), `apiserver_storage_size_bytes{storage_cluster_id="etcd-0"}`) ||
+		!strings.Contains(string(metrics), "regis_etcd_compacted_revision") {
+		t.Fatalf("/metrics: %v\n%.2000s", err, metrics)
+	}
 	out, err = execute(t, t.Context(), nil, "sizing", "--data-dir", dir, "--history=false")
 	if err != nil || !strings.Contains(out, "Recommended: Small: 3 members, 2 CPU, 8 GB memory, 50 GB SSD each") || !strings.Contains(out, "pods") {
 		t.Fatalf("sizing table: %v\n%s", err, out)

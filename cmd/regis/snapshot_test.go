@@ -141,3 +141,28 @@ func TestSnapshotRestoreInformerRelists(t *testing.T) {
 	mk("c1")
 	waitFor("a1,a2,a3,a4,a5,c1")
 }
+
+// TestScheduledSnapshots: serve with --etcd-snapshot-interval snapshots
+// its embedded etcd, keeps --etcd-snapshot-retention of them and says so
+// in /metrics.
+func TestScheduledSnapshots(t *testing.T) {
+	o := server.DefaultOptions()
+	o.DataDir, o.SecurePort, o.EtcdUnsafeNoFsync = t.TempDir(), 0, true
+	o.EmbeddedEtcdClientPort, o.EmbeddedEtcdPeerPort = 0, 0
+	o.EtcdSnapshotInterval, o.EtcdSnapshotRetention = 100*time.Millisecond, 2
+	cfg, stop := runServerWith(t, o)
+	defer stop()
+	cs := kubernetes.NewForConfigOrDie(cfg)
+	dir := server.EmbeddedSnapshotDir(o.DataDir)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		entries, _ := os.ReadDir(dir)
+		metrics, _ := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(t.Context())
+		if len(entries) == 2 && strings.Contains(string(metrics), "regis_etcd_snapshot_last_size_bytes") &&
+			!strings.Contains(string(metrics), "regis_etcd_snapshot_last_size_bytes 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d snapshots in %s", len(entries), dir)
+		}
+	}
+}

@@ -21,12 +21,16 @@ import (
 // directory's embedded etcd go by default.
 func EmbeddedSnapshotDir(dataDir string) string { return filepath.Join(dataDir, "snapshots") }
 
-// startMaintenance starts, for the embedded etcd, the scheduled snapshots
+// startMaintenance registers apiserver_storage_size_bytes on reg and
+// starts, for the embedded etcd, the scheduled snapshots
 // (EtcdSnapshotInterval) and the defragmentation policy
-// (EtcdDefragThreshold), and registers their metrics on reg; its
-// goroutines are wg's and end with ctx. With --etcd-servers it does
-// nothing: the cluster's operators back it up.
+// (EtcdDefragThreshold), registering their metrics too; its
+// goroutines are wg's and end with ctx. With --etcd-servers it starts
+// nothing: the cluster's operators back it up and maintain it.
 func (b *Backend) startMaintenance(ctx context.Context, o Options, wg *sync.WaitGroup, reg prometheus.Registerer) error {
+	if err := reg.Register(newStorageCollector(b)); err != nil {
+		return err
+	}
 	if b.Embedded == nil {
 		return nil
 	}
