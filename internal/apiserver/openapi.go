@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"github.com/regis-dev/regis/internal/crdschema"
 	"github.com/regis-dev/regis/internal/openapi"
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -26,10 +28,21 @@ import (
 // handleOpenAPI routes /openapi/v2 and /openapi/v3 to the documents,
 // which are described and built on the first request.
 func (s *Server) handleOpenAPI(mux *http.ServeMux) {
-	svc := sync.OnceValue(func() *openapi.Service { return openapi.NewService(s.openAPI()) })
+	svc := s.openAPIService
 	mux.HandleFunc("/openapi/v2", func(w http.ResponseWriter, r *http.Request) { svc().ServeV2(w, r) })
 	mux.HandleFunc("/openapi/v3", func(w http.ResponseWriter, r *http.Request) { svc().ServeV3(w, r) })
 	mux.HandleFunc("/openapi/v3/", func(w http.ResponseWriter, r *http.Request) { svc().ServeV3(w, r) })
+}
+
+// openAPIService returns the documents of the registry's table, described
+// again when rows came or went (custom resources) since they were.
+func (s *Server) openAPIService() *openapi.Service {
+	s.openAPIMu.Lock()
+	defer s.openAPIMu.Unlock()
+	if rev := s.cfg.Registry.Revision(); s.openAPISvc == nil || s.openAPIRev != rev {
+		s.openAPISvc, s.openAPIRev = openapi.NewService(s.openAPI()), rev
+	}
+	return s.openAPISvc
 }
 
 // isOpenAPI reports a request for the documents, which kube-openapi's
@@ -56,19 +69,49 @@ func (s *Server) openAPI() *openapi.API {
 	if i, ok := index[corev1.SchemeGroupVersion]; ok {
 		gvs[i].Resources = append(gvs[i].Resources, virtualOpenAPIResources()...)
 	}
-	return &openapi.API{GroupVersions: gvs, Version: s.cfg.Version}
+	api := &openapi.API{GroupVersions: gvs, Version: s.cfg.Version}
+	for _, st := range s.cfg.Registry.Stores() {
+		if m := st.Resource().OpenAPIModels; m != nil {
+			api.ModelsV2 = addModels(api.ModelsV2, m, true)
+			api.ModelsV3 = addModels(api.ModelsV3, m, false)
+		}
+	}
+	return api
+}
+
+// addModels adds the definitions of a custom resource to models; a CRD
+// whose definitions cannot be made is left out, as upstream logs and
+// skips it.
+func addModels(models map[string]*spec.Schema, of func(v2 bool) (map[string]*spec.Schema, error), v2 bool) map[string]*spec.Schema {
+	defs, err := of(v2)
+	if err != nil {
+		return models
+	}
+	if models == nil {
+		models = map[string]*spec.Schema{}
+	}
+	for name, d := range defs {
+		models[name] = d
+	}
+	return models
 }
 
 // openAPIResources describes a row and its subresources.
 func openAPIResources(r *registry.Resource) []openapi.Resource {
+	var object, list any = r.New(), r.NewList()
+	if r.Custom {
+		listKind := r.NewList().GetObjectKind().GroupVersionKind().Kind
+		object = openapi.Model{Name: crdschema.OpenAPIModelName(r.Group, r.Version, r.Kind)}
+		list = openapi.Model{Name: crdschema.OpenAPIModelName(r.Group, r.Version, listKind)}
+	}
 	main := openapi.Resource{Path: r.Resource, Kind: r.GroupVersionKind(), Namespaced: r.Namespaced,
-		Object: r.New(), List: r.NewList(), Verbs: r.Verbs(), DeleteReturnsObject: r.ReturnDeletedObject}
+		Object: object, List: list, Verbs: r.Verbs(), DeleteReturnsObject: r.ReturnDeletedObject}
 	out := []openapi.Resource{main}
 	sub := func(name string, kind schema.GroupVersionKind, obj any, verbs ...string) openapi.Resource {
 		return openapi.Resource{Path: r.Resource + "/" + name, Kind: kind, ParentKind: r.Kind, Namespaced: r.Namespaced, Object: obj, Verbs: verbs}
 	}
 	if r.Status {
-		out = append(out, sub("status", r.GroupVersionKind(), r.New(), "get", "update", "patch"))
+		out = append(out, sub("status", r.GroupVersionKind(), object, "get", "update", "patch"))
 	}
 	if r.Scale != nil {
 		out = append(out, sub("scale", autoscalingv1.SchemeGroupVersion.WithKind("Scale"), &autoscalingv1.Scale{}, "get", "update", "patch"))

@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/version"
 
+	"github.com/regis-dev/regis/internal/openapi"
 	"github.com/regis-dev/regis/internal/registry"
 )
 
@@ -72,6 +74,10 @@ type Server struct {
 	// disco is the discovery of the registry's table at a revision.
 	disco atomic.Pointer[discovery]
 	mux   *http.ServeMux
+	// openAPISvc serves the OpenAPI documents of the table at openAPIRev.
+	openAPIMu  sync.Mutex
+	openAPISvc *openapi.Service
+	openAPIRev uint64
 	// stopping is closed by Shutdown: open watches end.
 	stopping chan struct{}
 }

@@ -72,6 +72,9 @@ func row(crd *apiextensionsv1.CustomResourceDefinition, version string) (*regist
 		Custom: true, Generation: true, Status: s.HasStatus(), RequireResourceVersion: true,
 		ApplyModels:           func() (map[string]*spec.Schema, error) { return applyModels(crd) },
 		PreserveUnknownFields: crd.Spec.PreserveUnknownFields,
+		OpenAPIModels: func(v2 bool) (map[string]*spec.Schema, error) {
+			return crdschema.OpenAPIDefinitions(crd, version, crdschema.OpenAPIOptions{V2: v2, IncludeSelectableFields: true})
+		},
 		New: func() runtime.Object {
 			u := &unstructured.Unstructured{}
 			u.SetGroupVersionKind(gvk)

@@ -1,6 +1,9 @@
 package openapi
 
 import (
+	"encoding/json"
+	"regexp"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +22,10 @@ import (
 // server's version.
 type API struct {
 	GroupVersions []GroupVersion
+	// ModelsV2 and ModelsV3 are definitions beyond the generated ones,
+	// by model name: those of custom resources (for /openapi/v2 and for
+	// /openapi/v3), whose sample objects name them (see Model).
+	ModelsV2, ModelsV3 map[string]*spec.Schema
 	// Version is the version /version answers; the documents' info.version
 	// is its major.minor ("1.37"), as kube-apiserver's.
 	Version version.Info
@@ -70,7 +77,7 @@ func (a *API) BuildV2() (*spec.Swagger, error) {
 		DefaultResponse:                &spec.Response{ResponseProps: spec.ResponseProps{Description: "Default Response."}},
 		GetOperationIDAndTagsFromRoute: operationIDAndTags,
 		GetDefinitionName:              n.definitionName,
-		GetDefinitions:                 generated.GetOpenAPIDefinitions,
+		GetDefinitions:                 withModels(generated.GetOpenAPIDefinitions, a.ModelsV2),
 		SecurityDefinitions: &spec.SecurityDefinitions{bearerToken: &spec.SecurityScheme{SecuritySchemeProps: spec.SecuritySchemeProps{
 			Type: "apiKey", Name: "authorization", In: "header", Description: "Bearer Token authentication"}}},
 		DefaultSecurity: []map[string][]string{{bearerToken: {}}},
@@ -94,13 +101,13 @@ func (a *API) v3Config() *common.OpenAPIV3Config {
 		DefaultResponse:                &spec3.Response{ResponseProps: spec3.ResponseProps{Description: "Default Response."}},
 		GetOperationIDAndTagsFromRoute: operationIDAndTags,
 		GetDefinitionName:              n.definitionName,
-		GetDefinitions:                 generated.GetOpenAPIDefinitions,
+		GetDefinitions:                 withModels(generated.GetOpenAPIDefinitions, a.ModelsV3),
 		SecuritySchemes: spec3.SecuritySchemes{bearerToken: &spec3.SecurityScheme{SecuritySchemeProps: spec3.SecuritySchemeProps{
 			Type: "apiKey", Name: "authorization", In: "header", Description: "Bearer Token authentication"}}},
 		DefaultSecurity: []map[string][]string{{bearerToken: {}}},
 		CommonResponses: map[int]*spec3.Response{401: {ResponseProps: spec3.ResponseProps{Description: "Unauthorized"}}},
 	}
-	cfg.Definitions = generated.GetOpenAPIDefinitions(func(name string) spec.Ref {
+	cfg.Definitions = withModels(generated.GetOpenAPIDefinitions, a.ModelsV3)(func(name string) spec.Ref {
 		defName, _ := n.definitionName(name)
 		return spec.MustCreateRef("#/components/schemas/" + common.EscapeJsonPointer(defName))
 	})
@@ -119,4 +126,44 @@ func buildV3(ws common.RouteContainer, cfg *common.OpenAPIV3Config) (*spec3.Open
 		filterScopedGVKs(s, group, version)
 	}
 	return s, nil
+}
+
+// withModels adds models to the generated definitions.
+func withModels(defs common.GetOpenAPIDefinitions, models map[string]*spec.Schema) common.GetOpenAPIDefinitions {
+	if len(models) == 0 {
+		return defs
+	}
+	return func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
+		out := defs(ref)
+		for name, m := range models {
+			out[name] = common.OpenAPIDefinition{Schema: *m, Dependencies: refsOf(m)}
+		}
+		return out
+	}
+}
+
+// Model is the sample object of a resource whose type is no Go type (a
+// custom resource): the builders name its definition by Name.
+type Model struct{ Name string }
+
+// OpenAPIModelName is the name of the definition.
+func (m Model) OpenAPIModelName() string { return m.Name }
+
+var refPattern = regexp.MustCompile(`"\$ref":"#/(?:definitions|components/schemas)/([^"]+)"`)
+
+// refsOf are the names of the definitions a schema refers to, which the
+// builders add to a document with it (ObjectMeta for a custom resource).
+func refsOf(m *spec.Schema) []string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, match := range refPattern.FindAllSubmatch(b, -1) {
+		name := strings.ReplaceAll(strings.ReplaceAll(string(match[1]), "~1", "/"), "~0", "~")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

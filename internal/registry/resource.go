@@ -195,6 +195,10 @@ type Resource struct {
 	// reads with the built-in ones; PreserveUnknownFields is its CRD's.
 	ApplyModels           func() (map[string]*spec.Schema, error)
 	PreserveUnknownFields bool
+	// OpenAPIModels, when set, are the OpenAPI definitions of a custom
+	// resource's kind and list kind at this version, for /openapi/v2
+	// (v2) or /openapi/v3.
+	OpenAPIModels func(v2 bool) (map[string]*spec.Schema, error)
 	// MarkOnDelete, when set, makes the first delete of an object only
 	// mark it: the store sets its deletionTimestamp and calls MarkOnDelete
 	// on it, which adds a finalizer (CustomResourceDefinitions: the

@@ -2,7 +2,11 @@
 
 package diff
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 // widgetCRD is the fixtures' CRD (../shared/fixtures): a namespaced
 // Widget with a schema, a default, a printer column and /status.
@@ -59,4 +63,35 @@ func TestCustomResources(t *testing.T) {
 		{Name: "delete", Method: "DELETE", Path: widgets + "/w1"},
 		{Name: "delete crd", Method: "DELETE", Path: crds + "/widgets.example.com"},
 	})
+}
+
+// TestCustomResourceExplain creates a CRD on both servers and runs
+// kubectl explain on its resource (OpenAPI v3, then v2): the same output.
+func TestCustomResourceExplain(t *testing.T) {
+	crds := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+	gadget := strings.NewReplacer("widgets", "gadgets", "Widget", "Gadget", "widget", "gadget", "wd]", "gd]").Replace(widgetCRD)
+	runScenario(t, "crd-explain", []request{
+		{Name: "create crd", Method: post, Path: crds, Body: gadget, IgnoreBody: true},
+		{Name: "wait", Method: wait, Path: "/apis/example.com/v1/gadgets", IgnoreBody: true},
+	})
+	defer runScenario(t, "crd-explain-end", []request{
+		{Name: "delete crd", Method: "DELETE", Path: crds + "/gadgets.example.com", IgnoreBody: true},
+	})
+	for _, args := range [][]string{
+		{"explain", "gadgets.spec"},
+		{"explain", "gadgets", "--recursive"},
+		{"explain", "gadgets", "--output=plaintext-openapiv2"},
+	} {
+		// kube-apiserver publishes a new CRD's OpenAPI a moment after it
+		// is served: ask again until it has.
+		o := runKubectl(t, servers.oracle, args...)
+		for deadline := time.Now().Add(20 * time.Second); strings.Contains(o, "couldn't find resource") && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			o = runKubectl(t, servers.oracle, args...)
+		}
+		r := runKubectl(t, servers.regis, args...)
+		if o != r {
+			t.Errorf("kubectl %s differs:\noracle:\n%.3000s\nregis:\n%.3000s", strings.Join(args, " "), o, r)
+		}
+	}
 }
