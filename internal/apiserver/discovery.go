@@ -81,8 +81,16 @@ func newDiscovery(reg *registry.Registry) *discovery {
 			}
 		}
 	}
-	for _, list := range d.resources {
-		sort.Slice(list.APIResources, func(i, j int) bool { return list.APIResources[i].Name < list.APIResources[j].Name })
+	for gv, list := range d.resources {
+		if registry.IsBuiltinGroup(gv.Group) || gv.Group == "" {
+			sort.Slice(list.APIResources, func(i, j int) bool { return list.APIResources[i].Name < list.APIResources[j].Name })
+			continue
+		}
+		// The subresources of a custom resource stay in upstream's order.
+		base := func(name string) string { b, _, _ := strings.Cut(name, "/"); return b }
+		sort.SliceStable(list.APIResources, func(i, j int) bool {
+			return base(list.APIResources[i].Name) < base(list.APIResources[j].Name)
+		})
 	}
 	listOf := func(groups ...string) *apidiscoveryv2.APIGroupDiscoveryList {
 		l := &apidiscoveryv2.APIGroupDiscoveryList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupDiscoveryList", APIVersion: "apidiscovery.k8s.io/v2"}}
@@ -146,7 +154,9 @@ func legacyResources(r *registry.Resource) []metav1.APIResource {
 		}
 		out = append(out, sub)
 	}
-	slices.SortStableFunc(out[1:], func(a, b metav1.APIResource) int { return strings.Compare(a.Name, b.Name) })
+	if !r.Custom { // upstream lists a custom resource's status, then its scale
+		slices.SortStableFunc(out[1:], func(a, b metav1.APIResource) int { return strings.Compare(a.Name, b.Name) })
+	}
 	return out
 }
 
@@ -156,8 +166,12 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 		scope = apidiscoveryv2.ScopeNamespace
 	}
 	// Upstream names the resource's own kind without group and version.
+	kind := &metav1.GroupVersionKind{Kind: r.Kind}
+	if r.Custom { // upstream names a custom resource's kind in full
+		kind = &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+	}
 	out := apidiscoveryv2.APIResourceDiscovery{
-		Resource: r.Resource, ResponseKind: &metav1.GroupVersionKind{Kind: r.Kind},
+		Resource: r.Resource, ResponseKind: kind,
 		Scope: scope, SingularResource: r.SingularName(), Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 	}
 	if r.Status {
@@ -183,9 +197,11 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: rule.Name,
 			ResponseKind: kind, Verbs: rule.Verbs})
 	}
-	slices.SortStableFunc(out.Subresources, func(a, b apidiscoveryv2.APISubresourceDiscovery) int {
-		return strings.Compare(a.Subresource, b.Subresource)
-	})
+	if !r.Custom {
+		slices.SortStableFunc(out.Subresources, func(a, b apidiscoveryv2.APISubresourceDiscovery) int {
+			return strings.Compare(a.Subresource, b.Subresource)
+		})
+	}
 	return out
 }
 

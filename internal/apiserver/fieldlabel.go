@@ -22,6 +22,9 @@ func checkFieldLabels(st *registry.Store, opts *metainternalversion.ListOptions)
 	for _, req := range opts.FieldSelector.Requirements() {
 		one := &metainternalversion.ListOptions{FieldSelector: fields.OneTermEqualSelector(req.Field, req.Value)}
 		if _, err := st.Predicate(one); err != nil {
+			if st.Resource().Custom { // upstream's custom resource handler's
+				return apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req.Field))
+			}
 			return apierrors.NewBadRequest(fieldLabelMessage(st.Resource().GroupVersionKind(), req.Field))
 		}
 	}

@@ -89,6 +89,9 @@ func (s *Server) lookup(r *http.Request, info requestInfo) (*registry.Store, err
 	}
 	res := st.Resource()
 	if !res.Namespaced && info.namespace != "" && info.resource != "namespaces" {
+		if res.Custom { // upstream's custom resource handler hands it on: the plain 404 page
+			return nil, errPageNotFound
+		}
 		return nil, notFound(r)
 	}
 	if err := selectRoute(r, routesFor(res, info)); err != nil {

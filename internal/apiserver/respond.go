@@ -24,6 +24,10 @@ func writeObject(w http.ResponseWriter, out output, code int, gv schema.GroupVer
 	_ = enc.Encode(obj, w) // the status is sent: nothing more can be told
 }
 
+// errPageNotFound is answered with net/http's plain-text 404, as a path
+// that falls through every handler of upstream's.
+var errPageNotFound = errors.New("404 page not found")
+
 // statusOf returns the metav1.Status of an error: API errors as they are,
 // anything else as a 500 InternalError.
 func statusOf(err error) metav1.Status {
@@ -41,6 +45,10 @@ func statusOf(err error) metav1.Status {
 // writeError answers with err as a metav1.Status, in the format the client
 // accepts (JSON when it accepts nothing the server has).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errPageNotFound) {
+		pageNotFound(w, r)
+		return
+	}
 	if r.Context().Err() == context.DeadlineExceeded {
 		// The request outlived --request-timeout or its ?timeout=: whatever
 		// failed, upstream's timeout filter answers 504.

@@ -69,7 +69,9 @@ func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output,
 		if rv := next.ResourceVersion; rv != "" && rv != cur.ResourceVersion {
 			return nil, apierrors.NewConflict(st.Resource().GroupResource(), info.name, errors.New(registry.OptimisticLockErrorMsg))
 		}
-		if next.Spec.Replicas < 0 {
+		// A custom resource's replicas are checked with it, by its schema
+		// and its scale paths, as upstream's custom resource storage.
+		if next.Spec.Replicas < 0 && !st.Resource().Custom {
 			return nil, apierrors.NewInvalid(autoscalingv1.SchemeGroupVersion.WithKind("Scale").GroupKind(), info.name,
 				field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), next.Spec.Replicas, "must be greater than or equal to 0")})
 		}

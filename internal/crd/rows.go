@@ -3,6 +3,7 @@ package crd
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 
 	"github.com/regis-dev/regis/internal/crdschema"
@@ -45,6 +47,7 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Res
 			storage = r
 		} else {
 			r.Convert = relabel(storageGV, r.GroupVersion())
+			r.StorageVersion = storageGV // discovery's storageVersionHash
 		}
 		if v.Served {
 			served = append(served, r)
@@ -120,6 +123,7 @@ func row(crd *apiextensionsv1.CustomResourceDefinition, version string) (*regist
 	r.Table = func(ctx context.Context, obj runtime.Object, opts *metav1.TableOptions) (*metav1.Table, error) {
 		return tc.ConvertToTable(ctx, plain(obj), opts)
 	}
+	r.Deprecation = deprecationWarning(crd, version)
 	if sub := versionSubresources(crd, version); sub != nil && sub.Scale != nil {
 		r.Scale = scaleRule(sub.Scale)
 	}
@@ -140,6 +144,36 @@ func applyModels(crd *apiextensionsv1.CustomResourceDefinition) (map[string]*spe
 		}
 	}
 	return out, nil
+}
+
+// deprecationWarning is the warning of every request to a deprecated
+// version, as upstream's: the version's own, or "G/V K is deprecated;
+// use G/V' K" naming the newest served version that is not deprecated.
+func deprecationWarning(crd *apiextensionsv1.CustomResourceDefinition, name string) string {
+	var this *apiextensionsv1.CustomResourceDefinitionVersion
+	for i := range crd.Spec.Versions {
+		if crd.Spec.Versions[i].Name == name {
+			this = &crd.Spec.Versions[i]
+		}
+	}
+	if this == nil || !this.Deprecated {
+		return ""
+	}
+	if this.DeprecationWarning != nil {
+		return *this.DeprecationWarning
+	}
+	msg := fmt.Sprintf("%s/%s %s is deprecated", crd.Spec.Group, name, crd.Spec.Names.Kind)
+	var newer []string
+	for _, v := range crd.Spec.Versions {
+		if v.Served && !v.Deprecated && version.CompareKubeAwareVersionStrings(name, v.Name) < 0 {
+			newer = append(newer, v.Name)
+		}
+	}
+	if len(newer) == 0 {
+		return msg
+	}
+	sort.Slice(newer, func(i, j int) bool { return version.CompareKubeAwareVersionStrings(newer[i], newer[j]) > 0 })
+	return msg + fmt.Sprintf("; use %s/%s %s", crd.Spec.Group, newer[0], crd.Spec.Names.Kind)
 }
 
 func versionSubresources(crd *apiextensionsv1.CustomResourceDefinition, version string) *apiextensionsv1.CustomResourceSubresources {

@@ -230,9 +230,13 @@ type ScaleRule struct {
 	SetReplicas func(obj runtime.Object, replicas int32)
 }
 
-// Verbs returns the verbs the resource serves, sorted, as discovery
-// lists them.
+// Verbs returns the verbs the resource serves, sorted (custom resources:
+// in upstream's order), as discovery lists them.
 func (r *Resource) Verbs() []string {
+	if r.Custom {
+		// In the order of upstream's discovery of custom resources.
+		return []string{"delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"}
+	}
 	verbs := []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 	if r.NoDeleteCollection {
 		verbs = slices.DeleteFunc(verbs, func(v string) bool { return v == "deletecollection" })

@@ -247,8 +247,6 @@ func TestCustomResourcesCluster2(t *testing.T) {
 // The status differences of these scenarios not fixed yet: bugs for the
 // lead (listed in the notes of issue 12's tests).
 var knownCRD2 = map[string]string{
-	"crd-sub/scale refused":              `causes ["FieldValueInvalid spec.replicas: Invalid value: -1: must be greater than or equal to 0"], oracle ["FieldValueInvalid .spec.replicas: Invalid value: -1: should be a non-negative integer" "FieldValueInvalid spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"]`,
-	"crd-cluster/create namespaced path": `reason "NotFound", oracle "" (kube-apiserver's plain 404 page for a cluster-scoped custom resource under a namespace)`,
 }
 
 func init() { addKnown(knownCRD2) }

@@ -95,3 +95,54 @@ func TestCustomResourceExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomResourceVersions serves a CRD of two versions (conversion
+// None, v1 stored) and a cluster-scoped one: writes through one version
+// read through the other, scale, short names in discovery.
+func TestCustomResourceVersions(t *testing.T) {
+	crds := "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+	const twoVersions = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: sprockets.example.com}
+spec:
+  group: example.com
+  names: {kind: Sprocket, plural: sprockets, categories: [all]}
+  scope: Cluster
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {replicas: {type: integer}, size: {type: string, pattern: "^[a-z]+$"}}}
+          status: {type: object, properties: {replicas: {type: integer}, selector: {type: string}}}`
+	beta, v1 := "/apis/example.com/v1beta1/sprockets", "/apis/example.com/v1/sprockets"
+	runScenario(t, "crd-versions", []request{
+		{Name: "create crd", Method: post, Path: crds, Body: twoVersions, IgnoreBody: true},
+		{Name: "wait", Method: wait, Path: v1, IgnoreBody: true},
+		{Name: "wait beta", Method: wait, Path: beta, IgnoreBody: true},
+		{Name: "create through v1beta1", Method: post, Path: beta,
+			Body: "apiVersion: example.com/v1beta1\nkind: Sprocket\nmetadata: {name: s1}\nspec: {replicas: 2, size: big}"},
+		{Name: "get through v1", Method: get, Path: v1 + "/s1"},
+		{Name: "list through v1beta1", Method: get, Path: beta},
+		{Name: "pattern refused", Method: post, Path: v1,
+			Body: "apiVersion: example.com/v1\nkind: Sprocket\nmetadata: {name: s2}\nspec: {size: BIG}"},
+		{Name: "wrong version in body", Method: post, Path: v1,
+			Body: "apiVersion: example.com/v1beta1\nkind: Sprocket\nmetadata: {name: s3}"},
+		{Name: "get scale", Method: get, Path: v1 + "/s1/scale"},
+		{Name: "update scale", Method: put, Path: v1 + "/s1/scale",
+			Body: "apiVersion: autoscaling/v1\nkind: Scale\nmetadata: {name: s1}\nspec: {replicas: 5}"},
+		{Name: "get after scale", Method: get, Path: v1 + "/s1"},
+		{Name: "discovery", Method: get, Path: "/apis/example.com/v1"},
+		{Name: "delete crd", Method: "DELETE", Path: crds + "/sprockets.example.com", IgnoreBody: true},
+	})
+}
