@@ -246,7 +246,6 @@ func TestCustomResourcesCluster2(t *testing.T) {
 
 // The status differences of these scenarios not fixed yet: bugs for the
 // lead (listed in the notes of issue 12's tests).
-var knownCRD2 = map[string]string{
-}
+var knownCRD2 = map[string]string{}
 
 func init() { addKnown(knownCRD2) }
