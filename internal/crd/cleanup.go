@@ -17,6 +17,9 @@ import (
 // resources deleted, then loses its cleanup finalizer (and is gone).
 // done is false while custom resources remain (their own finalizers).
 func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (done bool, err error) {
+	if s := c.served[crd.Name]; s != nil {
+		s.terminating.Store(true)
+	}
 	if !apihelpers.CRDHasFinalizer(crd, apiextensionsv1.CustomResourceCleanupFinalizer) {
 		return true, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -63,8 +64,11 @@ type serving struct {
 	uid             types.UID
 	resourceVersion string // of the CRD the rows were made from
 	storageGR       schema.GroupResource
+	storageVersion  string
 	storage         storage.Interface
 	gvrs            []schema.GroupVersionResource
+	// terminating refuses new custom resources once the CRD is deleted.
+	terminating *atomic.Bool
 }
 
 // New returns a Controller; Run starts it.
@@ -242,12 +246,21 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	if s := c.served[crd.Name]; s != nil && s.resourceVersion == crd.ResourceVersion {
 		return nil
 	}
+	prev := c.served[crd.Name]
+	terminating := new(atomic.Bool)
+	if prev != nil {
+		terminating = prev.terminating
+	}
 	rows, storageRow, err := Rows(crd)
 	if err != nil {
 		return err
 	}
-	prev := c.served[crd.Name]
-	if prev != nil && prev.storageGR != storageRow.GroupResource() {
+	for _, r := range rows {
+		r.AdmitCreate = forbidCreate(r.GroupResource(), terminating)
+	}
+	if prev != nil && (prev.storageGR != storageRow.GroupResource() || prev.storageVersion != storageRow.Version) {
+		// Another storage: writes go to the new storage version (objects
+		// keep theirs until written again).
 		c.unserve(crd.Name)
 		prev = nil
 	}
@@ -261,7 +274,8 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	} else if st, err = c.cfg.Storage(storageRow); err != nil {
 		return err
 	}
-	s := &serving{uid: crd.UID, resourceVersion: crd.ResourceVersion, storageGR: storageRow.GroupResource(), storage: st}
+	s := &serving{uid: crd.UID, resourceVersion: crd.ResourceVersion, storageGR: storageRow.GroupResource(),
+		storageVersion: storageRow.Version, storage: st, terminating: terminating}
 	c.served[crd.Name] = s
 	for _, r := range rows {
 		if _, err := c.cfg.Registry.Add(r, st); err != nil {

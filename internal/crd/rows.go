@@ -2,11 +2,14 @@ package crd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,6 +60,17 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Res
 		return nil, nil, fmt.Errorf("CustomResourceDefinition %s: storage version %s not found", crd.Name, storageVersion)
 	}
 	return served, storage, nil
+}
+
+// forbidCreate is upstream's forbidCreateAdmission: no new custom
+// resource while its CRD is being deleted.
+func forbidCreate(gr schema.GroupResource, terminating *atomic.Bool) func(string) error {
+	return func(name string) error {
+		if terminating != nil && terminating.Load() {
+			return apierrors.NewForbidden(gr, name, errors.New("create not allowed while custom resource definition is terminating"))
+		}
+		return nil
+	}
 }
 
 // row is the resource row of one version of a CRD.

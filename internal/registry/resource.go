@@ -92,6 +92,10 @@ type Resource struct {
 	// NamespaceLifecycle plugin keeps default, kube-system and
 	// kube-public); dry runs are refused alike.
 	AdmitDelete func(namespace, name string) error
+	// AdmitCreate, when set, may refuse a new object (a create, or an
+	// update or apply that creates) after its namespace was checked
+	// (custom resources of a CRD being deleted).
+	AdmitCreate func(name string) error
 	// TTL is the time to live of the objects in seconds (events: 3600);
 	// 0 keeps them forever.
 	TTL uint64

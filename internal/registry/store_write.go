@@ -150,6 +150,11 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	} else {
 		m.SetNamespace("")
 	}
+	if s.r.AdmitCreate != nil {
+		if err := s.r.AdmitCreate(m.GetName()); err != nil {
+			return err
+		}
+	}
 	if m.GetName() == "" && m.GetGenerateName() != "" {
 		base := m.GetGenerateName()
 		if len(base) > maxGeneratedNameLength {
