@@ -50,6 +50,9 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Res
 			storage = r
 		} else {
 			r.Convert = relabel(storageGV, r.GroupVersion())
+			if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensionsv1.WebhookConverter {
+				r.Convert = noWebhook(crd.Name)
+			}
 			r.StorageVersion = storageGV // discovery's storageVersionHash
 		}
 		if v.Served {
@@ -258,6 +261,18 @@ func relabel(storage, served schema.GroupVersion) *registry.Conversion {
 		NewStored:     func() runtime.Object { return &unstructured.Unstructured{} },
 		NewStoredList: func() runtime.Object { return &unstructured.UnstructuredList{} },
 	}
+}
+
+// noWebhook refuses the conversions a conversion webhook would make:
+// regis does not call webhooks yet, and converting by relabelling would
+// store what the webhook would have changed.
+func noWebhook(crd string) *registry.Conversion {
+	refuse := func(runtime.Object) (runtime.Object, error) {
+		return nil, fmt.Errorf("conversion webhook for %s: regis does not call conversion webhooks yet", crd)
+	}
+	return &registry.Conversion{ToStorage: refuse, FromStorage: refuse,
+		NewStored:     func() runtime.Object { return &unstructured.Unstructured{} },
+		NewStoredList: func() runtime.Object { return &unstructured.UnstructuredList{} }}
 }
 
 // scaleRule reads and writes replicas at the CRD's scale paths.
