@@ -66,6 +66,9 @@ events or leases dominating writes.`,
 				if err != nil {
 					return err
 				}
+				if rev, err := maint.CompactRevision(ctx, src.Conn.Client); err == nil {
+					rep.CompactRevision = max(rep.CompactRevision, rev)
+				}
 				for _, m := range members {
 					rep.AddDB(sizing.DB{Member: memberName(m), Size: m.DBSize, InUse: m.DBSizeInUse, Leader: m.Leader, Unreachable: m.Err})
 				}

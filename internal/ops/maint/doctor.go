@@ -208,10 +208,10 @@ func checkCompaction(ctx context.Context, c *clientv3.Client, add func(string, s
 		return
 	}
 	rev := head.Header.Revision
-	var compacted int64
-	for resp := range c.Watch(ctx, "/regis-doctor-compaction-probe", clientv3.WithRev(1)) {
-		compacted = resp.CompactRevision
-		break
+	compacted, err := CompactRevision(ctx, c)
+	if err != nil {
+		add("compaction", Warn, err.Error(), "")
+		return
 	}
 	behind := rev - compacted
 	detail := fmt.Sprintf("revision %d, compacted at %d (%d revisions held)", rev, compacted, behind)
@@ -222,6 +222,38 @@ func checkCompaction(ctx context.Context, c *clientv3.Client, add func(string, s
 		add("compaction", Warn, detail+": compaction falls behind", "check --etcd-compaction-interval and that a server runs the compactor")
 	default:
 		add("compaction", OK, detail, "")
+	}
+}
+
+// CompactRevision finds the revision etcd was last compacted at: a watch
+// from revision 1 is refused with it (0: never compacted).
+func CompactRevision(ctx context.Context, c *clientv3.Client) (int64, error) {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := c.Watch(ctx, "/regis-compaction-probe", clientv3.WithRev(1))
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+			// Answered once the watch is synced: nothing was compacted.
+			if err := c.RequestProgress(ctx); err != nil {
+				return 0, err
+			}
+		case resp, ok := <-wch:
+			switch {
+			case !ok:
+				return 0, ctx.Err()
+			case resp.CompactRevision > 0:
+				return resp.CompactRevision, nil
+			case resp.Err() != nil:
+				return 0, resp.Err()
+			case resp.IsProgressNotify() || len(resp.Events) > 0:
+				return 0, nil
+			}
+		}
 	}
 }
 
