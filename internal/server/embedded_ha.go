@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -103,6 +104,9 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 		}
 		ca, err := pki.LoadCA(p.CAFile(), filepath.Join(p.Dir, etcd.PKICAKeyFile))
 		if err != nil {
+			return err
+		}
+		if err := ensureAddressCerts(p, ca, net.ParseIP(addr)); err != nil {
 			return err
 		}
 		b.joinCA = ca
@@ -273,4 +277,30 @@ func (b *Backend) removeLeftData() {
 	if err := os.RemoveAll(dir); err != nil {
 		b.log.Warn("--leave: could not remove the member's data", "dir", dir, "error", err)
 	}
+}
+
+// ensureAddressCerts re-issues the member's serving and peer certificates
+// when they do not name ip, the address its peers and clients reach it at
+// (EnsurePKI issues them for loopback only, and keeps them after).
+func ensureAddressCerts(p etcd.PKI, ca *pki.CA, ip net.IP) error {
+	both := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	for _, c := range []struct{ cn, cert, key string }{
+		{"regis-etcd-server", etcd.PKIServerCertFile, etcd.PKIServerKeyFile},
+		{"regis-etcd-peer", etcd.PKIPeerCertFile, etcd.PKIPeerKeyFile},
+	} {
+		path := filepath.Join(p.Dir, c.cert)
+		if cert, err := pki.ReadCert(path); err == nil && cert.VerifyHostname(ip.String()) == nil {
+			continue
+		}
+		tmpl := &x509.Certificate{
+			Subject:     pkix.Name{CommonName: c.cn, Organization: []string{"regis"}},
+			KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			ExtKeyUsage: both,
+			DNSNames:    []string{"localhost"}, IPAddresses: append(pki.LoopbackIPs(), ip),
+		}
+		if err := ca.IssueFiles(tmpl, path, filepath.Join(p.Dir, c.key)); err != nil {
+			return fmt.Errorf("etcd certificate for %s: %w", ip, err)
+		}
+	}
+	return nil
 }

@@ -87,7 +87,9 @@ func getCM(t *testing.T, r *cluster.Regis, ns, name string) {
 // cluster.
 func TestEmbeddedHA(t *testing.T) {
 	base := t.TempDir()
-	s1 := cluster.NewRegis(t, "s1", filepath.Join(base, "s1"), "--cluster-init")
+	// s1's member on another loopback address than its certificates'
+	// default (127.0.0.1): it re-issues them for it.
+	s1 := cluster.NewRegis(t, "s1", filepath.Join(base, "s1"), "--cluster-init", "--advertise-address", "127.0.0.2")
 	s1.StartReady(t, 90*time.Second)
 	tokenBytes, err := os.ReadFile(filepath.Join(s1.DataDir, "join-token"))
 	if err != nil {
@@ -96,7 +98,7 @@ func TestEmbeddedHA(t *testing.T) {
 	token := strings.TrimSpace(string(tokenBytes))
 	secret := token[strings.Index(token, "::")+2:]
 
-	s2 := cluster.NewRegis(t, "s2", filepath.Join(base, "s2"), "--join", s1.URL, "--join-token", token)
+	s2 := cluster.NewRegis(t, "s2", filepath.Join(base, "s2"), "--join", s1.URL, "--join-token", token, "--advertise-address", "127.0.0.3")
 	s2.StartReady(t, 90*time.Second)
 	s3 := cluster.NewRegis(t, "s3", filepath.Join(base, "s3"), "--join", s1.URL, "--join-token-file", filepath.Join(s1.DataDir, "join-token"), "--leave")
 	s3.StartReady(t, 90*time.Second)
