@@ -74,12 +74,18 @@ func newInspectLsCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			src, err := f.open(ctx, f.logger(cmd.ErrOrStderr()))
+			log := f.logger(cmd.ErrOrStderr())
+			dec, closeDec, err := f.decoder(ctx, log)
+			if err != nil {
+				return err
+			}
+			defer closeDec()
+			src, err := f.open(ctx, log)
 			if err != nil {
 				return err
 			}
 			defer src.Close()
-			o := inspect.LsOptions{EtcdPrefix: f.etcd.EtcdPrefix}
+			o := inspect.LsOptions{EtcdPrefix: f.etcd.EtcdPrefix, Decoder: &dec}
 			if len(args) == 1 {
 				o.Prefix = args[0]
 			}
@@ -95,6 +101,7 @@ func newInspectLsCmd() *cobra.Command {
 		},
 	}
 	f.add(cmd.Flags())
+	f.addConfig(cmd)
 	cmd.Flags().BoolVar(&summary, "summary", false, "Only the counts per resource, no key.")
 	return cmd
 }

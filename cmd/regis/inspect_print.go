@@ -57,6 +57,9 @@ func (p *lsPrinter) entry(e inspect.Entry) error {
 			enc += " (" + e.KeyID + ")"
 		}
 		fmt.Fprintf(p.w, "%-10d %9d  %-9s  %-24s  %s\n", e.ModRevision, e.Size, e.Format, enc, e.Key)
+		if e.Error != "" {
+			fmt.Fprintf(p.w, "%-10s ! %s\n", "", e.Error)
+		}
 	}
 	p.n++
 	return nil

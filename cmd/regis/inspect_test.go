@@ -99,6 +99,10 @@ func TestInspectCommands(t *testing.T) {
 					t.Fatalf("ls lacks %q:\n%s", want, out)
 				}
 			}
+			out = run("ls", "secrets/", "--encryption-provider-config", cfg)
+			if !strings.Contains(out, "protobuf   aescbc:key1") {
+				t.Fatalf("ls decrypting:\n%s", out)
+			}
 			out = run("ls", "/registry/nodes/", "-o", "json")
 			var ls struct {
 				Keys    []map[string]any

@@ -184,3 +184,17 @@ func yamlToJSON(data []byte, format string) []byte {
 	}
 	return j
 }
+
+// plainFormat decrypts stored (under key) and names the plain value's
+// format; FormatEncrypted and why when it cannot be decrypted.
+func (d Decoder) plainFormat(ctx context.Context, key string, stored []byte) (string, string) {
+	ki, err := builtin.ParseKey(d.EtcdPrefix, key)
+	if err != nil {
+		return FormatEncrypted, "the key names no resource to choose its provider by"
+	}
+	plain, _, err := d.Transformers.TransformerForResource(ki.Resource).TransformFromStorage(ctx, stored, value.DefaultContext(key))
+	if err != nil {
+		return FormatEncrypted, "decrypt: " + err.Error()
+	}
+	return FormatOf(plain), ""
+}

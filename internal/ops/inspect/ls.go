@@ -20,6 +20,9 @@ type Entry struct {
 	KeyID       string `json:"keyID,omitempty"`
 	ModRevision int64  `json:"modRevision"`
 	Lease       int64  `json:"lease,omitempty"`
+	// Error says why an encrypted value could not be read with
+	// LsOptions.Decoder's keys.
+	Error string `json:"error,omitempty"`
 }
 
 // ResourceCount counts the keys of one resource.
@@ -51,6 +54,9 @@ type LsOptions struct {
 	Prefix string
 	// Progress, if set, is called with the number of keys read so far.
 	Progress func(n int64)
+	// Decoder, if it has Transformers, decrypts encrypted values to show
+	// their format and find those its keys cannot read.
+	Decoder *Decoder
 }
 
 // Ls calls fn for each key under o.Prefix, in key order, and counts them
@@ -67,6 +73,9 @@ func Ls(ctx context.Context, src source.Source, o LsOptions, fn func(Entry) erro
 		e := Entry{Key: string(kv.Key), Size: len(kv.Value), Format: FormatOf(kv.Value), ModRevision: kv.ModRevision, Lease: kv.Lease}
 		info := identify.Of(kv.Value)
 		e.Encryption, e.KeyID = info.String(), info.KeyID
+		if e.Format == FormatEncrypted && o.Decoder != nil && o.Decoder.Transformers != nil {
+			e.Format, e.Error = o.Decoder.plainFormat(ctx, e.Key, kv.Value)
+		}
 		rp := ""
 		if ki, err := builtin.ParseKey(o.EtcdPrefix, e.Key); err == nil {
 			e.Resource = ki.Resource.String()
