@@ -90,16 +90,16 @@ func dyn(t testing.TB, s *testServer) *dynamic.DynamicClient {
 	return dc
 }
 
-// etcdValue reads the value stored at /registry/rest (rest without the
-// /registry prefix) in the test server's etcd prefix.
-func etcdValue(t testing.TB, rest string) []byte {
+// etcdValue reads the value stored at key (etcdPrefix of the test that
+// started the server, then the key without /registry).
+func etcdValue(t testing.TB, key string) []byte {
 	t.Helper()
-	resp, err := shared.Client(t).Get(context.Background(), etcdPrefix(t)+rest)
+	resp, err := shared.Client(t).Get(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(resp.Kvs) != 1 {
-		t.Fatalf("nothing stored at %s", etcdPrefix(t)+rest)
+		t.Fatalf("nothing stored at %s", key)
 	}
 	return resp.Kvs[0].Value
 }
