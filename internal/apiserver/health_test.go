@@ -58,10 +58,10 @@ func TestHealthAndMetrics(t *testing.T) {
 	_, body = httpGet(t, s.URL+"/metrics")
 	w.Stop()
 	for _, m := range []string{
-		`apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="pods",scope="namespace",subresource="",verb="create",version="v1"} 1`,
+		`apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="pods",scope="namespace",subresource="",verb="POST",version="v1"} 1`,
 		"apiserver_request_duration_seconds_bucket",
 		`apiserver_storage_objects{resource="pods"} 1`,
-		`apiserver_longrunning_requests{component="apiserver",group="",resource="pods",scope="namespace",subresource="",verb="watch",version="v1"} 1`,
+		`apiserver_longrunning_requests{component="apiserver",group="",resource="pods",scope="namespace",subresource="",verb="WATCH",version="v1"} 1`,
 		`apiserver_watch_events_total{group="",kind="Pod",version="v1"}`,
 		"etcd_request_duration_seconds_bucket",
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,11 +81,43 @@ func scope(info requestInfo) string {
 	return ""
 }
 
-func (m *Metrics) observe(r *http.Request, info requestInfo, code int, d time.Duration) {
-	verb := info.verb
+// metricVerb is upstream's verb label (its CleanVerb): the HTTP method
+// made canonical, LIST and WATCH told from GET, APPLY from PATCH, CONNECT
+// for the connection subresources.
+func metricVerb(r *http.Request, info requestInfo) string {
 	if !info.resourceRequest {
-		verb = r.Method
+		return r.Method
 	}
+	switch info.verb {
+	case "get":
+		return "GET"
+	case "list":
+		return "LIST"
+	case "watch":
+		return "WATCH"
+	case "create":
+		if connectSubresources[info.subresource] {
+			return "CONNECT"
+		}
+		return "POST"
+	case "update":
+		return "PUT"
+	case "patch":
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); ct == "application/apply-patch+yaml" {
+			return "APPLY"
+		}
+		return "PATCH"
+	case "delete", "deletecollection":
+		return "DELETE"
+	}
+	if connectSubresources[info.subresource] {
+		return "CONNECT"
+	}
+	return strings.ToUpper(info.verb)
+}
+
+func (m *Metrics) observe(r *http.Request, info requestInfo, code int, d time.Duration) {
+	verb := metricVerb(r, info)
 	dry := ""
 	if r.URL.Query().Has("dryRun") {
 		dry = "All"
@@ -97,7 +130,7 @@ func (m *Metrics) observe(r *http.Request, info requestInfo, code int, d time.Du
 }
 
 func (m *Metrics) longRunning(info requestInfo, delta float64) {
-	m.longrunning.WithLabelValues(info.verb, info.group, info.version, info.resource, info.subresource, scope(info), "apiserver").Add(delta)
+	m.longrunning.WithLabelValues(strings.ToUpper(info.verb), info.group, info.version, info.resource, info.subresource, scope(info), "apiserver").Add(delta)
 }
 
 func (m *Metrics) watchEvent(gvk schema.GroupVersionKind) {
