@@ -134,7 +134,6 @@ func TestCustomResourceValidation(t *testing.T) {
 	})
 
 	t.Run("causes in the schema's order", func(t *testing.T) {
-		t.Skip(`BUG: POST checks {"spec":{"name":"A","replicas":6}}: regis's message lists spec.replicas before spec.name; kube-apiserver answers "Check.schema.example.com \"bad-order\" is invalid: [spec.name: Invalid value: \"A\": spec.name in body should match '^[a-z]+$', spec.replicas: Invalid value: 6: spec.replicas in body should be less than or equal to 5]" (the same causes, another order)`)
 		_, err := rc.Create(ctx, crObj(t, check("bad-order", `{"name":"A","replicas":6}`)), metav1.CreateOptions{})
 		want := `Check.schema.example.com "bad-order" is invalid: [spec.name: Invalid value: "A": spec.name in body should match '^[a-z]+$', spec.replicas: Invalid value: 6: spec.replicas in body should be less than or equal to 5]`
 		if err == nil || err.Error() != want {

@@ -179,7 +179,6 @@ func TestCustomResourceSubresources(t *testing.T) {
 			t.Errorf("scale to -1: %v (code %d), want 422", err, code)
 		}
 		t.Run("negative scale's causes", func(t *testing.T) {
-			t.Skip(`BUG: PATCH scalers/s1/scale {"spec":{"replicas":-1}}: regis answers 422 "Scale.autoscaling \"s1\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"; kube-apiserver answers 422 "Scaler.sub.example.com \"s1\" is invalid: [spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0, .spec.replicas: Invalid value: -1: should be a non-negative integer]" (the custom resource's schema error and the scale's, on the custom resource's kind)`)
 			_, err := rc.Patch(ctx, "s1", types.MergePatchType, []byte(`{"spec":{"replicas":-1}}`), metav1.PatchOptions{}, "scale")
 			want := `Scaler.sub.example.com "s1" is invalid: [spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0, .spec.replicas: Invalid value: -1: should be a non-negative integer]`
 			if err == nil || err.Error() != want {
