@@ -10,6 +10,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,14 +70,19 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if tgt.Count > 0 && !c.Force {
 		return nil, fmt.Errorf("%w (%d): refusing to migrate onto it without --force", ErrTargetNotEmpty, tgt.Count)
 	}
-	src, err := c.Source.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortAscend))
+	head, err := c.Source.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithCountOnly())
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	res := &Result{SourceRevision: src.Header.Revision, Keys: int64(len(src.Kvs))}
+	rev := head.Header.Revision
+	refs, err := keyRefs(ctx, c.Source, rev)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{SourceRevision: rev, Keys: int64(len(refs))}
 
 	// 1. The target's revision above the source's.
-	if err := bump(ctx, c, src.Header.Revision, progress); err != nil {
+	if err := bump(ctx, c, rev, progress); err != nil {
 		return nil, err
 	}
 	del, err := c.Target.Delete(ctx, bumpKey)
@@ -93,33 +99,44 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	res.Leases = leases
 
 	// 3. The keys, in the order of their source revisions; the keys one
-	// source revision wrote are written by one transaction.
-	for i := 0; i < len(src.Kvs); {
+	// source revision wrote are written by one transaction. Values are
+	// read at rev a batch at a time: memory holds the keys, not the data.
+	for i := 0; i < len(refs); {
 		j := i + 1
-		for j < len(src.Kvs) && src.Kvs[j].ModRevision == src.Kvs[i].ModRevision && j-i < 128 {
+		for j < len(refs) && refs[j].mod == refs[i].mod && j-i < batch {
 			j++
 		}
+		gets := make([]clientv3.Op, 0, j-i)
+		for _, r := range refs[i:j] {
+			gets = append(gets, clientv3.OpGet(r.key, clientv3.WithRev(rev)))
+		}
+		got, err := c.Source.Txn(ctx).Then(gets...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("source: reading %q: %w", refs[i].key, err)
+		}
 		ops := make([]clientv3.Op, 0, j-i)
-		for _, kv := range src.Kvs[i:j] {
-			var opts []clientv3.OpOption
-			if kv.Lease != 0 {
-				opts = append(opts, clientv3.WithLease(clientv3.LeaseID(kv.Lease)))
+		for _, r := range got.Responses {
+			for _, kv := range r.GetResponseRange().Kvs {
+				var opts []clientv3.OpOption
+				if kv.Lease != 0 {
+					opts = append(opts, clientv3.WithLease(clientv3.LeaseID(kv.Lease)))
+				}
+				ops = append(ops, clientv3.OpPut(string(kv.Key), string(kv.Value), opts...))
+				res.Bytes += int64(len(kv.Value))
 			}
-			ops = append(ops, clientv3.OpPut(string(kv.Key), string(kv.Value), opts...))
-			res.Bytes += int64(len(kv.Value))
 		}
 		if _, err := c.Target.Txn(ctx).Then(ops...).Commit(); err != nil {
-			return nil, fmt.Errorf("target: writing %q: %w", src.Kvs[i].Key, err)
+			return nil, fmt.Errorf("target: writing %q: %w", refs[i].key, err)
 		}
 		i = j
-		progress("copy", int64(i), int64(len(src.Kvs)))
+		progress("copy", int64(i), int64(len(refs)))
 	}
 
 	// 4. Old resourceVersions are gone on the target.
 	if _, err := c.Target.Compact(ctx, res.CompactedAt, clientv3.WithCompactPhysical()); err != nil {
 		return nil, fmt.Errorf("target: compacting at %d: %w", res.CompactedAt, err)
 	}
-	if err := Verify(ctx, c.Source, c.Target, src.Header.Revision); err != nil {
+	if err := Verify(ctx, c.Source, c.Target, rev); err != nil {
 		return nil, err
 	}
 	end, err := c.Target.Get(ctx, bumpKey, clientv3.WithCountOnly())
@@ -195,31 +212,80 @@ func copyLeases(ctx context.Context, c Config) (int, error) {
 	return len(list.Leases), nil
 }
 
-// Verify checks that every key of source at rev is on target with the same
-// value and lease.
-func Verify(ctx context.Context, source, target *clientv3.Client, rev int64) error {
-	src, err := source.Get(ctx, "\x00", clientv3.WithFromKey(), clientv3.WithRev(rev))
-	if err != nil {
-		return fmt.Errorf("verify: source: %w", err)
-	}
-	tgt, err := target.Get(ctx, "\x00", clientv3.WithFromKey())
-	if err != nil {
-		return fmt.Errorf("verify: target: %w", err)
-	}
-	byKey := make(map[string]*mvccpb.KeyValue, len(tgt.Kvs))
-	for _, kv := range tgt.Kvs {
-		byKey[string(kv.Key)] = kv
-	}
-	for _, kv := range src.Kvs {
-		t, ok := byKey[string(kv.Key)]
-		switch {
-		case !ok:
-			return fmt.Errorf("verify: %q missing on the target", kv.Key)
-		case !slices.Equal(t.Value, kv.Value):
-			return fmt.Errorf("verify: %q differs on the target", kv.Key)
-		case t.Lease != kv.Lease:
-			return fmt.Errorf("verify: %q has lease %x on the target, %x on the source", kv.Key, t.Lease, kv.Lease)
+// batch is the most keys read or written by one transaction, and the
+// page of keys-only reads (times 8).
+const batch = 128
+
+// keyRef is a key of the source and its revision.
+type keyRef struct {
+	key string
+	mod int64
+}
+
+// keyRefs lists the source's keys at rev, page by page, in the order of
+// their revisions (then keys).
+func keyRefs(ctx context.Context, c *clientv3.Client, rev int64) ([]keyRef, error) {
+	var refs []keyRef
+	err := pages(ctx, c, rev, true, func(kvs []*mvccpb.KeyValue) error {
+		for _, kv := range kvs {
+			refs = append(refs, keyRef{string(kv.Key), kv.ModRevision})
 		}
+		return nil
+	})
+	slices.SortStableFunc(refs, func(a, b keyRef) int { return cmp.Compare(a.mod, b.mod) })
+	return refs, err
+}
+
+// pages calls fn with the keys (and values unless keysOnly) of c at rev,
+// in key order, a page at a time.
+func pages(ctx context.Context, c *clientv3.Client, rev int64, keysOnly bool, fn func([]*mvccpb.KeyValue) error) error {
+	from := "\x00"
+	for {
+		opts := []clientv3.OpOption{clientv3.WithFromKey(), clientv3.WithRev(rev), clientv3.WithLimit(8 * batch)}
+		if keysOnly {
+			opts = append(opts, clientv3.WithKeysOnly())
+		}
+		resp, err := c.Get(ctx, from, opts...)
+		if err != nil {
+			return fmt.Errorf("reading at revision %d: %w", rev, err)
+		}
+		if err := fn(resp.Kvs); err != nil {
+			return err
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	return nil
+}
+
+// Verify checks that every key of source at rev is on target with the same
+// value and lease, a page at a time.
+func Verify(ctx context.Context, source, target *clientv3.Client, rev int64) error {
+	return pages(ctx, source, rev, false, func(kvs []*mvccpb.KeyValue) error {
+		if len(kvs) == 0 {
+			return nil
+		}
+		first, last := string(kvs[0].Key), string(kvs[len(kvs)-1].Key)
+		tgt, err := target.Get(ctx, first, clientv3.WithRange(last+"\x00"))
+		if err != nil {
+			return fmt.Errorf("verify: target: %w", err)
+		}
+		byKey := make(map[string]*mvccpb.KeyValue, len(tgt.Kvs))
+		for _, kv := range tgt.Kvs {
+			byKey[string(kv.Key)] = kv
+		}
+		for _, kv := range kvs {
+			t, ok := byKey[string(kv.Key)]
+			switch {
+			case !ok:
+				return fmt.Errorf("verify: %q missing on the target", kv.Key)
+			case !slices.Equal(t.Value, kv.Value):
+				return fmt.Errorf("verify: %q differs on the target", kv.Key)
+			case t.Lease != kv.Lease:
+				return fmt.Errorf("verify: %q has lease %x on the target, %x on the source", kv.Key, t.Lease, kv.Lease)
+			}
+		}
+		return nil
+	})
 }
