@@ -133,10 +133,22 @@ func withModels(defs common.GetOpenAPIDefinitions, models map[string]*spec.Schem
 	if len(models) == 0 {
 		return defs
 	}
+	// Each call gets schemas of its own, as the generated ones are: the
+	// builders change the definitions they are given, and documents are
+	// serialized while others are built.
+	encoded := make(map[string][]byte, len(models))
+	for name, m := range models {
+		if b, err := json.Marshal(m); err == nil {
+			encoded[name] = b
+		}
+	}
 	return func(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 		out := defs(ref)
-		for name, m := range models {
-			out[name] = common.OpenAPIDefinition{Schema: *m, Dependencies: refsOf(m)}
+		for name, b := range encoded {
+			var m spec.Schema
+			if err := json.Unmarshal(b, &m); err == nil {
+				out[name] = common.OpenAPIDefinition{Schema: m, Dependencies: refsOf(b)}
+			}
 		}
 		return out
 	}
@@ -151,13 +163,9 @@ func (m Model) OpenAPIModelName() string { return m.Name }
 
 var refPattern = regexp.MustCompile(`"\$ref":"#/(?:definitions|components/schemas)/([^"]+)"`)
 
-// refsOf are the names of the definitions a schema refers to, which the
+// refsOf are the names of the definitions a schema (in JSON) refers to, which the
 // builders add to a document with it (ObjectMeta for a custom resource).
-func refsOf(m *spec.Schema) []string {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil
-	}
+func refsOf(b []byte) []string {
 	var out []string
 	for _, match := range refPattern.FindAllSubmatch(b, -1) {
 		name := strings.ReplaceAll(strings.ReplaceAll(string(match[1]), "~1", "/"), "~0", "~")
