@@ -18,7 +18,20 @@ import (
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 )
 
-const kubeFixtures = "../../../shared/fixtures/kube-apiserver-v1.37.2"
+var kubeFixtures = fixturesDir("../../../shared/fixtures/kube-apiserver-v1.37.2")
+
+// fixturesDir is where the fixtures of a real kube-apiserver are: beside
+// the project (rel), else $REGIS_FIXTURES or /work/shared/fixtures (a
+// clone elsewhere, as CI's).
+func fixturesDir(rel string) string {
+	if d := os.Getenv("REGIS_FIXTURES"); d != "" {
+		return filepath.Join(d, "kube-apiserver-v1.37.2")
+	}
+	if _, err := os.Stat(rel); err == nil {
+		return rel
+	}
+	return "/work/shared/fixtures/kube-apiserver-v1.37.2"
+}
 
 // putFixture stores a value a real kube-apiserver wrote under its key.
 func putFixture(t *testing.T, c clientv3.KV, base string) string {

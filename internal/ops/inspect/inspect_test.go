@@ -25,7 +25,20 @@ import (
 	"github.com/regis-dev/regis/internal/storage/value/kmsv2/kmsv2test"
 )
 
-const fixtures = "../../../../shared/fixtures/kube-apiserver-v1.37.2"
+var fixtures = fixturesDir("../../../../shared/fixtures/kube-apiserver-v1.37.2")
+
+// fixturesDir is where the fixtures of a real kube-apiserver are: beside
+// the project (rel), else $REGIS_FIXTURES or /work/shared/fixtures (a
+// clone elsewhere, as CI's).
+func fixturesDir(rel string) string {
+	if d := os.Getenv("REGIS_FIXTURES"); d != "" {
+		return filepath.Join(d, "kube-apiserver-v1.37.2")
+	}
+	if _, err := os.Stat(rel); err == nil {
+		return rel
+	}
+	return "/work/shared/fixtures/kube-apiserver-v1.37.2"
+}
 
 var srv *etcdtest.Server
 
