@@ -128,3 +128,46 @@ func TestCustomResourcesFinalizer3(t *testing.T) {
 			Body: `[{"op":"remove","path":"/metadata/finalizers"}]`, IgnoreBody: true},
 	})
 }
+
+const ratchetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ratchets.rat.example.com}
+spec:
+  group: rat.example.com
+  scope: Namespaced
+  names: {plural: ratchets, singular: ratchet, kind: Ratchet}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}, color: {type: string}}}`
+
+// TestCustomResourcesRatcheting3 compares writes after a CRD's schema got
+// stricter: an object the new schema refuses may be written with its
+// invalid fields unchanged (CRDValidationRatcheting). The same patch adds
+// a version v2, whose being served tells that the change is in effect.
+func TestCustomResourcesRatcheting3(t *testing.T) {
+	v1 := "/apis/rat.example.com/v1/namespaces/{ns}/ratchets"
+	stricter := `[{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/size/maximum","value":5},
+{"op":"add","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/color/enum","value":["red"]},
+{"op":"add","path":"/spec/versions/-","value":{"name":"v2","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}]`
+	runScenario(t, "crd-ratchet", []request{
+		{Name: "create crd", Method: post, Path: crds2, Body: ratchetCRD, IgnoreBody: true},
+		{Name: "wait", Method: wait, Path: v1, IgnoreBody: true},
+		{Name: "create r1", Method: post, Path: v1,
+			Body: `{"apiVersion":"rat.example.com/v1","kind":"Ratchet","metadata":{"name":"r1"},"spec":{"size":9,"color":"green"}}`},
+		{Name: "stricter", Method: patch, Path: crds2 + "/ratchets.rat.example.com", ContentType: jsonP, Body: stricter, IgnoreBody: true},
+		{Name: "wait v2", Method: wait, Path: "/apis/rat.example.com/v2/namespaces/{ns}/ratchets", IgnoreBody: true},
+		{Name: "create refused", Method: post, Path: v1,
+			Body: `{"apiVersion":"rat.example.com/v1","kind":"Ratchet","metadata":{"name":"r2"},"spec":{"size":9,"color":"green"}}`},
+		{Name: "label kept invalid", Method: patch, Path: v1 + "/r1", ContentType: mergeP, Body: `{"metadata":{"labels":{"a":"b"}}}`},
+		{Name: "size changed invalid", Method: patch, Path: v1 + "/r1", ContentType: mergeP, Body: `{"spec":{"size":8}}`},
+		{Name: "size fixed", Method: patch, Path: v1 + "/r1", ContentType: mergeP, Body: `{"spec":{"size":5}}`},
+		{Name: "color changed invalid", Method: patch, Path: v1 + "/r1", ContentType: mergeP, Body: `{"spec":{"color":"blue"}}`},
+		{Name: "delete crd", Method: "DELETE", Path: crds2 + "/ratchets.rat.example.com", IgnoreBody: true},
+	})
+}
