@@ -43,12 +43,14 @@ func NewService(api *API) *Service {
 	s.v2 = mux.handler
 
 	s.v3 = handler3.NewOpenAPIService()
-	cfg := sync.OnceValue(api.v3Config)
 	for _, ws := range api.webServices() {
 		doc := cached.Once(cached.Func(func() (*spec3.OpenAPI, string, error) {
 			s.build.Lock()
 			defer s.build.Unlock()
-			doc, err := buildV3(ws, cfg())
+			// Definitions of its own for each document, as upstream's
+			// builds: the builder changes them, and a built document is
+			// serialized while the next one is built.
+			doc, err := buildV3(ws, api.v3Config())
 			return doc, "v3", err
 		}))
 		path := strings.TrimPrefix(ws.RootPath(), "/")
