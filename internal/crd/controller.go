@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -61,12 +62,16 @@ type Controller struct {
 
 // serving is what the controller serves for one CRD.
 type serving struct {
-	uid             types.UID
-	resourceVersion string // of the CRD the rows were made from
-	storageGR       schema.GroupResource
-	storageVersion  string
-	storage         storage.Interface
-	gvrs            []schema.GroupVersionResource
+	uid types.UID
+	// generation and names are the CRD's the rows were made from: as
+	// upstream, a change of spec or of accepted names makes new rows, a
+	// status write does not.
+	generation     int64
+	names          apiextensionsv1.CustomResourceDefinitionNames
+	storageGR      schema.GroupResource
+	storageVersion string
+	storage        storage.Interface
+	gvrs           []schema.GroupVersionResource
 	// terminating refuses new custom resources once the CRD is deleted.
 	terminating *atomic.Bool
 }
@@ -243,7 +248,7 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	if !established(crd) {
 		return nil
 	}
-	if s := c.served[crd.Name]; s != nil && s.resourceVersion == crd.ResourceVersion {
+	if s := c.served[crd.Name]; s != nil && s.generation == crd.Generation && apiequality.Semantic.DeepEqual(s.names, crd.Status.AcceptedNames) {
 		return nil
 	}
 	prev := c.served[crd.Name]
@@ -274,7 +279,7 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	} else if st, err = c.cfg.Storage(storageRow); err != nil {
 		return err
 	}
-	s := &serving{uid: crd.UID, resourceVersion: crd.ResourceVersion, storageGR: storageRow.GroupResource(),
+	s := &serving{uid: crd.UID, generation: crd.Generation, names: crd.Status.AcceptedNames, storageGR: storageRow.GroupResource(),
 		storageVersion: storageRow.Version, storage: st, terminating: terminating}
 	c.served[crd.Name] = s
 	for _, r := range rows {
