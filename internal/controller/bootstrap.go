@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,6 +72,19 @@ func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) er
 		},
 	}
 	if _, err := svcs.Create(ctx, metav1.NamespaceDefault, svc, registry.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		// Several servers starting on one etcd: another one may have taken
+		// the first IP for the same service an instant before, and writes
+		// the service next.
+		for wait := 50 * time.Millisecond; wait < 5*time.Second; wait *= 2 {
+			if _, getErr := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); getErr == nil {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
 		return fmt.Errorf("bootstrap: service default/kubernetes: %w", err)
 	}
 	return nil
