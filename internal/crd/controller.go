@@ -251,10 +251,14 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	if s := c.served[crd.Name]; s != nil && s.generation == crd.Generation && apiequality.Semantic.DeepEqual(s.names, crd.Status.AcceptedNames) {
 		return nil
 	}
-	prev := c.served[crd.Name]
 	terminating := new(atomic.Bool)
-	if prev != nil {
+	if prev := c.served[crd.Name]; prev != nil {
+		// A new schema or names: a new storage and watch cache, whose
+		// objects are decoded (pruned, defaulted) by the new schema, as
+		// upstream's handler makes new serving info; watchers of the old
+		// one are closed and watch again.
 		terminating = prev.terminating
+		c.unserve(crd.Name)
 	}
 	rows, storageRow, err := Rows(crd)
 	if err != nil {
@@ -263,24 +267,12 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	for _, r := range rows {
 		r.AdmitCreate = forbidCreate(r.GroupResource(), terminating)
 	}
-	if prev != nil && (prev.storageGR != storageRow.GroupResource() || prev.storageVersion != storageRow.Version) {
-		// Another storage: writes go to the new storage version (objects
-		// keep theirs until written again).
-		c.unserve(crd.Name)
-		prev = nil
-	}
-	var st storage.Interface
-	if prev != nil {
-		// The same storage serves the new rows: keep its watch cache.
-		st = prev.storage
-		for _, gvr := range prev.gvrs {
-			c.cfg.Registry.Remove(gvr)
-		}
-	} else if st, err = c.cfg.Storage(storageRow); err != nil {
+	st, err := c.cfg.Storage(storageRow)
+	if err != nil {
 		return err
 	}
 	s := &serving{uid: crd.UID, generation: crd.Generation, names: crd.Status.AcceptedNames, storageGR: storageRow.GroupResource(),
-		storageVersion: storageRow.Version, storage: st, terminating: terminating}
+		terminating: terminating}
 	c.served[crd.Name] = s
 	for _, r := range rows {
 		if _, err := c.cfg.Registry.Add(r, st); err != nil {
