@@ -45,6 +45,9 @@ type Registry struct {
 	// internal are the storages of Config.Internal by resource name.
 	internal map[string]storage.Interface
 	now      func() time.Time
+	// admission is the dynamic admission chain (SetAdmission), nil
+	// until one is set.
+	admission atomic.Pointer[admissionBox]
 }
 
 // table is one state of the resource table; a change makes a new one.

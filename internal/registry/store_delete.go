@@ -63,6 +63,9 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 			return nil, false, err
 		}
 	}
+	if err := s.admitDelete(ctx, existing, &opts); err != nil {
+		return nil, false, err
+	}
 	if s.r.MarkOnDelete != nil && m.GetDeletionTimestamp() == nil {
 		return s.markOnDelete(ctx, key, name, pre, opts.DryRun, existing)
 	}

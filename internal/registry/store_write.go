@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -44,7 +43,7 @@ type CreateOptions struct {
 // Create stores a new object in namespace (ignored for cluster-scoped
 // resources) and returns it as stored. obj is modified.
 func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object, opts CreateOptions) (runtime.Object, error) {
-	if err := s.beforeCreate(ctx, namespace, obj); err != nil {
+	if err := s.beforeCreate(ctx, namespace, obj, opts.DryRun); err != nil {
 		return nil, err
 	}
 	if s.r.Allocate != nil {
@@ -135,7 +134,8 @@ func (s *Store) create(ctx context.Context, obj runtime.Object) (runtime.Object,
 
 // beforeCreate does upstream's rest.BeforeCreate: namespace, name
 // generation, system fields, defaulting, preparation and validation.
-func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.Object) error {
+// Dynamic admission runs around it (see admission.go).
+func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.Object, dryRun bool) error {
 	m := metaOf(obj)
 	if s.r.Namespaced {
 		switch {
@@ -155,6 +155,12 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 			return err
 		}
 	}
+	if s.r.Default != nil {
+		s.r.Default(obj)
+	}
+	if err := s.admitCreate(ctx, obj, dryRun); err != nil {
+		return err
+	}
 	if m.GetName() == "" && m.GetGenerateName() != "" {
 		base := m.GetGenerateName()
 		if len(base) > maxGeneratedNameLength {
@@ -170,9 +176,6 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	m.SetGeneration(0)
 	if s.r.Generation {
 		m.SetGeneration(1)
-	}
-	if s.r.Default != nil {
-		s.r.Default(obj)
 	}
 	if s.r.Status && !s.r.StatusOnCreate {
 		clearField(obj, "Status")
@@ -193,7 +196,7 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	if s.r.WarningsOnCreate != nil {
 		addWarnings(ctx, s.r.WarningsOnCreate(obj))
 	}
-	return nil
+	return s.validateCreate(ctx, obj, dryRun)
 }
 
 // validateMeta checks an object's metadata with the resource's name rule.
@@ -331,7 +334,7 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 		if metaOf(obj).GetResourceVersion() != "" {
 			return nil, apierrors.NewNotFound(s.gr(), name)
 		}
-		if err := s.beforeCreate(ctx, namespace, obj); err != nil {
+		if err := s.beforeCreate(ctx, namespace, obj, opts.DryRun); err != nil {
 			return nil, err
 		}
 		return obj, nil
@@ -364,6 +367,9 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	if s.r.Default != nil {
 		s.r.Default(obj)
+	}
+	if err := s.admitUpdate(ctx, obj, existing, opts); err != nil {
+		return nil, err
 	}
 	switch opts.Subresource {
 	case StatusSubresource:
@@ -429,7 +435,7 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 		if len(errs) > 0 {
 			return nil, apierrors.NewInvalid(s.r.GroupVersionKind().GroupKind(), name, errs)
 		}
-		return obj, nil
+		return obj, s.validateUpdate(ctx, obj, existing, opts)
 	}
 	if s.r.ValidateUpdateFirst {
 		errs = append(errs, updateErrs...)
@@ -452,40 +458,5 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	case s.r.WarningsOnStatusUpdate != nil && opts.Subresource == StatusSubresource:
 		addWarnings(ctx, s.r.WarningsOnStatusUpdate(obj, existing))
 	}
-	return obj, nil
-}
-
-// checkName refuses a body whose name or namespace differs from the URL's,
-// with upstream's messages; an empty name or namespace is taken from the
-// URL.
-func checkName(obj runtime.Object, namespace, name string, namespaced bool) error {
-	m := metaOf(obj)
-	switch {
-	case m.GetName() == "":
-		m.SetName(name)
-	case m.GetName() != name:
-		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
-	}
-	if namespaced {
-		switch {
-		case m.GetNamespace() == "":
-			m.SetNamespace(namespace)
-		case m.GetNamespace() != namespace:
-			return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
-		}
-	}
-	return nil
-}
-
-// finalizersDone reports that nothing but metadata.finalizers holds the
-// object back: a namespace also waits for its spec.finalizers.
-func (s *Store) finalizersDone(obj runtime.Object) bool {
-	if spec := structField(obj, "Spec"); spec.IsValid() && s.isNamespaces() {
-		return spec.FieldByName("Finalizers").Len() == 0
-	}
-	return true
-}
-
-func (s *Store) isNamespaces() bool {
-	return s.r.GroupResource() == schema.GroupResource{Resource: "namespaces"}
+	return obj, s.validateUpdate(ctx, obj, existing, opts)
 }
