@@ -194,12 +194,10 @@ func (t *TokenAuthenticator) Authenticate(r *http.Request) (string, bool) {
 
 // AuthenticateUser implements UserAuthenticator.
 func (t *TokenAuthenticator) AuthenticateUser(r *http.Request) (*authz.User, bool) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
+	token := bearerToken(r)
+	if token == "" {
 		return nil, false
 	}
-	token = strings.TrimSpace(token)
 	var found *authz.User
 	for known, user := range t.users {
 		// Every token is compared, in constant time each.
@@ -208,6 +206,21 @@ func (t *TokenAuthenticator) AuthenticateUser(r *http.Request) (*authz.User, boo
 		}
 	}
 	return found, found != nil
+}
+
+// bearerToken is the token of an "Authorization: Bearer <token>" header
+// (the scheme in any case), as upstream's bearer token authenticator
+// reads it; "" when there is none.
+func bearerToken(r *http.Request) string {
+	auth := strings.TrimSpace(r.Header.Get("Authorization"))
+	if auth == "" {
+		return ""
+	}
+	parts := strings.SplitN(auth, " ", 3)
+	if len(parts) < 2 || !strings.EqualFold(parts[0], "bearer") {
+		return ""
+	}
+	return parts[1]
 }
 
 // Authenticators accepts a request any of them accepts.

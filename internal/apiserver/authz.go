@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/regis-dev/regis/internal/authz"
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // authzAttributes are what a request asks, for the authorizer: the verb,
@@ -68,4 +69,58 @@ func authenticateUser(a Authenticator, r *http.Request) (*authz.User, bool) {
 		}
 		return withAuthenticatedGroup(&authz.User{Name: name}), true
 	}
+}
+
+// hasCredentials tells whether a request carries a bearer token: one no
+// authenticator accepts is upstream's 401 (its bearer token
+// authenticator fails the request), where a request with no credentials
+// is anonymous.
+func hasCredentials(r *http.Request) bool { return bearerToken(r) != "" }
+
+// authenticateRequest is upstream's authentication filter with
+// --anonymous-auth: the authenticated user, else (no credentials, or a
+// client certificate naming no user) the anonymous user when anonymous
+// requests are allowed, else 401.
+func authenticateRequest(a Authenticator, anonymous bool, r *http.Request) (*authz.User, error) {
+	if a != nil {
+		if u, ok := authenticateUser(a, r); ok {
+			return u, nil
+		}
+	}
+	if !anonymous || hasCredentials(r) {
+		return nil, unauthorized()
+	}
+	return Anonymous(), nil
+}
+
+// admit authenticates, impersonates and authorizes a request, as
+// kube-apiserver's filters (authentication, impersonation,
+// authorization), and returns it with its user in its context. Without
+// an authorizer, only the paths of anonymousAllowed are served without
+// credentials, and nobody may impersonate.
+func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error) {
+	if s.cfg.Authorizer == nil {
+		u := Anonymous()
+		if !anonymousAllowed(r.URL.Path) {
+			var ok bool
+			if u, ok = authenticateUser(s.cfg.Authenticator, r); !ok {
+				return r, unauthorized()
+			}
+			if err := refuseImpersonation(r, u.Name); err != nil {
+				return r, err
+			}
+		}
+		return r.WithContext(registry.WithUser(r.Context(), u)), nil
+	}
+	u, err := authenticateRequest(s.cfg.Authenticator, s.cfg.Anonymous, r)
+	if err != nil {
+		return r, err
+	}
+	if u, err = impersonate(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
+		return r, err
+	}
+	if err := authorize(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
+		return r, err
+	}
+	return r.WithContext(registry.WithUser(r.Context(), u)), nil
 }

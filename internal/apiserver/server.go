@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/version"
 
+	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/openapi"
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -44,6 +45,18 @@ type Config struct {
 	Checks []Check
 	// Authenticator authenticates requests; nil lets everyone in.
 	Authenticator Authenticator
+	// Authorizer, when set, authorizes every request (resource and
+	// non-resource) and the impersonation headers, as kube-apiserver;
+	// a request with no credentials is then the anonymous user's when
+	// Anonymous is set (--anonymous-auth), else 401. Without an
+	// Authorizer, only health and version are served without
+	// credentials and everyone authenticated may do everything.
+	Authorizer authz.Authorizer
+	// Anonymous allows requests with no credentials (see Authorizer).
+	Anonymous bool
+	// RulesResolver lists a user's rules for SelfSubjectRulesReview;
+	// nil answers an incomplete, empty list.
+	RulesResolver authz.RulesResolver
 	// Metrics records request metrics; nil records none.
 	Metrics *Metrics
 	// MaxRequestBodyBytes refuses larger bodies with 413;
@@ -169,19 +182,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !anonymousAllowed(r.URL.Path) {
-		user := "system:anonymous"
-		if s.cfg.Authenticator != nil {
-			var ok bool
-			if user, ok = s.cfg.Authenticator.Authenticate(r); !ok {
-				writeError(rec, r, unauthorized())
-				return
-			}
-		}
-		if err := refuseImpersonation(r, user); err != nil {
-			writeError(rec, r, err)
-			return
-		}
+	r, err := s.admit(r, info) // authentication, impersonation, authorization
+	if err != nil {
+		writeError(rec, r, err)
+		return
 	}
 	if m := s.cfg.StorageMonitor; m != nil && needsStorage(r, info) {
 		ctx, release, err := m.bind(r.Context())
