@@ -96,6 +96,11 @@ type Resource struct {
 	// update or apply that creates) after its namespace was checked
 	// (custom resources of a CRD being deleted).
 	AdmitCreate func(name string) error
+	// CheckWrite, when set, may refuse a create (old nil) or an update of
+	// the main resource with the request's context (its user), after
+	// mutating admission and before validation, where upstream's RBAC
+	// storage checks privilege escalation.
+	CheckWrite func(ctx context.Context, obj, old runtime.Object) error
 	// TTL is the time to live of the objects in seconds (events: 3600);
 	// 0 keeps them forever.
 	TTL uint64

@@ -161,6 +161,11 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	if err := s.admitCreate(ctx, obj, dryRun); err != nil {
 		return err
 	}
+	if s.r.CheckWrite != nil {
+		if err := s.r.CheckWrite(ctx, obj, nil); err != nil {
+			return err
+		}
+	}
 	if m.GetName() == "" && m.GetGenerateName() != "" {
 		base := m.GetGenerateName()
 		if len(base) > maxGeneratedNameLength {
@@ -370,6 +375,11 @@ func (s *Store) tryUpdate(ctx context.Context, namespace, name string, existing 
 	}
 	if err := s.admitUpdate(ctx, obj, existing, opts); err != nil {
 		return nil, err
+	}
+	if s.r.CheckWrite != nil && opts.Subresource == Main {
+		if err := s.r.CheckWrite(ctx, obj, existing); err != nil {
+			return nil, err
+		}
 	}
 	switch opts.Subresource {
 	case StatusSubresource:
