@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/server"
 )
 
@@ -60,6 +61,8 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	f.StringVar(&o.TLSKeyFile, "tls-private-key-file", "", "File containing the default x509 private key matching --tls-cert-file.")
 	f.StringVar(&o.ClientCAFile, "client-ca-file", "", "Any request presenting a client certificate signed by one of the authorities in this file is authenticated with the certificate's CommonName. Empty: the generated CA.")
 	f.StringVar(&o.TokenAuthFile, "token-auth-file", "", "If set, the file that will be used to secure the secure port of the API server via token authentication (CSV: token,user,uid[,groups]).")
+	f.StringSliceVar(&o.AuthorizationModes, "authorization-mode", authz.DefaultModes, "Ordered list of plug-ins to do authorization on secure port. Defaults to RBAC (kube-apiserver's own default is AlwaysAllow). Comma-delimited list of: AlwaysAllow,AlwaysDeny,RBAC,Node (Node has no opinion: regis has no node authorizer).")
+	f.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Enables anonymous requests to the secure port of the API server. Requests that are not rejected by another authentication method are treated as anonymous requests. Anonymous requests have a username of system:anonymous, and a group name of system:unauthenticated.")
 	f.BoolVar(&o.WatchCache, "watch-cache", o.WatchCache, "Enable watch caching in the apiserver")
 	f.StringSliceVar(&o.WatchCacheSizes, "watch-cache-sizes", nil, "Watch cache size settings for some resources (pods, nodes, etc.), comma separated. The individual setting format: resource[.group]#size, where resource is lowercase plural (no version), group is omitted for resources of apiVersion v1 (the legacy core API) and included for others. Only 0 has an effect: it disables the cache of that resource.")
 	f.StringSliceVar(&o.WatchCacheMaxBytes, "watch-cache-max-bytes", nil, "Memory limits of the watch caches, comma separated: a quantity for all caches together (4Gi) and resource[.group]#quantity for one (pods#1Gi). Past a limit, watches are still served from the cache and lists go to etcd. Empty: no limit.")

@@ -87,7 +87,13 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			MaxBytes: limits, Metrics: cacheMetrics, Logger: log,
 		})
 	}
-	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: factory})
+	authorization, err := newAuthorization(o.AuthorizationModes) // --authorization-mode
+	if err != nil {
+		return err
+	}
+	resources := builtin.Resources()
+	authorization.guard(resources) // privilege escalation on RBAC writes
+	reg, err := registry.New(registry.Config{Resources: resources, Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		return err
 	}
@@ -122,6 +128,10 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if err := controller.Bootstrap(ctx, reg, int32(port)); err != nil {
 		return err
 	}
+	if err := authorization.run(cctx, reg, &wg, log); err != nil {
+		return err
+	}
+	checks = append(checks, authorization.checks()...)
 
 	tlsCfg, info, err := tlsConfig(o, ln)
 	if err != nil {
@@ -152,6 +162,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	wg.Go(func() { _ = monitor.Run(cctx) })
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
+		Authorizer: authorization.authorizer, RulesResolver: authorization.authorizer, Anonymous: o.AnonymousAuth,
 		Checks: checks, StorageMonitor: monitor,
 	})
 	if err != nil {
@@ -187,6 +198,9 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			serveErr <- err
 		}
 	})
+	if !authorization.waitReady(ctx, 30*time.Second) {
+		log.Warn("serving before the bootstrap RBAC policy is reconciled: requests other than system:masters' may be refused")
+	}
 	log.Info("serving the Kubernetes API", "url", info.URL, "kubeconfig", info.Kubeconfig)
 	if o.Ready != nil {
 		o.Ready(info)

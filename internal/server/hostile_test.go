@@ -90,7 +90,8 @@ func (f *full) admin(t *testing.T) *tls.Certificate {
 }
 
 // Issue 8, defect 7: a certificate of the server's own CA with an empty
-// common name names no user: 401, as upstream.
+// common name names no user: the request is anonymous, which RBAC
+// refuses (403), as upstream with its default --anonymous-auth.
 func TestEmptyCommonNameIsUnauthorized(t *testing.T) {
 	f := startFull(t, nil)
 	cert := emptyCNCert(t, f)
@@ -98,7 +99,7 @@ func TestEmptyCommonNameIsUnauthorized(t *testing.T) {
 		name string
 		cert *tls.Certificate
 		want int
-	}{{"empty CN", cert, http.StatusUnauthorized}, {"admin", f.admin(t), http.StatusOK}} {
+	}{{"empty CN", cert, http.StatusForbidden}, {"admin", f.admin(t), http.StatusOK}} {
 		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: f.tlsConfig(t, c.cert)}}
 		resp, err := hc.Get(f.info.URL + "/api/v1/namespaces")
 		if err != nil {

@@ -132,6 +132,11 @@ type Options struct {
 	// authorizers after the system:masters bypass, in order: RBAC,
 	// AlwaysAllow, AlwaysDeny; empty means RBAC (authz.DefaultModes).
 	AuthorizationModes []string
+	// AnonymousAuth (--anonymous-auth) serves requests with no
+	// credentials as system:anonymous (group system:unauthenticated),
+	// which authorization then allows or refuses; false refuses them
+	// with 401.
+	AnonymousAuth bool
 	// PKIDir keeps the generated certificates; empty means DataDir/pki.
 	PKIDir string
 	// KubeconfigDir is where admin.kubeconfig is written; empty means
@@ -185,6 +190,7 @@ func DefaultOptions() Options {
 		BindAddress:            "127.0.0.1",
 		SecurePort:             6443,
 		WatchCache:             true,
+		AnonymousAuth:          true,
 		DataDir:                "./regis-data",
 		EtcdPrefix:             "/registry",
 		EtcdCompactionInterval: 5 * time.Minute,
