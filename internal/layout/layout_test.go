@@ -23,8 +23,8 @@ var floors = [][]string{
 	{"internal/server"}, // the one assembly
 	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot", "internal/ops/migrate"},
 	{"internal/openapi"}, // the OpenAPI documents, over the generated definitions
-	{"internal/controller", "internal/crd", "internal/authz/regstore"}, // the controllers, custom resources, RBAC over the registry
-	{"internal/registry/builtin"},                                      // rows, over the registry's types
+	{"internal/controller", "internal/crd", "internal/authz/regstore", "internal/admission"}, // the controllers, custom resources, RBAC and admission over the registry
+	{"internal/registry/builtin"}, // rows, over the registry's types
 	{"internal/registry"},
 	{"internal/encryptionconfig/peers"},
 	{"internal/encryptionconfig"},

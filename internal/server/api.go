@@ -117,6 +117,9 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 				Func: func(context.Context) error { return caches.Ready(gr) }})
 		}
 	}
+	if err := startAdmission(cctx, reg, &wg, log); err != nil { // webhooks, admission policies
+		return err
+	}
 	ln := o.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))); err != nil {
