@@ -181,6 +181,3 @@ func rules(resource string, ops ...admissionregv1.OperationType) []admissionregv
 func configMap(name string, labels map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 }
-
-
-

@@ -95,6 +95,9 @@ func TestValidatingWebhooks(t *testing.T) {
 			{Name: "deny.example.com", ClientConfig: wh.clientConfig("/deny"), Rules: rules("configmaps", admissionregv1.Create, admissionregv1.Delete),
 				SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
 				ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"deny": "yes"}}},
+			{Name: "deny-exec.example.com", ClientConfig: wh.clientConfig("/deny"), SideEffects: &none, AdmissionReviewVersions: []string{"v1"},
+				Rules: []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Connect},
+					Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/exec"}}}}},
 			{Name: "dead-ignored.example.com", ClientConfig: admissionregv1.WebhookClientConfig{URL: &dead, CABundle: wh.caPEM},
 				Rules: rules("secrets", admissionregv1.OperationAll), FailurePolicy: &ignore, SideEffects: &none, AdmissionReviewVersions: []string{"v1"}},
 			{Name: "dead-failing.example.com", ClientConfig: admissionregv1.WebhookClientConfig{URL: &dead, CABundle: wh.caPEM},
@@ -129,6 +132,18 @@ func TestValidatingWebhooks(t *testing.T) {
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
 	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), `failed calling webhook "dead-failing.example.com": failed to call webhook: Post "https://127.0.0.1:1/dead?timeout=10s"`) {
 		t.Errorf("failurePolicy Fail: %v", err)
+	}
+	// A connection is admitted with its options as the object.
+	err = cs.CoreV1().RESTClient().Post().Namespace("default").Resource("pods").Name("p").SubResource("exec").
+		Param("command", "ls").Param("stdout", "true").Do(ctx).Error()
+	if err == nil || !strings.Contains(err.Error(), `admission webhook "deny-exec.example.com" denied the request: no thanks`) {
+		t.Errorf("exec: %v", err)
+	}
+	wh.mu.Lock()
+	last := wh.reqs[len(wh.reqs)-1]
+	wh.mu.Unlock()
+	if last.Operation != "CONNECT" || last.SubResource != "exec" || last.Kind.Kind != "PodExecOptions" || !strings.Contains(string(last.Object.Raw), `"command":["ls"]`) {
+		t.Errorf("exec admission request: %+v %s", last, last.Object.Raw)
 	}
 	// A delete of a selected object is denied too (the old object matches).
 	if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, configMap("del", nil), metav1.CreateOptions{}); err != nil {

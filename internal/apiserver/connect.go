@@ -47,6 +47,11 @@ func connectMethods(rule *registry.SubresourceRule) []route {
 // connect serves a connection subresource: pods/log, exec, attach,
 // portforward, proxy, services/proxy, nodes/proxy.
 func (s *Server) connect(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo, rule *registry.SubresourceRule) error {
+	if opts := connectOptions(st.Resource(), info.subresource, info.subpath, r.URL.Query()); opts != nil {
+		if err := st.AdmitConnect(r.Context(), info.namespace, info.name, info.subresource, opts); err != nil {
+			return err // dynamic admission: operation CONNECT
+		}
+	}
 	target, err := rule.Connect(r.Context(), st, info.namespace, info.name,
 		registry.ConnectRequest{Method: r.Method, Path: info.subpath, Query: r.URL.Query()})
 	if err != nil {

@@ -58,6 +58,9 @@ func (s *Server) runAction(w http.ResponseWriter, r *http.Request, st *registry.
 	if err != nil {
 		return err
 	}
+	if err := st.AdmitAction(r.Context(), info.namespace, nameOf(req), info.subresource, gvk, req, dryRun(opts.DryRun)); err != nil {
+		return err // dynamic admission: a create of the subresource
+	}
 	res, err := rule.Create(r.Context(), st, info.namespace, nameOf(req), req, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
 		return err

@@ -207,6 +207,9 @@ func (s *Store) AdmitConnect(ctx context.Context, namespace, name, subresource s
 		return nil
 	}
 	a := s.attributes(ctx, OpConnect, opts, nil, namespace, name, subresource, false)
+	if gvk := opts.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
+		a.Kind = gvk // upstream's kind of a connection: its options' (PodExecOptions)
+	}
 	if err := adm.Admit(ctx, a); err != nil {
 		return err
 	}
