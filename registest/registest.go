@@ -42,6 +42,13 @@ type Options struct {
 	// CRDDirectoryPaths: Start creates them and returns once their
 	// resources are served.
 	CRDs []string
+	// AuthorizationModes are the server's --authorization-mode (RBAC
+	// when empty, as kube-apiserver's usual; AlwaysAllow lets every
+	// authenticated user do everything).
+	AuthorizationModes []string
+	// TokenAuthFile is the server's --token-auth-file (CSV:
+	// token,user,uid[,"group1,group2"]).
+	TokenAuthFile string
 }
 
 // Server is a running in-process regis.
@@ -49,6 +56,7 @@ type Server struct {
 	config     *rest.Config
 	kubeconfig string
 	url        string
+	pkiDir     string
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -86,6 +94,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.StorageMediaType != "" {
 		opts.StorageMediaType = o.StorageMediaType
 	}
+	opts.AuthorizationModes, opts.TokenAuthFile = o.AuthorizationModes, o.TokenAuthFile
 	ready := make(chan server.Info, 1)
 	opts.Listener, opts.Ready = ln, func(i server.Info) { ready <- i }
 
@@ -97,7 +106,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}()
 	select {
 	case info := <-ready:
-		s.url, s.kubeconfig = info.URL, info.Kubeconfig
+		s.url, s.kubeconfig, s.pkiDir = info.URL, info.Kubeconfig, info.PKIDir
 		s.config = &rest.Config{
 			Host: info.URL, QPS: -1,
 			TLSClientConfig: rest.TLSClientConfig{CAData: info.CAData, CertData: info.ClientCertData, KeyData: info.ClientKeyData},

@@ -81,6 +81,7 @@ func newDiscovery(reg *registry.Registry) *discovery {
 			}
 		}
 	}
+	addReviews(d, agg, &groupOrder) // groups with no storage (reviews.go)
 	for gv, list := range d.resources {
 		if registry.IsBuiltinGroup(gv.Group) || gv.Group == "" {
 			sort.Slice(list.APIResources, func(i, j int) bool { return list.APIResources[i].Name < list.APIResources[j].Name })

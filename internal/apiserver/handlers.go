@@ -40,6 +40,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) error {
 	if isVirtual(info) {
 		return s.serveVirtual(w, r, info)
 	}
+	if rr, ok := reviewOf(info); ok { // reviews.go
+		return s.serveReview(w, r, info, rr)
+	}
 	st, err := s.lookup(r, info)
 	if err != nil {
 		return err
