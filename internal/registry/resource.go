@@ -226,6 +226,10 @@ type Conversion struct {
 	ToStorage func(obj runtime.Object) (runtime.Object, error)
 	// FromStorage converts a stored object into a new served object.
 	FromStorage func(obj runtime.Object) (runtime.Object, error)
+	// FromStorageList, when set, converts the stored items of a list at
+	// once (a conversion webhook: one call per list); nil converts each
+	// with FromStorage.
+	FromStorageList func(items []runtime.Object) ([]runtime.Object, error)
 	// NewStored and NewStoredList make empty stored objects.
 	NewStored, NewStoredList func() runtime.Object
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -107,6 +108,16 @@ func (s *Store) fromStored(obj runtime.Object) (runtime.Object, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// conversionError is the error of a failed conversion: the converter's
+// own status (a conversion webhook's 500), else an internal error.
+func conversionError(err error) error {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return err
+	}
+	return apierrors.NewInternalError(err)
 }
 
 // setTypeMeta sets apiVersion and kind of a served object, which the

@@ -108,7 +108,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts DeleteO
 	}
 	obj, err := s.fromStored(out)
 	if err != nil {
-		return nil, false, apierrors.NewInternalError(err)
+		return nil, false, conversionError(err)
 	}
 	s.setTypeMeta(obj)
 	s.afterDelete(ctx, obj)
@@ -154,7 +154,7 @@ func (s *Store) markDeleting(ctx context.Context, key, name string, pre *storage
 	}
 	obj, err := s.fromStored(out)
 	if err != nil {
-		return nil, false, apierrors.NewInternalError(err)
+		return nil, false, conversionError(err)
 	}
 	s.setTypeMeta(obj)
 	return obj, false, nil
@@ -191,7 +191,7 @@ func (s *Store) markOnDelete(ctx context.Context, key, name string, pre *storage
 	}
 	obj, err := s.fromStored(out)
 	if err != nil {
-		return nil, false, apierrors.NewInternalError(err)
+		return nil, false, conversionError(err)
 	}
 	s.setTypeMeta(obj)
 	return obj, false, nil

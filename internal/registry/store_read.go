@@ -41,7 +41,7 @@ func (s *Store) get(ctx context.Context, namespace, name string, opts storage.Ge
 	}
 	obj, err := s.fromStored(out)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, conversionError(err)
 	}
 	s.setTypeMeta(obj)
 	return obj, nil
@@ -134,7 +134,7 @@ func (s *Store) List(ctx context.Context, namespace string, opts *metainternalve
 	}
 	if s.r.Convert != nil {
 		if list, err = s.convertList(list); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, conversionError(err)
 		}
 	}
 	clearItemKinds(list)
@@ -164,7 +164,12 @@ func (s *Store) convertList(stored runtime.Object) (runtime.Object, error) {
 	}
 	out := s.r.NewList()
 	served := make([]runtime.Object, 0, len(items))
-	for _, it := range items {
+	if many := s.r.Convert.FromStorageList; many != nil {
+		if served, err = many(items); err != nil {
+			return nil, err
+		}
+	}
+	for _, it := range items[len(served):] {
 		o, err := s.fromStored(it)
 		if err != nil {
 			return nil, err

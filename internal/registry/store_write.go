@@ -106,7 +106,7 @@ func (s *Store) create(ctx context.Context, obj runtime.Object) (runtime.Object,
 	}
 	stored, err := s.toStored(obj)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, conversionError(err)
 	}
 	out := s.newStored()
 	ttl := uint64(0)
@@ -126,7 +126,7 @@ func (s *Store) create(ctx context.Context, obj runtime.Object) (runtime.Object,
 	}
 	res, err := s.fromStored(out)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, conversionError(err)
 	}
 	s.setTypeMeta(res)
 	return res, nil
@@ -285,7 +285,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, upd UpdateFu
 	}
 	obj, err := s.fromStored(out)
 	if err != nil {
-		return nil, false, apierrors.NewInternalError(err)
+		return nil, false, conversionError(err)
 	}
 	s.setTypeMeta(obj)
 	m := metaOf(obj)
