@@ -40,6 +40,9 @@ type Config struct {
 	TrackStatus func(st *registry.Store, live, obj runtime.Object) runtime.Object
 	// Logger receives the controller's logs (slog.Default when nil).
 	Logger *slog.Logger
+	// Webhooks configure the calls of conversion webhooks; a nil
+	// ResolveService resolves services through Registry (ServiceResolver).
+	Webhooks WebhookOptions
 	// Retry is the wait before a sync that did not finish is tried again
 	// (1s when zero).
 	Retry time.Duration
@@ -80,6 +83,9 @@ type serving struct {
 func New(cfg Config) *Controller {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Webhooks.ResolveService == nil && cfg.Registry != nil {
+		cfg.Webhooks.ResolveService = ServiceResolver(cfg.Registry)
 	}
 	if cfg.Retry == 0 {
 		cfg.Retry = time.Second
@@ -260,7 +266,7 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 		terminating = prev.terminating
 		c.unserve(crd.Name)
 	}
-	rows, storageRow, err := Rows(crd)
+	rows, storageRow, err := Rows(crd, c.cfg.Webhooks)
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,9 @@ import (
 // Rows returns the resource rows of a CRD's served versions and the row
 // of its storage version (the one its storage is made for, served or
 // not). Every served version but the storage version converts to and
-// from it, which with conversion None is changing apiVersion.
-func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Resource, storage *registry.Resource, err error) {
+// from it, which with conversion None is changing apiVersion, and with
+// conversion Webhook calling the CRD's webhook (as opts say).
+func Rows(crd *apiextensionsv1.CustomResourceDefinition, opts WebhookOptions) (served []*registry.Resource, storage *registry.Resource, err error) {
 	storageVersion := ""
 	for _, v := range crd.Spec.Versions {
 		if v.Storage {
@@ -41,6 +42,13 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Res
 		return nil, nil, fmt.Errorf("CustomResourceDefinition %s has no storage version", crd.Name)
 	}
 	storageGV := schema.GroupVersion{Group: crd.Spec.Group, Version: storageVersion}
+	var (
+		webhook    *webhookConverter
+		webhookErr error
+	)
+	if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensionsv1.WebhookConverter {
+		webhook, webhookErr = newWebhookConverter(crd, opts)
+	}
 	for _, v := range crd.Spec.Versions {
 		r, err := row(crd, v.Name)
 		if err != nil {
@@ -50,8 +58,8 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition) (served []*registry.Res
 			storage = r
 		} else {
 			r.Convert = relabel(storageGV, r.GroupVersion())
-			if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensionsv1.WebhookConverter {
-				r.Convert = noWebhook(crd.Name)
+			if webhook != nil || webhookErr != nil {
+				r.Convert = webhookConversion(webhook, webhookErr, storageGV, r)
 			}
 			r.StorageVersion = storageGV // discovery's storageVersionHash
 		}
@@ -261,18 +269,6 @@ func relabel(storage, served schema.GroupVersion) *registry.Conversion {
 		NewStored:     func() runtime.Object { return &unstructured.Unstructured{} },
 		NewStoredList: func() runtime.Object { return &unstructured.UnstructuredList{} },
 	}
-}
-
-// noWebhook refuses the conversions a conversion webhook would make:
-// regis does not call webhooks yet, and converting by relabelling would
-// store what the webhook would have changed.
-func noWebhook(crd string) *registry.Conversion {
-	refuse := func(runtime.Object) (runtime.Object, error) {
-		return nil, fmt.Errorf("conversion webhook for %s: regis does not call conversion webhooks yet", crd)
-	}
-	return &registry.Conversion{ToStorage: refuse, FromStorage: refuse,
-		NewStored:     func() runtime.Object { return &unstructured.Unstructured{} },
-		NewStoredList: func() runtime.Object { return &unstructured.UnstructuredList{} }}
 }
 
 // scaleRule reads and writes replicas at the CRD's scale paths.

@@ -82,7 +82,7 @@ func thing(version string, spec, status map[string]any) *unstructured.Unstructur
 // is stored, how they convert, and what each row carries from the CRD.
 func TestRows(t *testing.T) {
 	c := parseCRD(t, rowsCRD)
-	served, storage, err := crd.Rows(c)
+	served, storage, err := crd.Rows(c, crd.WebhookOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +203,12 @@ func TestRowsRefused(t *testing.T) {
 	for i := range c.Spec.Versions {
 		c.Spec.Versions[i].Storage = false
 	}
-	if _, _, err := crd.Rows(c); err == nil {
+	if _, _, err := crd.Rows(c, crd.WebhookOptions{}); err == nil {
 		t.Errorf("a CRD without a storage version: no error")
 	}
 	c = parseCRD(t, rowsCRD)
 	c.Spec.Scope = apiextensionsv1.ClusterScoped
-	served, _, err := crd.Rows(c)
+	served, _, err := crd.Rows(c, crd.WebhookOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
