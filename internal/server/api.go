@@ -93,6 +93,11 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	}
 	resources := builtin.Resources()
 	authorization.guard(resources) // privilege escalation on RBAC writes
+	// --service-account-*: token signing keys, serviceaccounts/token.
+	sa, err := newServiceAccounts(o, resources)
+	if err != nil {
+		return err
+	}
 	reg, err := registry.New(registry.Config{Resources: resources, Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		return err
@@ -149,6 +154,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		}
 		authn = append(authn, t)
 	}
+	authn = append(authn, sa.use(reg)) // service account tokens
 	metrics, err := apiserver.NewMetrics(reg, slices.Concat(storeMetrics.Collectors(), cacheMetrics.Collectors(),
 		[]prometheus.Collector{collectors.NewGoCollector()}, b.EncryptionCollectors())...)
 	if err != nil {

@@ -164,6 +164,26 @@ type Options struct {
 	// it is ctx's own, is Run's. For tests of the etcd side, or tests that
 	// wrap ServeAPI to reach the Backend.
 	Serve ServeFunc
+
+	// Service accounts (kube-apiserver's flags of the same names).
+	// ServiceAccountSigningKeyFile signs tokens; empty generates
+	// PKIDir/sa.key. ServiceAccountKeyFiles verify tokens besides it.
+	ServiceAccountSigningKeyFile string
+	ServiceAccountKeyFiles       []string
+	// ServiceAccountIssuers: the first is written in new tokens, all are
+	// accepted; empty means serviceaccount.DefaultIssuer.
+	ServiceAccountIssuers []string
+	// APIAudiences are the audiences of tokens for the API; empty means
+	// the first issuer.
+	APIAudiences []string
+	// ServiceAccountMaxTokenExpiration caps requested tokens' lifetime.
+	ServiceAccountMaxTokenExpiration time.Duration
+	// ServiceAccountExtendTokenExpiration lets kubelets' pod-bound tokens
+	// (3607 s) live a year with a warnafter claim (on in `regis serve`).
+	ServiceAccountExtendTokenExpiration bool
+	// ServiceAccountJWKSURI overrides jwks_uri in the OIDC discovery
+	// document.
+	ServiceAccountJWKSURI string
 }
 
 // pkiDir is where the API server's certificates are generated.

@@ -192,3 +192,12 @@ func (i *Issuer) AuthenticateUser(r *http.Request) (*authz.User, bool) {
 	}
 	return res.User, true
 }
+
+// Authenticate returns the user name of AuthenticateUser.
+func (i *Issuer) Authenticate(r *http.Request) (string, bool) {
+	u, ok := i.AuthenticateUser(r)
+	if !ok {
+		return "", false
+	}
+	return u.Name, true
+}

@@ -1,0 +1,159 @@
+package registest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/regis-dev/regis/internal/serviceaccount"
+	"github.com/regis-dev/regis/registest"
+)
+
+// kubectlMu serializes in-process kubectl runs (process-wide state).
+var kubectlMu sync.Mutex
+
+// kubectl runs kubectl in process with the server's admin kubeconfig and
+// returns its stdout, or its fatal error.
+func kubectl(t *testing.T, srv *registest.Server, args ...string) (string, error) {
+	t.Helper()
+	kubectlMu.Lock()
+	defer kubectlMu.Unlock()
+	var out, errOut bytes.Buffer
+	args = append([]string{"--kubeconfig", srv.Kubeconfig(), "--cache-dir", filepath.Join(t.TempDir(), "cache")}, args...)
+	cmd := kubectlcmd.NewKubectlCommand(kubectlcmd.KubectlOptions{Arguments: append([]string{"kubectl"}, args...),
+		ConfigFlags: genericclioptions.NewConfigFlags(true),
+		IOStreams:   genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}})
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	type fatal struct{ msg string }
+	cmdutil.BehaviorOnFatal(func(msg string, _ int) { panic(fatal{msg}) })
+	defer cmdutil.DefaultBehaviorOnFatal()
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f, ok := p.(fatal)
+				if !ok {
+					panic(p)
+				}
+				err = errors.New(strings.TrimSpace(f.msg))
+			}
+		}()
+		if e := cmd.Execute(); e != nil {
+			err = e
+		}
+	}()
+	return out.String(), err
+}
+
+// tokenClient is a client authenticated by a bearer token only.
+func tokenClient(srv *registest.Server, token string) *kubernetes.Clientset {
+	c := srv.Config()
+	c.CertData, c.KeyData, c.BearerToken = nil, nil, token
+	return kubernetes.NewForConfigOrDie(c)
+}
+
+func TestServiceAccountTokens(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	srv, err := registest.Start(ctx, registest.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin := kubernetes.NewForConfigOrDie(srv.Config())
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "robots"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := admin.CoreV1().ServiceAccounts("robots").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := kubectl(t, srv, "-n", "robots", "create", "token", "robot", "--duration", "20m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out)
+	robot := tokenClient(srv, token)
+
+	// Authenticated as the account: without a binding, 403 (not 401).
+	_, err = robot.CoreV1().Pods("robots").List(ctx, metav1.ListOptions{})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `User "system:serviceaccount:robots:robot" cannot list resource "pods"`) {
+		t.Fatalf("list without a binding: %v", err)
+	}
+	if _, err := admin.RbacV1().RoleBindings("robots").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "robot-view"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "robot", Namespace: "robots"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := robot.CoreV1().Pods("robots").List(ctx, metav1.ListOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("list with the view role: %v", err)
+	}
+
+	// Upstream's validation of the duration.
+	if _, err := kubectl(t, srv, "-n", "robots", "create", "token", "robot", "--duration", "1m"); err == nil ||
+		err.Error() != `error: failed to create token: TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes` {
+		t.Errorf("a 1m token: %v", err)
+	}
+	if _, err := kubectl(t, srv, "-n", "robots", "create", "token", "nobody"); err == nil ||
+		err.Error() != `error: failed to create token: serviceaccounts "nobody" not found` {
+		t.Errorf("a missing account: %v", err)
+	}
+
+	// A token made with the server's key that expired is refused (the
+	// API's minimum lifetime is 10 minutes).
+	key, err := serviceaccount.LoadSigningKey(filepath.Join(dir, "pki", serviceaccount.SigningKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := issueDirect(t, key, serviceaccount.Token{Namespace: "robots", Name: "robot", UID: string(sa.UID),
+		Audiences: []string{serviceaccount.DefaultIssuer}, Now: time.Now().Add(-2 * time.Hour), Expiration: time.Hour})
+	if _, err := tokenClient(srv, expired).CoreV1().Pods("robots").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Errorf("expired token: %v", err)
+	}
+
+	// Deleted and created again: the old token names the old uid.
+	if err := admin.CoreV1().ServiceAccounts("robots").Delete(ctx, "robot", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().ServiceAccounts("robots").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := robot.CoreV1().Pods("robots").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Errorf("token of a re-created account: %v", err)
+	}
+}
+
+func issueDirect(t *testing.T, key crypto.Signer, tok serviceaccount.Token) string {
+	t.Helper()
+	i, err := serviceaccount.New(serviceaccount.Config{Issuers: []string{serviceaccount.DefaultIssuer}, SigningKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := i.Issue(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
