@@ -31,7 +31,7 @@ type authzEnv struct {
 	bobCfg, anon *rest.Config
 }
 
-func startAuthz(t *testing.T) *authzEnv {
+func startAuthz(t testing.TB) *authzEnv {
 	t.Helper()
 	ctx := t.Context()
 	tokens := filepath.Join(t.TempDir(), "tokens.csv")
