@@ -101,6 +101,7 @@ e2e-compare:
 OPENAPI_PKGS = \
 	k8s.io/api/admissionregistration/v1 k8s.io/api/apps/v1 \
 	k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
+	k8s.io/api/authentication/v1 k8s.io/api/authorization/v1 \
 	k8s.io/api/autoscaling/v1 k8s.io/api/autoscaling/v2 k8s.io/api/batch/v1 \
 	k8s.io/api/certificates/v1 k8s.io/api/coordination/v1 k8s.io/api/core/v1 \
 	k8s.io/api/discovery/v1 k8s.io/api/events/v1 k8s.io/api/flowcontrol/v1 \

@@ -34,22 +34,24 @@ func TestTwoServersHaveTheirOwnMetrics(t *testing.T) {
 	busy, idle := kubernetes.NewForConfigOrDie(servers[0].Config()), kubernetes.NewForConfigOrDie(servers[1].Config())
 	const n = 5
 	for i := range n {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("only-on-busy-%d", i)}}
-		if _, err := busy.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		// Secrets: each server's own controllers create config maps
+		// (kube-root-ca.crt) and service accounts in every namespace.
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("only-on-busy-%d", i)}}
+		if _, err := busy.CoreV1().Secrets("default").Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	creates := map[string]string{"operation": "create", "group": "", "resource": "configmaps"}
+	creates := map[string]string{"operation": "create", "group": "", "resource": "secrets"}
 	if got := metricValue(t, ctx, busy, "etcd_requests_total", creates); got < n {
-		t.Errorf("busy server: %v config map creates in etcd_requests_total, want at least %d", got, n)
+		t.Errorf("busy server: %v secret creates in etcd_requests_total, want at least %d", got, n)
 	}
 	if got := metricValue(t, ctx, idle, "etcd_requests_total", creates); got != 0 {
-		t.Errorf("idle server: %v config map creates in etcd_requests_total, want 0 (the busy server's)", got)
+		t.Errorf("idle server: %v secret creates in etcd_requests_total, want 0 (the busy server's)", got)
 	}
-	objects := map[string]string{"resource": "configmaps"}
+	objects := map[string]string{"resource": "secrets"}
 	if b, i := metricValue(t, ctx, busy, "apiserver_storage_objects", objects), metricValue(t, ctx, idle, "apiserver_storage_objects", objects); b < i+n {
-		t.Errorf("apiserver_storage_objects of config maps: busy %v, idle %v; want busy ≥ idle + %d", b, i, n)
+		t.Errorf("apiserver_storage_objects of secrets: busy %v, idle %v; want busy ≥ idle + %d", b, i, n)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -156,4 +157,59 @@ func issueDirect(t *testing.T, key crypto.Signer, tok serviceaccount.Token) stri
 		t.Fatal(err)
 	}
 	return s
+}
+
+func TestDefaultServiceAccountAndRootCA(t *testing.T) {
+	ctx := t.Context()
+	srv, err := registest.Start(ctx, registest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin := kubernetes.NewForConfigOrDie(srv.Config())
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fresh"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) { return ok(), nil }); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	var first types.UID
+	eventually("the default service account", func() bool {
+		sa, err := admin.CoreV1().ServiceAccounts("fresh").Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			first = sa.UID
+		}
+		return err == nil
+	})
+	eventually("kube-root-ca.crt", func() bool {
+		cm, err := admin.CoreV1().ConfigMaps("fresh").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		return err == nil && cm.Data["ca.crt"] == string(srv.Config().CAData) && cm.Annotations["kubernetes.io/description"] != ""
+	})
+	if err := admin.CoreV1().ServiceAccounts("fresh").Delete(ctx, "default", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the default service account created again", func() bool {
+		sa, err := admin.CoreV1().ServiceAccounts("fresh").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil && sa.UID != first
+	})
+	cm, err := admin.CoreV1().ConfigMaps("fresh").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["ca.crt"] = "changed"
+	if _, err := admin.CoreV1().ConfigMaps("fresh").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually("kube-root-ca.crt put back", func() bool {
+		cm, err := admin.CoreV1().ConfigMaps("fresh").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+		return err == nil && cm.Data["ca.crt"] == string(srv.Config().CAData)
+	})
+	// The system namespaces have theirs too.
+	eventually("default in kube-system", func() bool {
+		_, err := admin.CoreV1().ServiceAccounts("kube-system").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	})
 }
