@@ -35,7 +35,7 @@ type reviewResource struct {
 
 // reviewResources lists every review resource served.
 func reviewResources() []reviewResource {
-	return authorizationReviews()
+	return append(authorizationReviews(), authenticationReviews()...)
 }
 
 func createOnly(name, kind string, namespaced bool) metav1.APIResource {

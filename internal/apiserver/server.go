@@ -22,6 +22,7 @@ import (
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/openapi"
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/serviceaccount"
 )
 
 // DefaultMaxRequestBodyBytes is kube-apiserver's limit on request bodies
@@ -77,6 +78,9 @@ type Config struct {
 	StorageMonitor *StorageMonitor
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
+	// ServiceAccounts, when set, is the service account token issuer:
+	// its API audiences for TokenReview and its OIDC discovery documents.
+	ServiceAccounts *serviceaccount.Issuer
 }
 
 // Server is the HTTP side of regis. It is an http.Handler; it starts no
@@ -134,6 +138,7 @@ func New(c Config) (*Server, error) {
 		mux.Handle("/metrics", c.Metrics.Handler())
 	}
 	s.handleOpenAPI(mux)
+	s.handleServiceAccountIssuer(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			s.serveRootPaths(w, r)

@@ -172,7 +172,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
 		Authorizer: authorization.authorizer, RulesResolver: authorization.authorizer, Anonymous: o.AnonymousAuth,
-		Checks: checks, StorageMonitor: monitor,
+		Checks: checks, StorageMonitor: monitor, ServiceAccounts: sa.issuer,
 	})
 	if err != nil {
 		return err

@@ -180,13 +180,25 @@ func BearerToken(r *http.Request) string {
 }
 
 // AuthenticateUser authenticates a request's bearer token for the API
-// audiences (apiserver.UserAuthenticator).
+// audiences, or those of the Review in its context
+// (apiserver.UserAuthenticator).
 func (i *Issuer) AuthenticateUser(r *http.Request) (*authz.User, bool) {
 	token := BearerToken(r)
 	if token == "" {
 		return nil, false
 	}
-	res, _, err := i.AuthenticateToken(r.Context(), token, nil)
+	rv := reviewFrom(r.Context())
+	var auds []string
+	if rv != nil {
+		auds = rv.Audiences
+	}
+	res, _, err := i.AuthenticateToken(r.Context(), token, auds)
+	if rv != nil {
+		rv.Err = err
+		if res != nil {
+			rv.Accepted = res.Audiences
+		}
+	}
 	if err != nil || res == nil {
 		return nil, false
 	}
