@@ -136,9 +136,6 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if err := controller.Bootstrap(ctx, reg, int32(port)); err != nil {
 		return err
 	}
-	if err := authorization.run(cctx, reg, &wg, log); err != nil {
-		return err
-	}
 	checks = append(checks, authorization.checks()...)
 
 	tlsCfg, info, err := tlsConfig(o, ln)
@@ -175,6 +172,9 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		Checks: checks, StorageMonitor: monitor, ServiceAccounts: sa.issuer,
 	})
 	if err != nil {
+		return err
+	}
+	if err := authorization.run(cctx, reg, serveLoopback(cctx, api, &wg, log), &wg, log); err != nil {
 		return err
 	}
 	// kube-apiserver's limits (secure_serving.go): a request's headers

@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/authz/bootstrap"
@@ -63,23 +66,25 @@ func (a *authorization) rbac() bool { return slices.Contains(a.modes, authz.Mode
 // guard makes the RBAC rows of rs check privilege escalation.
 func (a *authorization) guard(rs []*registry.Resource) { builtin.GuardRBAC(rs, a.escalation) }
 
-// run feeds the lister from reg's RBAC stores, runs the aggregation
-// controller, and reconciles the bootstrap policy (retrying until it
-// succeeds), each in a goroutine of wg until ctx ends.
-func (a *authorization) run(ctx context.Context, reg *registry.Registry, wg *sync.WaitGroup, log *slog.Logger) error {
+// run feeds the lister from reg's RBAC stores (their watch caches), runs
+// the aggregation controller, and reconciles the bootstrap policy
+// (retrying until it succeeds), each in a goroutine of wg until ctx
+// ends. The controller and the bootstrap write through loopback, a
+// client of the server as system:masters, as upstream's (the controller
+// applies the rules as the field manager
+// clusterrole-aggregation-controller; the bootstrap's writes are
+// kube-apiserver's).
+func (a *authorization) run(ctx context.Context, reg *registry.Registry, loopback *rest.Config, wg *sync.WaitGroup, log *slog.Logger) error {
 	sources, err := regstore.Sources(reg)
 	if err != nil {
 		return err
 	}
-	writer, err := regstore.NewRulesWriter(reg)
+	client, err := kubernetes.NewForConfig(loopback)
 	if err != nil {
 		return err
 	}
-	stores, err := regstore.Stores(reg)
-	if err != nil {
-		return err
-	}
-	ctrl := authz.NewAggregationController(a.lister, writer, log)
+	stores := bootstrap.ClientStores(client)
+	ctrl := authz.NewAggregationController(a.lister, authz.ApplyRulesWriter{Client: client}, log)
 	wg.Go(func() { a.lister.Feed(ctx, sources, ctrl.Changed, time.Second) })
 	wg.Go(func() { _ = ctrl.Run(ctx) })
 	if !a.rbac() {
