@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -134,14 +135,21 @@ func TestServiceAccountTokens(t *testing.T) {
 		t.Errorf("expired token: %v", err)
 	}
 
-	// Deleted and created again: the old token names the old uid.
+	// Deleted and created again: a token of the old account names the old
+	// uid. (One not used before: a token that authenticated is reused
+	// for 10 s, as upstream's token cache.)
+	out, err = kubectl(t, srv, "-n", "robots", "create", "token", "robot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := tokenClient(srv, strings.TrimSpace(out))
 	if err := admin.CoreV1().ServiceAccounts("robots").Delete(ctx, "robot", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.CoreV1().ServiceAccounts("robots").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := robot.CoreV1().Pods("robots").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
+	if _, err := unused.CoreV1().Pods("robots").List(ctx, metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
 		t.Errorf("token of a re-created account: %v", err)
 	}
 }
@@ -212,4 +220,92 @@ func TestDefaultServiceAccountAndRootCA(t *testing.T) {
 		_, err := admin.CoreV1().ServiceAccounts("kube-system").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
+}
+
+// TestBoundTokens: tokens bound to a pod or a secret name it in their
+// user's extra and end with it.
+func TestBoundTokens(t *testing.T) {
+	ctx := t.Context()
+	srv, err := registest.Start(ctx, registest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin := kubernetes.NewForConfigOrDie(srv.Config())
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+		Spec: corev1.PodSpec{ServiceAccountName: "robot", NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	review := func(token string) authenticationv1.TokenReviewStatus {
+		t.Helper()
+		r, err := admin.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	out, err := kubectl(t, srv, "create", "token", "robot", "--bound-object-kind", "Pod", "--bound-object-name", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	podToken := strings.TrimSpace(out)
+	// Tokens not used before the deletions below (a token that
+	// authenticated is reused for 10 s, as upstream's token cache).
+	var unused []string
+	for _, kind := range []string{"Pod", "Secret"} {
+		out, err := kubectl(t, srv, "create", "token", "robot", "--bound-object-kind", kind, "--bound-object-name", strings.ToLower(kind[:1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unused = append(unused, strings.TrimSpace(out))
+	}
+	st := review(podToken)
+	extra := st.User.Extra
+	if !st.Authenticated || strings.Join(extra["authentication.kubernetes.io/pod-name"], "") != "p" ||
+		strings.Join(extra["authentication.kubernetes.io/pod-uid"], "") != string(pod.UID) ||
+		strings.Join(extra["authentication.kubernetes.io/node-name"], "") != "node-1" {
+		t.Errorf("pod-bound token: %+v", st)
+	}
+	out, err = kubectl(t, srv, "create", "token", "robot", "--bound-object-kind", "Secret", "--bound-object-name", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretToken := strings.TrimSpace(out)
+	if st := review(secretToken); !st.Authenticated {
+		t.Errorf("secret-bound token: %+v", st)
+	}
+	// Another account may not bind to the pod.
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kubectl(t, srv, "create", "token", "other", "--bound-object-kind", "Pod", "--bound-object-name", "p"); err == nil ||
+		err.Error() != `error: failed to create token: cannot bind token for serviceaccount "other" to pod running with different serviceaccount name.` {
+		t.Errorf("binding another account's pod: %v", err)
+	}
+	zero := int64(0)
+	if err := admin.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.CoreV1().Secrets("default").Delete(ctx, "s", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Refused once the server's cache has seen the deletion (upstream's
+	// listers alike).
+	for _, tok := range unused {
+		var st authenticationv1.TokenReviewStatus
+		_ = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+			st = review(tok)
+			return !st.Authenticated, nil
+		})
+		if st.Authenticated || st.Error != "[invalid bearer token, service account token has been invalidated]" {
+			t.Errorf("token of a deleted object: %+v", st)
+		}
+	}
 }

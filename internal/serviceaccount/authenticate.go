@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	saapi "k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/token/jwt"
@@ -29,6 +30,11 @@ type Result struct {
 // JWT of one of the issuers (another authenticator's), err says why a
 // token of theirs is refused.
 func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences []string) (res *Result, handled bool, err error) {
+	now := i.cfg.Now()
+	key := cacheKey(token, audiences)
+	if res, ok := i.cache.get(key, now); ok {
+		return res, true, nil
+	}
 	if !i.hasIssuer(token) {
 		return nil, false, nil
 	}
@@ -68,7 +74,13 @@ func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences 
 		return nil, true, err
 	}
 	u := info.UserInfo()
-	return &Result{User: &authz.User{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}, Audiences: auds}, true, nil
+	res = &Result{User: &authz.User{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}, Audiences: auds}
+	var exp time.Time
+	if c.Expiry != nil {
+		exp = c.Expiry.Time().Add(leeway)
+	}
+	i.cache.put(key, res, now, exp)
+	return res, true, nil
 }
 
 // hasIssuer reports whether token looks like a JWT whose iss is one of

@@ -47,6 +47,9 @@ type Config struct {
 	Getter Getter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheTTL is how long a successful authentication is reused; 0
+	// means DefaultCacheTTL, negative none.
+	CacheTTL time.Duration
 }
 
 // Getter reads the objects a token names: serviceaccounts, pods,
@@ -71,6 +74,7 @@ type Issuer struct {
 	issuers map[string]bool
 	// jwks and oidc are the discovery documents.
 	jwks, oidc []byte
+	cache      *cache // nil: none
 }
 
 // New returns an Issuer for c.
@@ -91,7 +95,10 @@ func New(c Config) (*Issuer, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss := &Issuer{cfg: c, signer: s, issuers: map[string]bool{}}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = DefaultCacheTTL
+	}
+	iss := &Issuer{cfg: c, signer: s, issuers: map[string]bool{}, cache: newCache(c.CacheTTL)}
 	for _, i := range c.Issuers {
 		iss.issuers[i] = true
 	}

@@ -212,19 +212,31 @@ func TestJWKSVerifiesToken(t *testing.T) {
 }
 
 // BenchmarkAuthenticateToken is the validation of a pod-bound RS256 token
-// (signature, claims, two lookups of an in-memory getter).
+// (signature, claims, two lookups of an in-memory getter), and the same
+// token again within the success cache's TTL.
 func BenchmarkAuthenticateToken(b *testing.B) {
 	getter := objects{"serviceaccounts/ns/sa": {UID: "sa-uid"}, "pods/ns/p": {UID: "pod-uid"}}
-	i := newIssuer(b, rsaKey(b), getter)
-	tok, _, err := i.Issue(Token{Namespace: "ns", Name: "sa", UID: "sa-uid", Pod: &Ref{Name: "p", UID: "pod-uid"}, Expiration: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := i.AuthenticateToken(ctx, tok, nil); err != nil {
-			b.Fatal(err)
-		}
+	key := rsaKey(b)
+	for _, bc := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"uncached", -1}, {"cached", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			i, err := New(Config{Issuers: []string{"https://issuer.example"}, SigningKey: key, Getter: getter, CacheTTL: bc.ttl})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok, _, err := i.Issue(Token{Namespace: "ns", Name: "sa", UID: "sa-uid", Pod: &Ref{Name: "p", UID: "pod-uid"}, Expiration: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := i.AuthenticateToken(ctx, tok, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
