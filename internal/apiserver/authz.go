@@ -121,7 +121,7 @@ func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error)
 	if err != nil {
 		return r, err
 	}
-	if u, err = impersonate(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
+	if u, err = impersonate(r.Context(), s.cfg.Authorizer, &s.impersonationModes, r, info, u); err != nil {
 		return r, err
 	}
 	if err := authorize(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {

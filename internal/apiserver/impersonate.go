@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -79,20 +80,11 @@ func impersonationHeaders(h http.Header) (*user.DefaultInfo, error) {
 	return wanted, nil
 }
 
-// impersonate returns the user r acts as: requestor itself when r asks
-// for no impersonation, else the wanted user once requestor may
-// impersonate it (upstream's 400 or 403 otherwise).
-func impersonate(ctx context.Context, a authz.Authorizer, r *http.Request, info requestInfo, requestor *authz.User) (*authz.User, error) {
-	wanted, err := impersonationHeaders(r.Header)
-	if err != nil || wanted == nil {
-		return requestor, err
-	}
-	request := authzAttributes(r, info, requestor)
-	var first error
-	for _, m := range []struct {
-		mode string
-		fits func(*user.DefaultInfo) bool
-	}{
+// impersonationModes are the modes in upstream's order.
+var impersonationModes = []struct {
+	mode string
+	fits func(*user.DefaultInfo) bool
+}{
 		{"arbitrary-node", func(u *user.DefaultInfo) bool { _, ok := nodeUsername(u.Name); return onlyUsername(u) && ok }},
 		{"serviceaccount", func(u *user.DefaultInfo) bool { _, _, ok := saUsername(u.Name); return onlyUsername(u) && ok }},
 		{"user-info", func(u *user.DefaultInfo) bool {
@@ -100,26 +92,94 @@ func impersonate(ctx context.Context, a authz.Authorizer, r *http.Request, info 
 			_, _, sa := saUsername(u.Name)
 			return !node && !sa
 		}},
-		{"", func(*user.DefaultInfo) bool { return true }}, // legacy
-	} {
-		if !m.fits(wanted) {
-			continue
+	{"", func(*user.DefaultInfo) bool { return true }}, // legacy
+}
+
+// maxModeCache bounds the remembered modes (upstream's LRU of 10,000).
+const maxModeCache = 10000
+
+// modeCache remembers, per requestor name, the mode that last allowed
+// it to impersonate: upstream tries it first, so its error is the one
+// answered when every mode fails.
+type modeCache struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *modeCache) get(name string) (int, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.m[name]
+	return i, ok
+}
+
+func (c *modeCache) set(name string, i int) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]int{}
+	}
+	if _, ok := c.m[name]; !ok && len(c.m) >= maxModeCache {
+		for k := range c.m { // one out, at random (upstream's evicts the least recent)
+			delete(c.m, k)
+			break
 		}
-		var u *authz.User
-		err := error(nil)
+	}
+	c.m[name] = i
+}
+
+// impersonate returns the user r acts as: requestor itself when r asks
+// for no impersonation, else the wanted user once requestor may
+// impersonate it (upstream's 400 or 403 otherwise).
+func impersonate(ctx context.Context, a authz.Authorizer, modes *modeCache, r *http.Request, info requestInfo, requestor *authz.User) (*authz.User, error) {
+	wanted, err := impersonationHeaders(r.Header)
+	if err != nil || wanted == nil {
+		return requestor, err
+	}
+	request := authzAttributes(r, info, requestor)
+	try := func(i int) (*authz.User, error) {
+		m := impersonationModes[i]
+		if !m.fits(wanted) {
+			return nil, nil
+		}
 		if m.mode != "" {
 			on := *request
 			on.Verb = "impersonate-on:" + m.mode + ":" + request.Verb
-			err = checkImpersonation(ctx, a, &on)
+			if err := checkImpersonation(ctx, a, &on); err != nil {
+				return nil, err
+			}
 		}
-		if err == nil {
-			u, err = impersonationMode{a: a, mode: m.mode}.check(ctx, requestor, wanted)
-		}
-		if err == nil {
+		return impersonationMode{a: a, mode: m.mode}.check(ctx, requestor, wanted)
+	}
+	var first error
+	last, cached := modes.get(requestor.Name)
+	if cached {
+		u, err := try(last)
+		if err == nil && u != nil {
 			return u, nil
 		}
-		if first == nil {
-			first = err
+		first = err
+	}
+	for i := range impersonationModes {
+		if cached && i == last {
+			continue
+		}
+		u, err := try(i)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		if u != nil {
+			modes.set(requestor.Name, i)
+			return u, nil
 		}
 	}
 	if first == nil {

@@ -97,6 +97,9 @@ type Server struct {
 	openAPIRev uint64
 	// stopping is closed by Shutdown: open watches end.
 	stopping chan struct{}
+	// impersonationModes remembers each requestor's last allowed
+	// impersonation mode (impersonate.go).
+	impersonationModes modeCache
 }
 
 // New returns a Server for c.
