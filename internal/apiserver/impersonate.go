@@ -85,13 +85,13 @@ var impersonationModes = []struct {
 	mode string
 	fits func(*user.DefaultInfo) bool
 }{
-		{"arbitrary-node", func(u *user.DefaultInfo) bool { _, ok := nodeUsername(u.Name); return onlyUsername(u) && ok }},
-		{"serviceaccount", func(u *user.DefaultInfo) bool { _, _, ok := saUsername(u.Name); return onlyUsername(u) && ok }},
-		{"user-info", func(u *user.DefaultInfo) bool {
-			_, node := nodeUsername(u.Name)
-			_, _, sa := saUsername(u.Name)
-			return !node && !sa
-		}},
+	{"arbitrary-node", func(u *user.DefaultInfo) bool { _, ok := nodeUsername(u.Name); return onlyUsername(u) && ok }},
+	{"serviceaccount", func(u *user.DefaultInfo) bool { _, _, ok := saUsername(u.Name); return onlyUsername(u) && ok }},
+	{"user-info", func(u *user.DefaultInfo) bool {
+		_, node := nodeUsername(u.Name)
+		_, _, sa := saUsername(u.Name)
+		return !node && !sa
+	}},
 	{"", func(*user.DefaultInfo) bool { return true }}, // legacy
 }
 
