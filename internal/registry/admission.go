@@ -67,7 +67,8 @@ type Attributes struct {
 type Admission interface {
 	// Admit runs the mutating steps; they change a.Object in place.
 	Admit(ctx context.Context, a *Attributes) error
-	// Validate runs the validating steps.
+	// Validate runs the validating steps; it must not change the
+	// objects (the store passes its own, not copies).
 	Validate(ctx context.Context, a *Attributes) error
 }
 
@@ -146,7 +147,7 @@ func (s *Store) validateCreate(ctx context.Context, obj runtime.Object, dryRun b
 		return nil
 	}
 	m := metaOf(obj)
-	return adm.Validate(ctx, s.attributes(ctx, OpCreate, obj.DeepCopyObject(), nil, m.GetNamespace(), m.GetName(), "", dryRun))
+	return adm.Validate(ctx, s.attributes(ctx, OpCreate, obj, nil, m.GetNamespace(), m.GetName(), "", dryRun))
 }
 
 // admitUpdate runs the mutating chain on the new object of an update.
@@ -174,7 +175,7 @@ func (s *Store) validateUpdate(ctx context.Context, obj, old runtime.Object, opt
 		return nil
 	}
 	m := metaOf(obj)
-	return adm.Validate(ctx, s.attributes(ctx, OpUpdate, obj.DeepCopyObject(), old.DeepCopyObject(),
+	return adm.Validate(ctx, s.attributes(ctx, OpUpdate, obj, old,
 		m.GetNamespace(), m.GetName(), string(opts.Subresource), opts.DryRun))
 }
 
@@ -185,7 +186,7 @@ func (s *Store) admitDelete(ctx context.Context, existing runtime.Object, opts *
 		return nil
 	}
 	m := metaOf(existing)
-	a := s.attributes(ctx, OpDelete, nil, existing.DeepCopyObject(), m.GetNamespace(), m.GetName(), "", opts.DryRun)
+	a := s.attributes(ctx, OpDelete, nil, existing, m.GetNamespace(), m.GetName(), "", opts.DryRun)
 	o := opts.DeleteOptions
 	o.TypeMeta = metav1.TypeMeta{Kind: "DeleteOptions", APIVersion: "meta.k8s.io/v1"}
 	if opts.DryRun {
@@ -229,6 +230,5 @@ func (s *Store) AdmitAction(ctx context.Context, namespace, name, subresource st
 	if err := adm.Admit(ctx, a); err != nil {
 		return err
 	}
-	a.Object = req.DeepCopyObject()
 	return adm.Validate(ctx, a)
 }
