@@ -36,7 +36,10 @@ type webhookServer struct {
 	reqs  []*admissionv1.AdmissionRequest
 }
 
-func newWebhookServer(t *testing.T) *webhookServer {
+func newWebhookServer(t *testing.T) *webhookServer { return newWebhookServerOn(t, nil) }
+
+// newWebhookServerOn serves on ln (127.0.0.1 when nil).
+func newWebhookServerOn(t *testing.T, ln net.Listener) *webhookServer {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "webhook-ca"},
@@ -50,7 +53,7 @@ func newWebhookServer(t *testing.T) *webhookServer {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "webhook"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"hook.adm.svc"}, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
@@ -58,6 +61,10 @@ func newWebhookServer(t *testing.T) *webhookServer {
 	}
 	w := &webhookServer{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
 	w.Server = httptest.NewUnstartedServer(http.HandlerFunc(w.serve))
+	if ln != nil {
+		w.Listener.Close()
+		w.Listener = ln
+	}
 	w.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 	w.StartTLS()
 	t.Cleanup(w.Close)
@@ -87,6 +94,25 @@ func (w *webhookServer) serve(rw http.ResponseWriter, r *http.Request) {
 		pt := admissionv1.PatchTypeJSONPatch
 		resp.Patch, resp.PatchType = []byte(patch), &pt
 		resp.Warnings = []string{"mutated by the test"}
+	case "/first", "/second":
+		// /first copies the label second (or "none") into the label first;
+		// /second sets the label second.
+		var obj struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		_ = json.Unmarshal(review.Request.Object.Raw, &obj)
+		value := "yes"
+		if r.URL.Path == "/first" {
+			value = obj.Metadata.Labels["second"]
+			if value == "" {
+				value = "none"
+			}
+		}
+		pt := admissionv1.PatchTypeJSONPatch
+		resp.Patch = []byte(`[{"op":"add","path":"/metadata/labels/` + r.URL.Path[1:] + `","value":"` + value + `"}]`)
+		resp.PatchType = &pt
+	case "/slow":
+		time.Sleep(2 * time.Second)
 	case "/deny":
 		resp.Allowed = false
 		resp.Result = &metav1.Status{Code: http.StatusForbidden, Message: "no thanks"}
@@ -180,4 +206,19 @@ func rules(resource string, ops ...admissionregv1.OperationType) []admissionregv
 
 func configMap(name string, labels map[string]string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+}
+
+// hostIP returns a non-loopback IPv4 address of the machine (an
+// EndpointSlice may not name a loopback one), or "" when it has none.
+func hostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
 }
