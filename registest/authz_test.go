@@ -365,6 +365,12 @@ func TestReviewsValidation(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "must match metadata.namespace") {
 		t.Errorf("LSAR of another namespace: %v", err)
 	}
+	_, err = e.alice.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods",
+			FieldSelector: &authorizationv1.FieldSelectorAttributes{}}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.resourceAttributes.fieldSelector.requirements: Required value: when spec.resourceAttributes.fieldSelector is specified, requirements or rawSelector is required") {
+		t.Errorf("SSAR with an empty field selector: %v", err)
+	}
 	_, err = e.alice.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{}, metav1.CreateOptions{})
 	if !apierrors.IsBadRequest(err) || err.Error() != "no namespace on request" {
 		t.Errorf("SSRR without namespace: %v", err)

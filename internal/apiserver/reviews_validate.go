@@ -1,9 +1,12 @@
 package apiserver
 
 import (
+	"fmt"
+
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -42,6 +45,36 @@ func validateAccessReviewSpec(spec *authorizationv1.SubjectAccessReviewSpec, sub
 	}
 	if subject && spec.User == "" && len(spec.Groups) == 0 {
 		errs = append(errs, invalid("spec.user", spec.User, "at least one of user or group must be specified"))
+	}
+	if ra := spec.ResourceAttributes; ra != nil {
+		fp := field.NewPath("spec.resourceAttributes")
+		if fs := ra.FieldSelector; fs != nil {
+			errs = append(errs, validateSelector(fs.RawSelector, len(fs.Requirements), fp.Child("fieldSelector"))...)
+			for i, r := range fs.Requirements {
+				errs = append(errs, metav1validation.ValidateFieldSelectorRequirement(r,
+					metav1validation.FieldSelectorValidationOptions{AllowUnknownOperatorInRequirement: true}, fp.Child("fieldSelector", "requirements").Index(i))...)
+			}
+		}
+		if ls := ra.LabelSelector; ls != nil {
+			errs = append(errs, validateSelector(ls.RawSelector, len(ls.Requirements), fp.Child("labelSelector"))...)
+			for i, r := range ls.Requirements {
+				errs = append(errs, metav1validation.ValidateLabelSelectorRequirement(r,
+					metav1validation.LabelSelectorValidationOptions{AllowUnknownOperatorInRequirement: true}, fp.Child("labelSelector", "requirements").Index(i))...)
+			}
+		}
+	}
+	return errs
+}
+
+// validateSelector checks a field or label selector's form: a raw
+// selector or requirements, one of them.
+func validateSelector(raw string, requirements int, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if raw != "" && requirements > 0 {
+		errs = append(errs, field.Invalid(fp.Child("rawSelector"), raw, "may not specified at the same time as requirements"))
+	}
+	if raw == "" && requirements == 0 {
+		errs = append(errs, field.Required(fp.Child("requirements"), fmt.Sprintf("when %s is specified, requirements or rawSelector is required", fp)))
 	}
 	return errs
 }
