@@ -225,11 +225,14 @@ type Conversion struct {
 	// ToStorage converts a served object into a new stored object.
 	ToStorage func(obj runtime.Object) (runtime.Object, error)
 	// FromStorage converts a stored object into a new served object.
+	// Cacheable passes it a watch cache's runtime.CacheableObject as it
+	// is (shared by the watchers of an event), else unwrapped.
 	FromStorage func(obj runtime.Object) (runtime.Object, error)
 	// FromStorageList, when set, converts the stored items of a list at
 	// once (a conversion webhook: one call per list); nil converts each
 	// with FromStorage.
 	FromStorageList func(items []runtime.Object) ([]runtime.Object, error)
+	Cacheable       bool
 	// NewStored and NewStoredList make empty stored objects.
 	NewStored, NewStoredList func() runtime.Object
 }

@@ -97,13 +97,17 @@ func (s *Store) toStored(obj runtime.Object) (runtime.Object, error) {
 }
 
 // fromStored converts a stored object to the served type, unwrapping a
-// watch cache's runtime.CacheableObject first when it must convert.
+// watch cache's runtime.CacheableObject first (a copy) unless the
+// conversion takes it as it is.
 func (s *Store) fromStored(obj runtime.Object) (runtime.Object, error) {
 	c := s.r.Convert
 	if c == nil {
 		return obj, nil
 	}
-	out, err := c.FromStorage(cacheable.Unwrap(obj))
+	if !c.Cacheable {
+		obj = cacheable.Unwrap(obj)
+	}
+	out, err := c.FromStorage(obj)
 	if err != nil {
 		return nil, err
 	}
