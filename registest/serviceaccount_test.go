@@ -14,6 +14,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -307,5 +308,66 @@ func TestBoundTokens(t *testing.T) {
 		if st.Authenticated || st.Error != "[invalid bearer token, service account token has been invalidated]" {
 			t.Errorf("token of a deleted object: %+v", st)
 		}
+	}
+}
+
+// TestPodServiceAccountAdmission: a pod gets the default account and the
+// projected token volume, as upstream's ServiceAccount admission plugin.
+func TestPodServiceAccountAdmission(t *testing.T) {
+	ctx := t.Context()
+	srv, err := registest.Start(ctx, registest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin := kubernetes.NewForConfigOrDie(srv.Config())
+	// A new namespace: the create waits for the default account.
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "init", Image: "busybox"}},
+		Containers:     []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	got, err := admin.CoreV1().Pods("apps").Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.ServiceAccountName != "default" || got.Spec.DeprecatedServiceAccount != "default" || len(got.Spec.Volumes) != 1 {
+		t.Fatalf("pod spec %+v", got.Spec)
+	}
+	v := got.Spec.Volumes[0]
+	if !strings.HasPrefix(v.Name, "kube-api-access-") || len(v.Name) != len("kube-api-access-")+5 || v.Projected == nil ||
+		*v.Projected.DefaultMode != 420 || len(v.Projected.Sources) != 3 ||
+		*v.Projected.Sources[0].ServiceAccountToken.ExpirationSeconds != 3607 || v.Projected.Sources[0].ServiceAccountToken.Path != "token" ||
+		v.Projected.Sources[1].ConfigMap.Name != "kube-root-ca.crt" || v.Projected.Sources[2].DownwardAPI.Items[0].FieldRef.FieldPath != "metadata.namespace" {
+		t.Errorf("volume %+v", v)
+	}
+	for _, c := range append(got.Spec.InitContainers, got.Spec.Containers...) {
+		if len(c.VolumeMounts) != 1 || !equality.Semantic.DeepEqual(c.VolumeMounts[0], corev1.VolumeMount{Name: v.Name, ReadOnly: true, MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}) {
+			t.Errorf("container %s mounts %+v", c.Name, c.VolumeMounts)
+		}
+	}
+	// automountServiceAccountToken: false on the account, then on the pod.
+	no := false
+	if _, err := admin.CoreV1().ServiceAccounts("apps").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "quiet"},
+		AutomountServiceAccountToken: &no, ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod.Name, pod.Spec.ServiceAccountName = "q", "quiet"
+	if got, err = admin.CoreV1().Pods("apps").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Spec.Volumes) != 0 || len(got.Spec.ImagePullSecrets) != 1 || got.Spec.ImagePullSecrets[0].Name != "regcred" {
+		t.Errorf("pod of an account without automount: %+v", got.Spec)
+	}
+	pod.Name, pod.Spec.ServiceAccountName, pod.Spec.AutomountServiceAccountToken = "r", "", &no
+	if got, err = admin.CoreV1().Pods("apps").Create(ctx, pod, metav1.CreateOptions{}); err != nil || len(got.Spec.Volumes) != 0 {
+		t.Errorf("pod without automount: %v %+v", err, got)
+	}
+	// A missing account: upstream's 403.
+	pod.Name, pod.Spec.ServiceAccountName = "m", "missing"
+	_, err = admin.CoreV1().Pods("apps").Create(ctx, pod, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) || err.Error() != `pods "m" is forbidden: error looking up service account apps/missing: serviceaccount "missing" not found` {
+		t.Errorf("pod of a missing account: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/serviceaccount"
 )
 
@@ -54,6 +55,8 @@ func newServiceAccounts(o Options, rs []*registry.Resource) (*serviceAccounts, e
 			r.Subresources = append(r.Subresources, sa.issuer.TokenRequestRule())
 		}
 	}
+	// The ServiceAccount admission plugin, as a pod create step.
+	builtin.PodServiceAccounts(rs, func() *registry.Registry { return sa.getter.Registry })
 	return sa, nil
 }
 
