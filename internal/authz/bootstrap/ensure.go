@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -51,29 +52,59 @@ func Ensure(ctx context.Context, p *Policy, s Stores, log *slog.Logger) error {
 	if err := primeSplitBindings(ctx, p, s.ClusterRoleBindings); err != nil {
 		errs = append(errs, fmt.Errorf("unable to prime split ClusterRoleBindings: %w", err))
 	}
-	for _, want := range p.ClusterRoles {
-		errs = append(errs, retry(func() error { return ensureClusterRole(ctx, s.ClusterRoles, want, log) }))
-	}
-	for _, want := range p.ClusterRoleBindings {
-		errs = append(errs, retry(func() error { return ensureClusterRoleBinding(ctx, s.ClusterRoleBindings, want, log) }))
-	}
-	for _, want := range p.Roles {
-		errs = append(errs, retry(func() error {
+	errs = append(errs, each(ctx, len(p.ClusterRoles), func(i int) error {
+		return retry(func() error { return ensureClusterRole(ctx, s.ClusterRoles, p.ClusterRoles[i], log) })
+	})...)
+	errs = append(errs, each(ctx, len(p.ClusterRoleBindings), func(i int) error {
+		return retry(func() error {
+			return ensureClusterRoleBinding(ctx, s.ClusterRoleBindings, p.ClusterRoleBindings[i], log)
+		})
+	})...)
+	errs = append(errs, each(ctx, len(p.Roles), func(i int) error {
+		want := p.Roles[i]
+		return retry(func() error {
 			if err := ensureNamespace(ctx, s.Namespaces, want.Namespace); err != nil {
 				return err
 			}
 			return ensureRole(ctx, s.Roles, want, log)
-		}))
-	}
-	for _, want := range p.RoleBindings {
-		errs = append(errs, retry(func() error {
+		})
+	})...)
+	errs = append(errs, each(ctx, len(p.RoleBindings), func(i int) error {
+		want := p.RoleBindings[i]
+		return retry(func() error {
 			if err := ensureNamespace(ctx, s.Namespaces, want.Namespace); err != nil {
 				return err
 			}
 			return ensureRoleBinding(ctx, s.RoleBindings, want, log)
-		}))
-	}
+		})
+	})...)
 	return errors.Join(errs...)
+}
+
+// ensureWorkers bounds the objects reconciled at once: each is a
+// round trip to the store, and a first start writes about 150.
+const ensureWorkers = 8
+
+// each runs f(0..n-1), ensureWorkers at a time, and returns their errors
+// in order (nil ones included, which errors.Join drops).
+func each(ctx context.Context, n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, ensureWorkers)
+	var wg sync.WaitGroup
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = f(i)
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // errRetry asks for another attempt (the object changed under us).
