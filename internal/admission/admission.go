@@ -3,7 +3,8 @@
 // over HTTPS with AdmissionReview v1, and ValidatingAdmissionPolicies
 // with their bindings, evaluated with CEL, as kube-apiserver v1.37's
 // MutatingAdmissionWebhook, ValidatingAdmissionPolicy and
-// ValidatingAdmissionWebhook plugins (in that order). The registry calls
+// ValidatingAdmissionWebhook plugins (in that order), with
+// MutatingAdmissionPolicies before the mutating webhooks. The registry calls
 // it on every write (registry.Admission).
 package admission
 
@@ -129,10 +130,35 @@ func (c *Chain) Admit(ctx context.Context, a *registry.Attributes) error {
 		return nil
 	}
 	s, err := c.current(ctx, a)
-	if err != nil || len(s.mutating) == 0 {
+	if err != nil || len(s.mutating) == 0 && len(s.mpolicies) == 0 {
 		return err
 	}
-	return c.mutate(ctx, s, a)
+	// MutatingAdmissionPolicy, then MutatingAdmissionWebhook (upstream's
+	// order); the policies with reinvocationPolicy IfNeeded run again
+	// when a webhook changed the object after them.
+	var again []string
+	if len(s.mpolicies) > 0 {
+		if again, err = c.mutatePolicies(ctx, s, a, nil); err != nil {
+			return err
+		}
+	}
+	if len(s.mutating) == 0 {
+		return nil
+	}
+	before := a.Mutated
+	a.Mutated = false
+	err = c.mutate(ctx, s, a)
+	changed := a.Mutated
+	a.Mutated = a.Mutated || before
+	if err != nil || !changed || len(again) == 0 {
+		return err
+	}
+	only := map[string]bool{}
+	for _, k := range again {
+		only[k] = true
+	}
+	_, err = c.mutatePolicies(ctx, s, a, only)
+	return err
 }
 
 // Validate runs the validating admission policies, then the validating

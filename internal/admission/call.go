@@ -269,7 +269,6 @@ func applyPatch(h *hook, a *registry.Attributes, r *admissionv1.AdmissionRespons
 	if *r.PatchType != admissionv1.PatchTypeJSONPatch {
 		return false, &callError{name: h.name, reason: fmt.Errorf("unsupported patch type %q", *r.PatchType)}
 	}
-	gvk := a.Object.GetObjectKind().GroupVersionKind()
 	in, err := encodeObject(a.Object, a.Kind)
 	if err != nil {
 		return false, apierrors.NewInternalError(err)
@@ -278,17 +277,28 @@ func applyPatch(h *hook, a *registry.Attributes, r *admissionv1.AdmissionRespons
 	if err != nil {
 		return false, apierrors.NewInternalError(err)
 	}
+	changed, err := setObject(a, out)
+	if err != nil {
+		return false, apierrors.NewInternalError(err)
+	}
+	return changed, nil
+}
+
+// setObject replaces a.Object, in place, with the object data encodes,
+// and reports whether it changed.
+func setObject(a *registry.Attributes, data []byte) (bool, error) {
+	gvk := a.Object.GetObjectKind().GroupVersionKind()
 	var next runtime.Object
 	if _, ok := a.Object.(*unstructured.Unstructured); ok {
 		m := map[string]any{}
-		if err := utiljson.Unmarshal(out, &m); err != nil {
-			return false, apierrors.NewInternalError(err)
+		if err := utiljson.Unmarshal(data, &m); err != nil {
+			return false, err
 		}
 		next = &unstructured.Unstructured{Object: m}
 	} else {
 		next = reflect.New(reflect.TypeOf(a.Object).Elem()).Interface().(runtime.Object)
-		if err := json.Unmarshal(out, next); err != nil {
-			return false, apierrors.NewInternalError(err)
+		if err := json.Unmarshal(data, next); err != nil {
+			return false, err
 		}
 		next.GetObjectKind().SetGroupVersionKind(gvk)
 	}

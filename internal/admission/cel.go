@@ -14,8 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/version"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/cel/common"
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/apiserver/pkg/cel/lazy"
+	"k8s.io/apiserver/pkg/cel/library"
+	"k8s.io/apiserver/pkg/cel/mutation"
 
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -28,7 +31,12 @@ import (
 // authorizer variable is not declared (an expression naming it does not
 // compile: a configuration error).
 
-type celEnv struct{ env *cel.Env }
+type celEnv struct {
+	env *cel.Env
+	// menv adds upstream's patch types (Object{...}, JSONPatch{...},
+	// jsonpatch.escapeKey) for the mutations of mutating policies.
+	menv *cel.Env
+}
 
 var variablesType = types.NewObjectType("kubernetes.variables")
 
@@ -51,7 +59,30 @@ func newCELEnv() (*celEnv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admission: CEL environment: %w", err)
 	}
-	return &celEnv{env: env}, nil
+	mset, err := set.Extend(environment.VersionedOptions{
+		IntroducedVersion: version.MajorMinor(1, 0),
+		EnvOptions: []cel.EnvOption{
+			common.ResolverEnvOption(&mutation.DynamicTypeResolver{}),
+			environment.UnversionedLib(library.JSONPatch),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admission: CEL environment: %w", err)
+	}
+	menv, err := mset.Env(environment.StoredExpressions)
+	if err != nil {
+		return nil, fmt.Errorf("admission: CEL environment: %w", err)
+	}
+	return &celEnv{env: env, menv: menv}, nil
+}
+
+// compileMutation compiles a mutation's expression.
+func (e *celEnv) compileMutation(expr string) (cel.Program, error) {
+	ast, iss := e.menv.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("compilation failed: %v", iss.Err())
+	}
+	return e.menv.Program(ast, cel.CostLimit(celconfig.PerCallLimit), cel.InterruptCheckFrequency(100))
 }
 
 // compile compiles one expression; wantBool refuses an expression typed

@@ -29,7 +29,9 @@ var (
 	validatingWebhooksGVR = schema.GroupVersionResource{Group: group, Version: "v1", Resource: "validatingwebhookconfigurations"}
 	policiesGVR           = schema.GroupVersionResource{Group: group, Version: "v1", Resource: "validatingadmissionpolicies"}
 	bindingsGVR           = schema.GroupVersionResource{Group: group, Version: "v1", Resource: "validatingadmissionpolicybindings"}
-	sources               = []schema.GroupVersionResource{mutatingWebhooksGVR, validatingWebhooksGVR, policiesGVR, bindingsGVR}
+	mpoliciesGVR          = schema.GroupVersionResource{Group: group, Version: "v1", Resource: "mutatingadmissionpolicies"}
+	mbindingsGVR          = schema.GroupVersionResource{Group: group, Version: "v1", Resource: "mutatingadmissionpolicybindings"}
+	sources               = []schema.GroupVersionResource{mutatingWebhooksGVR, validatingWebhooksGVR, policiesGVR, bindingsGVR, mpoliciesGVR, mbindingsGVR}
 )
 
 // mirror holds the objects of one resource by name.
@@ -155,10 +157,11 @@ type snapshot struct {
 	mutating   []*hook // in upstream's order: configurations by name, then their webhooks
 	validating []*hook
 	policies   []*policy // by name, each with its bindings
+	mpolicies  []*mpolicy
 }
 
 func (s *snapshot) empty() bool {
-	return s == nil || len(s.mutating) == 0 && len(s.validating) == 0 && len(s.policies) == 0
+	return s == nil || len(s.mutating) == 0 && len(s.validating) == 0 && len(s.policies) == 0 && len(s.mpolicies) == 0
 }
 
 // rebuild compiles the mirrors into a new snapshot, under state.mu.
@@ -185,6 +188,17 @@ func (c *Chain) rebuild() {
 		p := o.(*admissionv1.ValidatingAdmissionPolicy)
 		if bs := bindings[p.Name]; len(bs) > 0 {
 			s.policies = append(s.policies, c.compilePolicy(p, bs))
+		}
+	}
+	mbindings := map[string][]*admissionv1.MutatingAdmissionPolicyBinding{}
+	for _, o := range sorted(c.state.mirrors[mbindingsGVR]) {
+		b := o.(*admissionv1.MutatingAdmissionPolicyBinding)
+		mbindings[b.Spec.PolicyName] = append(mbindings[b.Spec.PolicyName], b)
+	}
+	for _, o := range sorted(c.state.mirrors[mpoliciesGVR]) {
+		p := o.(*admissionv1.MutatingAdmissionPolicy)
+		if bs := mbindings[p.Name]; len(bs) > 0 {
+			s.mpolicies = append(s.mpolicies, c.compileMutatingPolicy(p, bs))
 		}
 	}
 	c.snap.Store(s)
