@@ -78,3 +78,63 @@ func TestMutatingAdmissionPolicy(t *testing.T) {
 		t.Errorf("another namespace's deployment was mutated: %+v", plain.ObjectMeta)
 	}
 }
+
+// A write to /scale is admitted as an UPDATE of deployments/scale whose
+// object is the Scale.
+func TestScaleAdmission(t *testing.T) {
+	cs, _ := start(t)
+	ctx := t.Context()
+	api := cs.AdmissionregistrationV1()
+	_, err := api.ValidatingAdmissionPolicies().Create(ctx, &admissionregv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-scale"},
+		Spec: admissionregv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregv1.MatchResources{ResourceRules: []admissionregv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregv1.RuleWithOperations{Operations: []admissionregv1.OperationType{admissionregv1.Update},
+					Rule: admissionregv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments/scale"}}}}}},
+			Validations: []admissionregv1.Validation{{Expression: `object.kind == "Scale" && object.spec.replicas <= 5`, Message: "at most 5"}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, &admissionregv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-scale"},
+		Spec: admissionregv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: "max-scale",
+			ValidationActions: []admissionregv1.ValidationAction{admissionregv1.Deny}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, deployment("web", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var denied error
+	eventually(t, "the policy denies a scale", func() error {
+		sc, err := cs.AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = 10
+		_, denied = cs.AppsV1().Deployments("default").UpdateScale(ctx, "web", sc, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if denied == nil {
+			return errors.New("not denied yet")
+		}
+		return nil
+	})
+	if want := `deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'max-scale' with binding 'max-scale' denied request: at most 5`; denied.Error() != want {
+		t.Errorf("denied: %q, want %q", denied.Error(), want)
+	}
+	sc, err := cs.AppsV1().Deployments("default").GetScale(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Spec.Replicas = 3
+	if _, err := cs.AppsV1().Deployments("default").UpdateScale(ctx, "web", sc, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("scale to 3: %v", err)
+	}
+	// The deployment itself is not its /scale.
+	d, _ := cs.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{})
+	d.Spec.Replicas = ptr(int32(9))
+	if _, err := cs.AppsV1().Deployments("default").Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Errorf("update of the deployment: %v", err)
+	}
+}

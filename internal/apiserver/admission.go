@@ -65,3 +65,15 @@ func kindName(obj runtime.Object) string {
 	}
 	return "NodeProxyOptions"
 }
+
+// scaleAdmissionView is what dynamic admission sees of a write to /scale:
+// the Scale (resource and name of the parent, subresource "scale").
+func scaleAdmissionView(st *registry.Store) *registry.AdmissionView {
+	return &registry.AdmissionView{Subresource: "scale", Kind: scaleGV.WithKind("Scale"),
+		To: func(obj runtime.Object) runtime.Object { return toScale(st, obj) },
+		From: func(view, obj runtime.Object) {
+			if sc, ok := view.(*autoscalingScale); ok {
+				st.Resource().Scale.SetReplicas(obj, sc.Spec.Replicas)
+			}
+		}}
+}

@@ -80,7 +80,7 @@ func (s *Server) updateScale(w http.ResponseWriter, r *http.Request, out output,
 			return nil, err
 		}
 		return existing, nil
-	}, registry.UpdateOptions{DryRun: dry})
+	}, registry.UpdateOptions{DryRun: dry, AdmissionView: scaleAdmissionView(st)})
 	if err != nil {
 		return err
 	}

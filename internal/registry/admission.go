@@ -150,6 +150,18 @@ func (s *Store) validateCreate(ctx context.Context, obj runtime.Object, dryRun b
 	return adm.Validate(ctx, s.attributes(ctx, OpCreate, obj, nil, m.GetNamespace(), m.GetName(), "", dryRun))
 }
 
+// AdmissionView is what dynamic admission sees of an update made
+// through a subresource that shows another kind: /scale shows an
+// autoscaling/v1 Scale, as upstream's scale storage admits it.
+type AdmissionView struct {
+	Subresource string
+	Kind        schema.GroupVersionKind
+	// To returns the view of an object; From writes a view a mutating
+	// step changed back into the object.
+	To   func(obj runtime.Object) runtime.Object
+	From func(view, obj runtime.Object)
+}
+
 // admitUpdate runs the mutating chain on the new object of an update.
 func (s *Store) admitUpdate(ctx context.Context, obj, old runtime.Object, opts UpdateOptions) error {
 	adm := s.admissionChain()
@@ -157,6 +169,18 @@ func (s *Store) admitUpdate(ctx context.Context, obj, old runtime.Object, opts U
 		return nil
 	}
 	m := metaOf(obj)
+	if v := opts.AdmissionView; v != nil {
+		view := v.To(obj)
+		a := s.attributes(ctx, OpUpdate, view, v.To(old), m.GetNamespace(), m.GetName(), v.Subresource, opts.DryRun)
+		a.Kind = v.Kind
+		if err := adm.Admit(ctx, a); err != nil {
+			return err
+		}
+		if a.Mutated {
+			v.From(view, obj)
+		}
+		return nil
+	}
 	a := s.attributes(ctx, OpUpdate, obj, old, m.GetNamespace(), m.GetName(), string(opts.Subresource), opts.DryRun)
 	if err := adm.Admit(ctx, a); err != nil {
 		return err
@@ -175,6 +199,11 @@ func (s *Store) validateUpdate(ctx context.Context, obj, old runtime.Object, opt
 		return nil
 	}
 	m := metaOf(obj)
+	if v := opts.AdmissionView; v != nil {
+		a := s.attributes(ctx, OpUpdate, v.To(obj), v.To(old), m.GetNamespace(), m.GetName(), v.Subresource, opts.DryRun)
+		a.Kind = v.Kind
+		return adm.Validate(ctx, a)
+	}
 	return adm.Validate(ctx, s.attributes(ctx, OpUpdate, obj, old,
 		m.GetNamespace(), m.GetName(), string(opts.Subresource), opts.DryRun))
 }

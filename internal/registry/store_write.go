@@ -232,6 +232,9 @@ type UpdateOptions struct {
 	// ForceAllowCreate lets the update create a missing object even if the
 	// resource does not allow it (server-side apply); unused for now.
 	ForceAllowCreate bool
+	// AdmissionView, when set, is what dynamic admission sees of an update
+	// made through a subresource showing another kind (/scale).
+	AdmissionView *AdmissionView
 }
 
 // Update replaces an object with what upd returns, retrying upd on
