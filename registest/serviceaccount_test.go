@@ -371,3 +371,52 @@ func TestPodServiceAccountAdmission(t *testing.T) {
 		t.Errorf("pod of a missing account: %v", err)
 	}
 }
+
+// TestLegacyTokenSecrets: a kubernetes.io/service-account-token secret
+// gets a token (issuer kubernetes/serviceaccount) that authenticates as
+// its account while the secret holds it; the secret goes with the
+// account.
+func TestLegacyTokenSecrets(t *testing.T) {
+	ctx := t.Context()
+	srv, err := registest.Start(ctx, registest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	admin := kubernetes.NewForConfigOrDie(srv.Config())
+	sa, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "old-style"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().Secrets("default").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "old-style-token",
+		Annotations: map[string]string{corev1.ServiceAccountNameKey: "old-style"}}, Type: corev1.SecretTypeServiceAccountToken}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var secret *corev1.Secret
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		secret, err = admin.CoreV1().Secrets("default").Get(ctx, "old-style-token", metav1.GetOptions{})
+		return err == nil && len(secret.Data["token"]) > 0, nil
+	}); err != nil {
+		t.Fatalf("the token is not filled in: %v", err)
+	}
+	if string(secret.Data["namespace"]) != "default" || string(secret.Data["ca.crt"]) != string(srv.Config().CAData) ||
+		secret.Annotations[corev1.ServiceAccountUIDKey] != string(sa.UID) {
+		t.Errorf("secret %+v", secret)
+	}
+	tr, err := admin.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: string(secret.Data["token"])}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Status.Authenticated || tr.Status.User.Username != "system:serviceaccount:default:old-style" || tr.Status.User.UID != string(sa.UID) {
+		t.Errorf("review of the legacy token: %+v", tr.Status)
+	}
+	if err := admin.CoreV1().ServiceAccounts("default").Delete(ctx, "old-style", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := admin.CoreV1().Secrets("default").Get(ctx, "old-style-token", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}); err != nil {
+		t.Errorf("the token secret of a deleted account stays: %v", err)
+	}
+}

@@ -194,6 +194,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		err := controller.Run(cctx, log,
 			controller.Named{Name: "namespace", Runner: controller.NewNamespaceController(reg, log)},
 			controller.Named{Name: "serviceaccount", Runner: controller.NewServiceAccounts(reg, info.CAData, log)},
+			controller.Named{Name: "serviceaccount-token", Runner: sa.legacyTokens(reg, info.CAData, log)},
 			controller.Named{Name: "garbage-collector", Runner: controller.NewGarbageCollector(reg, log)},
 			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
 			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto"
 	"fmt"
+	"log/slog"
 
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/registry/builtin"
@@ -65,4 +66,10 @@ func newServiceAccounts(o Options, rs []*registry.Resource) (*serviceAccounts, e
 func (sa *serviceAccounts) use(reg *registry.Registry) *serviceaccount.Issuer {
 	sa.getter.Registry = reg
 	return sa.issuer
+}
+
+// legacyTokens is the controller that fills in service account token
+// secrets (with rootCA as their ca.crt).
+func (sa *serviceAccounts) legacyTokens(reg *registry.Registry, rootCA []byte, log *slog.Logger) *serviceaccount.LegacyTokens {
+	return serviceaccount.NewLegacyTokens(reg, sa.issuer, rootCA, log)
 }

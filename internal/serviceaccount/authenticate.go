@@ -45,11 +45,12 @@ func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences 
 	if err := p.verify(i.keys); err != nil {
 		return nil, true, err
 	}
+	legacy := i.legacyIssuer(p.payload)
 	var c Claims
 	if err := json.Unmarshal(p.payload, &c); err != nil {
 		return nil, true, err
 	}
-	if !i.issuers[c.Issuer] {
+	if !i.issuers[c.Issuer] && !legacy {
 		return nil, true, fmt.Errorf("token issuer %q is invalid", c.Issuer)
 	}
 	tokenAuds := []string(c.Audience)
@@ -69,7 +70,12 @@ func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences 
 	if len(auds) == 0 {
 		return nil, true, fmt.Errorf("token audiences %q is invalid for the target audiences %q", tokenAuds, requested)
 	}
-	info, err := i.validate(ctx, &c)
+	var info *saapi.ServiceAccountInfo
+	if legacy {
+		info, err = i.validateLegacy(ctx, token, p.payload)
+	} else {
+		info, err = i.validate(ctx, &c)
+	}
 	if err != nil {
 		return nil, true, err
 	}
@@ -97,13 +103,25 @@ func (i *Issuer) hasIssuer(token string) bool {
 	if err != nil {
 		return false
 	}
+	iss := issuerOf(payload)
+	return i.issuers[iss] || iss == LegacyIssuer
+}
+
+// legacyIssuer reports a legacy token (unless the legacy issuer is one
+// of the configured ones).
+func (i *Issuer) legacyIssuer(payload []byte) bool {
+	iss := issuerOf(payload)
+	return iss == LegacyIssuer && !i.issuers[iss]
+}
+
+func issuerOf(payload []byte) string {
 	var claims struct {
 		Issuer string `json:"iss"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(payload)).Decode(&claims); err != nil {
-		return false
+		return ""
 	}
-	return i.issuers[claims.Issuer]
+	return claims.Issuer
 }
 
 // validate is upstream's service account validator: the times, then the

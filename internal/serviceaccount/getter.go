@@ -12,6 +12,10 @@ import (
 	"github.com/regis-dev/regis/internal/registry"
 )
 
+// InvalidSinceLabel marks a legacy token secret whose token is refused
+// (upstream's legacy token cleaner sets it).
+const InvalidSinceLabel = "kubernetes.io/legacy-token-invalid-since"
+
 // RegistryGetter reads the objects tokens name through a registry: from
 // the watch cache (resourceVersion "0"), or fresh.
 type RegistryGetter struct {
@@ -39,6 +43,10 @@ func (g RegistryGetter) Get(ctx context.Context, resource, namespace, name strin
 	o := Object{UID: string(m.GetUID())}
 	if d := m.GetDeletionTimestamp(); d != nil {
 		o.Deleted = d.Time
+	}
+	if s, ok := obj.(*corev1.Secret); ok {
+		o.Token = string(s.Data[corev1.ServiceAccountTokenKey])
+		o.InvalidSince = s.Labels[InvalidSinceLabel]
 	}
 	return o, nil
 }

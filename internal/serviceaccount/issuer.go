@@ -64,6 +64,9 @@ type Object struct {
 	UID string
 	// Deleted is the deletion timestamp; zero when none.
 	Deleted time.Time
+	// Token and InvalidSince are a service account token secret's token
+	// and its kubernetes.io/legacy-token-invalid-since label.
+	Token, InvalidSince string
 }
 
 // Issuer issues and verifies service account tokens.

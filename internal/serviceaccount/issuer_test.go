@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -238,5 +240,32 @@ func BenchmarkAuthenticateToken(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestLegacyToken(t *testing.T) {
+	getter := objects{"serviceaccounts/ns/sa": {UID: "sa-uid"}}
+	i := newIssuer(t, rsaKey(t), getter)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "sa", UID: "sa-uid"}}
+	tok, err := i.IssueLegacy(sa, "sa-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	if want := `{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"ns","kubernetes.io/serviceaccount/secret.name":"sa-token","kubernetes.io/serviceaccount/service-account.name":"sa","kubernetes.io/serviceaccount/service-account.uid":"sa-uid","sub":"system:serviceaccount:ns:sa"}`; string(payload) != want {
+		t.Errorf("payload %s\nwant    %s", payload, want)
+	}
+	ctx := context.Background()
+	if _, _, err := i.AuthenticateToken(ctx, tok, nil); err == nil || err.Error() != "token has been invalidated" {
+		t.Errorf("without its secret: %v", err)
+	}
+	getter["secrets/ns/sa-token"] = Object{UID: "s", Token: "another"}
+	if _, _, err := i.AuthenticateToken(ctx, tok, nil); err == nil || err.Error() != "token does not match server's copy" {
+		t.Errorf("another token in the secret: %v", err)
+	}
+	getter["secrets/ns/sa-token"] = Object{UID: "s", Token: tok}
+	res, _, err := i.AuthenticateToken(ctx, tok, nil)
+	if err != nil || res.User.Name != "system:serviceaccount:ns:sa" || res.User.UID != "sa-uid" {
+		t.Errorf("legacy token: %+v %v", res, err)
 	}
 }
