@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,9 +74,16 @@ func (c *Chain) log(format string, args ...any) {
 // Run lists and watches the configurations until ctx is done; requests
 // wait for the first list of each.
 func (c *Chain) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		if s := c.snap.Load(); s != nil {
+			s.closeIdle()
+		}
+	}()
 	done := make(chan struct{}, len(sources))
 	for _, gvr := range sources {
-		go c.mirror(ctx, gvr, func() { done <- struct{}{} })
+		wg.Go(func() { c.mirror(ctx, gvr, func() { done <- struct{}{} }) })
 	}
 	for range sources {
 		select {

@@ -201,7 +201,18 @@ func (c *Chain) rebuild() {
 			s.mpolicies = append(s.mpolicies, c.compileMutatingPolicy(p, bs))
 		}
 	}
-	c.snap.Store(s)
+	if old := c.snap.Swap(s); old != nil {
+		old.closeIdle() // requests in flight keep their connections
+	}
+}
+
+// closeIdle closes the idle connections of the snapshot's webhooks.
+func (s *snapshot) closeIdle() {
+	for _, h := range append(s.mutating[:len(s.mutating):len(s.mutating)], s.validating...) {
+		if h.transport != nil {
+			h.transport.CloseIdleConnections()
+		}
+	}
 }
 
 func sorted(m mirror) []runtime.Object {
