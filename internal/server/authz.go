@@ -99,12 +99,13 @@ func (a *authorization) run(ctx context.Context, reg *registry.Registry, loopbac
 // retrying (every second, then less often) until it succeeds or ctx ends.
 func (a *authorization) ensureBootstrap(ctx context.Context, stores bootstrap.Stores, log *slog.Logger) {
 	policy := bootstrap.Default()
+	start := time.Now()
 	wait := time.Second
 	for attempt := 1; ; attempt++ {
 		err := bootstrap.Ensure(ctx, policy, stores, log)
 		if err == nil {
 			a.bootstrapped.Store(true)
-			log.Info("bootstrap RBAC policy reconciled", "attempts", attempt)
+			log.Info("bootstrap RBAC policy reconciled", "attempts", attempt, "took", time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if ctx.Err() != nil {
