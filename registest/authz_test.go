@@ -381,3 +381,33 @@ func TestReviewsValidation(t *testing.T) {
 		Spec: authorizationv1.SubjectAccessReviewSpec{User: "x", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/x", Verb: "get"}}}, metav1.CreateOptions{})
 	expectForbidden(t, "alice SAR", err, `subjectaccessreviews.authorization.k8s.io is forbidden: User "alice" cannot create resource "subjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope`)
 }
+
+// TestAlwaysAllow: with --authorization-mode=AlwaysAllow every
+// authenticated user may do everything, and (as upstream, whose
+// rbac/bootstrap-roles hook runs only with RBAC) no bootstrap policy is
+// written.
+func TestAlwaysAllow(t *testing.T) {
+	ctx := t.Context()
+	srv, err := registest.Start(ctx, registest.Options{AuthorizationModes: []string{"AlwaysAllow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	cfg, err := srv.UserConfig("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := alice.CoreV1().Secrets("kube-system").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("alice lists secrets: %v", err)
+	}
+	if _, err := alice.RbacV1().ClusterRoles().Get(ctx, "cluster-admin", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("cluster-admin without RBAC: %v", err)
+	}
+	ssar, err := alice.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"}}},
+		metav1.CreateOptions{})
+	if err != nil || !ssar.Status.Allowed {
+		t.Errorf("alice may get /metrics: %v %+v", err, ssar)
+	}
+}
