@@ -185,20 +185,32 @@ func (c *Chain) validateWebhooks(ctx context.Context, s *snapshot, a *registry.A
 	if len(call) == 0 {
 		return nil
 	}
+	// The webhooks' warnings are gathered, then recorded from this
+	// goroutine: the request's recorder is not made for several.
+	var (
+		mu    sync.Mutex
+		warns []string
+	)
+	hctx := registry.WithWarnings(ctx, func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		warns = append(warns, msg)
+	})
 	errs := make(chan error, len(call))
 	var wg sync.WaitGroup
 	for _, h := range call {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.call(ctx, h, a, false)
+		wg.Go(func() {
+			_, err := c.call(hctx, h, a, false)
 			if err = failure(h, err); err != nil {
 				errs <- err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
+	for _, w := range warns {
+		registry.AddWarning(ctx, w)
+	}
 	return <-errs // nil when none failed
 }
 
