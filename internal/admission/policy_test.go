@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,10 +101,15 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 	if err := cs.CoreV1().ConfigMaps("adm").Delete(ctx, "limits", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = cs.CoreV1().ConfigMaps("adm").Create(ctx, small, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-	if err == nil || !strings.Contains(err.Error(), "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction") {
-		t.Errorf("params missing: %v", err)
-	}
+	// (The params are read from the watch cache, which may lag the delete.)
+	small.Name = "small-2"
+	eventually(t, "missing params deny", func() error {
+		_, err = cs.CoreV1().ConfigMaps("adm").Create(ctx, small, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction") {
+			return fmt.Errorf("params missing: %v", err)
+		}
+		return nil
+	})
 }
 
 func ptr[T any](v T) *T { return &v }
