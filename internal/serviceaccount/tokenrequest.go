@@ -87,6 +87,7 @@ func (i *Issuer) createToken(ctx context.Context, st *registry.Store, namespace,
 	}
 	exp := *req.Spec.ExpirationSeconds
 	if max := int64(i.cfg.MaxExpiration / time.Second); max > 0 && exp > max {
+		registry.AddWarning(ctx, fmt.Sprintf("requested expiration of %d seconds shortened to %d seconds", exp, max))
 		exp = max
 		*req.Spec.ExpirationSeconds = max
 	}
@@ -105,12 +106,15 @@ func (i *Issuer) createToken(ctx context.Context, st *registry.Store, namespace,
 	return out, nil
 }
 
-// isAPIAudiences reports audiences equal to the API's, as a set.
+// isAPIAudiences reports audiences all of which are the API's (upstream's
+// isKubeAudiences).
 func (i *Issuer) isAPIAudiences(auds []string) bool {
-	a, b := slices.Clone(auds), slices.Clone(i.cfg.APIAudiences)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(slices.Compact(a), slices.Compact(b))
+	for _, a := range auds {
+		if !slices.Contains(i.cfg.APIAudiences, a) {
+			return false
+		}
+	}
+	return true
 }
 
 // validateTokenRequest is upstream's ValidateTokenRequest.
