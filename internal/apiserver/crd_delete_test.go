@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,6 +175,26 @@ func TestCustomResourceDefinitionDeleted(t *testing.T) {
 			if code, _ := statusCauses(err); code != 403 {
 				t.Errorf("apply creating while terminating: %v (code %d), want 403", err, code)
 			}
+		})
+		// Discovery lists the verbs of a terminating CRD's resource as
+		// upstream's: no create, update nor patch (still served, to let
+		// finalizers go).
+		t.Run("discovery while terminating", func(t *testing.T) {
+			eventually(t, "terminating verbs in discovery", func() error {
+				l, err := s.clientset(t).Discovery().ServerResourcesForGroupVersion("del.example.com/v1")
+				if err != nil {
+					return err
+				}
+				for _, r := range l.APIResources {
+					if r.Name == "holds" {
+						if want := []string{"delete", "deletecollection", "get", "list", "watch"}; !slices.Equal(r.Verbs, want) {
+							return fmt.Errorf("verbs %v, want %v", r.Verbs, want)
+						}
+						return nil
+					}
+				}
+				return fmt.Errorf("holds not in discovery")
+			})
 		})
 		// Still held: the CRD and h1 are there.
 		if _, err := getCRD(ctx, dc, "holds.del.example.com"); err != nil {

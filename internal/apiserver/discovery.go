@@ -132,7 +132,7 @@ func legacyResources(r *registry.Resource) []metav1.APIResource {
 	sv := r.Storage()
 	out := []metav1.APIResource{{
 		Name: r.Resource, SingularName: r.SingularName(), Namespaced: r.Namespaced, Kind: r.Kind,
-		Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
+		Verbs: r.DiscoveryVerbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 		StorageVersionHash: storageVersionHash(sv.Group, sv.Version, r.Kind),
 	}}
 	if r.Status {
@@ -173,7 +173,7 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 	}
 	out := apidiscoveryv2.APIResourceDiscovery{
 		Resource: r.Resource, ResponseKind: kind,
-		Scope: scope, SingularResource: r.SingularName(), Verbs: r.Verbs(), ShortNames: r.ShortNames, Categories: r.Categories,
+		Scope: scope, SingularResource: r.SingularName(), Verbs: r.DiscoveryVerbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 	}
 	if r.Status {
 		out.Subresources = append(out.Subresources, apidiscoveryv2.APISubresourceDiscovery{Subresource: "status",

@@ -17,8 +17,8 @@ import (
 // resources deleted, then loses its cleanup finalizer (and is gone).
 // done is false while custom resources remain (their own finalizers).
 func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (done bool, err error) {
-	if s := c.served[crd.Name]; s != nil {
-		s.terminating.Store(true)
+	if s := c.served[crd.Name]; s != nil && !s.terminating.Swap(true) {
+		c.markTerminating(s)
 	}
 	if !apihelpers.CRDHasFinalizer(crd, apiextensionsv1.CustomResourceCleanupFinalizer) {
 		return true, nil
@@ -49,6 +49,22 @@ func (c *Controller) finalize(ctx context.Context, crd *apiextensionsv1.CustomRe
 		apihelpers.CRDRemoveFinalizer(cur, apiextensionsv1.CustomResourceCleanupFinalizer)
 	})
 	return err == nil || apierrors.IsNotFound(err), ignoreGone(err)
+}
+
+// markTerminating serves the rows of a CRD being deleted as terminating
+// (discovery lists fewer verbs, as upstream's), over the same storage.
+func (c *Controller) markTerminating(s *serving) {
+	for _, gvr := range s.gvrs {
+		st, ok := c.cfg.Registry.Lookup(gvr)
+		if !ok {
+			continue
+		}
+		row := *st.Resource()
+		row.Terminating = true
+		if _, err := c.cfg.Registry.Replace(&row, s.storage); err != nil {
+			c.log.Warn("custom resource definition terminating", "resource", gvr.String(), "err", err)
+		}
+	}
 }
 
 // deleteInstances deletes the custom resources of a CRD in every

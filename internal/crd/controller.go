@@ -272,13 +272,14 @@ func (c *Controller) serve(crd *apiextensionsv1.CustomResourceDefinition) error 
 	}
 	for _, r := range rows {
 		r.AdmitCreate = forbidCreate(r.GroupResource(), terminating)
+		r.Terminating = terminating.Load()
 	}
 	st, err := c.cfg.Storage(storageRow)
 	if err != nil {
 		return err
 	}
 	s := &serving{uid: crd.UID, generation: crd.Generation, names: crd.Status.AcceptedNames, storageGR: storageRow.GroupResource(),
-		terminating: terminating}
+		storage: st, terminating: terminating}
 	c.served[crd.Name] = s
 	for _, r := range rows {
 		if _, err := c.cfg.Registry.Add(r, st); err != nil {

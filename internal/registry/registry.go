@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,25 @@ func (r *Registry) Add(res *Resource, st storage.Interface) (*Store, error) {
 	}
 	s := r.newStore(res, st)
 	stores := append(old.stores[:len(old.stores):len(old.stores)], s)
+	r.replace(old, stores)
+	return s, nil
+}
+
+// Replace serves res over st in place of the row of the same group,
+// version and resource, in one change of the table (a custom resource
+// whose CRD starts terminating).
+func (r *Registry) Replace(res *Resource, st storage.Interface) (*Store, error) {
+	gvr := res.GroupVersionResource()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.table.Load()
+	prev, ok := old.byResource[gvr]
+	if !ok {
+		return nil, fmt.Errorf("registry: %s is not served", gvr)
+	}
+	s := r.newStore(res, st)
+	stores := slices.Clone(old.stores)
+	stores[slices.Index(stores, prev)] = s
 	r.replace(old, stores)
 	return s, nil
 }

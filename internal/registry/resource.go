@@ -214,6 +214,9 @@ type Resource struct {
 	// cleanup of their custom resources, and a Terminating condition);
 	// later deletes are the generic ones.
 	MarkOnDelete func(obj runtime.Object)
+	// Terminating marks a custom resource whose CRD is being deleted
+	// (DiscoveryVerbs).
+	Terminating bool
 
 	// Internal marks the storage of server bookkeeping that is not served
 	// (the node port bitmap): it is never cached.
@@ -258,6 +261,16 @@ func (r *Resource) Verbs() []string {
 		verbs = slices.DeleteFunc(verbs, func(v string) bool { return v == "deletecollection" })
 	}
 	return verbs
+}
+
+// DiscoveryVerbs returns the verbs discovery lists: Verbs, but those of a
+// custom resource whose CRD is terminating are delete, deletecollection,
+// get, list and watch, as upstream's (which still serves the others).
+func (r *Resource) DiscoveryVerbs() []string {
+	if r.Custom && r.Terminating {
+		return []string{"delete", "deletecollection", "get", "list", "watch"}
+	}
+	return r.Verbs()
 }
 
 // Serves reports whether the resource serves verb on its main resource.
