@@ -56,36 +56,32 @@ func typeConverterOf(res *registry.Resource) (managedfields.TypeConverter, error
 	return managedfields.NewTypeConverter(models, res.PreserveUnknownFields)
 }
 
+// fieldManagerKey is the key of a field manager in its row's memo.
 type fieldManagerKey struct {
-	res         *registry.Resource
 	subresource string
 }
 
-// fieldManagers caches a field manager per resource and subresource.
-var fieldManagers sync.Map
-
 // fieldManager returns the field manager of writes to a resource's
-// subresource ("" for the resource itself).
+// subresource ("" for the resource itself), made once per row and
+// subresource (registry.Store.Memo: dropped with the row when a CRD
+// changes or goes).
 func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldManager, error) {
-	key := fieldManagerKey{st.Resource(), subresource}
-	if fm, ok := fieldManagers.Load(key); ok {
-		return fm.(*managedfields.FieldManager), nil
-	}
-	tc, err := typeConverterOf(st.Resource())
+	fm, err := st.Memo(fieldManagerKey{subresource}, func() (any, error) {
+		tc, err := typeConverterOf(st.Resource())
+		if err != nil {
+			return nil, err
+		}
+		kind := st.Resource().GroupVersionKind()
+		if subresource == "scale" {
+			kind = scaleGV.WithKind("Scale")
+		}
+		conv := &convertor{reg: st.Registry(), own: st}
+		return managedfields.NewDefaultFieldManager(tc, conv, conv, conv, kind, kind.GroupVersion(), subresource, resetFields(st, subresource))
+	})
 	if err != nil {
 		return nil, err
 	}
-	kind := st.Resource().GroupVersionKind()
-	if subresource == "scale" {
-		kind = scaleGV.WithKind("Scale")
-	}
-	conv := &convertor{reg: st.Registry(), own: st}
-	fm, err := managedfields.NewDefaultFieldManager(tc, conv, conv, conv, kind, kind.GroupVersion(), subresource, resetFields(st, subresource))
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := fieldManagers.LoadOrStore(key, fm)
-	return actual.(*managedfields.FieldManager), nil
+	return fm.(*managedfields.FieldManager), nil
 }
 
 // resetFields are the fields a write does not change, which its manager

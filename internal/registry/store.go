@@ -44,10 +44,29 @@ type Store struct {
 	// allocMu serializes the allocations of Resource.Allocate (service IPs
 	// and node ports); it is held from allocation to the end of the create.
 	allocMu sync.Mutex
+
+	// memo holds what the layers above build once per row (Memo).
+	memo sync.Map
 }
 
 // Resource returns the row the store serves.
 func (s *Store) Resource() *Resource { return s.r }
+
+// Memo returns the value kept under key for this row, building it on
+// the first use: what the handlers derive from a row (its field
+// managers) lives as long as the row is served, and goes with it when a
+// row is replaced or removed (a CRD changed or deleted).
+func (s *Store) Memo(key any, build func() (any, error)) (any, error) {
+	if v, ok := s.memo.Load(key); ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := s.memo.LoadOrStore(key, v)
+	return actual, nil
+}
 
 // Storage returns the storage the store writes to.
 func (s *Store) Storage() storage.Interface { return s.storage }
