@@ -235,6 +235,9 @@ func (c *Controller) sync(ctx context.Context, name string) (done bool, err erro
 	if changed, err := c.updateNames(ctx, crd); err != nil || changed {
 		return err == nil, err // the update brings the CRD back here
 	}
+	if changed, err := c.updateConditions(ctx, crd); err != nil || changed {
+		return err == nil, err
+	}
 	return true, c.serve(crd)
 }
 
