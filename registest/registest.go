@@ -49,6 +49,10 @@ type Options struct {
 	// TokenAuthFile is the server's --token-auth-file (CSV:
 	// token,user,uid[,"group1,group2"]).
 	TokenAuthFile string
+	// DisableAdmissionPlugins is the server's --disable-admission-plugins
+	// (ServiceAccount, as envtest's kube-apiserver runs; or the four
+	// dynamic plugins together).
+	DisableAdmissionPlugins []string
 }
 
 // Server is a running in-process regis.
@@ -95,6 +99,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		opts.StorageMediaType = o.StorageMediaType
 	}
 	opts.AuthorizationModes, opts.TokenAuthFile = o.AuthorizationModes, o.TokenAuthFile
+	opts.DisableAdmissionPlugins = o.DisableAdmissionPlugins
 	ready := make(chan server.Info, 1)
 	opts.Listener, opts.Ready = ln, func(i server.Info) { ready <- i }
 

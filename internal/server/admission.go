@@ -13,7 +13,11 @@ import (
 // startAdmission installs dynamic admission (mutating and validating
 // webhooks, ValidatingAdmissionPolicies) on every write of reg; its
 // configuration is watched by a goroutine of wg until ctx is done.
-func startAdmission(ctx context.Context, reg *registry.Registry, wg *sync.WaitGroup, log *slog.Logger) error {
+// --disable-admission-plugins with the four dynamic plugins turns it off.
+func startAdmission(ctx context.Context, o *Options, reg *registry.Registry, wg *sync.WaitGroup, log *slog.Logger) error {
+	if !o.admissionPluginOn("ValidatingAdmissionWebhook") { // all four are off (validateAdmissionPlugins)
+		return nil
+	}
 	chain, err := admission.New(admission.Config{Registry: reg, Logf: func(format string, args ...any) {
 		log.Warn(fmt.Sprintf(format, args...))
 	}})

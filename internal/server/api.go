@@ -122,7 +122,10 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 				Func: func(context.Context) error { return caches.Ready(gr) }})
 		}
 	}
-	if err := startAdmission(cctx, reg, &wg, log); err != nil { // webhooks, admission policies
+	for _, w := range o.admissionPluginWarnings() {
+		log.Warn(w)
+	}
+	if err := startAdmission(cctx, &o, reg, &wg, log); err != nil { // webhooks, admission policies
 		return err
 	}
 	ln := o.Listener

@@ -137,6 +137,12 @@ type Options struct {
 	// which authorization then allows or refuses; false refuses them
 	// with 401.
 	AnonymousAuth bool
+	// EnableAdmissionPlugins and DisableAdmissionPlugins
+	// (--enable-admission-plugins, --disable-admission-plugins) take
+	// upstream's plugin names; regis runs NamespaceLifecycle,
+	// ServiceAccount, LimitRanger and dynamic admission unless disabled
+	// (admissionplugins.go).
+	EnableAdmissionPlugins, DisableAdmissionPlugins []string
 	// PKIDir keeps the generated certificates; empty means DataDir/pki.
 	PKIDir string
 	// KubeconfigDir is where admin.kubeconfig is written; empty means
@@ -257,6 +263,7 @@ func (o Options) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, o.validateAdmissionPlugins()...)
 	if _, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes); err != nil {
 		errs = append(errs, err)
 	}

@@ -57,7 +57,9 @@ func newServiceAccounts(o Options, rs []*registry.Resource) (*serviceAccounts, e
 		}
 	}
 	// The ServiceAccount admission plugin, as a pod create step.
-	builtin.PodServiceAccounts(rs, func() *registry.Registry { return sa.getter.Registry })
+	if o.admissionPluginOn("ServiceAccount") {
+		builtin.PodServiceAccounts(rs, func() *registry.Registry { return sa.getter.Registry })
+	}
 	return sa, nil
 }
 

@@ -111,6 +111,7 @@ func oracleArgs(dir, etcdURL string) ([]string, error) {
 		"--service-account-key-file=" + saKey,
 		"--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
+		"--authorization-mode=Node,RBAC", // as regis: RBAC by default
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
 	}, nil

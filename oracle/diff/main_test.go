@@ -74,7 +74,10 @@ func run(m *testing.M) int {
 	defer stop()
 	servers.oracle = oracle
 
-	srv, err := registest.Start(ctx, registest.Options{Logger: slog.New(slog.DiscardHandler)})
+	srv, err := registest.Start(ctx, registest.Options{Logger: slog.New(slog.DiscardHandler),
+		// As the oracle's: without a controller manager, kube-apiserver
+		// has no default service accounts.
+		DisableAdmissionPlugins: []string{"ServiceAccount"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "regis:", err)
 		return 1
@@ -119,6 +122,7 @@ func startOracle(ctx context.Context, bin, dir, etcdURL string) (*rest.Config, f
 		"--service-account-key-file="+saKey,
 		"--service-account-signing-key-file="+saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
+		"--authorization-mode=Node,RBAC", // as regis: RBAC by default
 		"--disable-admission-plugins=ServiceAccount",
 		// No endpoint for the kubernetes service on loopback (envtest's).
 		"--endpoint-reconciler-type=none",
