@@ -2,104 +2,15 @@ package crd
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"strconv"
-
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
+	"github.com/regis-dev/regis/internal/registry/resolve"
 )
 
 // ServiceResolver returns WebhookOptions.ResolveService over a registry's
-// services and EndpointSlices. kube-apiserver dials a service's cluster
-// IP (its ClusterIPServiceResolver) and lets kube-proxy route it; regis
-// has no kube-proxy, so it dials a ready endpoint of the service's
-// EndpointSlices (as upstream's --enable-aggregator-routing resolver),
-// and the cluster IP only when the service has none. An ExternalName
-// service is its external name, as upstream.
+// services and EndpointSlices (package resolve).
 func ServiceResolver(reg *registry.Registry) func(ctx context.Context, namespace, name string, port int32) (string, error) {
 	return func(ctx context.Context, namespace, name string, port int32) (string, error) {
-		services, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"})
-		if !ok {
-			return "", fmt.Errorf("service %q: services are not served", name)
-		}
-		obj, err := services.Get(ctx, namespace, name, nil)
-		if apierrors.IsNotFound(err) {
-			return "", apierrors.NewNotFound(schema.GroupResource{Resource: "service"}, name)
-		}
-		if err != nil {
-			return "", err
-		}
-		svc, ok := cacheable.Unwrap(obj).(*corev1.Service)
-		if !ok {
-			return "", fmt.Errorf("service %q: unexpected type %T", name, obj)
-		}
-		if svc.Spec.Type == corev1.ServiceTypeExternalName {
-			return net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), nil
-		}
-		var svcPort *corev1.ServicePort
-		for i := range svc.Spec.Ports {
-			if svc.Spec.Ports[i].Port == port {
-				svcPort = &svc.Spec.Ports[i]
-			}
-		}
-		if svcPort == nil {
-			return "", fmt.Errorf("no service port %d found for service %q", port, name)
-		}
-		if addr, ok := readyEndpoint(ctx, reg, namespace, name, svcPort.Name); ok {
-			return addr, nil
-		}
-		if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
-			return "", fmt.Errorf("no endpoints available for service %q", name)
-		}
-		return net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(port))), nil
+		return resolve.Service(ctx, reg, namespace, name, port)
 	}
-}
-
-// readyEndpoint returns the address and port of the first ready endpoint
-// of a service's EndpointSlices serving the port named portName.
-func readyEndpoint(ctx context.Context, reg *registry.Registry, namespace, service, portName string) (string, bool) {
-	slices, ok := reg.Lookup(schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"})
-	if !ok {
-		return "", false
-	}
-	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
-	list, err := slices.List(ctx, namespace, &metainternalversion.ListOptions{LabelSelector: sel})
-	if err != nil {
-		return "", false
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return "", false
-	}
-	for _, it := range items {
-		es, ok := cacheable.Unwrap(it).(*discoveryv1.EndpointSlice)
-		if !ok {
-			continue
-		}
-		var target int32
-		for _, p := range es.Ports {
-			if p.Port != nil && (p.Name == nil && portName == "" || p.Name != nil && *p.Name == portName) {
-				target = *p.Port
-			}
-		}
-		if target == 0 {
-			continue
-		}
-		for _, ep := range es.Endpoints {
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready || len(ep.Addresses) == 0 {
-				continue
-			}
-			return net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(target))), true
-		}
-	}
-	return "", false
 }
