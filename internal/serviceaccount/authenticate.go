@@ -12,7 +12,6 @@ import (
 	"time"
 
 	saapi "k8s.io/apiserver/pkg/authentication/serviceaccount"
-	"k8s.io/apiserver/pkg/authentication/token/jwt"
 
 	"github.com/regis-dev/regis/internal/authz"
 )
@@ -159,7 +158,7 @@ func (i *Issuer) validate(ctx context.Context, c *Claims) (*saapi.ServiceAccount
 		}
 	}
 	info := &saapi.ServiceAccountInfo{Namespace: ns, Name: k.ServiceAccount.Name, UID: k.ServiceAccount.UID,
-		CredentialID: jwt.CredentialIDForJTI(c.ID)}
+		CredentialID: credentialIDForJTI(c.ID)}
 	if ref := k.Pod; ref != nil {
 		p, err := i.get(ctx, "pods", ns, ref.Name, ref.UID)
 		if err != nil || gone(p) {
@@ -242,4 +241,13 @@ func (i *Issuer) Authenticate(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return u.Name, true
+}
+
+// credentialIDForJTI is upstream's jwt.CredentialIDForJTI: the
+// authentication.kubernetes.io/credential-id extra of a token with a jti.
+func credentialIDForJTI(jti string) string {
+	if jti == "" {
+		return ""
+	}
+	return "JTI=" + jti
 }
