@@ -77,13 +77,18 @@ func run(m *testing.M) int {
 	srv, err := registest.Start(ctx, registest.Options{Logger: slog.New(slog.DiscardHandler),
 		// As the oracle's: without a controller manager, kube-apiserver
 		// has no default service accounts.
-		DisableAdmissionPlugins: []string{"ServiceAccount"}})
+		DisableAdmissionPlugins: []string{"ServiceAccount"},
+		// The oracle's token file: both see the same user (name, uid,
+		// groups), as CSRs record it.
+		TokenAuthFile: filepath.Join(dir, "tokens.csv")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "regis:", err)
 		return 1
 	}
 	defer srv.Stop()
-	servers.regis = srv.Config()
+	servers.regis = rest.CopyConfig(srv.Config())
+	servers.regis.CertData, servers.regis.KeyData = nil, nil
+	servers.regis.BearerToken = oracleToken
 	code := m.Run()
 	fmt.Printf("oracle: %d requests; %d with a status difference (code, reason, causes), %d known, %d with a body difference\n",
 		tally.requests, tally.statusDiffs, tally.known, tally.bodyDiffs)

@@ -1,6 +1,8 @@
 package builtin
 
 import (
+	"context"
+	"slices"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -15,15 +17,14 @@ import (
 )
 
 // certificatesRows are certificates.k8s.io/v1's certificate signing
-// requests: cluster-scoped, with a status; the spec is fixed at creation.
-// Upstream also fills spec.username, uid, groups and extra from the
-// requesting user, which rows cannot do.
+// requests: cluster-scoped, with a status; the spec is fixed at creation,
+// its username, uid, groups and extra those of the requesting user.
 func certificatesRows() []*registry.Resource {
 	return []*registry.Resource{
 		{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Kind: "CertificateSigningRequest",
 			ShortNames: []string{"csr"},
 			New:        newFn[certificatesv1.CertificateSigningRequest], NewList: newFn[certificatesv1.CertificateSigningRequestList],
-			Status: true, Default: stampCSRConditions, PrepareForCreate: prepareCSR, PrepareForUpdate: prepareCSRUpdate,
+			Status: true, Default: stampCSRConditions, CheckWrite: csrRequestor, PrepareForUpdate: prepareCSRUpdate,
 			Fields: func(o runtime.Object) fields.Set {
 				return fields.Set{"spec.signerName": o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 			},
@@ -48,10 +49,26 @@ func stampCSRConditions(o runtime.Object) {
 	}
 }
 
-// prepareCSR clears what the requesting user's identity sets upstream.
-func prepareCSR(o runtime.Object) {
+// csrRequestor sets a new request's username, uid, groups and extra to
+// the requesting user's, whatever the client sent (upstream's
+// PrepareForCreate; nothing without a user, as the server's own writes).
+func csrRequestor(ctx context.Context, o, old runtime.Object) error {
+	if old != nil {
+		return nil
+	}
 	csr := o.(*certificatesv1.CertificateSigningRequest)
 	csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups, csr.Spec.Extra = "", "", nil, nil
+	if u, ok := registry.UserFrom(ctx); ok {
+		csr.Spec.Username, csr.Spec.UID = u.Name, u.UID
+		csr.Spec.Groups = slices.Clone(u.Groups)
+		if len(u.Extra) > 0 {
+			csr.Spec.Extra = make(map[string]certificatesv1.ExtraValue, len(u.Extra))
+			for k, v := range u.Extra {
+				csr.Spec.Extra[k] = slices.Clone(v)
+			}
+		}
+	}
+	return nil
 }
 
 func prepareCSRUpdate(o, old runtime.Object) {
