@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -45,9 +46,17 @@ func TestDefragPolicy(t *testing.T) {
 	if _, err := b.Client.Compact(t.Context(), resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatal(err)
 	}
-	before, err := b.Client.Status(t.Context(), b.Embedded.Endpoint)
-	if err != nil {
-		t.Fatal(err)
+	// etcd counts the freed pages as unused at its next backend commit
+	// (every 100 ms): wait for the status to show them (bounded).
+	var before *clientv3.StatusResponse
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if before, err = b.Client.Status(t.Context(), b.Embedded.Endpoint); err != nil {
+			t.Fatal(err)
+		}
+		free := before.DbSize - before.DbSizeInUse
+		if float64(free)/float64(before.DbSize) >= 0.3 && free >= defragMinFree || time.Now().After(deadline) {
+			break
+		}
 	}
 	if err := b.defragOnce(t.Context(), 0.3, m); err != nil {
 		t.Fatal(err)
