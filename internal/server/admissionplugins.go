@@ -24,12 +24,12 @@ var allAdmissionPlugins = []string{
 	"ValidatingAdmissionWebhook", "ResourceQuota", "AlwaysDeny",
 }
 
-// What regis does of upstream's plugins: the dynamic chain and
-// ServiceAccount can be disabled; NamespaceLifecycle and LimitRanger
+// What regis does of upstream's plugins: the dynamic chain, ServiceAccount
+// and Priority can be disabled; NamespaceLifecycle and LimitRanger
 // always run. Enabling another plugin, or disabling one that always runs,
 // is accepted (kubeadm's flags work unchanged) with a warning in the log.
 var (
-	optionalAdmissionPlugins = []string{"ServiceAccount", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
+	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	alwaysAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger"}
 )

@@ -98,10 +98,15 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if err != nil {
 		return err
 	}
+	var admitReg *registry.Registry // the registry pods' admission steps read
+	if o.admissionPluginOn("Priority") {
+		builtin.PodPriority(resources, func() *registry.Registry { return admitReg })
+	}
 	reg, err := registry.New(registry.Config{Resources: resources, Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		return err
 	}
+	admitReg = reg
 	var wg sync.WaitGroup
 	cctx, cancel := context.WithCancel(ctx)
 	defer func() { cancel(); wg.Wait() }()

@@ -112,3 +112,23 @@ func TestFinalizerNames(t *testing.T) {
 			Body: `{"metadata":{"finalizers":["example.com/ok","custom"]}}`},
 	})
 }
+
+// TestPreparePriority: the Priority admission plugin (on by default in
+// both servers): the priority and preemption policy of the pod's class,
+// 403s for a missing class and for values that contradict the class.
+func TestPreparePriority(t *testing.T) {
+	const pcs = "/apis/scheduling.k8s.io/v1/priorityclasses"
+	c := "spec: {containers: [{name: c, image: busybox}]"
+	runScenario(t, "prepare-priority", []request{
+		invalid("pod without class", podsPath, podHead+c+"}"),
+		invalid("pod system class", podsPath, podHead+c+", priorityClassName: system-node-critical}"),
+		invalid("pod missing class", podsPath, podHead+c+", priorityClassName: nope}"),
+		invalid("pod wrong priority", podsPath, podHead+c+", priorityClassName: system-cluster-critical, priority: 5}"),
+		invalid("pod priority without class", podsPath, podHead+c+", priority: 5}"),
+		invalid("pod zero priority without class", podsPath, podHead+c+", priority: 0}"),
+		invalid("never class", pcs, "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: diff-never-@}\nvalue: 7\npreemptionPolicy: Never"),
+		invalid("pod never class", podsPath, podHead+c+", priorityClassName: diff-never-never-class}"),
+		invalid("pod never class other policy", podsPath, podHead+c+", priorityClassName: diff-never-never-class, preemptionPolicy: PreemptLowerPriority}"),
+		{Name: "delete never class", Method: "DELETE", Path: pcs + "/diff-never-never-class"},
+	})
+}
