@@ -24,12 +24,13 @@ var allAdmissionPlugins = []string{
 	"ValidatingAdmissionWebhook", "ResourceQuota", "AlwaysDeny",
 }
 
-// What regis does of upstream's plugins: the dynamic chain, ServiceAccount
-// and Priority can be disabled; NamespaceLifecycle and LimitRanger
-// always run. Enabling another plugin, or disabling one that always runs,
+// What regis does of upstream's plugins: the dynamic chain, ServiceAccount,
+// Priority, DefaultStorageClass and DefaultIngressClass can be disabled;
+// NamespaceLifecycle and LimitRanger always run. Enabling another plugin, or disabling one that always runs,
 // is accepted (kubeadm's flags work unchanged) with a warning in the log.
 var (
-	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
+	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass",
+		"MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	alwaysAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger"}
 )

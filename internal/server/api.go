@@ -102,6 +102,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if o.admissionPluginOn("Priority") {
 		builtin.PodPriority(resources, func() *registry.Registry { return admitReg })
 	}
+	builtin.DefaultClasses(resources, func() *registry.Registry { return admitReg },
+		o.admissionPluginOn("DefaultStorageClass"), o.admissionPluginOn("DefaultIngressClass"))
 	reg, err := registry.New(registry.Config{Resources: resources, Internal: builtin.Internal(), Storage: factory})
 	if err != nil {
 		return err

@@ -132,3 +132,33 @@ func TestPreparePriority(t *testing.T) {
 		{Name: "delete never class", Method: "DELETE", Path: pcs + "/diff-never-never-class"},
 	})
 }
+
+// TestPrepareDefaultClasses: the DefaultStorageClass and
+// DefaultIngressClass admission plugins (on by default in both servers).
+func TestPrepareDefaultClasses(t *testing.T) {
+	const (
+		scs  = "/apis/storage.k8s.io/v1/storageclasses"
+		ics  = "/apis/networking.k8s.io/v1/ingressclasses"
+		ings = "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
+		ing  = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: @"
+		back = "spec: {defaultBackend: {service: {name: s, port: {number: 80}}}"
+	)
+	runScenario(t, "prepare-default-classes", []request{
+		invalid("pvc before a default class", pvcsPath, pvcHead+"volumeMode: Filesystem}"),
+		invalid("default sc", scs, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: diff-@, annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}}\nprovisioner: example.com/p"),
+		invalid("other sc", scs, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: diff-@, annotations: {storageclass.kubernetes.io/is-default-class: \"false\"}}\nprovisioner: example.com/p"),
+		{Name: "wait for the default sc", Method: "wait", Path: scs + "/diff-default-sc"},
+		invalid("pvc without class", pvcsPath, pvcHead+"volumeMode: Filesystem}"),
+		invalid("pvc empty class", pvcsPath, pvcHead+"storageClassName: \"\"}"),
+		invalid("pvc beta annotation", pvcsPath, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: @, annotations: {volume.beta.kubernetes.io/storage-class: x}}\n"+
+			"spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}"),
+		invalid("default ingressclass", ics, "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: diff-@, annotations: {ingressclass.kubernetes.io/is-default-class: \"true\"}}\nspec: {controller: example.com/c}"),
+		{Name: "wait for the default ingressclass", Method: "wait", Path: ics + "/diff-default-ingressclass"},
+		invalid("ingress without class", ings, ing+"}\n"+back+"}"),
+		invalid("ingress with annotation", ings, ing+", annotations: {kubernetes.io/ingress.class: nginx}}\n"+back+"}"),
+		invalid("ingress with class", ings, ing+"}\n"+back+", ingressClassName: other}"),
+		{Name: "delete default sc", Method: "DELETE", Path: scs + "/diff-default-sc"},
+		{Name: "delete other sc", Method: "DELETE", Path: scs + "/diff-other-sc"},
+		{Name: "delete default ingressclass", Method: "DELETE", Path: ics + "/diff-default-ingressclass"},
+	})
+}
