@@ -57,7 +57,7 @@ func Rows(crd *apiextensionsv1.CustomResourceDefinition, opts WebhookOptions) (s
 		if v.Name == storageVersion {
 			storage = r
 		} else {
-			r.Convert = relabel(storageGV, r.GroupVersion())
+			r.Convert = relabel(storageGV, r)
 			if webhook != nil || webhookErr != nil {
 				r.Convert = webhookConversion(webhook, webhookErr, storageGV, r)
 			}
@@ -247,13 +247,21 @@ func plain(obj runtime.Object) runtime.Object {
 }
 
 // relabel converts between a served version and the storage version
-// under conversion None: the same object, another apiVersion.
-func relabel(storage, served schema.GroupVersion) *registry.Conversion {
-	to := func(gv schema.GroupVersion) func(runtime.Object) (runtime.Object, error) {
+// under conversion None: the same object, another apiVersion; an object
+// read through the served version is then defaulted by that version's
+// schema, as upstream defaults after converting.
+func relabel(storage schema.GroupVersion, served *registry.Resource) *registry.Conversion {
+	to := func(gv schema.GroupVersion, deflt bool) func(runtime.Object) (runtime.Object, error) {
 		return func(obj runtime.Object) (runtime.Object, error) {
 			u, ok := cacheable.Unwrap(obj).(*unstructured.Unstructured)
 			if !ok {
 				return nil, fmt.Errorf("custom resource of type %T", obj)
+			}
+			if deflt && served.Default != nil {
+				out := u.DeepCopy() // defaulting writes into nested maps the cache shares
+				out.SetAPIVersion(gv.String())
+				served.Default(out)
+				return out, nil
 			}
 			out := &unstructured.Unstructured{Object: make(map[string]any, len(u.Object))}
 			for k, v := range u.Object {
@@ -264,8 +272,8 @@ func relabel(storage, served schema.GroupVersion) *registry.Conversion {
 		}
 	}
 	return &registry.Conversion{
-		ToStorage:     to(storage),
-		FromStorage:   to(served),
+		ToStorage:     to(storage, false),
+		FromStorage:   to(served.GroupVersion(), true),
 		NewStored:     func() runtime.Object { return &unstructured.Unstructured{} },
 		NewStoredList: func() runtime.Object { return &unstructured.UnstructuredList{} },
 	}
