@@ -20,8 +20,11 @@ import (
 // shouldDelayUpdate: more than five in the past minute).
 const maxDanglingWrites = 5
 
-// errUnchanged stops an update whose object already is as wanted.
-var errUnchanged = errors.New("unchanged")
+// errUnchanged stops an update whose object already is as wanted (another
+// server wrote the same condition first). It is a status error so that
+// the registry hands it back as it is rather than as an internal error.
+var errUnchanged error = &apierrors.StatusError{ErrStatus: metav1.Status{
+	Status: metav1.StatusFailure, Reason: "Unchanged", Message: "unchanged"}}
 
 // syncDangling sets the Dangling condition of every flow schema, as
 // upstream's presyncFlowSchemaStatus and digestConfigObjects: True
