@@ -261,3 +261,54 @@ func (s *Store) AdmitAction(ctx context.Context, namespace, name, subresource st
 	}
 	return adm.Validate(ctx, a)
 }
+
+// Plugins is an ordered admission chain, as upstream's chain of admission
+// plugins: Admit runs the Admit of each plugin in order, then the store
+// validates the object, then Validate runs the Validate of each plugin in
+// order. A nil plugin is skipped.
+type Plugins []Admission
+
+// Admit runs the mutating half of every plugin, stopping at the first error.
+func (p Plugins) Admit(ctx context.Context, a *Attributes) error {
+	for _, x := range p {
+		if x == nil {
+			continue
+		}
+		if err := x.Admit(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate runs the validating half of every plugin, stopping at the
+// first error.
+func (p Plugins) Validate(ctx context.Context, a *Attributes) error {
+	for _, x := range p {
+		if x == nil {
+			continue
+		}
+		if err := x.Validate(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mutating is a plugin with a mutating half only.
+type Mutating func(ctx context.Context, a *Attributes) error
+
+// Admit calls the function.
+func (f Mutating) Admit(ctx context.Context, a *Attributes) error { return f(ctx, a) }
+
+// Validate does nothing.
+func (Mutating) Validate(context.Context, *Attributes) error { return nil }
+
+// Validating is a plugin with a validating half only.
+type Validating func(ctx context.Context, a *Attributes) error
+
+// Admit does nothing.
+func (Validating) Admit(context.Context, *Attributes) error { return nil }
+
+// Validate calls the function.
+func (f Validating) Validate(ctx context.Context, a *Attributes) error { return f(ctx, a) }
