@@ -23,8 +23,8 @@ var floors = [][]string{
 	{"internal/server"}, // the one assembly
 	{"internal/apiserver", "internal/ops/encryption", "internal/ops/progress", "internal/ops/inspect", "internal/ops/sizing", "internal/ops/maint", "internal/ops/snapshot", "internal/ops/migrate"},
 	{"internal/openapi"}, // the OpenAPI documents, over the generated definitions
-	{"internal/controller", "internal/crd", "internal/authz/regstore", "internal/admission", "internal/serviceaccount"}, // the controllers, custom resources, RBAC, admission and service account tokens over the registry
-	{"internal/registry/builtin", "internal/registry/resolve"},                                                          // rows, over the registry's types; webhooks' service addresses
+	{"internal/controller", "internal/crd", "internal/authz/regstore", "internal/admission", "internal/serviceaccount", "internal/quota", "internal/admission/podsecurity"}, // the controllers, custom resources, RBAC, admission, service account tokens and quota over the registry
+	{"internal/registry/builtin", "internal/registry/resolve", "internal/audit"},                                                                                            // rows, over the registry's types; webhooks' service addresses
 	{"internal/registry"},
 	{"internal/encryptionconfig/peers"},
 	{"internal/encryptionconfig"},
