@@ -143,6 +143,10 @@ type Options struct {
 	// ServiceAccount, LimitRanger and dynamic admission unless disabled
 	// (admissionplugins.go).
 	EnableAdmissionPlugins, DisableAdmissionPlugins []string
+	// AdmissionControlConfigFile (--admission-control-config-file) is
+	// upstream's AdmissionConfiguration file: the configuration of the
+	// PodSecurity plugin (admission_podsecurity.go).
+	AdmissionControlConfigFile string
 	// PKIDir keeps the generated certificates; empty means DataDir/pki.
 	PKIDir string
 	// KubeconfigDir is where admin.kubeconfig is written; empty means
