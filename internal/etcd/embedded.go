@@ -71,6 +71,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	ec := embed.NewConfig()
 	ec.Name = "regis"
 	ec.Dir = cfg.DataDir
+	// A lone member has no peer to lose an election to: a 10 ms tick and
+	// a 100 ms election timeout make it leader (and ready) within about
+	// 0.1 s of its start, where etcd's 100/1000 ms took 0.3–0.8 s (the
+	// election waits a random 1–10 ticks after the first one is advanced).
+	// Members of a cluster (member.go) keep etcd's defaults or their flags.
+	ec.TickMs, ec.ElectionMs = 10, 100
 	ec.LogLevel = cfg.LogLevel
 	if ec.LogLevel == "" {
 		ec.LogLevel = "error"
