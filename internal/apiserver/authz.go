@@ -42,6 +42,7 @@ func authorize(ctx context.Context, a authz.Authorizer, r *http.Request, info re
 	}
 	attrs := authzAttributes(r, info, u)
 	d, reason, _ := a.Authorize(ctx, attrs)
+	auditAuthorized(ctx, d == authz.DecisionAllow, reason)
 	if d == authz.DecisionAllow {
 		return nil
 	}
@@ -109,7 +110,11 @@ func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error)
 		} else if !anonymousAllowed(r.URL.Path) {
 			var ok bool
 			if u, ok = authenticateUser(s.cfg.Authenticator, r); !ok {
+				auditFailedAuthentication(r, info)
 				return r, unauthorized()
+			}
+			if err := auditStart(r, info, u); err != nil {
+				return r, err
 			}
 			if err := refuseImpersonation(r, u.Name); err != nil {
 				return r, err
@@ -119,11 +124,17 @@ func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error)
 	}
 	u, err := authenticateRequest(s.cfg.Authenticator, s.cfg.Anonymous, r)
 	if err != nil {
+		auditFailedAuthentication(r, info)
 		return r, err
 	}
+	if err := auditStart(r, info, u); err != nil {
+		return r, err
+	}
+	requestor := u
 	if u, err = impersonate(r.Context(), s.cfg.Authorizer, &s.impersonationModes, r, info, u); err != nil {
 		return r, err
 	}
+	auditImpersonated(r, requestor, u)
 	if err := authorize(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
 		return r, err
 	}

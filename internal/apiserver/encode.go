@@ -161,6 +161,7 @@ var disableStreamList atomic.Bool
 // item by item, reusing each object's cached serialization (the same bytes
 // a watch event carries), so that a list costs copying bytes.
 func writeList(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
+	auditList(w, gv, kind, l)
 	if out.info.MediaType == mediaProtobuf {
 		return writeListProtobuf(w, out, gv, kind, l)
 	}

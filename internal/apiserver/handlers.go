@@ -278,6 +278,11 @@ func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
 			got.GroupVersion(), gvk.GroupVersion()))
 	}
+	if got != nil && got.Version != "" {
+		auditRequestObject(r, obj, got.GroupVersion())
+	} else {
+		auditRequestObject(r, obj, gvk.GroupVersion())
+	}
 	return obj, nil
 }
 

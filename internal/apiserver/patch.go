@@ -79,6 +79,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	if err != nil {
 		return err
 	}
+	auditPatch(r, body)
 	directive := fieldValidation(opts.FieldValidation)
 	manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())
 	apply := pt == types.ApplyYAMLPatchType || pt == types.ApplyCBORPatchType

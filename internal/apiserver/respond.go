@@ -19,6 +19,7 @@ import (
 // cache already encoded is not encoded again.
 func writeObject(w http.ResponseWriter, out output, code int, gv schema.GroupVersion, obj runtime.Object) {
 	enc := encoderFor(out.info, gv)
+	auditResponseObject(w, gv, obj)
 	w.Header().Set("Content-Type", out.contentType())
 	w.WriteHeader(code)
 	_ = enc.Encode(obj, w) // the status is sent: nothing more can be told

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/version"
 
+	"github.com/regis-dev/regis/internal/audit"
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/openapi"
 	"github.com/regis-dev/regis/internal/registry"
@@ -81,6 +82,9 @@ type Config struct {
 	// ServiceAccounts, when set, is the service account token issuer:
 	// its API audiences for TokenReview and its OIDC discovery documents.
 	ServiceAccounts *serviceaccount.Issuer
+	// Audit, when set, audits requests (--audit-policy-file and
+	// --audit-log-path; audit.go); nil audits nothing, at no cost.
+	Audit *audit.Auditor
 }
 
 // Server is the HTTP side of regis. It is an http.Handler; it starts no
@@ -168,16 +172,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
 	info := classify(r)
+	rec.audit, r = s.auditBegin(w, r, start)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
+				rec.audit.Panicked(p)
 				panic(p)
 			}
+			rec.audit.Panicked(p)
 			s.cfg.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
 			if !rec.wrote {
 				writeError(rec, r, errors.New("internal error: the server panicked"))
 			}
 		}
+		rec.audit.Complete()
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.observe(r, info, rec.code, time.Since(start))
 		}
@@ -261,16 +269,22 @@ type recorder struct {
 	http.ResponseWriter
 	code  int
 	wrote bool
+	// audit, when auditing, learns the status code as the response starts.
+	audit *audit.Request
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.code, r.wrote = code, true
+		r.audit.Started(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.audit.Started(http.StatusOK)
+	}
 	r.wrote = true
 	return r.ResponseWriter.Write(b)
 }
