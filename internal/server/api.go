@@ -176,10 +176,15 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		return err
 	}
 	wg.Go(func() { _ = monitor.Run(cctx) })
+	auditor, err := o.Audit.start(cctx, &wg, log) // --audit-policy-file, --audit-log-path
+	if err != nil {
+		return err
+	}
 	api, err := apiserver.New(apiserver.Config{
 		Registry: reg, Version: Version(), Authenticator: authn, Metrics: metrics, Logger: log,
 		Authorizer: authorization.authorizer, RulesResolver: authorization.authorizer, Anonymous: o.AnonymousAuth,
 		Checks: checks, StorageMonitor: monitor, ServiceAccounts: sa.issuer,
+		Audit: auditor,
 	})
 	if err != nil {
 		return err

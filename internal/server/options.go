@@ -194,6 +194,10 @@ type Options struct {
 	// ServiceAccountJWKSURI overrides jwks_uri in the OIDC discovery
 	// document.
 	ServiceAccountJWKSURI string
+
+	// Audit configures audit logging (--audit-policy-file, --audit-log-*;
+	// audit.go).
+	Audit AuditOptions
 }
 
 // pkiDir is where the API server's certificates are generated.
@@ -227,6 +231,7 @@ func DefaultOptions() Options {
 		StorageMediaType:       MediaTypeProtobuf,
 
 		EncryptionProviderConfigAutomaticReload: true,
+		Audit:                                   DefaultAuditOptions(),
 	}
 }
 
@@ -268,6 +273,7 @@ func (o Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.validateAdmissionPlugins()...)
+	errs = append(errs, o.Audit.validate()...)
 	if _, err := cacher.ParseWatchCacheSizes(o.WatchCacheSizes); err != nil {
 		errs = append(errs, err)
 	}
