@@ -73,6 +73,7 @@ With no --etcd-servers, an embedded single-member etcd keeps its data in
 	addEncryptionServeFlags(f, &o)
 	addSnapshotServeFlags(f, &o)
 	addDefragServeFlags(f, &o)
+	addAuditServeFlags(f, &o) // --audit-policy-file, --audit-log-*
 	f.StringVar(&logLevel, "log-level", logLevel, "Lowest level of the server's logs: debug, info, warn or error.")
 	f.StringVar(&o.EtcdLogLevel, "embedded-etcd-log-level", "error",
 		"Lowest level of the embedded etcd's own logs: debug, info, warn or error.")
