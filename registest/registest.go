@@ -53,6 +53,9 @@ type Options struct {
 	// (ServiceAccount, as envtest's kube-apiserver runs; or the four
 	// dynamic plugins together).
 	DisableAdmissionPlugins []string
+	// AdmissionControlConfigFile is the server's
+	// --admission-control-config-file (an AdmissionConfiguration).
+	AdmissionControlConfigFile string
 }
 
 // Server is a running in-process regis.
@@ -100,6 +103,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	opts.AuthorizationModes, opts.TokenAuthFile = o.AuthorizationModes, o.TokenAuthFile
 	opts.DisableAdmissionPlugins = o.DisableAdmissionPlugins
+	opts.AdmissionControlConfigFile = o.AdmissionControlConfigFile
 	ready := make(chan server.Info, 1)
 	opts.Listener, opts.Ready = ln, func(i server.Info) { ready <- i }
 

@@ -1,8 +1,16 @@
 package server
 
-import "github.com/regis-dev/regis/internal/registry"
+import (
+	"github.com/regis-dev/regis/internal/admission/podsecurity"
+	"github.com/regis-dev/regis/internal/registry"
+)
 
-// podSecurityAdmission is the admission plugin PodSecurity (the pod-security.kubernetes.io namespace labels). Not built yet.
+// podSecurityAdmission is the admission plugin PodSecurity (the
+// pod-security.kubernetes.io namespace labels), a validating plugin
+// configured by the PodSecurity entry of --admission-control-config-file.
 func podSecurityAdmission(env *admissionEnv) (registry.Admission, error) {
-	return nil, nil
+	if !env.o.admissionPluginOn(podsecurity.PluginName) {
+		return nil, nil
+	}
+	return podsecurity.New(podsecurity.Config{Registry: env.reg, ConfigFile: env.o.AdmissionControlConfigFile})
 }

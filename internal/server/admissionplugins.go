@@ -29,7 +29,7 @@ var allAdmissionPlugins = []string{
 // NamespaceLifecycle and LimitRanger always run. Enabling another plugin, or disabling one that always runs,
 // is accepted (kubeadm's flags work unchanged) with a warning in the log.
 var (
-	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass",
+	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass", "PodSecurity",
 		"MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	alwaysAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger"}
