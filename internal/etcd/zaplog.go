@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"go.uber.org/zap/zapcore"
@@ -51,11 +52,24 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	for _, k := range keys {
 		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
 	}
-	c.log.LogAttrs(context.Background(), c.level(e.Level), e.Message, attrs...)
+	level := c.level(e.Level)
+	if transient(e.Message, enc.Fields["error"]) {
+		level = slog.LevelDebug
+	}
+	c.log.LogAttrs(context.Background(), level, e.Message, attrs...)
 	return nil
 }
 
 func (c *slogCore) Sync() error { return nil }
+
+// transient tells whether an etcd error log is a race of its start that
+// etcd repairs by itself: a member leader within a few ticks of its start
+// (embedded.go) may look at its storage version before its backend has
+// committed the first term, and etcd tries again 4 s later, successfully.
+func transient(msg string, err any) bool {
+	s, _ := err.(string)
+	return msg == "failed to update storage version" && strings.Contains(s, "missing term information")
+}
 
 func (c *slogCore) level(l zapcore.Level) slog.Level {
 	switch {
