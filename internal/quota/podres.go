@@ -1,0 +1,103 @@
+package quota
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The resources of a pod from its spec, as k8s.io/component-helpers'
+// PodRequests and PodLimits compute them: the containers summed, init
+// containers as the most any one needs while it runs (with the sidecars
+// started before it), pod-level cpu, memory and hugepages in place of the
+// containers', plus the overhead.
+
+func podRequests(pod *corev1.Pod) corev1.ResourceList {
+	reqs := aggregate(pod, func(c *corev1.Container) corev1.ResourceList { return c.Resources.Requests })
+	if r := pod.Spec.Resources; r != nil && hasPodLevel(r.Requests) {
+		applyPodLevel(reqs, r.Requests)
+	}
+	if pod.Spec.Overhead != nil {
+		addInto(reqs, pod.Spec.Overhead)
+	}
+	return reqs
+}
+
+func podLimits(pod *corev1.Pod) corev1.ResourceList {
+	lims := aggregate(pod, func(c *corev1.Container) corev1.ResourceList { return c.Resources.Limits })
+	if r := pod.Spec.Resources; r != nil && (hasPodLevel(r.Requests) || hasPodLevel(r.Limits)) {
+		applyPodLevel(lims, r.Limits)
+	}
+	for n, q := range pod.Spec.Overhead {
+		if v, ok := lims[n]; ok && !v.IsZero() {
+			v.Add(q)
+			lims[n] = v
+		}
+	}
+	return lims
+}
+
+func podLevelResource(n corev1.ResourceName) bool {
+	return n == corev1.ResourceCPU || n == corev1.ResourceMemory || strings.HasPrefix(string(n), corev1.ResourceHugePagesPrefix)
+}
+
+func hasPodLevel(l corev1.ResourceList) bool {
+	for n := range l {
+		if podLevelResource(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func applyPodLevel(out, l corev1.ResourceList) {
+	for n, q := range l {
+		if podLevelResource(n) {
+			out[n] = q
+		}
+	}
+}
+
+func aggregate(pod *corev1.Pod, of func(*corev1.Container) corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for i := range pod.Spec.Containers {
+		addInto(out, of(&pod.Spec.Containers[i]))
+	}
+	sidecars, inits := corev1.ResourceList{}, corev1.ResourceList{}
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		r := of(c)
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			addInto(out, r)
+			addInto(sidecars, r)
+			r = sidecars
+		} else {
+			combined := corev1.ResourceList{}
+			addInto(combined, r)
+			addInto(combined, sidecars)
+			r = combined
+		}
+		maxInto(inits, r)
+	}
+	maxInto(out, inits)
+	return out
+}
+
+func addInto(l, more corev1.ResourceList) {
+	for n, q := range more {
+		if v, ok := l[n]; ok {
+			v.Add(q)
+			l[n] = v
+		} else {
+			l[n] = q.DeepCopy()
+		}
+	}
+}
+
+func maxInto(l, other corev1.ResourceList) {
+	for n, q := range other {
+		if v, ok := l[n]; !ok || q.Cmp(v) > 0 {
+			l[n] = q.DeepCopy()
+		}
+	}
+}
