@@ -1,8 +1,34 @@
 package server
 
-import "github.com/regis-dev/regis/internal/registry"
+import (
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
+)
 
-// builtinAdmission is the admission plugin LimitRanger, ServiceAccount, Priority, DefaultStorageClass and DefaultIngressClass, in upstream's order. They run as row steps today (Resource.CheckWrite, builtin.PodPriority…); they move here.
+// builtinAdmission is the built-in admission plugins regis runs before
+// PodSecurity and the dynamic ones, in upstream's order (AllOrderedPlugins):
+// LimitRanger, ServiceAccount, Priority, DefaultStorageClass and
+// DefaultIngressClass, each unless --disable-admission-plugins names it.
+// They read what they need (LimitRanges, service accounts, priority, storage
+// and ingress classes) from env.reg's watch cache.
 func builtinAdmission(env *admissionEnv) (registry.Admission, error) {
-	return nil, nil
+	var chain registry.Plugins
+	for _, p := range []struct {
+		name  string
+		build func(*registry.Registry) registry.Admission
+	}{
+		{"LimitRanger", builtin.LimitRangerAdmission},
+		{"ServiceAccount", builtin.ServiceAccountAdmission},
+		{"Priority", builtin.PriorityAdmission},
+		{"DefaultStorageClass", builtin.DefaultStorageClassAdmission},
+		{"DefaultIngressClass", builtin.DefaultIngressClassAdmission},
+	} {
+		if env.o.admissionPluginOn(p.name) {
+			chain = append(chain, p.build(env.reg))
+		}
+	}
+	if len(chain) == 0 {
+		return nil, nil
+	}
+	return chain, nil
 }

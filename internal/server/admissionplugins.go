@@ -24,15 +24,15 @@ var allAdmissionPlugins = []string{
 	"ValidatingAdmissionWebhook", "ResourceQuota", "AlwaysDeny",
 }
 
-// What regis does of upstream's plugins: the dynamic chain, ServiceAccount,
-// Priority, DefaultStorageClass and DefaultIngressClass can be disabled;
-// NamespaceLifecycle and LimitRanger always run. Enabling another plugin, or disabling one that always runs,
+// What regis does of upstream's plugins: the dynamic chain, LimitRanger,
+// ServiceAccount, Priority, DefaultStorageClass and DefaultIngressClass can
+// be disabled; NamespaceLifecycle always runs. Enabling another plugin, or disabling one that always runs,
 // is accepted (kubeadm's flags work unchanged) with a warning in the log.
 var (
-	optionalAdmissionPlugins = []string{"ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass", "PodSecurity",
+	optionalAdmissionPlugins = []string{"LimitRanger", "ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass", "PodSecurity",
 		"MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
-	alwaysAdmissionPlugins = []string{"NamespaceLifecycle", "LimitRanger"}
+	alwaysAdmissionPlugins = []string{"NamespaceLifecycle"}
 )
 
 // dynamicAdmissionPlugins run as one chain (internal/admission).

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/serviceaccount"
 )
 
@@ -55,10 +54,6 @@ func newServiceAccounts(o Options, rs []*registry.Resource) (*serviceAccounts, e
 		if r.Group == "" && r.Resource == "serviceaccounts" {
 			r.Subresources = append(r.Subresources, sa.issuer.TokenRequestRule())
 		}
-	}
-	// The ServiceAccount admission plugin, as a pod create step.
-	if o.admissionPluginOn("ServiceAccount") {
-		builtin.PodServiceAccounts(rs, func() *registry.Registry { return sa.getter.Registry })
 	}
 	return sa, nil
 }

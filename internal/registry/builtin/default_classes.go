@@ -25,41 +25,36 @@ const (
 	ingressClassAnnotation            = "kubernetes.io/ingress.class"
 )
 
-// DefaultClasses makes the creation of a PersistentVolumeClaim and of an
-// Ingress do what upstream's DefaultStorageClass and DefaultIngressClass
-// admission plugins do: one that names no class (neither the field nor
-// the legacy annotation) gets the default class, the newest of those
-// annotated as default (by name on a tie), or stays without one. reg
-// returns the registry the classes are read from (their watch cache);
-// storage and ingress turn each plugin on.
-func DefaultClasses(rs []*registry.Resource, reg func() *registry.Registry, storage, ingress bool) {
-	for _, r := range rs {
-		var admit func(context.Context, *registry.Registry, runtime.Object) error
-		switch {
-		case storage && r.Group == "" && r.Resource == "persistentvolumeclaims":
-			admit = admitDefaultStorageClass
-		case ingress && r.Group == "networking.k8s.io" && r.Resource == "ingresses":
-			admit = admitDefaultIngressClass
-		default:
-			continue
+// DefaultStorageClassAdmission is upstream's DefaultStorageClass
+// admission plugin, a step of the admission chain: a new
+// PersistentVolumeClaim that names no class (neither the field nor the
+// beta annotation) gets the default StorageClass, the newest of those
+// annotated as default (by name on a tie), or stays without one. The
+// classes are read from reg's watch cache.
+func DefaultStorageClassAdmission(reg *registry.Registry) registry.Admission {
+	return defaultClassPlugin(reg, schema.GroupResource{Resource: "persistentvolumeclaims"}, admitDefaultStorageClass)
+}
+
+// DefaultIngressClassAdmission is upstream's DefaultIngressClass
+// admission plugin, the same for a new Ingress and its IngressClass.
+func DefaultIngressClassAdmission(reg *registry.Registry) registry.Admission {
+	return defaultClassPlugin(reg, schema.GroupResource{Group: "networking.k8s.io", Resource: "ingresses"}, admitDefaultIngressClass)
+}
+
+func defaultClassPlugin(reg *registry.Registry, gr schema.GroupResource, admit func(context.Context, *registry.Registry, runtime.Object) error) registry.Admission {
+	return registry.Mutating(func(ctx context.Context, a *registry.Attributes) error {
+		if a.Operation != registry.OpCreate || a.Subresource != "" || a.Resource.GroupResource() != gr || a.Object == nil {
+			return nil
 		}
-		prev := r.CheckWrite
-		r.CheckWrite = func(ctx context.Context, obj, old runtime.Object) error {
-			if prev != nil {
-				if err := prev(ctx, obj, old); err != nil {
-					return err
-				}
-			}
-			if old != nil || reg() == nil {
-				return nil
-			}
-			return admit(ctx, reg(), obj)
-		}
-	}
+		return admit(ctx, reg, a.Object)
+	})
 }
 
 func admitDefaultStorageClass(ctx context.Context, reg *registry.Registry, obj runtime.Object) error {
-	pvc := obj.(*corev1.PersistentVolumeClaim)
+	pvc, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return nil
+	}
 	if _, ok := pvc.Annotations[betaStorageClassAnnotation]; ok || pvc.Spec.StorageClassName != nil {
 		return nil
 	}
@@ -73,7 +68,10 @@ func admitDefaultStorageClass(ctx context.Context, reg *registry.Registry, obj r
 }
 
 func admitDefaultIngressClass(ctx context.Context, reg *registry.Registry, obj runtime.Object) error {
-	ing := obj.(*networkingv1.Ingress)
+	ing, ok := obj.(*networkingv1.Ingress)
+	if !ok {
+		return nil
+	}
 	if _, ok := ing.Annotations[ingressClassAnnotation]; ok || ing.Spec.IngressClassName != nil {
 		return nil
 	}

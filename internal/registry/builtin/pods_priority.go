@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage/cacheable"
@@ -19,45 +17,81 @@ import (
 
 var priorityClassesGVR = schedulingv1.SchemeGroupVersion.WithResource("priorityclasses")
 
-// PodPriority makes the creation of a pod do what upstream's Priority
-// admission plugin does, after the pod's earlier create steps (the
-// ServiceAccount one, as upstream's plugin order): spec.priority and
-// spec.preemptionPolicy computed from the pod's PriorityClass, or from
+var priorityClassesGR = priorityClassesGVR.GroupResource()
+
+// PriorityAdmission is upstream's Priority admission plugin, a step of the
+// admission chain (after ServiceAccount, before the mutating webhooks, as
+// upstream orders it). Its mutating half, on pods: a new pod gets
+// spec.priority and spec.preemptionPolicy from its PriorityClass, or from
 // the global default class (the lowest-valued one marked globalDefault)
-// when it names none, or 0 and PreemptLowerPriority without one; a
-// missing class, or a priority or policy in the pod that differs from
-// the class's, is 403 with upstream's message. reg returns the registry
-// the classes are read from (their watch cache).
-func PodPriority(rs []*registry.Resource, reg func() *registry.Registry) {
-	for _, r := range rs {
-		if r.Group != "" || r.Resource != "pods" {
-			continue
-		}
-		prev := r.CheckWrite
-		r.CheckWrite = func(ctx context.Context, obj, old runtime.Object) error {
-			if prev != nil {
-				if err := prev(ctx, obj, old); err != nil {
-					return err
-				}
-			}
-			if old != nil {
-				return nil
-			}
-			return admitPodPriority(ctx, reg(), obj.(*corev1.Pod))
-		}
-	}
+// when it names none, or 0 and PreemptLowerPriority without one; a missing
+// class, or a priority or policy in the pod that differs from the class's,
+// is 403 with upstream's message; an update keeps the stored priority and
+// policy when it leaves them out. Its validating half, on PriorityClasses:
+// a second class marked globalDefault is 403. The classes are read from
+// reg's watch cache.
+func PriorityAdmission(reg *registry.Registry) registry.Admission {
+	return priorityPlugin{reg: reg}
 }
 
-func admitPodPriority(ctx context.Context, reg *registry.Registry, pod *corev1.Pod) error {
-	if reg == nil {
+type priorityPlugin struct{ reg *registry.Registry }
+
+// Admit is upstream's admitPod.
+func (p priorityPlugin) Admit(ctx context.Context, a *registry.Attributes) error {
+	if a.Subresource != "" || a.Resource.GroupResource() != podsGR {
 		return nil
 	}
-	st, ok := reg.Lookup(priorityClassesGVR)
+	pod, ok := a.Object.(*corev1.Pod)
 	if !ok {
 		return nil
 	}
-	forbidden := func(err error) error {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name, err)
+	switch a.Operation {
+	case registry.OpUpdate:
+		// The plugin set the priority on create; validation refuses to
+		// change it, so an update that leaves it out keeps it.
+		if old, ok := a.OldObject.(*corev1.Pod); ok {
+			if pod.Spec.Priority == nil && old.Spec.Priority != nil {
+				pod.Spec.Priority = ptr(*old.Spec.Priority)
+			}
+			if pod.Spec.PreemptionPolicy == nil && old.Spec.PreemptionPolicy != nil {
+				pod.Spec.PreemptionPolicy = ptr(*old.Spec.PreemptionPolicy)
+			}
+		}
+		return nil
+	case registry.OpCreate:
+		return admitPodPriority(ctx, p.reg, a, pod)
+	}
+	return nil
+}
+
+// Validate is upstream's validatePriorityClass: one default class only.
+func (p priorityPlugin) Validate(ctx context.Context, a *registry.Attributes) error {
+	if a.Subresource != "" || a.Resource.GroupResource() != priorityClassesGR ||
+		(a.Operation != registry.OpCreate && a.Operation != registry.OpUpdate) {
+		return nil
+	}
+	pc, ok := a.Object.(*schedulingv1.PriorityClass)
+	if !ok || !pc.GlobalDefault {
+		return nil
+	}
+	st, ok := p.reg.Lookup(priorityClassesGVR)
+	if !ok {
+		return nil
+	}
+	def, err := globalDefaultPriorityClass(ctx, st)
+	if err != nil {
+		return fmt.Errorf("failed to get default priority class: %w", err)
+	}
+	if def != nil && (a.Operation == registry.OpCreate || def.Name != pc.Name) {
+		return AdmissionForbidden(a, fmt.Errorf("PriorityClass %v is already marked as default. Only one default can exist", def.Name))
+	}
+	return nil
+}
+
+func admitPodPriority(ctx context.Context, reg *registry.Registry, a *registry.Attributes, pod *corev1.Pod) error {
+	st, ok := reg.Lookup(priorityClassesGVR)
+	if !ok {
+		return nil
 	}
 	var (
 		priority int32
@@ -66,7 +100,7 @@ func admitPodPriority(ctx context.Context, reg *registry.Registry, pod *corev1.P
 	if pod.Spec.PriorityClassName == "" {
 		pc, err := globalDefaultPriorityClass(ctx, st)
 		if err != nil {
-			return fmt.Errorf("failed to get default priority class: %w", err)
+			return fmt.Errorf("error occurred while retrieving default priority class: %w", err)
 		}
 		if pc != nil {
 			pod.Spec.PriorityClassName, priority, policy = pc.Name, pc.Value, pc.PreemptionPolicy
@@ -79,24 +113,24 @@ func admitPodPriority(ctx context.Context, reg *registry.Registry, pod *corev1.P
 			obj, err = st.Get(ctx, "", pod.Spec.PriorityClassName, &metav1.GetOptions{})
 		}
 		if apierrors.IsNotFound(err) {
-			return forbidden(fmt.Errorf("no PriorityClass with name %v was found", pod.Spec.PriorityClassName))
+			return AdmissionForbidden(a, fmt.Errorf("no PriorityClass with name %v was found", pod.Spec.PriorityClassName))
 		}
 		if err != nil {
-			return fmt.Errorf("failed to get PriorityClass with name %s: %w", pod.Spec.PriorityClassName, err)
+			return fmt.Errorf("failed to resolve PriorityClass with name %s: %w", pod.Spec.PriorityClassName, err)
 		}
 		pc, ok := cacheable.Unwrap(obj).(*schedulingv1.PriorityClass)
 		if !ok {
-			return fmt.Errorf("failed to get PriorityClass with name %s: unexpected %T", pod.Spec.PriorityClassName, obj)
+			return fmt.Errorf("failed to resolve PriorityClass with name %s: unexpected %T", pod.Spec.PriorityClassName, obj)
 		}
 		priority, policy = pc.Value, pc.PreemptionPolicy
 	}
 	if pod.Spec.Priority != nil && *pod.Spec.Priority != priority {
-		return forbidden(fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
+		return AdmissionForbidden(a, fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, priority))
 	}
 	pod.Spec.Priority = ptr(priority)
 	if policy != nil {
 		if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy != *policy {
-			return forbidden(fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
+			return AdmissionForbidden(a, fmt.Errorf("the string value of PreemptionPolicy (%s) must not be provided in pod spec; priority admission controller computed %s from the given PriorityClass name", *pod.Spec.PreemptionPolicy, *policy))
 		}
 		pod.Spec.PreemptionPolicy = ptr(*policy)
 	}

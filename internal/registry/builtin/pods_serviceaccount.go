@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
@@ -31,46 +30,34 @@ const (
 	defaultServiceAccountAttempts = 10
 )
 
-// PodServiceAccounts makes the creation of a pod do what upstream's
-// ServiceAccount admission plugin does (it runs as a pod create step,
-// after dynamic admission's mutating webhooks, not before them as
-// upstream's chain orders it): spec.serviceAccountName defaults to
-// "default", the account must exist (403 otherwise), its token is
-// mounted in every container as the kube-api-access-XXXXX projected
-// volume unless automountServiceAccountToken (the pod's, else the
-// account's) is false, and its image pull secrets are copied when the
-// pod names none. reg returns the registry the accounts are read from.
-func PodServiceAccounts(rs []*registry.Resource, reg func() *registry.Registry) {
-	for _, r := range rs {
-		if r.Group != "" || r.Resource != "pods" {
-			continue
-		}
-		next := r.CheckWrite
-		r.CheckWrite = func(ctx context.Context, obj, old runtime.Object) error {
-			if old == nil {
-				if err := admitPodServiceAccount(ctx, reg(), obj.(*corev1.Pod)); err != nil {
-					return err
-				}
-			}
-			if next != nil {
-				return next(ctx, obj, old)
-			}
+// ServiceAccountAdmission is upstream's ServiceAccount admission plugin
+// on the creation of a pod (a step of the admission chain, before the
+// mutating webhooks as upstream orders it): spec.serviceAccountName
+// defaults to "default", the account must exist (403 otherwise), its
+// token is mounted in every container as the kube-api-access-XXXXX
+// projected volume unless automountServiceAccountToken (the pod's, else
+// the account's) is false, and its image pull secrets are copied when the
+// pod names none. The accounts are read from reg.
+func ServiceAccountAdmission(reg *registry.Registry) registry.Admission {
+	return registry.Mutating(func(ctx context.Context, a *registry.Attributes) error {
+		if a.Operation != registry.OpCreate || a.Subresource != "" || a.Resource.GroupResource() != podsGR {
 			return nil
 		}
-	}
+		pod, ok := a.Object.(*corev1.Pod)
+		if !ok {
+			return nil
+		}
+		return admitPodServiceAccount(ctx, reg, a, pod)
+	})
 }
 
-func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, pod *corev1.Pod) error {
-	forbidden := func(err error) error {
-		return apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, pod.Name, err)
-	}
+var podsGR = schema.GroupResource{Resource: "pods"}
+
+func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, a *registry.Attributes, pod *corev1.Pod) error {
 	if _, mirror := pod.Annotations[mirrorPodAnnotation]; mirror {
 		if pod.Spec.ServiceAccountName != "" {
-			return forbidden(fmt.Errorf("a mirror pod may not reference service accounts"))
+			return AdmissionForbidden(a, fmt.Errorf("a mirror pod may not reference service accounts"))
 		}
-		return nil
-	}
-	if reg == nil {
 		return nil
 	}
 	if pod.Spec.ServiceAccountName == "" {
@@ -83,7 +70,7 @@ func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, pod *co
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 	sa, err := serviceAccount(ctx, reg, pod.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
-		return forbidden(fmt.Errorf("error looking up service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err))
+		return AdmissionForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err))
 	}
 	if automount(sa, pod) {
 		mountServiceAccountToken(pod)
