@@ -99,6 +99,12 @@ func TestPodSecurity(t *testing.T) {
 	if !apierrors.IsForbidden(err) || err.Error() != want {
 		t.Errorf("privileged pod under enforce=baseline: %v\nwant %s", err, want)
 	}
+	gen := hostPod("")
+	gen.GenerateName = "gen-"
+	_, err = cs.CoreV1().Pods("psa-enforce").Create(ctx, gen, metav1.CreateOptions{})
+	if msg := err.Error(); !apierrors.IsForbidden(err) || !strings.HasPrefix(msg, `pods "gen-`) || strings.HasPrefix(msg, `pods "gen-"`) {
+		t.Errorf("generated name: %v, want the generated name in the message", err)
+	}
 	if _, err := cs.CoreV1().Pods("psa-enforce").Create(ctx, restrictedPod("ok"), metav1.CreateOptions{}); err != nil {
 		t.Errorf("compliant pod: %v", err)
 	}
