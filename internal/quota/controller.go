@@ -214,7 +214,8 @@ func (c *Controller) runDue(ctx context.Context) time.Time {
 
 func (c *Controller) retry(key string) { c.mark(key, time.Now().Add(time.Second)) }
 
-// watch queues each quota whose status is not yet its spec's, re-watching
+// watch queues each new quota and each whose status is not yet its
+// spec's, re-watching
 // after errors until ctx ends.
 func (c *Controller) watch(ctx context.Context) {
 	for ctx.Err() == nil {
@@ -244,7 +245,9 @@ func (c *Controller) drain(ctx context.Context, w watch.Interface) {
 			if !ok || e.Type == watch.Deleted {
 				continue
 			}
-			if rq.Status.Hard == nil || rq.Status.Used == nil || !apiequality.Semantic.DeepEqual(rq.Spec.Hard, rq.Status.Hard) {
+			// upstream's handlers: every quota added, a quota updated
+			// when its spec's hard limits are not its status's
+			if e.Type == watch.Added || !equal(rq.Spec.Hard, rq.Status.Hard) {
 				c.mark(rq.Namespace+"/"+rq.Name, time.Time{})
 			}
 		}
