@@ -53,11 +53,9 @@ func pluginConfig(file, plugin string) ([]byte, error) {
 		return nil, fmt.Errorf("admission control configuration %q: %v", file, err)
 	}
 	var conf admissionConfiguration
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields() // upstream decodes strictly
-	if err := dec.Decode(&conf); err != nil {
-		return nil, fmt.Errorf("admission control configuration %q: %v", file, err)
-	}
+	var typeMeta struct{ APIVersion, Kind string }
+	_ = json.Unmarshal(js, &typeMeta)
+	conf.APIVersion, conf.Kind = typeMeta.APIVersion, typeMeta.Kind
 	if conf.Kind != "AdmissionConfiguration" || !admissionConfigurationVersions[conf.APIVersion] {
 		var legacy map[string]any
 		if json.Unmarshal(js, &legacy) == nil {
@@ -71,6 +69,11 @@ func pluginConfig(file, plugin string) ([]byte, error) {
 			return nil, fmt.Errorf("admission control configuration %q: Object 'Kind' or 'apiVersion' is missing", file)
 		}
 		return nil, fmt.Errorf("admission control configuration %q: no kind %q is registered for version %q", file, conf.Kind, conf.APIVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields() // upstream decodes strictly
+	if err := dec.Decode(&conf); err != nil {
+		return nil, fmt.Errorf("admission control configuration %q: %v", file, err)
 	}
 	for _, p := range conf.Plugins {
 		if p.Name != plugin {

@@ -1,0 +1,159 @@
+package podsecurity_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+
+	"github.com/regis-dev/regis/internal/admission/podsecurity"
+	"github.com/regis-dev/regis/internal/authz"
+	"github.com/regis-dev/regis/internal/etcd/etcdtest"
+	"github.com/regis-dev/regis/internal/registry"
+	"github.com/regis-dev/regis/internal/registry/builtin"
+	"github.com/regis-dev/regis/internal/server"
+)
+
+// cachedRegistry is a registry over a real etcd with watch caches, as the
+// server's.
+func cachedRegistry(tb testing.TB) *registry.Registry {
+	ctx, cancel := context.WithCancel(context.Background())
+	etcd := etcdtest.New(tb)
+	factory := server.EtcdStorage(server.EtcdConfig{Client: etcd.Client(tb), Prefix: "/registry"})
+	factory, caches := server.CachedStorage(factory, server.CacheConfig{Cached: func(schema.GroupResource) bool { return true }})
+	reg, err := registry.New(registry.Config{Resources: builtin.Resources(), Internal: builtin.Internal(), Storage: factory})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = caches.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return reg
+}
+
+func namespace(tb testing.TB, reg *registry.Registry, name string, labels map[string]string) {
+	tb.Helper()
+	if _, err := reg.Namespaces().Create(tb.Context(), "", &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, registry.CreateOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func podCreate(ns string, user string) *registry.Attributes {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns},
+		Spec: corev1.PodSpec{HostPID: true, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	a := &registry.Attributes{Operation: registry.OpCreate, Object: pod, Kind: corev1.SchemeGroupVersion.WithKind("Pod"),
+		Resource: corev1.SchemeGroupVersion.WithResource("pods"), Namespace: ns, Name: "p"}
+	if user != "" {
+		a.User = &authz.User{Name: user}
+	}
+	return a
+}
+
+// TestValidate: the plugin over a registry reads the namespace's labels,
+// refuses with upstream's status, exempts the configured users, records
+// warnings and audit annotations.
+func TestValidate(t *testing.T) {
+	reg := cachedRegistry(t)
+	namespace(t, reg, "enforced", map[string]string{"pod-security.kubernetes.io/enforce": "baseline"})
+	namespace(t, reg, "audited", map[string]string{"pod-security.kubernetes.io/audit": "baseline", "pod-security.kubernetes.io/warn": "baseline"})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "admission.yaml")
+	if err := os.WriteFile(file, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"+
+		"- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n"+
+		"    kind: PodSecurityConfiguration\n    exemptions: {usernames: [ci]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var audit []string
+	p, err := podsecurity.New(podsecurity.Config{Registry: reg, ConfigFile: file,
+		AuditAnnotations: func(_ context.Context, kv ...string) { audit = append(audit, kv...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+
+	err = p.Validate(ctx, podCreate("enforced", "bob"))
+	want := `pods "p" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostPID=true)`
+	if s, ok := err.(*apierrors.StatusError); !ok || err.Error() != want || s.ErrStatus.Code != 403 || s.ErrStatus.Reason != metav1.StatusReasonForbidden ||
+		s.ErrStatus.Status != metav1.StatusFailure || s.ErrStatus.Details == nil || s.ErrStatus.Details.Kind != "pods" || s.ErrStatus.Details.Name != "p" {
+		t.Errorf("enforced: %#v\nwant %s", err, want)
+	}
+	if len(audit) != 2 || audit[0] != "pod-security.kubernetes.io/enforce-policy" || audit[1] != "baseline:latest" {
+		t.Errorf("audit annotations of a refusal: %q", audit)
+	}
+	audit = nil
+	if err := p.Validate(ctx, podCreate("enforced", "ci")); err != nil {
+		t.Errorf("exempt user: %v", err)
+	}
+	if fmt.Sprint(audit) != "[pod-security.kubernetes.io/exempt user]" {
+		t.Errorf("audit annotations of an exemption: %q", audit)
+	}
+
+	var warnings []string
+	wctx := registry.WithWarnings(ctx, func(m string) { warnings = append(warnings, m) })
+	audit = nil
+	if err := p.Validate(wctx, podCreate("audited", "")); err != nil {
+		t.Errorf("audited: %v", err)
+	}
+	if fmt.Sprint(warnings) != `[would violate PodSecurity "baseline:latest": host namespaces (hostPID=true)]` {
+		t.Errorf("warnings: %q", warnings)
+	}
+	got := map[string]string{}
+	for i := 0; i+1 < len(audit); i += 2 {
+		got[audit[i]] = audit[i+1]
+	}
+	if got["pod-security.kubernetes.io/audit-violations"] != `would violate PodSecurity "baseline:latest": host namespaces (hostPID=true)` {
+		t.Errorf("audit annotations: %q", audit)
+	}
+
+	// Deletes and other resources are not looked at.
+	del := podCreate("enforced", "")
+	del.Operation, del.Object, del.OldObject = registry.OpDelete, nil, del.Object
+	if err := p.Validate(ctx, del); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	cm := podCreate("enforced", "")
+	cm.Resource, cm.Object = corev1.SchemeGroupVersion.WithResource("configmaps"), &corev1.ConfigMap{}
+	if err := p.Validate(ctx, cm); err != nil {
+		t.Errorf("configmap: %v", err)
+	}
+}
+
+// BenchmarkValidatePod is what PodSecurity costs a pod create: a
+// namespace read from the watch cache, then the checks of a level, in a
+// privileged namespace (the short cut) and a restricted one.
+func BenchmarkValidatePod(b *testing.B) {
+	reg := cachedRegistry(b)
+	namespace(b, reg, "privileged", nil)
+	namespace(b, reg, "restricted", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
+	p, err := podsecurity.New(podsecurity.Config{Registry: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ok := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{Name: "c", Image: "busybox", SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}}}}
+	for _, ns := range []string{"privileged", "restricted"} {
+		a := podCreate(ns, "bob")
+		a.Object = ok
+		if err := p.Validate(b.Context(), a); err != nil { // and the cache has the namespace
+			b.Fatal(err)
+		}
+		b.Run(ns, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.Validate(b.Context(), a); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
