@@ -80,7 +80,7 @@ func start(t testing.TB, cached bool, opts ...serverOption) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cachesDone := make(chan struct{})
 	go func() { defer close(cachesDone); _ = caches.Run(ctx) }()
-	if err := controller.Bootstrap(t.Context(), reg, 6443); err != nil {
+	if err := controller.Bootstrap(t.Context(), reg, 6443, builtin.DefaultServiceNetwork()); err != nil {
 		t.Fatal(err)
 	}
 	metrics, err := apiserver.NewMetrics(reg, storeMetrics.Collectors()...)

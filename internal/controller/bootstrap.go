@@ -18,12 +18,12 @@ import (
 // Bootstrap creates what kube-apiserver creates at start when it is
 // missing: the system namespaces, the system priority classes, and the
 // default/kubernetes service, whose
-// cluster IP is the first address of builtin.ServiceClusterIPRange and whose
+// cluster IP is the first address of the network's cluster IP range and whose
 // target port is securePort, with the default ServiceCIDR and the node
 // port bitmap; the allocations of existing services are repaired (a data
 // directory of an older regis has no IPAddresses). Existing objects are
 // left alone. The local APIServices are registered (RegisterAPIServices).
-func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) error {
+func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32, network builtin.ServiceNetwork) error {
 	if err := RegisterAPIServices(ctx, reg); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) er
 			}
 		}
 	}
-	if err := builtin.EnsureAllocations(ctx, reg); err != nil {
+	if err := builtin.EnsureAllocations(ctx, reg, network); err != nil {
 		return err
 	}
 	svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"})
@@ -59,7 +59,7 @@ func Bootstrap(ctx context.Context, reg *registry.Registry, securePort int32) er
 	if _, err := svcs.Get(ctx, metav1.NamespaceDefault, "kubernetes", nil); err == nil {
 		return nil
 	}
-	ip := builtin.ServiceClusterIPRange.Addr().Next().String()
+	ip := network.KubernetesServiceIP().String()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: metav1.NamespaceDefault,
 			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},

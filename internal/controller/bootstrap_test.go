@@ -19,7 +19,7 @@ import (
 // bootstrap runs Bootstrap with the secure port given.
 func bootstrap(t *testing.T, reg *registry.Registry, port int32) {
 	t.Helper()
-	if err := controller.Bootstrap(t.Context(), reg, port); err != nil {
+	if err := controller.Bootstrap(t.Context(), reg, port, builtin.DefaultServiceNetwork()); err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
 }

@@ -92,6 +92,11 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		return err
 	}
 	resources := builtin.Resources()
+	network, err := builtin.ParseServiceNetwork(o.ServiceClusterIPRange, o.ServiceNodePortRange)
+	if err != nil {
+		return err
+	}
+	builtin.UseServiceNetwork(resources, network) // --service-cluster-ip-range, --service-node-port-range
 	authorization.guard(resources) // privilege escalation on RBAC writes
 	// --service-account-*: token signing keys, serviceaccounts/token.
 	sa, err := newServiceAccounts(o, resources)
@@ -136,7 +141,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	if err := controller.Bootstrap(ctx, reg, int32(port)); err != nil {
+	if err := controller.Bootstrap(ctx, reg, int32(port), network); err != nil {
 		return err
 	}
 	checks = append(checks, authorization.checks()...)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/regis-dev/regis/internal/authz"
+	"github.com/regis-dev/regis/internal/registry/builtin"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	// embedded etcd does not use them: it is reached with the client
 	// certificate of its own PKI.
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// ServiceClusterIPRange and ServiceNodePortRange are kube-apiserver's
+	// --service-cluster-ip-range and --service-node-port-range (empty:
+	// 10.0.0.0/24 and 30000-32767).
+	ServiceClusterIPRange, ServiceNodePortRange string
 	// EtcdServersOverrides (--etcd-servers-overrides) keeps some resources
 	// in other etcd clusters: "group/resource#url;url", "/events#..." for
 	// the core group.
@@ -281,6 +286,9 @@ func (o Options) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, o.validateHA()...)
+	if _, err := builtin.ParseServiceNetwork(o.ServiceClusterIPRange, o.ServiceNodePortRange); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := ParseEtcdServersOverrides(o.EtcdServersOverrides); err != nil {
 		errs = append(errs, err)
 	}

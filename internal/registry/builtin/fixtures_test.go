@@ -46,7 +46,7 @@ func newRegistry(t *testing.T) *registry.Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := controller.Bootstrap(t.Context(), reg, 6443); err != nil {
+	if err := controller.Bootstrap(t.Context(), reg, 6443, builtin.DefaultServiceNetwork()); err != nil {
 		t.Fatal(err)
 	}
 	return reg

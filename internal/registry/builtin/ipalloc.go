@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
@@ -55,9 +56,6 @@ var (
 	serviceCIDRsGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "servicecidrs"}
 )
 
-// nodePortRangeSpec is the range field of the bitmap ("30000-32767").
-func nodePortRangeSpec() string { return fmt.Sprintf("%d-%d", NodePortMin, NodePortMax) }
-
 // validateIPAddressName accepts a canonical IP address, as upstream's
 // IPAddress validation.
 func validateIPAddressName(name string, _ bool) []string {
@@ -93,8 +91,8 @@ func serviceRef(svc *corev1.Service) *networkingv1.ParentReference {
 // allocateServiceIPs reserves a new service's cluster IP (an IPAddress)
 // and node ports (bits of the node port bitmap). done(false) releases
 // them when the create failed.
-func allocateServiceIPs(ctx context.Context, s *registry.Store, obj runtime.Object, dryRun bool) (func(bool), error) {
-	al := allocatorOf(s)
+func (n ServiceNetwork) allocateServiceIPs(ctx context.Context, s *registry.Store, obj runtime.Object, dryRun bool) (func(bool), error) {
+	al := allocatorOf(s, n)
 	al.dryRun = dryRun
 	svc := obj.(*corev1.Service)
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -134,8 +132,8 @@ func allocateServiceIPs(ctx context.Context, s *registry.Store, obj runtime.Obje
 }
 
 // releaseService frees what a deleted service held.
-func releaseService(ctx context.Context, s *registry.Store, obj runtime.Object) {
-	al := allocatorOf(s)
+func (n ServiceNetwork) releaseService(ctx context.Context, s *registry.Store, obj runtime.Object) {
+	al := allocatorOf(s, n)
 	svc := obj.(*corev1.Service)
 	var ips []netip.Addr
 	for _, ip := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
@@ -161,12 +159,13 @@ func releaseService(ctx context.Context, s *registry.Store, obj runtime.Object) 
 type allocator struct {
 	reg *registry.Registry
 	gk  schema.GroupKind // of services, for errors
+	net ServiceNetwork
 	// dryRun checks and picks without reserving or releasing anything.
 	dryRun bool
 }
 
-func allocatorOf(s *registry.Store) allocator {
-	return allocator{reg: s.Registry(), gk: s.Resource().GroupVersionKind().GroupKind()}
+func allocatorOf(s *registry.Store, n ServiceNetwork) allocator {
+	return allocator{reg: s.Registry(), gk: s.Resource().GroupVersionKind().GroupKind(), net: n}
 }
 
 // ipStore returns the store of IPAddresses, nil if the table has none.
@@ -207,11 +206,12 @@ func (al allocator) allocateIP(ctx context.Context, svc *corev1.Service, ip stri
 			fmt.Sprintf("failed to allocate IP %s: %s", ip, msg))})
 	}
 	a, err := netip.ParseAddr(ip)
-	if err == nil && !ServiceClusterIPRange.Contains(a) {
+	cidr := al.net.ClusterIPRange
+	if err == nil && !cidr.Contains(a) {
 		return a, invalid("the provided network does not match the current range")
 	}
 	if err != nil {
-		return a, invalid(fmt.Sprintf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, ServiceClusterIPRange))
+		return a, invalid(fmt.Sprintf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, cidr))
 	}
 	if err := al.reserveIP(ctx, svc, a); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -222,7 +222,7 @@ func (al allocator) allocateIP(ctx context.Context, svc *corev1.Service, ip stri
 	return a, nil
 }
 
-// allocateAnyIP reserves a free address of ServiceClusterIPRange, at
+// allocateAnyIP reserves a free address of the cluster IP range, at
 // random. The known IPAddresses are skipped; a create that loses a race
 // tries the next candidate.
 func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (netip.Addr, error) {
@@ -236,7 +236,7 @@ func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (net
 			used[it.Name] = true
 		}
 	}
-	for _, a := range dynamicOrder(freeIPs(used)) {
+	for a := range candidates(al.net.ClusterIPRange, used) {
 		err := al.reserveIP(ctx, svc, a)
 		if err == nil {
 			return a, nil
@@ -248,31 +248,57 @@ func (al allocator) allocateAnyIP(ctx context.Context, svc *corev1.Service) (net
 	return netip.Addr{}, apierrors.NewInternalError(errors.New("failed to allocate a serviceIP: range is full"))
 }
 
-// freeIPs lists the addresses of ServiceClusterIPRange not in used,
-// without the network, the first (the kubernetes service's) and the
-// broadcast address.
-// dynamicOrder orders free addresses as upstream's allocator tries them
-// for a service that asks for none (KEP-3070): the upper band first, at
-// random, then the lower band (the first rangeOffset addresses), which it
-// keeps for services that ask for an address while the upper has room.
-func dynamicOrder(free []netip.Addr) []netip.Addr {
-	bits := ServiceClusterIPRange.Addr().BitLen() - ServiceClusterIPRange.Bits()
-	offset := 0
-	if bits < 63 {
-		offset = rangeOffset(uint64(1) << bits)
-	}
-	base := ServiceClusterIPRange.Masked().Addr()
-	var lower, upper []netip.Addr
-	for _, a := range free {
-		if addrIndex(base, a) < uint64(offset) {
-			lower = append(lower, a)
-		} else {
-			upper = append(upper, a)
+// candidates yields the free addresses of cidr (not in used) in the
+// order upstream's allocator tries them for a service that asks for none
+// (KEP-3070): the upper band first, then the lower band (the first
+// rangeOffset addresses), which it keeps for services that ask for an
+// address while the upper one has room; each band is walked from a random
+// address, so that a range of a million addresses (kubeadm's /12) or an
+// IPv6 /64 costs no more than a /24. The network address, the first (the
+// kubernetes service's) and, for IPv4, the broadcast address are skipped.
+func candidates(cidr netip.Prefix, used map[string]bool) iter.Seq[netip.Addr] {
+	return func(yield func(netip.Addr) bool) {
+		hostBits := min(cidr.Addr().BitLen()-cidr.Bits(), 62)
+		size := uint64(1) << hostBits
+		end := size // one past the last address that may be handed out
+		if cidr.Addr().Is4() {
+			end-- // broadcast
+		}
+		if end <= 2 {
+			return
+		}
+		offset := max(uint64(rangeOffset(size)), 2)
+		base := cidr.Masked().Addr()
+		for _, band := range [][2]uint64{{min(offset, end), end}, {2, min(offset, end)}} {
+			n := band[1] - band[0]
+			if n == 0 {
+				continue
+			}
+			start := rand.Uint64N(n)
+			for i := range n {
+				a := addrAt(base, band[0]+(start+i)%n)
+				if used[a.String()] {
+					continue
+				}
+				if !yield(a) {
+					return
+				}
+			}
 		}
 	}
-	rand.Shuffle(len(upper), func(i, j int) { upper[i], upper[j] = upper[j], upper[i] })
-	rand.Shuffle(len(lower), func(i, j int) { lower[i], lower[j] = lower[j], lower[i] })
-	return append(upper, lower...)
+}
+
+// addrAt is the address off after base (off within the range's host
+// bits).
+func addrAt(base netip.Addr, off uint64) netip.Addr {
+	if base.Is4() {
+		b := base.As4()
+		binary.BigEndian.PutUint32(b[:], binary.BigEndian.Uint32(b[:])+uint32(off))
+		return netip.AddrFrom4(b)
+	}
+	b := base.As16()
+	binary.BigEndian.PutUint64(b[8:], binary.BigEndian.Uint64(b[8:])+off)
+	return netip.AddrFrom16(b)
 }
 
 // rangeOffset is upstream's calculateRangeOffset: a sixteenth of the
@@ -295,20 +321,6 @@ func rangeOffset(size uint64) int {
 func addrIndex(base, a netip.Addr) uint64 {
 	b, x := base.As16(), a.As16()
 	return binary.BigEndian.Uint64(x[8:]) - binary.BigEndian.Uint64(b[8:])
-}
-
-func freeIPs(used map[string]bool) []netip.Addr {
-	var out []netip.Addr
-	first := ServiceClusterIPRange.Addr().Next()
-	for a := first.Next(); ServiceClusterIPRange.Contains(a); a = a.Next() {
-		if !ServiceClusterIPRange.Contains(a.Next()) {
-			break // broadcast
-		}
-		if !used[a.String()] {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // releaseIPs deletes the IPAddresses of ips that point at svc.
@@ -336,12 +348,12 @@ func (al allocator) releaseIPs(ctx context.Context, svc *corev1.Service, ips []n
 // for service allocation (the default ServiceCIDR, the node port bitmap)
 // and repairs the allocations of existing services (a data directory of
 // an older regis has no IPAddresses).
-func EnsureAllocations(ctx context.Context, reg *registry.Registry) error {
-	if err := bootstrapAllocations(ctx, reg, metav1.NewTime(time.Now().Truncate(time.Second))); err != nil {
+func EnsureAllocations(ctx context.Context, reg *registry.Registry, n ServiceNetwork) error {
+	if err := bootstrapAllocations(ctx, reg, n, metav1.NewTime(time.Now().Truncate(time.Second))); err != nil {
 		return err
 	}
 	if svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"}); ok {
-		return repairAllocations(ctx, svcs)
+		return repairAllocations(ctx, svcs, n)
 	}
 	return nil
 }
@@ -349,11 +361,11 @@ func EnsureAllocations(ctx context.Context, reg *registry.Registry) error {
 // bootstrapAllocations creates what a fresh kube-apiserver writes for
 // service allocation: the default ServiceCIDR "kubernetes" (Ready) and
 // the node port bitmap. Existing objects are left alone.
-func bootstrapAllocations(ctx context.Context, reg *registry.Registry, now metav1.Time) error {
+func bootstrapAllocations(ctx context.Context, reg *registry.Registry, n ServiceNetwork, now metav1.Time) error {
 	if cidrs, ok := reg.Lookup(serviceCIDRsGVR); ok {
 		sc := &networkingv1.ServiceCIDR{
 			ObjectMeta: metav1.ObjectMeta{Name: DefaultServiceCIDRName},
-			Spec:       networkingv1.ServiceCIDRSpec{CIDRs: []string{ServiceClusterIPRange.String()}},
+			Spec:       networkingv1.ServiceCIDRSpec{CIDRs: []string{n.ClusterIPRange.String()}},
 			Status: networkingv1.ServiceCIDRStatus{Conditions: []metav1.Condition{{
 				Type: networkingv1.ServiceCIDRConditionReady, Status: metav1.ConditionTrue,
 				Message: "Kubernetes default Service CIDR is ready", LastTransitionTime: now,
@@ -382,7 +394,7 @@ func bootstrapAllocations(ctx context.Context, reg *registry.Registry, now metav
 		}
 	}
 	if svcs, ok := reg.Lookup(schema.GroupVersionResource{Version: "v1", Resource: "services"}); ok {
-		if err := allocatorOf(svcs).updateNodePorts(ctx, func(*big.Int) error { return nil }); err != nil {
+		if err := allocatorOf(svcs, n).resetNodePorts(ctx); err != nil {
 			return fmt.Errorf("bootstrap: node port range: %w", err)
 		}
 	}
@@ -392,7 +404,7 @@ func bootstrapAllocations(ctx context.Context, reg *registry.Registry, now metav
 // repairAllocations makes sure every service's cluster IPs have their
 // IPAddress and its node ports their bits, as upstream's repair loops do
 // at start. Addresses held by another parent are left alone.
-func repairAllocations(ctx context.Context, svcs *registry.Store) error {
+func repairAllocations(ctx context.Context, svcs *registry.Store, n ServiceNetwork) error {
 	list, err := svcs.List(ctx, "", &metainternalversion.ListOptions{})
 	if err != nil {
 		return err
@@ -402,28 +414,28 @@ func repairAllocations(ctx context.Context, svcs *registry.Store) error {
 		svc := &list.(*corev1.ServiceList).Items[i]
 		for _, ip := range svc.Spec.ClusterIPs {
 			a, err := netip.ParseAddr(ip)
-			if err != nil || !ServiceClusterIPRange.Contains(a) {
+			if err != nil || !n.ClusterIPRange.Contains(a) {
 				continue
 			}
-			if err := allocatorOf(svcs).reserveIP(ctx, svc, a); err != nil && !apierrors.IsAlreadyExists(err) {
+			if err := allocatorOf(svcs, n).reserveIP(ctx, svc, a); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("repairing the IPAddress of service %s/%s: %w", svc.Namespace, svc.Name, err)
 			}
 		}
 		for _, p := range svc.Spec.Ports {
-			if p.NodePort >= NodePortMin && p.NodePort <= NodePortMax {
+			if n.hasNodePort(p.NodePort) {
 				ports = append(ports, p.NodePort)
 			}
 		}
-		if hc := svc.Spec.HealthCheckNodePort; needsHealthCheck(svc) && hc >= NodePortMin && hc <= NodePortMax {
+		if hc := svc.Spec.HealthCheckNodePort; needsHealthCheck(svc) && n.hasNodePort(hc) {
 			ports = append(ports, hc)
 		}
 	}
 	if len(ports) == 0 {
 		return nil
 	}
-	return allocatorOf(svcs).updateNodePorts(ctx, func(bits *big.Int) error {
+	return allocatorOf(svcs, n).updateNodePorts(ctx, func(bits *big.Int) error {
 		for _, p := range ports {
-			bits.SetBit(bits, int(p-NodePortMin), 1)
+			bits.SetBit(bits, int(p)-n.NodePortBase, 1)
 		}
 		return nil
 	})

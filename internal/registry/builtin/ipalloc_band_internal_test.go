@@ -8,13 +8,17 @@ import (
 // TestDynamicOrderUpperBandFirst: addresses a service does not ask for
 // come from the upper band first, as upstream's allocator (KEP-3070).
 func TestDynamicOrderUpperBandFirst(t *testing.T) {
-	var free []netip.Addr
-	for a := ServiceClusterIPRange.Masked().Addr().Next().Next(); ServiceClusterIPRange.Contains(a.Next()); a = a.Next() {
-		free = append(free, a)
+	cidr := DefaultServiceNetwork().ClusterIPRange
+	var order []netip.Addr
+	for a := range candidates(cidr, map[string]bool{}) {
+		order = append(order, a)
 	}
-	order := dynamicOrder(free)
-	offset := rangeOffset(uint64(1) << (32 - ServiceClusterIPRange.Bits()))
-	base := ServiceClusterIPRange.Masked().Addr()
+	if len(order) != 253 {
+		t.Fatalf("%d candidates in %s, want 253 (without the network, first and broadcast addresses)", len(order), cidr)
+	}
+	free := order
+	offset := rangeOffset(uint64(1) << (32 - cidr.Bits()))
+	base := cidr.Masked().Addr()
 	upper := len(free) - (offset - 2)
 	for i, a := range order {
 		if lower := addrIndex(base, a) < uint64(offset); lower != (i >= upper) {

@@ -34,16 +34,43 @@ func (al allocator) updateNodePorts(ctx context.Context, change func(bits *big.I
 		}
 		return change(new(big.Int).SetBytes(out.Data))
 	}
+	spec := al.net.nodePortRangeSpec()
 	return st.GuaranteedUpdate(ctx, NodePortRangeKey, out, true, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
 		ra := input.(*corev1.RangeAllocation).DeepCopy()
-		if ra.Range == "" {
-			ra.Range = nodePortRangeSpec()
+		switch ra.Range {
+		case "":
+			ra.Range = spec
+		case spec:
+		default: // another server allocates from another range
+			return nil, nil, apierrors.NewInternalError(fmt.Errorf("the node port range in storage (%s) is not --service-node-port-range (%s)", ra.Range, spec))
 		}
 		bits := new(big.Int).SetBytes(ra.Data)
 		if err := change(bits); err != nil {
 			return nil, nil, err
 		}
 		ra.Data = bits.Bytes()
+		return ra, nil, nil
+	}, nil)
+}
+
+// resetNodePorts creates the node port bitmap when it is missing, and
+// empties it when it holds another range than al's (the flag changed
+// since the last start; upstream's repair loop does the same), so that
+// the repair at start sets the bits of the ports services hold.
+func (al allocator) resetNodePorts(ctx context.Context) error {
+	if al.reg == nil {
+		return nil
+	}
+	st := al.reg.Internal(nodePortRange.Resource)
+	if st == nil {
+		return nil
+	}
+	spec := al.net.nodePortRangeSpec()
+	return st.GuaranteedUpdate(ctx, NodePortRangeKey, &corev1.RangeAllocation{}, true, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+		ra := input.(*corev1.RangeAllocation).DeepCopy()
+		if ra.Range != spec {
+			ra.Range, ra.Data = spec, nil
+		}
 		return ra, nil, nil
 	}, nil)
 }
@@ -73,7 +100,7 @@ func (al allocator) allocateNodePorts(ctx context.Context, svc *corev1.Service) 
 			ports[i].NodePort = asked[i]
 		}
 		svc.Spec.HealthCheckNodePort = askedHC
-		np := nodePortTxn{bits: bits, got: &got}
+		np := nodePortTxn{bits: bits, got: &got, net: al.net}
 		if needsNodePort(svc) {
 			if err := al.initNodePorts(svc, np); err != nil {
 				return err
@@ -94,26 +121,27 @@ func (al allocator) allocateNodePorts(ctx context.Context, svc *corev1.Service) 
 type nodePortTxn struct {
 	bits *big.Int
 	got  *[]int32
+	net  ServiceNetwork
 }
 
 // reserve sets port's bit; its errors are upstream's port allocator's.
 func (t nodePortTxn) reserve(port int32) error {
-	if port < NodePortMin || port > NodePortMax {
-		return fmt.Errorf("provided port is not in the valid range. The range of valid ports is %s", nodePortRangeSpec())
+	if !t.net.hasNodePort(port) {
+		return fmt.Errorf("provided port is not in the valid range. The range of valid ports is %s", t.net.nodePortRangeSpec())
 	}
-	if t.bits.Bit(int(port-NodePortMin)) == 1 {
+	if t.bits.Bit(int(port)-t.net.NodePortBase) == 1 {
 		return errors.New("provided port is already allocated")
 	}
-	t.bits.SetBit(t.bits, int(port-NodePortMin), 1)
+	t.bits.SetBit(t.bits, int(port)-t.net.NodePortBase, 1)
 	*t.got = append(*t.got, port)
 	return nil
 }
 
 // next reserves a free port at random.
 func (t nodePortTxn) next() (int32, bool) {
-	port, ok := freePort(t.bits)
+	port, ok := t.net.freePort(t.bits)
 	if ok {
-		t.bits.SetBit(t.bits, int(port-NodePortMin), 1)
+		t.bits.SetBit(t.bits, int(port)-t.net.NodePortBase, 1)
 		*t.got = append(*t.got, port)
 	}
 	return port, ok
@@ -185,13 +213,13 @@ func (al allocator) allocHealthCheckNodePort(svc *corev1.Service, t nodePortTxn)
 }
 
 // freePort picks a clear bit at random, then scans from there.
-func freePort(bits *big.Int) (int32, bool) {
-	size := NodePortMax - NodePortMin + 1
+func (n ServiceNetwork) freePort(bits *big.Int) (int32, bool) {
+	size := n.NodePortSize
 	start := rand.IntN(size)
 	for i := range size {
 		off := (start + i) % size
 		if bits.Bit(off) == 0 {
-			return int32(NodePortMin + off), true
+			return int32(n.NodePortBase + off), true
 		}
 	}
 	return 0, false
@@ -204,8 +232,8 @@ func (al allocator) releaseNodePorts(ctx context.Context, ports []int32) {
 	}
 	_ = al.updateNodePorts(ctx, func(bits *big.Int) error {
 		for _, p := range ports {
-			if p >= NodePortMin && p <= NodePortMax {
-				bits.SetBit(bits, int(p-NodePortMin), 0)
+			if al.net.hasNodePort(p) {
+				bits.SetBit(bits, int(p)-al.net.NodePortBase, 0)
 			}
 		}
 		return nil

@@ -58,7 +58,7 @@ func Resources() []*registry.Resource {
 				return fields.Set{"spec.clusterIP": s.Spec.ClusterIP, "spec.type": string(s.Spec.Type)}
 			},
 			Default: defaultService, PrepareForCreate: prepareService, PrepareForUpdate: prepareServiceUpdate,
-			Allocate: allocateServiceIPs, AfterDelete: releaseService,
+			Allocate: DefaultServiceNetwork().allocateServiceIPs, AfterDelete: DefaultServiceNetwork().releaseService,
 			Validate: validateService, ValidateUpdate: validateServiceUpdate, Columns: serviceColumns, ReturnDeletedObject: true,
 			WarningsOnCreate: serviceWarnings, WarningsOnUpdate: onUpdate(serviceWarnings), WarningsOnStatusUpdate: serviceStatusWarnings,
 			Subresources: []registry.SubresourceRule{serviceProxy}},

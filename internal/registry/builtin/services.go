@@ -1,23 +1,55 @@
 package builtin
 
 import (
+	"fmt"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
-// ServiceClusterIPRange is kube-apiserver's default
-// --service-cluster-ip-range; its first address is the kubernetes
-// service's.
-var ServiceClusterIPRange = netip.MustParsePrefix("10.0.0.0/24")
+// ServiceNetwork is where services get their cluster IPs and node ports:
+// kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
+type ServiceNetwork struct {
+	// ClusterIPRange holds the cluster IPs (a masked prefix); its first
+	// address is the kubernetes service's.
+	ClusterIPRange netip.Prefix
+	// NodePortBase is the first node port, NodePortSize how many there are.
+	NodePortBase, NodePortSize int
+}
 
-// NodePortRange is kube-apiserver's default --service-node-port-range.
-const (
-	NodePortMin = 30000
-	NodePortMax = 32767
-)
+// DefaultServiceNetwork is kube-apiserver's: 10.0.0.0/24 and 30000-32767.
+func DefaultServiceNetwork() ServiceNetwork {
+	return ServiceNetwork{ClusterIPRange: netip.MustParsePrefix("10.0.0.0/24"), NodePortBase: 30000, NodePortSize: 2768}
+}
+
+// KubernetesServiceIP is the cluster IP of the default/kubernetes service:
+// the first address of the range, as upstream's ServiceIPRange.
+func (n ServiceNetwork) KubernetesServiceIP() netip.Addr { return n.ClusterIPRange.Addr().Next() }
+
+// hasNodePort tells whether p is in the node port range.
+func (n ServiceNetwork) hasNodePort(p int32) bool {
+	return int(p) >= n.NodePortBase && int(p) < n.NodePortBase+n.NodePortSize
+}
+
+// nodePortRangeSpec is the range field of the bitmap, and the range in
+// errors ("30000-32767").
+func (n ServiceNetwork) nodePortRangeSpec() string {
+	return fmt.Sprintf("%d-%d", n.NodePortBase, n.NodePortBase+n.NodePortSize-1)
+}
+
+// UseServiceNetwork makes the services of rs allocate from n (the rows
+// of Resources allocate from DefaultServiceNetwork).
+func UseServiceNetwork(rs []*registry.Resource, n ServiceNetwork) {
+	for _, r := range rs {
+		if r.Group == "" && r.Resource == "services" {
+			r.Allocate, r.AfterDelete = n.allocateServiceIPs, n.releaseService
+		}
+	}
+}
 
 // prepareService clears the status and sets the IP family fields as
 // upstream's allocator does before validation, also on a dry run.
