@@ -247,3 +247,21 @@ defaults:
 }
 
 var _ rest.WarningHandlerWithContext = (*warningRecorder)(nil)
+
+// TestPodSecurityDisabled: --disable-admission-plugins PodSecurity turns
+// the labels off.
+func TestPodSecurityDisabled(t *testing.T) {
+	srv, err := registest.Start(t.Context(), registest.Options{DisableAdmissionPlugins: []string{"PodSecurity"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	cs, warnings := psaClient(t, srv)
+	psaNamespace(t, cs, "psa-off", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
+	if _, err := cs.CoreV1().Pods("psa-off").Create(t.Context(), hostPod("host"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("host pod without PodSecurity: %v", err)
+	}
+	if w := warnings.take(); len(w) != 0 {
+		t.Errorf("warnings without PodSecurity: %q", w)
+	}
+}
