@@ -214,6 +214,19 @@ func TestQuotaPods(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(waitQuota(t, ctx, cs, "p", "besteffort", nil).Status.Used), "pods:{") {
 		t.Errorf("besteffort quota used not set")
 	}
+	// A pod that ends no longer uses compute resources (replenishment).
+	a, err := pods.Get(ctx, "a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Status.Phase = corev1.PodSucceeded
+	if _, err := pods.UpdateStatus(ctx, a, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuota(t, ctx, cs, "p", "compute", func(q *corev1.ResourceQuota) bool {
+		c := q.Status.Used[corev1.ResourceRequestsCPU]
+		return c.String() == "700m" && used(q, corev1.ResourcePods) == 2
+	})
 }
 
 // BenchmarkCreateWithQuota is the cost of ResourceQuota on a create: a

@@ -50,6 +50,9 @@ func (q *Admission) Validate(ctx context.Context, a *registry.Attributes) error 
 	default:
 		return nil
 	}
+	if a.Operation == registry.OpUpdate && !a.DryRun && endsLife(a.Object, a.OldObject) {
+		q.c.replenish(a.Namespace) // upstream's replenishment on a pod turning terminal
+	}
 	if !e.handles(a.Operation, a.Subresource, a.Object, a.OldObject) {
 		return nil
 	}
@@ -156,4 +159,14 @@ func (q *Admission) refund(ctx context.Context, charged []charge) {
 // the server's own, as upstream's loopback client's.
 func serverContext(ctx context.Context) context.Context {
 	return registry.WithUser(ctx, nil)
+}
+
+// endsLife reports a pod update to a terminal phase.
+func endsLife(obj, old runtime.Object) bool {
+	pod, ok1 := obj.(*corev1.Pod)
+	prev, ok2 := old.(*corev1.Pod)
+	terminal := func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	}
+	return ok1 && ok2 && terminal(pod) && !terminal(prev)
 }
