@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	auditinternal "k8s.io/apiserver/pkg/apis/audit"
@@ -95,6 +97,25 @@ func auditRequestObject(r *http.Request, obj runtime.Object, gv schema.GroupVers
 	if ar := auditFrom(r.Context()); ar != nil {
 		ar.RequestObject(obj, gv, auditEncode)
 	}
+}
+
+// auditDeleteOptions records the options of a delete as upstream's
+// handler: encoded by the scheme of meta's internal version (whose
+// DeleteOptions come out as meta.k8s.io/__internal).
+func auditDeleteOptions(r *http.Request, opts *metav1.DeleteOptions) {
+	if ar := auditFrom(r.Context()); ar != nil {
+		ar.RequestObject(opts, metav1.SchemeGroupVersion, encodeMetaInternal)
+	}
+}
+
+func encodeMetaInternal(obj runtime.Object, gv schema.GroupVersion) ([]byte, error) {
+	codecs := metainternalversionscheme.Codecs
+	info, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+	var buf bytes.Buffer
+	if err := codecs.EncoderForVersion(info.Serializer, gv).Encode(obj, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // auditPatch records a patch's body.

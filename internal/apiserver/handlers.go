@@ -442,6 +442,7 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 		one := int64(1)
 		opts.GracePeriodSeconds = &one
 	}
+	auditDeleteOptions(r, opts)
 	return opts, nil
 }
 

@@ -294,6 +294,15 @@ func (r *Request) ResponseRaw(raw []byte) {
 	if !r.Level().GreaterOrEqual(auditinternal.LevelRequestResponse) {
 		return
 	}
+	r.mu.Lock()
+	omit := r.cfg.OmitManagedFields
+	r.mu.Unlock()
+	if omit {
+		raw = listWithoutManagedFields(raw)
+	}
+	if raw == nil {
+		return
+	}
 	r.visit(func(ev *auditv1.Event) {
 		ev.ResponseObject = &runtime.Unknown{Raw: raw, ContentType: runtime.ContentTypeJSON}
 	})
@@ -311,6 +320,28 @@ func (r *Request) encode(obj runtime.Object, gv schema.GroupVersion, enc Encoder
 	b, err := enc(obj, gv)
 	if err != nil {
 		r.auditor.logger.Error("encoding an object for the audit log failed", "auditID", r.auditID, "err", err)
+		return nil
+	}
+	return b
+}
+
+// listWithoutManagedFields drops the managedFields of a JSON list's
+// items (nil when the list does not decode).
+func listWithoutManagedFields(raw []byte) []byte {
+	var l map[string]any
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return nil
+	}
+	items, _ := l["items"].([]any)
+	for _, it := range items {
+		if o, ok := it.(map[string]any); ok {
+			if m, ok := o["metadata"].(map[string]any); ok {
+				delete(m, "managedFields")
+			}
+		}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
 		return nil
 	}
 	return b

@@ -16,7 +16,9 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	upstream "k8s.io/apiserver/pkg/audit/policy"
 	"k8s.io/client-go/kubernetes"
@@ -39,6 +41,7 @@ rules:
     resources: ["configmaps"]
 - level: RequestResponse
   omitStages: ["RequestReceived"]
+  omitManagedFields: true
   resources:
   - group: ""
     resources: ["configmaps", "secrets", "serviceaccounts/token"]
@@ -170,6 +173,9 @@ func TestAuditLog(t *testing.T) {
 		if ev.ResponseObject == nil || !strings.Contains(string(ev.ResponseObject.Raw), string(cm.UID)) {
 			t.Errorf("responseObject %v", ev.ResponseObject)
 		}
+		if strings.Contains(string(ev.ResponseObject.Raw), "managedFields") || len(cm.ManagedFields) == 0 {
+			t.Errorf("managedFields in %s (the rule omits them)", ev.ResponseObject.Raw)
+		}
 		if ev.StageTimestamp.Before(&ev.RequestReceivedTimestamp) {
 			t.Errorf("stage at %v before the request at %v", ev.StageTimestamp, ev.RequestReceivedTimestamp)
 		}
@@ -297,6 +303,9 @@ func TestAuditLog(t *testing.T) {
 			!strings.Contains(string(ev.ResponseObject.Raw), `"kind":"ConfigMapList"`) || !strings.Contains(string(ev.ResponseObject.Raw), `"name":"cm1"`) {
 			t.Errorf("list %+v", ev)
 		}
+		if strings.Contains(string(evs[1].ResponseObject.Raw), "managedFields") {
+			t.Errorf("managedFields in %s (the rule omits them)", evs[1].ResponseObject.Raw)
+		}
 	})
 
 	t.Run("Forbidden", func(t *testing.T) {
@@ -351,6 +360,30 @@ func TestAuditLog(t *testing.T) {
 			if len(evs) != 2 {
 				t.Errorf("events of %s: %v", id, stagesOf(evs))
 			}
+		}
+	})
+
+	t.Run("DeleteOptions", func(t *testing.T) {
+		bg := metav1.DeletePropagationBackground
+		opts := metav1.DeleteOptions{PropagationPolicy: &bg}
+		if err := s.admin.CoreV1().ConfigMaps(ns).Delete(ctx, "cm1", opts); err != nil {
+			t.Fatal(err)
+		}
+		evs := waitEvents(t, s.log, func(ev *auditv1.Event) bool {
+			return ev.Verb == "delete" && ev.ObjectRef != nil && ev.ObjectRef.Name == "cm1"
+		}, auditv1.StageResponseComplete)
+		if len(evs) != 1 || evs[0].RequestObject == nil {
+			t.Fatalf("delete events %+v", evs)
+		}
+		// Upstream's delete handler encodes its options with meta's
+		// internal scheme.
+		info, _ := runtime.SerializerInfoForMediaType(metainternalversionscheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+		var want bytes.Buffer
+		if err := metainternalversionscheme.Codecs.EncoderForVersion(info.Serializer, corev1.SchemeGroupVersion).Encode(&opts, &want); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(evs[0].RequestObject.Raw); got != strings.TrimSpace(want.String()) {
+			t.Errorf("requestObject %s, upstream's %s", got, want.String())
 		}
 	})
 
