@@ -79,3 +79,31 @@ func TestTruncate(t *testing.T) {
 		t.Error("an event too large without objects was not dropped")
 	}
 }
+
+// TestBatch: in batch mode events are queued and written by Run, which
+// writes what is queued before it returns; a full queue drops events.
+func TestBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := OpenLog(LogConfig{Path: path, Mode: ModeBatch, BufferSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		err := l.Write([]byte("line\n"))
+		if (err != nil) != (i >= 10) {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "line\n"); n != 10 {
+		t.Errorf("%d lines written, want the 10 queued", n)
+	}
+}
