@@ -264,4 +264,16 @@ func TestPodSecurityDisabled(t *testing.T) {
 	if w := warnings.take(); len(w) != 0 {
 		t.Errorf("warnings without PodSecurity: %q", w)
 	}
+	// The configuration file is read all the same, as upstream's.
+	bad := filepath.Join(t.TempDir(), "admission.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugin: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := registest.Start(t.Context(), registest.Options{DisableAdmissionPlugins: []string{"PodSecurity"}, AdmissionControlConfigFile: bad})
+	if err == nil {
+		s.Stop()
+		t.Error("a server started with a malformed --admission-control-config-file")
+	} else if !strings.Contains(err.Error(), `unknown field "plugin"`) {
+		t.Errorf("malformed configuration: %v", err)
+	}
 }

@@ -10,7 +10,10 @@ import (
 // configured by the PodSecurity entry of --admission-control-config-file.
 func podSecurityAdmission(env *admissionEnv) (registry.Admission, error) {
 	if !env.o.admissionPluginOn(podsecurity.PluginName) {
-		return nil, nil
+		// upstream reads the file whichever plugins run: a bad one
+		// stops the start
+		_, err := podsecurity.ReadAdmissionConfiguration(env.o.AdmissionControlConfigFile)
+		return nil, err
 	}
 	return podsecurity.New(podsecurity.Config{Registry: env.reg, ConfigFile: env.o.AdmissionControlConfigFile})
 }

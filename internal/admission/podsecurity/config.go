@@ -34,15 +34,20 @@ var admissionConfigurationVersions = map[string]bool{
 	"apiserver.config.k8s.io/v1": true, "apiserver.config.k8s.io/v1alpha1": true, "apiserver.k8s.io/v1alpha1": true,
 }
 
-// pluginConfig returns the configuration of the named plugin in the
-// AdmissionConfiguration file, nil when there is none, as upstream's
-// ReadAdmissionConfiguration and ConfigFor: a nested configuration
-// first, else the file at the plugin's path (relative to the file's
-// directory). A file of one of the two legacy unversioned formats
-// (imagePolicy, podNodeSelectorPluginConfig) configures nothing here.
-func pluginConfig(file, plugin string) ([]byte, error) {
+// AdmissionConfiguration is a read --admission-control-config-file.
+type AdmissionConfiguration struct {
+	file string
+	conf *admissionConfiguration // nil: no file, or a legacy one
+}
+
+// ReadAdmissionConfiguration reads an AdmissionConfiguration file as
+// upstream's ReadAdmissionConfiguration (whichever plugins run): strictly
+// decoded; a file of one of the two legacy unversioned formats
+// (imagePolicy, podNodeSelectorPluginConfig) configures no plugin here.
+// Empty file: no configuration.
+func ReadAdmissionConfiguration(file string) (*AdmissionConfiguration, error) {
 	if file == "" {
-		return nil, nil
+		return &AdmissionConfiguration{}, nil
 	}
 	data, err := readBounded(file)
 	if err != nil {
@@ -52,30 +57,40 @@ func pluginConfig(file, plugin string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admission control configuration %q: %v", file, err)
 	}
-	var conf admissionConfiguration
 	var typeMeta struct{ APIVersion, Kind string }
 	_ = json.Unmarshal(js, &typeMeta)
-	conf.APIVersion, conf.Kind = typeMeta.APIVersion, typeMeta.Kind
-	if conf.Kind != "AdmissionConfiguration" || !admissionConfigurationVersions[conf.APIVersion] {
+	if typeMeta.Kind != "AdmissionConfiguration" || !admissionConfigurationVersions[typeMeta.APIVersion] {
 		var legacy map[string]any
 		if json.Unmarshal(js, &legacy) == nil {
 			_, image := legacy["imagePolicy"]
 			_, selector := legacy["podNodeSelectorPluginConfig"]
 			if image || selector {
-				return nil, nil
+				return &AdmissionConfiguration{file: file}, nil
 			}
 		}
-		if conf.Kind == "" || conf.APIVersion == "" {
+		if typeMeta.Kind == "" || typeMeta.APIVersion == "" {
 			return nil, fmt.Errorf("admission control configuration %q: Object 'Kind' or 'apiVersion' is missing", file)
 		}
-		return nil, fmt.Errorf("admission control configuration %q: no kind %q is registered for version %q", file, conf.Kind, conf.APIVersion)
+		return nil, fmt.Errorf("admission control configuration %q: no kind %q is registered for version %q", file, typeMeta.Kind, typeMeta.APIVersion)
 	}
+	conf := &admissionConfiguration{}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields() // upstream decodes strictly
-	if err := dec.Decode(&conf); err != nil {
+	if err := dec.Decode(conf); err != nil {
 		return nil, fmt.Errorf("admission control configuration %q: %v", file, err)
 	}
-	for _, p := range conf.Plugins {
+	return &AdmissionConfiguration{file: file, conf: conf}, nil
+}
+
+// ConfigFor returns the configuration of the named plugin, nil when there
+// is none, as upstream's ConfigFor: a nested configuration first, else
+// the file at the plugin's path (relative to the configuration file's
+// directory).
+func (c *AdmissionConfiguration) ConfigFor(plugin string) ([]byte, error) {
+	if c.conf == nil {
+		return nil, nil
+	}
+	for _, p := range c.conf.Plugins {
 		if p.Name != plugin {
 			continue
 		}
@@ -87,7 +102,7 @@ func pluginConfig(file, plugin string) ([]byte, error) {
 		}
 		path := p.Path
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(file), path)
+			path = filepath.Join(filepath.Dir(c.file), path)
 		}
 		b, err := readBounded(path)
 		if err != nil {
@@ -96,6 +111,16 @@ func pluginConfig(file, plugin string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, nil
+}
+
+// pluginConfig reads the file and returns the named plugin's
+// configuration.
+func pluginConfig(file, plugin string) ([]byte, error) {
+	c, err := ReadAdmissionConfiguration(file)
+	if err != nil {
+		return nil, err
+	}
+	return c.ConfigFor(plugin)
 }
 
 // loadConfiguration decodes a PodSecurityConfiguration
