@@ -260,3 +260,29 @@ func BenchmarkCreateWithQuota(b *testing.B) {
 		}
 	}
 }
+
+// TestQuotaPluginDisabled: with --disable-admission-plugins ResourceQuota
+// nothing is refused, and the controller still keeps the status current.
+func TestQuotaPluginDisabled(t *testing.T) {
+	srv, err := registest.Start(t.Context(), registest.Options{DisableAdmissionPlugins: []string{"ResourceQuota"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	ctx, cs := t.Context(), kubernetes.NewForConfigOrDie(srv.Config())
+	quotaNamespace(t, ctx, cs, "off")
+	if _, err := cs.CoreV1().ResourceQuotas("off").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "s"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/secrets": resource.MustParse("1")}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuota(t, ctx, cs, "off", "s", nil)
+	for i := range 3 {
+		if _, err := cs.CoreV1().Secrets("off").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint("s", i)}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cs.CoreV1().Secrets("off").Delete(ctx, "s0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuota(t, ctx, cs, "off", "s", func(q *corev1.ResourceQuota) bool { return used(q, "count/secrets") == 2 })
+}

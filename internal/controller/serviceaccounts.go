@@ -169,7 +169,7 @@ func (c *ServiceAccounts) sync(ctx context.Context, ns string) error {
 	sas := c.store("serviceaccounts")
 	if _, err := sas.Get(ctx, ns, DefaultServiceAccount, &metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		_, err = sas.Create(ctx, ns, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: DefaultServiceAccount}}, registry.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) && !apierrors.IsForbidden(err) { // Forbidden: the namespace is terminating
+		if err != nil && !apierrors.IsAlreadyExists(err) && !terminating(err) {
 			return err
 		}
 	} else if err != nil {
@@ -192,7 +192,7 @@ func (c *ServiceAccounts) publishRootCA(ctx context.Context, ns string) error {
 	if apierrors.IsNotFound(err) {
 		_, err = cms.Create(ctx, ns, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: RootCAConfigMap,
 			Annotations: map[string]string{descriptionAnnotation: rootCADescription}}, Data: want}, registry.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) || apierrors.IsForbidden(err) {
+		if apierrors.IsAlreadyExists(err) || terminating(err) {
 			return nil
 		}
 		return err
@@ -221,4 +221,10 @@ func (c *ServiceAccounts) publishRootCA(ctx context.Context, ns string) error {
 		return nil
 	}
 	return err
+}
+
+// terminating reports the 403 of a create in a terminating namespace;
+// another 403 (a quota whose status is not known yet) is tried again.
+func terminating(err error) bool {
+	return apierrors.IsForbidden(err) && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }

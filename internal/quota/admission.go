@@ -23,12 +23,18 @@ import (
 // it is written, concurrent creates through any number of servers never
 // exceed a quota. A dry-run request is checked, not charged.
 type Admission struct {
-	c *Controller
+	c       *Controller
+	observe bool // tell c of deletions only: the plugin is disabled
 }
 
 // NewAdmission returns the plugin; c is the controller of the same
 // registry, told of the deletions and charges the plugin sees.
 func NewAdmission(c *Controller) *Admission { return &Admission{c: c} }
+
+// NewObserver returns what runs in place of the plugin when it is
+// disabled: it tells c of deletions (replenishment), never refuses nor
+// charges.
+func NewObserver(c *Controller) *Admission { return &Admission{c: c, observe: true} }
 
 // Admit does nothing: ResourceQuota only validates.
 func (*Admission) Admit(context.Context, *registry.Attributes) error { return nil }
@@ -53,7 +59,7 @@ func (q *Admission) Validate(ctx context.Context, a *registry.Attributes) error 
 	if a.Operation == registry.OpUpdate && !a.DryRun && endsLife(a.Object, a.OldObject) {
 		q.c.replenish(a.Namespace) // upstream's replenishment on a pod turning terminal
 	}
-	if !e.handles(a.Operation, a.Subresource, a.Object, a.OldObject) {
+	if q.observe || !e.handles(a.Operation, a.Subresource, a.Object, a.OldObject) {
 		return nil
 	}
 	quotas, err := q.c.quotas(ctx, a.Namespace, true)
