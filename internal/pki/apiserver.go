@@ -35,7 +35,9 @@ func (p APIServer) Path(name string) string { return filepath.Join(p.Dir, name) 
 // EnsureAPIServer creates, once, a self-signed CA, a serving certificate for
 // localhost, the loopback addresses, the kubernetes service names and
 // hosts, and an admin client certificate (CN admin, O system:masters), in
-// dir. Existing files are kept: a restarted server keeps its identity.
+// dir. Existing files are kept: a restarted server keeps its identity. A
+// CA already there without the rest (a server that joined a cluster got
+// the first server's) signs the new certificates.
 func EnsureAPIServer(dir string, hosts ...string) (APIServer, error) {
 	p := APIServer{Dir: dir}
 	if err := os.MkdirAll(dir, DirMode); err != nil {
@@ -44,7 +46,11 @@ func EnsureAPIServer(dir string, hosts ...string) (APIServer, error) {
 	if _, err := os.Stat(p.Path(AdminKeyFile)); err == nil {
 		return p, nil
 	}
-	ca, err := NewCA("regis-ca", CAValidity)
+	ca, err := LoadCA(p.Path(CAFile), p.Path(CAKeyFile))
+	fresh := errors.Is(err, os.ErrNotExist)
+	if fresh {
+		ca, err = NewCA("regis-ca", CAValidity)
+	}
 	if err != nil {
 		return p, err
 	}
@@ -67,8 +73,10 @@ func EnsureAPIServer(dir string, hosts ...string) (APIServer, error) {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	if err := ca.Save(p.Path(CAFile), p.Path(CAKeyFile)); err != nil {
-		return p, err
+	if fresh {
+		if err := ca.Save(p.Path(CAFile), p.Path(CAKeyFile)); err != nil {
+			return p, err
+		}
 	}
 	if err := ca.IssueFiles(serving, p.Path(ServingCertFile), p.Path(ServingKeyFile)); err != nil {
 		return p, err

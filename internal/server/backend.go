@@ -61,6 +61,7 @@ type Backend struct {
 	joinCA        *pki.CA
 	overrides     *overrideBackends // --etcd-servers-overrides (overrides.go)
 	joinTokenFile string
+	sharedDir     string // the API PKI directory whose CA and keys joiners get
 	dataDir       string
 	leave         bool
 

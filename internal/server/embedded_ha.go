@@ -21,6 +21,7 @@ import (
 	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/etcd/join"
 	"github.com/regis-dev/regis/internal/pki"
+	"github.com/regis-dev/regis/internal/serviceaccount"
 )
 
 // Embedded HA, as k3s offers it: the embedded etcd of several servers as
@@ -111,13 +112,15 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 		}
 		b.joinCA = ca
 		b.joinTokenFile = filepath.Join(dataDir, JoinTokenFile)
+		b.sharedDir = o.pkiDir()
 	case !hasData:
 		tok, _ := join.ParseToken(o.JoinToken) // validated
 		b.log.Info("joining the embedded etcd cluster", "server", o.Join, "name", name, "peer-url", peerURL)
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		var joined *join.Joined
 		for {
-			joined, err = join.Join(jctx, join.Request{URL: o.Join, Token: tok, Name: name, PeerURL: peerURL, ClientURL: clientURL, PKIDir: p.Dir})
+			joined, err = join.Join(jctx, join.Request{URL: o.Join, Token: tok, Name: name, PeerURL: peerURL, ClientURL: clientURL, PKIDir: p.Dir,
+				SharedDir: o.pkiDir(), SharedNames: sharedFiles})
 			if err == nil || !join.Retryable(err) || jctx.Err() != nil {
 				break
 			}
@@ -132,6 +135,12 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 			return err
 		}
 		mc.InitialCluster, mc.InitialClusterState, promote, others = joined.InitialCluster, "existing", joined.MemberID, joined.ClientURLs
+		if len(joined.Shared) > 0 {
+			b.log.Info("joined: the cluster's API CA and service account key taken from the first server", "files", joined.Shared)
+		}
+		if len(joined.Kept) > 0 {
+			b.log.Warn("joined: kept this server's own files instead of the cluster's: its clients and tokens are not good on the other servers", "files", joined.Kept)
+		}
 	}
 	mc.Client = etcd.TLSFiles{CertFile: filepath.Join(p.Dir, etcd.PKIServerCertFile), KeyFile: filepath.Join(p.Dir, etcd.PKIServerKeyFile),
 		TrustedCAFile: p.CAFile(), ClientCertAuth: true}
@@ -183,6 +192,31 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 	return nil
 }
 
+// sharedFiles are the files of the API's PKI directory a joining server
+// takes from the first one, when it has none of its own: the API's CA
+// (so each server's admin certificate and serving certificate come from
+// one CA, and kube-root-ca.crt is the same through every server) and the
+// service account signing key (a token issued by one server is good on
+// the others). Files given by flags (--tls-cert-file,
+// --service-account-signing-key-file…) are the operator's to share.
+var sharedFiles = []string{pki.CAFile, pki.CAKeyFile, serviceaccount.SigningKeyFile}
+
+// readShared reads the shared files of dir that exist.
+func readShared(dir string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, name := range sharedFiles {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[name] = data
+	}
+	return out, nil
+}
+
 // memberName returns the name of the data directory's member, made up and
 // recorded on the first start: the host's name and a random suffix.
 func memberName(dataDir string) (string, error) {
@@ -224,7 +258,8 @@ func (b *Backend) joinHandler(api http.Handler, tlsCfg *tls.Config) (http.Handle
 		return nil, err
 	}
 	b.log.Info("join token written: other servers join with --join and --join-token", "file", b.joinTokenFile)
-	s := &join.Server{Token: tok, CA: b.joinCA, Cluster: b.Client.Cluster, Logger: b.log.With("component", "etcd-join")}
+	s := &join.Server{Token: tok, CA: b.joinCA, Cluster: b.Client.Cluster, Logger: b.log.With("component", "etcd-join"),
+		Shared: func() (map[string][]byte, error) { return readShared(b.sharedDir) }}
 	return s.Wrap(api), nil
 }
 

@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 
 	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/etcd/cluster"
@@ -108,6 +112,7 @@ func TestEmbeddedHA(t *testing.T) {
 	ns := newNamespace(t, s1.Clientset(t))
 	createCM(t, s1, ns, "a")
 	getCM(t, s3, ns, "a")
+	sharedCredentials(t, s1, s2, ns)
 
 	// A wrong token is refused.
 	bad := cluster.NewRegis(t, "bad", filepath.Join(base, "bad"), "--join", s1.URL, "--join-token", strings.Replace(token, secret, strings.Repeat("0", len(secret)), 1))
@@ -155,5 +160,45 @@ func TestEmbeddedHA(t *testing.T) {
 				t.Errorf("%s's log holds the join secret: %s", p.Name, line)
 			}
 		}
+	}
+}
+
+// sharedCredentials checks that a joined server took the first one's API
+// CA and service account key: s1's admin credentials and a token s1
+// issued are good on s2.
+func sharedCredentials(t *testing.T, s1, s2 *cluster.Regis, ns string) {
+	t.Helper()
+	for _, name := range []string{"ca.crt", "ca.key", "sa.key"} {
+		a, errA := os.ReadFile(filepath.Join(s1.DataDir, "pki", name))
+		b, errB := os.ReadFile(filepath.Join(s2.DataDir, "pki", name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("pki/%s differs between the first and a joined server (%v, %v)", name, errA, errB)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cross := s1.Config(t)
+	cross.Host = s2.URL
+	if _, err := kubernetes.NewForConfigOrDie(cross).CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+		t.Errorf("the first server's admin credentials on a joined server: %v", err)
+	}
+	var token string
+	for token == "" {
+		tr, err := s1.Clientset(t).CoreV1().ServiceAccounts(ns).CreateToken(ctx, "default",
+			&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
+		switch {
+		case err == nil:
+			token = tr.Status.Token
+		case ctx.Err() != nil:
+			t.Fatalf("a token for %s/default: %v", ns, err)
+		default:
+			time.Sleep(100 * time.Millisecond) // the account's controller
+		}
+	}
+	bearer := rest.AnonymousClientConfig(cross)
+	bearer.BearerToken = token
+	r, err := kubernetes.NewForConfigOrDie(bearer).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if want := "system:serviceaccount:" + ns + ":default"; err != nil || r.Status.UserInfo.Username != want {
+		t.Errorf("a token of the first server on a joined server: %v %v, want %s", r, err, want)
 	}
 }

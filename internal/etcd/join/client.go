@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +34,10 @@ type Request struct {
 	// PKIDir receives the member's etcd PKI files (etcd.PKI's names; no
 	// CA key).
 	PKIDir string
+	// SharedDir receives the files the server shares (Server.Shared)
+	// whose names are in SharedNames; a file already there is kept.
+	SharedDir   string
+	SharedNames []string
 }
 
 // Joined is the answer of an accepted join.
@@ -43,6 +48,9 @@ type Joined struct {
 	MemberID uint64
 	// ClientURLs are the other members' client URLs, for Promote.
 	ClientURLs []string
+	// Shared are the shared files written to Request.SharedDir; Kept
+	// those that were there already and were left alone.
+	Shared, Kept []string
 }
 
 // Join asks the server of r.URL to add the member, with keys made here
@@ -126,7 +134,35 @@ func Join(ctx context.Context, r Request) (*Joined, error) {
 			return nil, err
 		}
 	}
-	return &Joined{InitialCluster: out.InitialCluster, MemberID: out.MemberID, ClientURLs: out.ClientURLs}, nil
+	j := &Joined{InitialCluster: out.InitialCluster, MemberID: out.MemberID, ClientURLs: out.ClientURLs}
+	if j.Shared, j.Kept, err = writeShared(r, out.Shared); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// writeShared writes the shared files r asks for that are not there yet
+// (private: 0600), and returns the names written and kept.
+func writeShared(r Request, files map[string][]byte) (written, kept []string, err error) {
+	for _, name := range r.SharedNames {
+		data, ok := files[name]
+		if !ok || r.SharedDir == "" || name != filepath.Base(name) {
+			continue
+		}
+		path := filepath.Join(r.SharedDir, name)
+		if _, err := os.Stat(path); err == nil {
+			kept = append(kept, name)
+			continue
+		}
+		if err := pki.EnsureDir(r.SharedDir); err != nil {
+			return nil, nil, err
+		}
+		if err := pki.WriteFile(path, data, pki.KeyMode); err != nil {
+			return nil, nil, err
+		}
+		written = append(written, name)
+	}
+	return written, kept, nil
 }
 
 // retryable is an error of a join worth trying again: etcd was not ready

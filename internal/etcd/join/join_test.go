@@ -3,9 +3,11 @@ package join_test
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +27,10 @@ func TestJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &join.Server{CA: ca, Cluster: cl.Cluster, Logger: slog.New(slog.DiscardHandler)}
+	s := &join.Server{CA: ca, Cluster: cl.Cluster, Logger: slog.New(slog.DiscardHandler),
+		Shared: func() (map[string][]byte, error) {
+			return map[string][]byte{"ca.key": []byte("the CA"), "sa.key": []byte("the SA key"), "../evil": []byte("x")}, nil
+		}}
 	hs := httptest.NewUnstartedServer(s.Wrap(http.NotFoundHandler()))
 	hs.StartTLS()
 	defer hs.Close()
@@ -53,9 +58,26 @@ func TestJoin(t *testing.T) {
 	}
 
 	r := req(tok, "m2", "https://10.1.2.3:2380")
+	// The shared files asked for and missing are written; one already
+	// there is kept; names with a path are never written.
+	r.SharedDir, r.SharedNames = t.TempDir(), []string{"ca.key", "sa.key", "../evil"}
+	if err := os.WriteFile(filepath.Join(r.SharedDir, "sa.key"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	joined, err := join.Join(ctx, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(joined.Shared, joined.Kept) != "[ca.key] [sa.key]" {
+		t.Errorf("shared %v, kept %v", joined.Shared, joined.Kept)
+	}
+	for name, want := range map[string]string{"ca.key": "the CA", "sa.key": "mine"} {
+		if got, err := os.ReadFile(filepath.Join(r.SharedDir, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q %v, want %q", name, got, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(r.SharedDir), "evil")); err == nil {
+		t.Error("a shared name with a path was written outside the directory")
 	}
 	if !strings.Contains(joined.InitialCluster, "m2=https://10.1.2.3:2380") {
 		t.Errorf("initial cluster %q", joined.InitialCluster)

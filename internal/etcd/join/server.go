@@ -54,6 +54,9 @@ type response struct {
 	// ClientURLs are the other members' client URLs (a learner serves
 	// no member API: it is promoted through them).
 	ClientURLs []string `json:"clientURLs"`
+	// Shared are the files every server of the cluster holds alike (the
+	// API's CA, the service account signing key), by file name.
+	Shared map[string][]byte `json:"shared,omitempty"`
 }
 
 // Server answers joins for one etcd cluster.
@@ -66,6 +69,11 @@ type Server struct {
 	Cluster clientv3.Cluster
 	// Logger gets a line per join (never the secret).
 	Logger *slog.Logger
+	// Shared, when set, returns the files the joiners get as they are
+	// (file name to content), as k3s's bootstrap data: the API's CA and
+	// the service account key, so that every server's clients and tokens
+	// are good on the others. Only a joiner with the token gets them.
+	Shared func() (map[string][]byte, error)
 }
 
 // Wrap serves Path with s and everything else with next.
@@ -202,5 +210,10 @@ func (s *Server) join(ctx context.Context, req request) (*response, int, error) 
 		}
 	}
 	out.InitialCluster, out.MemberID = strings.Join(initial, ","), id
+	if s.Shared != nil {
+		if out.Shared, err = s.Shared(); err != nil {
+			return nil, http.StatusInternalServerError, fmt.Errorf("shared files: %w", err)
+		}
+	}
 	return out, http.StatusOK, nil
 }
