@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
@@ -155,5 +158,60 @@ func BenchmarkValidatePod(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestNamespaceCheckBounded: a new enforce level is checked against at
+// most upstream's 3000 existing pods, which the warnings say.
+func TestNamespaceCheckBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 3001 pods")
+	}
+	reg := cachedRegistry(t)
+	ctx := t.Context()
+	namespace(t, reg, "crowded", nil)
+	pods, _ := reg.Lookup(corev1.SchemeGroupVersion.WithResource("pods"))
+	const n = 3001
+	for i := range n {
+		spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}
+		spec.HostNetwork = i == n-1 // the last one (by name) breaks baseline
+		if _, err := pods.Create(ctx, "crowded", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%04d", i)}, Spec: spec},
+			registry.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The watch cache has them all.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		list, err := pods.List(ctx, "crowded", &metainternalversion.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.(*corev1.PodList).Items) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watch cache lags")
+		}
+	}
+	p, err := podsecurity.New(podsecurity.Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crowded"}}
+	labeled := old.DeepCopy()
+	labeled.Labels = map[string]string{"pod-security.kubernetes.io/enforce": "baseline"}
+	var warnings []string
+	wctx := registry.WithWarnings(ctx, func(m string) { warnings = append(warnings, m) })
+	start := time.Now()
+	if err := p.Validate(wctx, &registry.Attributes{Operation: registry.OpUpdate, Object: labeled, OldObject: old,
+		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), Resource: corev1.SchemeGroupVersion.WithResource("namespaces"),
+		Namespace: "crowded", Name: "crowded"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a new enforce level checked against %d pods in %v", n, time.Since(start))
+	// One warning: the violating pod, last by name, was left out.
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "new PodSecurity enforce level only checked against the first ") ||
+		!strings.HasSuffix(warnings[0], " of 3001 existing pods") {
+		t.Errorf("warnings: %q", warnings)
 	}
 }
