@@ -43,6 +43,9 @@ type Config struct {
 	// exempt, error) on the request's audit event, as upstream's
 	// audit.AddAuditAnnotations; nil drops them.
 	AuditAnnotations func(ctx context.Context, keysAndValues ...string)
+	// Metrics, when set, count the evaluations, exemptions and errors
+	// (upstream's pod_security_* metrics); nil counts nothing.
+	Metrics *Metrics
 }
 
 // Plugin is the PodSecurity admission plugin: a validating plugin (its
@@ -81,7 +84,7 @@ func newPlugin(cfg Config, data []byte) (*Plugin, error) {
 	d := &psadmission.Admission{
 		Configuration:    conf,
 		Evaluator:        evaluator,
-		Metrics:          noMetrics{},
+		Metrics:          metricsOf(cfg),
 		PodSpecExtractor: psadmission.DefaultPodSpecExtractor{},
 		NamespaceGetter:  namespaceGetter{reg: cfg.Registry},
 		PodLister:        podLister{reg: cfg.Registry},
@@ -152,11 +155,9 @@ func refusal(a *registry.Attributes, result *admissionv1.AdmissionResponse) erro
 	return err
 }
 
-// noMetrics drops the library's metrics (regis does not serve
-// pod_security_evaluations_total).
-type noMetrics struct{}
-
-func (noMetrics) RecordEvaluation(metrics.Decision, psapi.LevelVersion, metrics.Mode, psapi.Attributes) {
+func metricsOf(cfg Config) metrics.Recorder {
+	if cfg.Metrics == nil {
+		return noMetrics{}
+	}
+	return cfg.Metrics
 }
-func (noMetrics) RecordExemption(psapi.Attributes)   {}
-func (noMetrics) RecordError(bool, psapi.Attributes) {}

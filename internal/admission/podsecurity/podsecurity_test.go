@@ -16,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/regis-dev/regis/internal/admission/podsecurity"
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
@@ -75,7 +78,8 @@ func TestValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var audit []string
-	p, err := podsecurity.New(podsecurity.Config{Registry: reg, ConfigFile: file,
+	m := podsecurity.NewMetrics(1, 37)
+	p, err := podsecurity.New(podsecurity.Config{Registry: reg, ConfigFile: file, Metrics: m,
 		AuditAnnotations: func(_ context.Context, kv ...string) { audit = append(audit, kv...) }})
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +118,23 @@ func TestValidate(t *testing.T) {
 	}
 	if got["pod-security.kubernetes.io/audit-violations"] != `would violate PodSecurity "baseline:latest": host namespaces (hostPID=true)` {
 		t.Errorf("audit annotations: %q", audit)
+	}
+
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(m.Collectors()...)
+	wantMetrics := `
+# HELP pod_security_evaluations_total Number of policy evaluations that occurred, not counting ignored or exempt requests.
+# TYPE pod_security_evaluations_total counter
+pod_security_evaluations_total{decision="allow",mode="enforce",policy_level="privileged",policy_version="latest",request_operation="create",resource="pod",subresource=""} 1
+pod_security_evaluations_total{decision="deny",mode="audit",policy_level="baseline",policy_version="latest",request_operation="create",resource="pod",subresource=""} 1
+pod_security_evaluations_total{decision="deny",mode="enforce",policy_level="baseline",policy_version="latest",request_operation="create",resource="pod",subresource=""} 1
+pod_security_evaluations_total{decision="deny",mode="warn",policy_level="baseline",policy_version="latest",request_operation="create",resource="pod",subresource=""} 1
+# HELP pod_security_exemptions_total Number of exempt requests, not counting ignored or out of scope requests.
+# TYPE pod_security_exemptions_total counter
+pod_security_exemptions_total{request_operation="create",resource="pod",subresource=""} 1
+`
+	if err := testutil.GatherAndCompare(promReg, strings.NewReader(wantMetrics)); err != nil {
+		t.Error(err)
 	}
 
 	// Deletes and other resources are not looked at.
