@@ -30,36 +30,50 @@ const (
 	defaultServiceAccountAttempts = 10
 )
 
-// ServiceAccountAdmission is upstream's ServiceAccount admission plugin
-// on the creation of a pod (a step of the admission chain, before the
-// mutating webhooks as upstream orders it): spec.serviceAccountName
-// defaults to "default", the account must exist (403 otherwise), its
-// token is mounted in every container as the kube-api-access-XXXXX
-// projected volume unless automountServiceAccountToken (the pod's, else
-// the account's) is false, and its image pull secrets are copied when the
-// pod names none. The accounts are read from reg.
+// ServiceAccountAdmission is upstream's ServiceAccount admission plugin, a
+// step of the admission chain (before the mutating webhooks, as upstream
+// orders it). On the creation of a pod, its mutating half defaults
+// spec.serviceAccountName to "default", refuses (403) an account that does
+// not exist, mounts its token in every container as the
+// kube-api-access-XXXXX projected volume unless automountServiceAccountToken
+// (the pod's, else the account's) is false, and copies its image pull
+// secrets when the pod names none; both halves then check what upstream's
+// Validate checks (mirror pods reference no account or secret; an account
+// annotated kubernetes.io/enforce-mountable-secrets limits the pod's, and
+// its ephemeral containers', secrets to those it lists). The accounts are
+// read from reg.
 func ServiceAccountAdmission(reg *registry.Registry) registry.Admission {
-	return registry.Mutating(func(ctx context.Context, a *registry.Attributes) error {
-		if a.Operation != registry.OpCreate || a.Subresource != "" || a.Resource.GroupResource() != podsGR {
-			return nil
-		}
-		pod, ok := a.Object.(*corev1.Pod)
-		if !ok {
-			return nil
-		}
-		return admitPodServiceAccount(ctx, reg, a, pod)
-	})
+	return serviceAccountPlugin{reg: reg}
 }
+
+type serviceAccountPlugin struct{ reg *registry.Registry }
 
 var podsGR = schema.GroupResource{Resource: "pods"}
 
-func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, a *registry.Attributes, pod *corev1.Pod) error {
-	if _, mirror := pod.Annotations[mirrorPodAnnotation]; mirror {
-		if pod.Spec.ServiceAccountName != "" {
-			return AdmissionForbidden(a, fmt.Errorf("a mirror pod may not reference service accounts"))
-		}
+// Admit is upstream's Admit.
+func (p serviceAccountPlugin) Admit(ctx context.Context, a *registry.Attributes) error {
+	pod, ok := serviceAccountPod(a)
+	if !ok || a.Operation != registry.OpCreate {
 		return nil
 	}
+	if _, mirror := pod.Annotations[mirrorPodAnnotation]; !mirror {
+		if err := admitPodServiceAccount(ctx, p.reg, a, pod); err != nil {
+			return err
+		}
+	}
+	return validatePodServiceAccount(ctx, p.reg, a, pod)
+}
+
+// Validate is upstream's Validate.
+func (p serviceAccountPlugin) Validate(ctx context.Context, a *registry.Attributes) error {
+	pod, ok := serviceAccountPod(a)
+	if !ok {
+		return nil
+	}
+	return validatePodServiceAccount(ctx, p.reg, a, pod)
+}
+
+func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, a *registry.Attributes, pod *corev1.Pod) error {
 	if pod.Spec.ServiceAccountName == "" {
 		pod.Spec.ServiceAccountName = pod.Spec.DeprecatedServiceAccount // upstream's v1 conversion
 	}
@@ -68,9 +82,9 @@ func admitPodServiceAccount(ctx context.Context, reg *registry.Registry, a *regi
 	}
 	// Upstream's conversion to v1 writes the deprecated alias too.
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
-	sa, err := serviceAccount(ctx, reg, pod.Namespace, pod.Spec.ServiceAccountName)
+	sa, err := serviceAccount(ctx, reg, a.Namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
-		return AdmissionForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err))
+		return AdmissionForbidden(a, fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))
 	}
 	if automount(sa, pod) {
 		mountServiceAccountToken(pod)
