@@ -23,18 +23,12 @@ import (
 // it is written, concurrent creates through any number of servers never
 // exceed a quota. A dry-run request is checked, not charged.
 type Admission struct {
-	c       *Controller
-	observe bool // tell c of deletions only: the plugin is disabled
+	c *Controller
 }
 
 // NewAdmission returns the plugin; c is the controller of the same
-// registry, told of the deletions and charges the plugin sees.
+// registry, told of the charges the plugin makes.
 func NewAdmission(c *Controller) *Admission { return &Admission{c: c} }
-
-// NewObserver returns what runs in place of the plugin when it is
-// disabled: it tells c of deletions (replenishment), never refuses nor
-// charges.
-func NewObserver(c *Controller) *Admission { return &Admission{c: c, observe: true} }
 
 // Admit does nothing: ResourceQuota only validates.
 func (*Admission) Admit(context.Context, *registry.Attributes) error { return nil }
@@ -46,20 +40,10 @@ func (q *Admission) Validate(ctx context.Context, a *registry.Attributes) error 
 		return nil
 	}
 	e := evaluatorFor(gr, q.c.now)
-	switch a.Operation {
-	case registry.OpDelete:
-		if a.Subresource == "" && !a.DryRun {
-			q.c.replenish(a.Namespace)
-		}
-		return nil
-	case registry.OpCreate, registry.OpUpdate:
-	default:
+	if a.Operation != registry.OpCreate && a.Operation != registry.OpUpdate {
 		return nil
 	}
-	if a.Operation == registry.OpUpdate && !a.DryRun && endsLife(a.Object, a.OldObject) {
-		q.c.replenish(a.Namespace) // upstream's replenishment on a pod turning terminal
-	}
-	if q.observe || !e.handles(a.Operation, a.Subresource, a.Object, a.OldObject) {
+	if !e.handles(a.Operation, a.Subresource, a.Object, a.OldObject) {
 		return nil
 	}
 	quotas, err := q.c.quotas(ctx, a.Namespace, true)
@@ -165,14 +149,4 @@ func (q *Admission) refund(ctx context.Context, charged []charge) {
 // the server's own, as upstream's loopback client's.
 func serverContext(ctx context.Context) context.Context {
 	return registry.WithUser(ctx, nil)
-}
-
-// endsLife reports a pod update to a terminal phase.
-func endsLife(obj, old runtime.Object) bool {
-	pod, ok1 := obj.(*corev1.Pod)
-	prev, ok2 := old.(*corev1.Pod)
-	terminal := func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
-	}
-	return ok1 && ok2 && terminal(pod) && !terminal(prev)
 }

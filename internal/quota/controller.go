@@ -30,17 +30,17 @@ type Config struct {
 	// Resync is the period of the full sync of every quota (upstream's
 	// --resource-quota-sync-period, 5m when zero).
 	Resync time.Duration
-	// Settle is how long after a delete the usage of its namespace is
-	// recomputed, and how long a recent charge holds back a decrease
-	// (the charged object is not written yet); 500ms when zero.
+	// Settle is how long a charge by this server holds back a decrease
+	// of its quota's usage (the charged object may not be written yet);
+	// 500ms when zero.
 	Settle time.Duration
 }
 
 // Controller keeps the status of every quota current, as upstream's
 // resourcequota controller: status.hard is spec.hard, status.used is
 // recomputed from the objects of the namespace when a quota is created
-// or its spec changes, every Resync, and soon after a delete the
-// admission plugin saw in its namespace (replenishment).
+// or its spec changes, every Resync, and as soon as an object it
+// measures is deleted (replenishment.go).
 type Controller struct {
 	cfg Config
 	now func() time.Time
@@ -49,6 +49,7 @@ type Controller struct {
 	due     map[string]time.Time // namespace/name, or namespace/ for all its quotas → when
 	charges map[string]time.Time // namespace → last charge by this server
 	kick    chan struct{}
+	watches *watches // set by Run before its loop
 }
 
 // NewController returns a controller; Run runs it.
@@ -109,12 +110,6 @@ func (c *Controller) mark(key string, at time.Time) {
 	}
 }
 
-// replenish recomputes the quotas of a namespace soon: an object of it is
-// being deleted.
-func (c *Controller) replenish(namespace string) {
-	c.mark(namespace+"/", time.Now().Add(c.cfg.Settle))
-}
-
 // charged notes a charge in a namespace.
 func (c *Controller) charged(namespace string) {
 	c.mu.Lock()
@@ -126,8 +121,9 @@ func (c *Controller) charged(namespace string) {
 // have stopped.
 func (c *Controller) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { c.watch(ctx) })
 	defer wg.Wait()
+	c.watches = &watches{ctx: ctx, wg: &wg, running: map[schema.GroupResource]bool{}}
+	wg.Go(func() { c.watch(ctx) })
 	resync := time.NewTicker(c.cfg.Resync)
 	defer resync.Stop()
 	timer := time.NewTimer(time.Hour)
@@ -271,7 +267,9 @@ func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt 
 		return time.Time{}, err
 	}
 	rq := obj.(*corev1.ResourceQuota)
-	dirty := !apiequality.Semantic.DeepEqual(rq.Spec.Hard, rq.Status.Hard) || rq.Status.Hard == nil || rq.Status.Used == nil
+	c.ensureWatches(names(rq.Spec.Hard))
+	limitsChanged := !apiequality.Semantic.DeepEqual(rq.Spec.Hard, rq.Status.Hard) || rq.Status.Hard == nil
+	dirty := limitsChanged || rq.Status.Used == nil
 	used := corev1.ResourceList{}
 	for k, v := range rq.Status.Used {
 		used[k] = v.DeepCopy()
@@ -316,6 +314,12 @@ func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt 
 	}
 	if err != nil {
 		return time.Time{}, err
+	}
+	if limitsChanged {
+		// Objects created while the servers' caches did not have these
+		// limits yet were not charged: count again once they are
+		// written (upstream leaves them to the next full resync).
+		return time.Now().Add(4 * c.cfg.Settle), calcErr
 	}
 	return time.Time{}, calcErr
 }
