@@ -200,6 +200,11 @@ func (c *Controller) runDue(ctx context.Context) time.Time {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for ns, t := range c.charges { // older charges hold nothing back
+		if time.Since(t) > c.cfg.Settle {
+			delete(c.charges, ns)
+		}
+	}
 	for _, t := range c.due {
 		if next.IsZero() || t.Before(next) {
 			next = t
