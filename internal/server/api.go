@@ -24,7 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/regis-dev/regis/internal/admission"
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/crd"
@@ -97,7 +99,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		return err
 	}
 	builtin.UseServiceNetwork(resources, network) // --service-cluster-ip-range, --service-node-port-range
-	authorization.guard(resources) // privilege escalation on RBAC writes
+	authorization.guard(resources)                // privilege escalation on RBAC writes
 	// --service-account-*: token signing keys, serviceaccounts/token.
 	sa, err := newServiceAccounts(o, resources)
 	if err != nil {
@@ -187,7 +189,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if err != nil {
 		return err
 	}
-	if err := authorization.run(cctx, reg, serveLoopback(cctx, api, &wg, log), &wg, log); err != nil {
+	loopback := serveLoopback(cctx, api, &wg, log)
+	if err := authorization.run(cctx, reg, loopback, &wg, log); err != nil {
 		return err
 	}
 	// kube-apiserver's limits (secure_serving.go): a request's headers
@@ -212,7 +215,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
 			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},
 			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)},
-			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)})
+			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)},
+			controller.Named{Name: admission.PolicyStatusManager, Runner: admission.NewPolicyStatus(kubernetes.NewForConfigOrDie(loopback), reg, log)})
 		if err != nil {
 			serveErr <- err // fatal: the server stops
 		}
