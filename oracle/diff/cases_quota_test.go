@@ -43,3 +43,36 @@ func TestResourceQuotaAdmission(t *testing.T) {
 		{Name: "compute charged", Method: get, Path: q + "/compute"},
 	})
 }
+
+func TestResourceQuotaServicesClaims(t *testing.T) {
+	const q = "/api/v1/namespaces/{ns}/resourcequotas"
+	svc := func(name, typ string) string {
+		return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + "}\nspec: {type: " + typ + ", ports: [{name: a, port: 80}, {name: b, port: 81}]}"
+	}
+	claim := func(name, size string) string {
+		return "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: " + name + "}\nspec: {storageClassName: gold, " +
+			"accessModes: [ReadWriteOnce], resources: {requests: {storage: " + size + "}}}"
+	}
+	const gold = "gold.storageclass.storage.k8s.io/requests.storage"
+	runScenario(t, "quota-svc-pvc", []request{
+		{Name: "services quota", Method: post, Path: q,
+			Body: "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: svc}\nspec: {hard: {services.nodeports: \"3\", services.loadbalancers: \"0\"}}"},
+		{Name: "services status", Method: patch, Path: q + "/svc/status", ContentType: mergeP,
+			Body: `{"status":{"hard":{"services.nodeports":"3","services.loadbalancers":"0"},"used":{"services.nodeports":"0","services.loadbalancers":"0"}}}`},
+		{Name: "cluster ip service", Method: post, Path: "/api/v1/namespaces/{ns}/services", Body: svc("plain", "ClusterIP"), IgnoreBody: true},
+		{Name: "node port service", Method: post, Path: "/api/v1/namespaces/{ns}/services", Body: svc("np", "NodePort"), IgnoreBody: true},
+		{Name: "second node port service exceeds", Method: post, Path: "/api/v1/namespaces/{ns}/services", Body: svc("np2", "NodePort")},
+		{Name: "load balancer exceeds", Method: post, Path: "/api/v1/namespaces/{ns}/services", Body: svc("lb", "LoadBalancer")},
+		{Name: "type change exceeds", Method: patch, Path: "/api/v1/namespaces/{ns}/services/plain", ContentType: mergeP,
+			Body: `{"spec":{"type":"NodePort"}}`},
+		{Name: "services charged", Method: get, Path: q + "/svc"},
+
+		{Name: "claims quota", Method: post, Path: q,
+			Body: "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: pvc}\nspec: {hard: {" + gold + ": 1Gi, persistentvolumeclaims: \"5\"}}"},
+		{Name: "claims status", Method: patch, Path: q + "/pvc/status", ContentType: mergeP,
+			Body: `{"status":{"hard":{"` + gold + `":"1Gi","persistentvolumeclaims":"5"},"used":{"` + gold + `":"0","persistentvolumeclaims":"0"}}}`},
+		{Name: "claim within", Method: post, Path: "/api/v1/namespaces/{ns}/persistentvolumeclaims", Body: claim("small", "500Mi")},
+		{Name: "claim exceeds", Method: post, Path: "/api/v1/namespaces/{ns}/persistentvolumeclaims", Body: claim("big", "600Mi")},
+		{Name: "claims charged", Method: get, Path: q + "/pvc"},
+	})
+}
