@@ -31,6 +31,8 @@ func TestLimitRanger(t *testing.T) {
 		invalid("pod over pod max with sidecar", podsPath, podHead+c+", resources: {limits: {memory: 600Mi}}}], "+
 			"initContainers: [{name: s, image: busybox, restartPolicy: Always, resources: {limits: {memory: 600Mi}}}]}"),
 		invalid("pod two containers over", podsPath, podHead+c+", resources: {limits: {cpu: \"2\"}}}, {name: d, image: busybox, resources: {limits: {cpu: \"3\"}}}]}"),
+		invalid("pod level over pod max", podsPath, podHead+"spec: {resources: {limits: {memory: 2Gi}}, containers: [{name: c, image: busybox}]}"),
+		{Name: "pod update", Method: "PATCH", Path: podsPath + "/pod-defaults", ContentType: mergeP, Body: `{"metadata":{"labels":{"a":"b"}}}`},
 		invalid("pvc under min", pvcsPath, pvc("500Mi")),
 		invalid("pvc over max", pvcsPath, pvc("20Gi")),
 		invalid("pvc within", pvcsPath, pvc("5Gi")),
