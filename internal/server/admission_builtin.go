@@ -9,6 +9,9 @@ import (
 // PodSecurity and the dynamic ones, in upstream's order (AllOrderedPlugins):
 // LimitRanger, ServiceAccount, Priority, DefaultStorageClass and
 // DefaultIngressClass, each unless --disable-admission-plugins names it.
+// Upstream orders PodSecurity between ServiceAccount and Priority; it only
+// validates, and of the later ones only Priority does, on PriorityClasses,
+// which PodSecurity ignores: running it after all of them answers the same.
 // They read what they need (LimitRanges, service accounts, priority, storage
 // and ingress classes) from env.reg's watch cache.
 func builtinAdmission(env *admissionEnv) (registry.Admission, error) {
