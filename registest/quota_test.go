@@ -12,6 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regis-dev/regis/registest"
@@ -285,4 +288,38 @@ func TestQuotaPluginDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitQuota(t, ctx, cs, "off", "s", func(q *corev1.ResourceQuota) bool { return used(q, "count/secrets") == 2 })
+}
+
+// TestQuotaCustomResources: count/widgets.example.com counts the objects
+// of a custom resource, charged on create and given back on delete.
+func TestQuotaCustomResources(t *testing.T) {
+	srv, err := registest.Start(t.Context(), registest.Options{CRDs: []string{"testdata"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	ctx, cs := t.Context(), kubernetes.NewForConfigOrDie(srv.Config())
+	quotaNamespace(t, ctx, cs, "cr")
+	if _, err := cs.CoreV1().ResourceQuotas("cr").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "w"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/widgets.example.com": resource.MustParse("1")}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuota(t, ctx, cs, "cr", "w", nil)
+	widgets := dynamic.NewForConfigOrDie(srv.Config()).Resource(schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}).Namespace("cr")
+	widget := func(name string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Widget",
+			"metadata": map[string]any{"name": name}, "spec": map[string]any{"color": "blue"}}}
+	}
+	if _, err := widgets.Create(ctx, widget("a"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = widgets.Create(ctx, widget("b"), metav1.CreateOptions{})
+	expectForbidden(t, "second widget", err, `widgets.example.com "b" is forbidden: exceeded quota: w, requested: count/widgets.example.com=1, used: count/widgets.example.com=1, limited: count/widgets.example.com=1`)
+	if err := widgets.Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitQuota(t, ctx, cs, "cr", "w", func(q *corev1.ResourceQuota) bool { return used(q, "count/widgets.example.com") == 0 })
+	if _, err := widgets.Create(ctx, widget("b"), metav1.CreateOptions{}); err != nil {
+		t.Errorf("after the delete: %v", err)
+	}
 }
