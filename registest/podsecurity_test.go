@@ -179,6 +179,22 @@ func TestPodSecurity(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), `Invalid value: "bogus": must be one of privileged, baseline, restricted`) {
 		t.Errorf("bad label on update: %v", err)
 	}
+
+	// The evaluations are counted on /metrics, as upstream's.
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil || !strings.Contains(string(body), `pod_security_evaluations_total{decision="deny",mode="enforce",policy_level="baseline",policy_version="latest",request_operation="create",resource="pod",subresource=""}`) {
+		t.Errorf("/metrics: %v; pod_security lines: %q", err, grepLines(string(body), "pod_security_evaluations_total{"))
+	}
+}
+
+func grepLines(s, sub string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // TestPodSecurityConfiguration: the defaults and exemptions of the

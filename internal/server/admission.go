@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/regis-dev/regis/internal/admission"
+	"github.com/regis-dev/regis/internal/admission/podsecurity"
 	"github.com/regis-dev/regis/internal/registry"
 )
 
@@ -17,6 +18,8 @@ type admissionEnv struct {
 	reg *registry.Registry
 	wg  *sync.WaitGroup // owns the plugins' goroutines
 	log *slog.Logger
+	// podSecurityMetrics are PodSecurity's counters, served on /metrics.
+	podSecurityMetrics *podsecurity.Metrics
 }
 
 // startAdmission installs the admission chain on every write of reg, in
@@ -25,8 +28,7 @@ type admissionEnv struct {
 // half, ValidatingAdmissionPolicies and validating webhooks in the
 // validating half), then ResourceQuota last. Each plugin is built in a
 // file of its own; nil means off (--disable-admission-plugins).
-func startAdmission(ctx context.Context, o *Options, reg *registry.Registry, wg *sync.WaitGroup, log *slog.Logger) error {
-	env := &admissionEnv{ctx: ctx, o: o, reg: reg, wg: wg, log: log}
+func startAdmission(env *admissionEnv) error {
 	var chain registry.Plugins
 	for _, build := range []func(*admissionEnv) (registry.Admission, error){
 		builtinAdmission,       // LimitRanger, ServiceAccount, Priority, default classes (admission_builtin.go)
@@ -43,7 +45,7 @@ func startAdmission(ctx context.Context, o *Options, reg *registry.Registry, wg 
 		}
 	}
 	if len(chain) > 0 {
-		reg.SetAdmission(chain)
+		env.reg.SetAdmission(chain)
 	}
 	return nil
 }

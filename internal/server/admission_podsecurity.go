@@ -15,5 +15,6 @@ func podSecurityAdmission(env *admissionEnv) (registry.Admission, error) {
 		_, err := podsecurity.ReadAdmissionConfiguration(env.o.AdmissionControlConfigFile)
 		return nil, err
 	}
-	return podsecurity.New(podsecurity.Config{Registry: env.reg, ConfigFile: env.o.AdmissionControlConfigFile})
+	return podsecurity.New(podsecurity.Config{Registry: env.reg, ConfigFile: env.o.AdmissionControlConfigFile,
+		Metrics: env.podSecurityMetrics})
 }

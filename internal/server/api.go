@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/regis-dev/regis/internal/admission"
+	"github.com/regis-dev/regis/internal/admission/podsecurity"
 	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/controller"
 	"github.com/regis-dev/regis/internal/crd"
@@ -132,7 +133,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	for _, w := range o.admissionPluginWarnings() {
 		log.Warn(w)
 	}
-	if err := startAdmission(cctx, &o, reg, &wg, log); err != nil { // webhooks, admission policies
+	podSecurityMetrics := podsecurity.NewMetrics(1, 37) // upstream's pod_security_* metrics
+	if err := startAdmission(&admissionEnv{ctx: cctx, o: &o, reg: reg, wg: &wg, log: log, podSecurityMetrics: podSecurityMetrics}); err != nil {
 		return err
 	}
 	ln := o.Listener
@@ -163,7 +165,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	}
 	authn = append(authn, sa.use(reg)) // service account tokens
 	metrics, err := apiserver.NewMetrics(reg, slices.Concat(storeMetrics.Collectors(), cacheMetrics.Collectors(),
-		[]prometheus.Collector{collectors.NewGoCollector()}, b.EncryptionCollectors())...)
+		[]prometheus.Collector{collectors.NewGoCollector()}, b.EncryptionCollectors(), podSecurityMetrics.Collectors())...)
 	if err != nil {
 		return err
 	}
