@@ -14,6 +14,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/audit"
 	"github.com/regis-dev/regis/internal/authz"
+	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
@@ -78,10 +79,29 @@ func auditFailedAuthentication(r *http.Request, info requestInfo) {
 }
 
 // auditImpersonated records the user a request acts as, when it
-// impersonates.
-func auditImpersonated(r *http.Request, requestor, u *authz.User) {
-	if ar := auditFrom(r.Context()); ar != nil && u != requestor {
-		ar.Impersonated(u)
+// impersonates, with the constrained mode that allowed it
+// ("impersonate:user-info"; none for the legacy verb), as upstream.
+func (s *Server) auditImpersonated(r *http.Request, requestor, u *authz.User) {
+	ar := auditFrom(r.Context())
+	if ar == nil || u == requestor {
+		return
+	}
+	constraint := ""
+	if i, ok := s.impersonationModes.get(requestor.Name); ok && impersonationModes[i].mode != "" {
+		constraint = "impersonate:" + impersonationModes[i].mode
+	}
+	ar.Impersonated(u, constraint)
+}
+
+// auditDefaulted records the object of a create or update as upstream
+// logs it: decoded with the resource's defaults (a copy; the handler's
+// object is defaulted later, with admission).
+func auditDefaulted(r *http.Request, st *registry.Store, obj runtime.Object) {
+	ar := auditFrom(r.Context())
+	if def := st.Resource().Default; def != nil && ar.Level().GreaterOrEqual(auditinternal.LevelRequest) {
+		c := obj.DeepCopyObject()
+		def(c)
+		ar.RequestObject(c, st.Resource().GroupVersion(), auditEncode)
 	}
 }
 

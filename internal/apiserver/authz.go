@@ -134,7 +134,7 @@ func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error)
 	if u, err = impersonate(r.Context(), s.cfg.Authorizer, &s.impersonationModes, r, info, u); err != nil {
 		return r, err
 	}
-	auditImpersonated(r, requestor, u)
+	s.auditImpersonated(r, requestor, u)
 	if err := authorize(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
 		return r, err
 	}

@@ -329,6 +329,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err := pruneUnknown(r.Context(), st, obj, fieldValidation(opts.FieldValidation)); err != nil {
 		return err
 	}
+	auditDefaulted(r, st, obj)
 	obj = trackUpdate(st, "", nil, obj, managerOrUserAgent(opts.FieldManager, r.UserAgent()))
 	res, err := st.Create(r.Context(), info.namespace, obj, registry.CreateOptions{DryRun: dryRun(opts.DryRun)})
 	if err != nil {
@@ -368,6 +369,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	if err := pruneUnknown(r.Context(), st, obj, directive); err != nil {
 		return err
 	}
+	auditDefaulted(r, st, obj)
 	manager := managerOrUserAgent(opts.FieldManager, r.UserAgent())
 	res, created, err := st.Update(r.Context(), info.namespace, info.name, func(_ context.Context, existing runtime.Object) (runtime.Object, error) {
 		return trackUpdate(st, info.subresource, existing, obj.DeepCopyObject(), manager), nil
@@ -431,6 +433,7 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 			return nil, notDeleteOptions(got)
 		}
 		opts = o
+		auditDeleteOptions(r, opts) // upstream logs the options of a body only
 	} else if err := decodeParams(r, opts); err != nil {
 		return nil, err
 	}
@@ -442,7 +445,6 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 		one := int64(1)
 		opts.GracePeriodSeconds = &one
 	}
-	auditDeleteOptions(r, opts)
 	return opts, nil
 }
 

@@ -183,11 +183,16 @@ func userInfo(u *authz.User) authnv1.UserInfo {
 	return info
 }
 
-// Impersonated records the user a request acts as.
-func (r *Request) Impersonated(u *authz.User) {
+// Impersonated records the user a request acts as, and the constraint
+// of the constrained impersonation mode that allowed it (none for the
+// legacy impersonate verb).
+func (r *Request) Impersonated(u *authz.User, constraint string) {
 	r.visit(func(ev *auditv1.Event) {
 		info := userInfo(u)
 		ev.ImpersonatedUser = &info
+		if constraint != "" {
+			ev.AuthenticationMetadata = &auditv1.AuthenticationMetadata{ImpersonationConstraint: constraint}
+		}
 	})
 }
 
