@@ -3,11 +3,13 @@ package admission
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -108,7 +110,7 @@ func (c *Chain) listAndWatch(ctx context.Context, gvr schema.GroupVersionResourc
 			case watch.Deleted:
 				c.change(gvr, metaName(obj), nil)
 			case watch.Error:
-				return errors.New("watch error")
+				return fmt.Errorf("watch: %w", apierrors.FromObject(ev.Object))
 			}
 		}
 	}
