@@ -59,3 +59,13 @@ func TestPriorityClassGlobalDefault(t *testing.T) {
 		{Name: "delete first default", Method: "DELETE", Path: pcs + "/diff-first-default"},
 	})
 }
+
+// TestPriorityPodUpdate: the Priority plugin keeps the stored priority
+// and preemption policy of a pod whose update leaves them out.
+func TestPriorityPodUpdate(t *testing.T) {
+	runScenario(t, "priority-update", []request{
+		invalid("pod", podsPath, podHead+"spec: {containers: [{name: c, image: busybox}], priorityClassName: system-cluster-critical}"),
+		{Name: "priority dropped", Method: "PATCH", Path: podsPath + "/pod", ContentType: mergeP, Body: `{"spec":{"priority":null,"preemptionPolicy":null}}`},
+		{Name: "priority changed", Method: "PATCH", Path: podsPath + "/pod", ContentType: mergeP, Body: `{"spec":{"priority":5}}`},
+	})
+}
