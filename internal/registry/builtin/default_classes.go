@@ -46,7 +46,10 @@ func defaultClassPlugin(reg *registry.Registry, gr schema.GroupResource, admit f
 		if a.Operation != registry.OpCreate || a.Subresource != "" || a.Resource.GroupResource() != gr || a.Object == nil {
 			return nil
 		}
-		return admit(ctx, reg, a.Object)
+		if err := admit(ctx, reg, a.Object); err != nil {
+			return AdmissionForbidden(a, err) // a class list that failed
+		}
+		return nil
 	})
 }
 
