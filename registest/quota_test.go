@@ -151,6 +151,17 @@ func TestQuotaEnforcedConcurrently(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps("q").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "again"}}, metav1.CreateOptions{}); err != nil {
 		t.Errorf("create after the deletes: %v", err)
 	}
+	// A create charged, then refused by storage (AlreadyExists): the
+	// charge is taken back by the next count, within seconds.
+	_, err = cs.CoreV1().ConfigMaps("q").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "again"}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create again: %v", err)
+	}
+	start = time.Now()
+	waitQuota(t, ctx, cs, "q", "cm", func(q *corev1.ResourceQuota) bool {
+		return used(q, corev1.ResourceConfigMaps) == int64(hard-room+1)
+	})
+	t.Logf("the refused create's charge taken back after %v", time.Since(start).Round(time.Millisecond))
 }
 
 // TestQuotaPods: compute resources are charged from the containers'

@@ -111,10 +111,18 @@ func (c *Controller) mark(key string, at time.Time) {
 }
 
 // charged notes a charge in a namespace.
+//
+// A charge whose object is then not written (AlreadyExists, a failed
+// write) stays in the usage until the next count: the namespace's quotas
+// are counted again 20 settle times after a charge (10s), at most once
+// in that time however many charges come (upstream waits for the full
+// resync).
 func (c *Controller) charged(namespace string) {
+	now := time.Now()
 	c.mu.Lock()
-	c.charges[namespace] = time.Now()
+	c.charges[namespace] = now
 	c.mu.Unlock()
+	c.mark(namespace+"/", now.Add(20*c.cfg.Settle))
 }
 
 // Run syncs quotas until ctx ends, then returns nil once its goroutines
