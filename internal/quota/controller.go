@@ -30,9 +30,9 @@ type Config struct {
 	// Resync is the period of the full sync of every quota (upstream's
 	// --resource-quota-sync-period, 5m when zero).
 	Resync time.Duration
-	// Settle is how long a charge by this server holds back a decrease
-	// of its quota's usage (the charged object may not be written yet);
-	// 500ms when zero.
+	// Settle is how long a quota must stay unchanged (no charge by any
+	// server) before its usage is lowered: an object charged just
+	// before the count may not be written yet; 500ms when zero.
 	Settle time.Duration
 }
 
@@ -45,11 +45,11 @@ type Controller struct {
 	cfg Config
 	now func() time.Time
 
-	mu      sync.Mutex
-	due     map[string]time.Time // namespace/name, or namespace/ for all its quotas → when
-	charges map[string]time.Time // namespace → last charge by this server
-	kick    chan struct{}
-	watches *watches // set by Run before its loop
+	mu       sync.Mutex
+	due      map[string]time.Time // namespace/name, or namespace/ for all its quotas → when
+	lowering map[string]lowering  // namespace/name → when a decrease was first computed, on which version
+	kick     chan struct{}
+	watches  *watches // set by Run before its loop
 }
 
 // NewController returns a controller; Run runs it.
@@ -64,7 +64,7 @@ func NewController(cfg Config) *Controller {
 		cfg.Settle = 500 * time.Millisecond
 	}
 	return &Controller{cfg: cfg, now: cfg.Registry.Now, due: map[string]time.Time{},
-		charges: map[string]time.Time{}, kick: make(chan struct{}, 1)}
+		lowering: map[string]lowering{}, kick: make(chan struct{}, 1)}
 }
 
 func (c *Controller) store() (*registry.Store, bool) { return c.cfg.Registry.Lookup(quotasGVR) }
@@ -118,11 +118,7 @@ func (c *Controller) mark(key string, at time.Time) {
 // in that time however many charges come (upstream waits for the full
 // resync).
 func (c *Controller) charged(namespace string) {
-	now := time.Now()
-	c.mu.Lock()
-	c.charges[namespace] = now
-	c.mu.Unlock()
-	c.mark(namespace+"/", now.Add(20*c.cfg.Settle))
+	c.mark(namespace+"/", time.Now().Add(20*c.cfg.Settle))
 }
 
 // Run syncs quotas until ctx ends, then returns nil once its goroutines
@@ -208,11 +204,6 @@ func (c *Controller) runDue(ctx context.Context) time.Time {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for ns, t := range c.charges { // older charges hold nothing back
-		if time.Since(t) > c.cfg.Settle {
-			delete(c.charges, ns)
-		}
-	}
 	for _, t := range c.due {
 		if next.IsZero() || t.Before(next) {
 			next = t
@@ -265,8 +256,8 @@ func (c *Controller) drain(ctx context.Context, w watch.Interface) {
 
 // sync is upstream's syncResourceQuota: status.hard from the spec,
 // status.used recomputed, written when either changed, as a
-// compare-and-swap on the quota read. A decrease right after a charge by
-// this server waits (retryAt) until the charged object is written.
+// compare-and-swap on the quota read. A decrease waits (retryAt) until
+// the quota has been left unchanged for a settle time (settled).
 func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt time.Time, err error) {
 	st, ok := c.store()
 	if !ok {
@@ -295,13 +286,8 @@ func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt 
 	used = mask(used, names(hard))
 	if !equal(used, rq.Status.Used) {
 		dirty = true
-		if ok, _ := lessOrEqual(rq.Status.Used, used); !ok {
-			c.mu.Lock()
-			last := c.charges[namespace]
-			c.mu.Unlock()
-			if wait := last.Add(c.cfg.Settle); time.Now().Before(wait) {
-				return wait, calcErr
-			}
+		if ok, _ := lessOrEqual(rq.Status.Used, used); !ok && !c.settled(namespace+"/"+name, rq.ResourceVersion) {
+			return time.Now().Add(c.cfg.Settle), calcErr
 		}
 	}
 	if !dirty {
@@ -335,6 +321,37 @@ func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt 
 		return time.Now().Add(4 * c.cfg.Settle), calcErr
 	}
 	return time.Time{}, calcErr
+}
+
+// settled reports a quota seen at the same resourceVersion by the
+// previous sync, which also computed a decrease: nothing was charged
+// for a settle time, so every object charged before is written and was
+// counted. Otherwise it remembers rv: a charge by any server between the
+// count and the write could be lost (a compare-and-swap does not catch
+// it when the charge came first).
+func (c *Controller) settled(key, rv string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if l, ok := c.lowering[key]; ok && l.rv == rv {
+		if now.Sub(l.at) < c.cfg.Settle {
+			return false
+		}
+		delete(c.lowering, key)
+		return true
+	}
+	for k, l := range c.lowering { // quotas since deleted or raised
+		if now.Sub(l.at) > time.Minute {
+			delete(c.lowering, k)
+		}
+	}
+	c.lowering[key] = lowering{rv: rv, at: now}
+	return false
+}
+
+type lowering struct {
+	rv string
+	at time.Time
 }
 
 var errConflict = conflictError("the object has been modified; please apply your changes to the latest version and try again")
