@@ -3,7 +3,9 @@ package apiserver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
@@ -68,6 +70,12 @@ var errAuditStore = &auditStoreError{}
 type auditStoreError struct{}
 
 func (*auditStoreError) Error() string { return "failed to store audit event" }
+
+// auditStoreFailed is upstream's plain-text answer (its InternalError).
+func auditStoreFailed(w http.ResponseWriter, r *http.Request) {
+	msg := fmt.Sprintf("Internal Server Error: %q: %v", r.RequestURI, errAuditStore)
+	http.Error(w, strings.NewReplacer(`&`, "&amp;", `<`, "&lt;", `>`, "&gt;").Replace(msg), http.StatusInternalServerError)
+}
 
 // auditFailedAuthentication writes the event of a request whose
 // credentials were refused: no user, upstream's message of the methods

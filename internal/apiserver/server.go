@@ -199,6 +199,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r, err := s.admit(r, info) // authentication, impersonation, authorization
+	if errors.Is(err, errAuditStore) {
+		auditStoreFailed(rec, r)
+		return
+	}
 	if err != nil {
 		writeError(rec, r, err)
 		return

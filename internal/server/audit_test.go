@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -446,5 +447,40 @@ func TestAuditPolicyRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
 		t.Error("the data directory was created: the policy was not checked first")
+	}
+}
+
+// TestAuditStrict: with --audit-log-mode=blocking-strict a request whose
+// first event cannot be written fails with upstream's 500; in blocking
+// mode it is served.
+func TestAuditStrict(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full to fail the writes")
+	}
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"blocking", "blocking-strict"} {
+		t.Run(mode, func(t *testing.T) {
+			f := startFull(t, func(o *server.Options) {
+				o.Audit.PolicyFile, o.Audit.LogPath, o.Audit.LogMode = policy, "/dev/full", mode
+			})
+			hc := &http.Client{Transport: &http.Transport{TLSClientConfig: f.tlsConfig(t, f.admin(t))}}
+			defer hc.CloseIdleConnections()
+			resp, err := hc.Get(f.info.URL + "/api/v1/namespaces/default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			want, wantBody := 200, ""
+			if mode == "blocking-strict" {
+				want, wantBody = 500, "Internal Server Error: \"/api/v1/namespaces/default\": failed to store audit event\n"
+			}
+			if resp.StatusCode != want || (wantBody != "" && string(body) != wantBody) {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, body, want, wantBody)
+			}
+		})
 	}
 }
