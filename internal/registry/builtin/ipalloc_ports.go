@@ -69,7 +69,9 @@ func (al allocator) resetNodePorts(ctx context.Context) error {
 	return st.GuaranteedUpdate(ctx, NodePortRangeKey, &corev1.RangeAllocation{}, true, nil, func(input runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
 		ra := input.(*corev1.RangeAllocation).DeepCopy()
 		if ra.Range != spec {
-			ra.Range, ra.Data = spec, nil
+			// empty, not nil: kube-apiserver's bitmap of no port encodes
+			// its data field (TestServiceAllocationStorage)
+			ra.Range, ra.Data = spec, []byte{}
 		}
 		return ra, nil, nil
 	}, nil)
