@@ -10,9 +10,10 @@ import (
 	"github.com/regis-dev/regis/internal/authz"
 )
 
-// Dynamic admission (upstream's admission chain past the built-in steps
-// the rows carry): the mutating webhooks, then the validating admission
-// policies and webhooks. The store calls it where upstream's handlers and
+// Admission (upstream's admission chain: the built-in plugins, the
+// mutating policies and webhooks, the validating policies and webhooks,
+// ResourceQuota; the server assembles it as Plugins, in upstream's
+// order). The store calls it where upstream's handlers and
 // genericregistry.Store do:
 //   - create: Admit after the row's defaulting (upstream's decoder
 //     defaults the body) and before the server fills in the name, uid
@@ -63,7 +64,7 @@ type Attributes struct {
 	Mutated bool
 }
 
-// Admission is the dynamic admission chain.
+// Admission is an admission chain, or one plugin of it.
 type Admission interface {
 	// Admit runs the mutating steps; they change a.Object in place.
 	Admit(ctx context.Context, a *Attributes) error
