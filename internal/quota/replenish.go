@@ -39,31 +39,39 @@ func (c *Controller) ensureWatches(hard []corev1.ResourceName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for gr := range c.evaluatorsFor(hard) {
-		if w.running[gr] {
+		if w.running[gr] || c.storeOf(gr) == nil { // not served (yet): the next sync looks again
 			continue
 		}
 		w.running[gr] = true
-		w.wg.Go(func() { c.watchResource(w.ctx, gr) })
+		w.wg.Go(func() {
+			c.watchResource(w.ctx, gr)
+			w.mu.Lock()
+			delete(w.running, gr)
+			w.mu.Unlock()
+		})
 	}
 }
 
-// watchResource watches gr until ctx ends, from the current state (no
-// events for what exists), again after errors.
+// watchResource watches gr until ctx ends or gr is no longer served
+// (a custom resource removed), from the current state (no events for
+// what exists), again after errors.
 func (c *Controller) watchResource(ctx context.Context, gr schema.GroupResource) {
 	for ctx.Err() == nil {
-		if st := c.storeOf(gr); st != nil {
-			list, err := st.List(ctx, "", &metainternalversion.ListOptions{Limit: 1})
-			var rv string
-			if err == nil {
-				if m, merr := meta.ListAccessor(list); merr == nil {
-					rv = m.GetResourceVersion()
-				}
+		st := c.storeOf(gr)
+		if st == nil {
+			return
+		}
+		list, err := st.List(ctx, "", &metainternalversion.ListOptions{Limit: 1})
+		var rv string
+		if err == nil {
+			if m, merr := meta.ListAccessor(list); merr == nil {
+				rv = m.GetResourceVersion()
 			}
-			if rv != "" {
-				if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: rv}); err == nil {
-					c.replenishFrom(ctx, w, gr)
-					w.Stop()
-				}
+		}
+		if rv != "" {
+			if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: rv}); err == nil {
+				c.replenishFrom(ctx, w, gr)
+				w.Stop()
 			}
 		}
 		select {
