@@ -159,6 +159,7 @@ func tunnel(w http.ResponseWriter, r *http.Request, t *registry.ConnectTarget) e
 	if err := req.Write(backend); err != nil {
 		return unknownStatus(fmt.Errorf("error sending request: %w", err))
 	}
+	auditOf(w).Started(http.StatusSwitchingProtocols) // as upstream's audit writer on Hijack
 	client, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return apierrors.NewBadRequest("the connection cannot be upgraded: " + err.Error())
