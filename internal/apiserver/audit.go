@@ -208,3 +208,17 @@ type bufferWriter struct {
 func (b *bufferWriter) Header() http.Header         { return b.header }
 func (b *bufferWriter) WriteHeader(int)             {}
 func (b *bufferWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }
+
+// AddAuditAnnotations records annotations (key, value, key, value…) in
+// the audit event of ctx's request, as upstream's
+// audit.AddAuditAnnotations (admission plugins call it); nothing when the
+// request is not audited.
+func AddAuditAnnotations(ctx context.Context, keysAndValues ...string) {
+	ar := auditFrom(ctx)
+	if ar == nil {
+		return
+	}
+	for i := 0; i+1 < len(keysAndValues); i += 2 {
+		ar.Annotate(keysAndValues[i], keysAndValues[i+1])
+	}
+}

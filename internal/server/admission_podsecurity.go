@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/regis-dev/regis/internal/admission/podsecurity"
+	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/registry"
 )
 
@@ -16,5 +17,5 @@ func podSecurityAdmission(env *admissionEnv) (registry.Admission, error) {
 		return nil, err
 	}
 	return podsecurity.New(podsecurity.Config{Registry: env.reg, ConfigFile: env.o.AdmissionControlConfigFile,
-		Metrics: env.podSecurityMetrics})
+		Metrics: env.podSecurityMetrics, AuditAnnotations: apiserver.AddAuditAnnotations})
 }
