@@ -25,12 +25,13 @@ var allAdmissionPlugins = []string{
 }
 
 // What regis does of upstream's plugins: the dynamic chain, LimitRanger,
-// ServiceAccount, Priority, DefaultStorageClass and DefaultIngressClass can
-// be disabled; NamespaceLifecycle always runs. Enabling another plugin, or disabling one that always runs,
+// ServiceAccount, Priority, PodSecurity, DefaultStorageClass,
+// DefaultIngressClass and ResourceQuota can be disabled; NamespaceLifecycle
+// always runs. Enabling another plugin, or disabling one that always runs,
 // is accepted (kubeadm's flags work unchanged) with a warning in the log.
 var (
 	optionalAdmissionPlugins = []string{"LimitRanger", "ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass", "PodSecurity",
-		"MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
+		"ResourceQuota", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	alwaysAdmissionPlugins = []string{"NamespaceLifecycle"}
 )
