@@ -164,8 +164,11 @@ func warningsCoreCases() []request {
 			"spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1500m}, limits: {storage: 2500m}}}"),
 		invalid("quota", "/api/v1/namespaces/{ns}/resourcequotas", "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: @}\n"+
 			"spec: {hard: {cpu: \"2\", limits.cpu: \"1\", requests.memory: 2Gi, limits.memory: 1Gi, requests.storage: 1Gi}}"),
+		// The body differs by design: regis's resourcequota controller has
+		// filled in the status, the oracle runs no controller manager; the
+		// warnings are compared.
 		{Name: "quota update", Method: patch, Path: "/api/v1/namespaces/{ns}/resourcequotas/quota", ContentType: mergeP,
-			Body: `{"metadata":{"labels":{"a":"b"}}}`},
+			Body: `{"metadata":{"labels":{"a":"b"}}}`, IgnoreBody: true},
 	}
 }
 
