@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 	applyv1 "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -38,7 +37,7 @@ type PolicyStatus struct {
 // client's OpenAPI v3 discovery and kinds from reg.
 func NewPolicyStatus(client kubernetes.Interface, reg *registry.Registry, log *slog.Logger) *PolicyStatus {
 	return &PolicyStatus{client: client, reg: reg, log: log, checker: &TypeChecker{
-		Resolver: &resolver.ClientDiscoveryResolver{Discovery: client.Discovery()},
+		Resolver: discoveryResolver{client.Discovery()},
 		KindFor: func(gvr schema.GroupVersionResource) (schema.GroupVersionKind, bool) {
 			st, ok := reg.Lookup(gvr)
 			if !ok {

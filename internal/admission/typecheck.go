@@ -16,7 +16,6 @@ import (
 	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/apiserver/pkg/cel/library"
 	"k8s.io/apiserver/pkg/cel/openapi"
-	"k8s.io/apiserver/pkg/cel/openapi/resolver"
 )
 
 // Type checking of ValidatingAdmissionPolicies, as upstream's
@@ -35,7 +34,7 @@ const maxTypesToCheck = 10
 // TypeChecker checks policies' expressions.
 type TypeChecker struct {
 	// Resolver gives a kind's OpenAPI schema (built-in or custom).
-	Resolver resolver.SchemaResolver
+	Resolver SchemaResolver
 	// KindFor gives the kind of a resource, false when it is not served.
 	KindFor func(schema.GroupVersionResource) (schema.GroupVersionKind, bool)
 }
