@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/regis-dev/regis/internal/registry/builtin"
 )
 
 // The resources of a pod from its spec, as k8s.io/component-helpers'
@@ -18,7 +20,7 @@ func podRequests(pod *corev1.Pod) corev1.ResourceList {
 		applyPodLevel(reqs, r.Requests)
 	}
 	if pod.Spec.Overhead != nil {
-		addInto(reqs, pod.Spec.Overhead)
+		builtin.AddResourceList(reqs, pod.Spec.Overhead)
 	}
 	return reqs
 }
@@ -61,43 +63,24 @@ func applyPodLevel(out, l corev1.ResourceList) {
 func aggregate(pod *corev1.Pod, of func(*corev1.Container) corev1.ResourceList) corev1.ResourceList {
 	out := corev1.ResourceList{}
 	for i := range pod.Spec.Containers {
-		addInto(out, of(&pod.Spec.Containers[i]))
+		builtin.AddResourceList(out, of(&pod.Spec.Containers[i]))
 	}
 	sidecars, inits := corev1.ResourceList{}, corev1.ResourceList{}
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		r := of(c)
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			addInto(out, r)
-			addInto(sidecars, r)
+			builtin.AddResourceList(out, r)
+			builtin.AddResourceList(sidecars, r)
 			r = sidecars
 		} else {
 			combined := corev1.ResourceList{}
-			addInto(combined, r)
-			addInto(combined, sidecars)
+			builtin.AddResourceList(combined, r)
+			builtin.AddResourceList(combined, sidecars)
 			r = combined
 		}
-		maxInto(inits, r)
+		builtin.MaxResourceList(inits, r)
 	}
-	maxInto(out, inits)
+	builtin.MaxResourceList(out, inits)
 	return out
-}
-
-func addInto(l, more corev1.ResourceList) {
-	for n, q := range more {
-		if v, ok := l[n]; ok {
-			v.Add(q)
-			l[n] = v
-		} else {
-			l[n] = q.DeepCopy()
-		}
-	}
-}
-
-func maxInto(l, other corev1.ResourceList) {
-	for n, q := range other {
-		if v, ok := l[n]; !ok || q.Cmp(v) > 0 {
-			l[n] = q.DeepCopy()
-		}
-	}
 }

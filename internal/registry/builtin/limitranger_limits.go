@@ -248,24 +248,24 @@ func podValidateLimit(lr *corev1.LimitRange, pod *corev1.Pod) error {
 func podResourceTotal(pod *corev1.Pod, pick func(corev1.ResourceRequirements) corev1.ResourceList) corev1.ResourceList {
 	total := corev1.ResourceList{}
 	for _, c := range pod.Spec.Containers {
-		addResourceList(total, pick(c.Resources))
+		AddResourceList(total, pick(c.Resources))
 	}
 	sidecars, inits := corev1.ResourceList{}, corev1.ResourceList{}
 	for _, c := range pod.Spec.InitContainers {
 		r := pick(c.Resources)
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			addResourceList(total, r)
-			addResourceList(sidecars, r)
+			AddResourceList(total, r)
+			AddResourceList(sidecars, r)
 			r = sidecars
 		} else {
 			tmp := corev1.ResourceList{}
-			addResourceList(tmp, r)
-			addResourceList(tmp, sidecars)
+			AddResourceList(tmp, r)
+			AddResourceList(tmp, sidecars)
 			r = tmp
 		}
-		maxResourceList(inits, r)
+		MaxResourceList(inits, r)
 	}
-	maxResourceList(total, inits)
+	MaxResourceList(total, inits)
 	if pod.Spec.Resources != nil {
 		for name, q := range pick(*pod.Spec.Resources) {
 			if name == corev1.ResourceCPU || name == corev1.ResourceMemory {
@@ -276,7 +276,8 @@ func podResourceTotal(pod *corev1.Pod, pick func(corev1.ResourceRequirements) co
 	return total
 }
 
-func addResourceList(list, add corev1.ResourceList) {
+// AddResourceList adds the quantities of add to list.
+func AddResourceList(list, add corev1.ResourceList) {
 	for name, q := range add {
 		if v, ok := list[name]; ok {
 			v.Add(q)
@@ -287,7 +288,9 @@ func addResourceList(list, add corev1.ResourceList) {
 	}
 }
 
-func maxResourceList(list, other corev1.ResourceList) {
+// MaxResourceList raises each quantity of list to other's where it is
+// larger (or missing in list).
+func MaxResourceList(list, other corev1.ResourceList) {
 	for name, q := range other {
 		if v, ok := list[name]; !ok || q.Cmp(v) > 0 {
 			list[name] = q.DeepCopy()
