@@ -215,6 +215,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			controller.Named{Name: "serviceaccount-token", Runner: sa.legacyTokens(reg, info.CAData, log)},
 			controller.Named{Name: "garbage-collector", Runner: controller.NewGarbageCollector(reg, log)},
 			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
+			controller.Named{Name: "volume-protection", Runner: controller.NewVolumeProtection(reg, log)},
 			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},
 			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)},
 			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)},
