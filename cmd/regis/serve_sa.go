@@ -18,8 +18,10 @@ func addServiceAccountFlags(f *pflag.FlagSet, o *server.Options) {
 	f.StringVar(&o.ServiceAccountJWKSURI, "service-account-jwks-uri", "", "Overrides the URI for the JSON Web Key Set in the discovery doc served at /.well-known/openid-configuration. This flag is useful if the discovery doc and key set are served to relying parties from a URL other than the API server's external (as auto-detected or overridden with external-hostname).")
 }
 
-// addServiceNetworkFlags registers kube-apiserver's service address flags.
+// addServiceNetworkFlags registers kube-apiserver's service address flags
+// and --allow-privileged.
 func addServiceNetworkFlags(f *pflag.FlagSet, o *server.Options) {
 	f.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", "", "A CIDR notation IP range from which to assign service cluster IPs. This must not overlap with any IP ranges assigned to nodes or pods. Empty: 10.0.0.0/24. regis takes one range (no dual-stack services).")
+	f.BoolVar(&o.AllowPrivileged, "allow-privileged", false, "If true, allow privileged containers. [default=false]")
 	f.StringVar(&o.ServiceNodePortRange, "service-node-port-range", "", "A port range to reserve for services with NodePort visibility. This must not overlap with the ephemeral port range on nodes. Example: '30000-32767'. Inclusive at both ends of the range. Empty: 30000-32767.")
 }

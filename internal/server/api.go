@@ -100,7 +100,10 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		return err
 	}
 	builtin.UseServiceNetwork(resources, network) // --service-cluster-ip-range, --service-node-port-range
-	authorization.guard(resources)                // privilege escalation on RBAC writes
+	if o.AllowPrivileged {
+		builtin.AllowPrivileged(resources) // --allow-privileged
+	}
+	authorization.guard(resources) // privilege escalation on RBAC writes
 	// --service-account-*: token signing keys, serviceaccounts/token.
 	sa, err := newServiceAccounts(o, resources)
 	if err != nil {

@@ -49,6 +49,9 @@ type Options struct {
 	// embedded etcd does not use them: it is reached with the client
 	// certificate of its own PKI.
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
+	// AllowPrivileged is kube-apiserver's --allow-privileged: privileged
+	// containers are refused unless it is set (kubeadm sets it).
+	AllowPrivileged bool
 	// ServiceClusterIPRange and ServiceNodePortRange are kube-apiserver's
 	// --service-cluster-ip-range and --service-node-port-range (empty:
 	// 10.0.0.0/24 and 30000-32767).

@@ -44,6 +44,7 @@ func startRegis(ctx context.Context, bin, dir string) (*server, error) {
 		"--secure-port="+strconv.Itoa(port),
 		"--embedded-etcd-client-port=0", "--embedded-etcd-peer-port=0",
 		"--log-level=warn",
+		"--allow-privileged", // as upstream's e2e clusters
 	)
 	stop, err := startLogged(cmd, filepath.Join(dir, "regis.log"))
 	if err != nil {
@@ -126,6 +127,7 @@ func oracleArgs(dir, etcdURL string) ([]string, error) {
 		"--authorization-mode=Node,RBAC", // as regis: RBAC by default
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
+		"--allow-privileged=true", // as upstream's e2e clusters
 	}, nil
 }
 

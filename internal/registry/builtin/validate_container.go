@@ -251,7 +251,7 @@ func validateSecurityContext(sc *corev1.SecurityContext, path *field.Path) field
 	}
 	var errs field.ErrorList
 	if sc.Privileged != nil && *sc.Privileged {
-		errs = append(errs, field.Forbidden(path.Child("privileged"), "disallowed by cluster policy"))
+		errs = append(errs, field.Forbidden(path.Child("privileged"), privilegedRefused))
 	}
 	if sc.RunAsUser != nil {
 		for _, msg := range validation.IsValidUserID(*sc.RunAsUser) {
