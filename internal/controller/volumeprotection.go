@@ -67,7 +67,17 @@ func (c *VolumeProtection) Run(ctx context.Context) error {
 		watchAll(ctx, wake, pvcs, pvs, pods)
 	}()
 	defer func() { cancel(); <-done }()
+	var last time.Time
 	return loop(ctx, wake, func(ctx context.Context) time.Duration {
+		// Pods change all the time: at most 5 passes a second.
+		if d := time.Until(last.Add(200 * time.Millisecond)); d > 0 {
+			select {
+			case <-ctx.Done():
+				return c.Resync
+			case <-time.After(d):
+			}
+		}
+		last = time.Now()
 		if err := c.sync(ctx, pvcs, pvs, pods); err != nil && ctx.Err() == nil {
 			c.log.Warn("volume protection", "err", err)
 			return time.Second
