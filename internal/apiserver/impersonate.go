@@ -15,11 +15,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/validation"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/authentication/serviceaccount"
-	"k8s.io/apiserver/pkg/authentication/user"
 
 	"github.com/regis-dev/regis/internal/authz"
+	"github.com/regis-dev/regis/internal/serviceaccount"
 )
+
+// impersonated is the identity the impersonation headers ask for.
+type impersonated struct {
+	Name, UID string
+	Groups    []string
+	Extra     map[string][]string
+}
 
 // Impersonation (Impersonate-User, -Group, -Uid, -Extra-*), as
 // kube-apiserver 1.37 serves it: its ConstrainedImpersonation filter
@@ -36,8 +42,8 @@ const maxImpersonationHeaders = 100
 
 // impersonationHeaders reads the wanted user; nil when the request asks
 // for no impersonation. The headers are removed from r, as upstream.
-func impersonationHeaders(h http.Header) (*user.DefaultInfo, error) {
-	wanted := &user.DefaultInfo{Name: h.Get(authenticationv1.ImpersonateUserHeader), UID: h.Get(authenticationv1.ImpersonateUIDHeader)}
+func impersonationHeaders(h http.Header) (*impersonated, error) {
+	wanted := &impersonated{Name: h.Get(authenticationv1.ImpersonateUserHeader), UID: h.Get(authenticationv1.ImpersonateUIDHeader)}
 	hasUser, hasUID := wanted.Name != "", wanted.UID != ""
 	wanted.Groups = append(wanted.Groups, h[authenticationv1.ImpersonateGroupHeader]...)
 	hasExtra := false
@@ -61,7 +67,9 @@ func impersonationHeaders(h http.Header) (*user.DefaultInfo, error) {
 		n += len(values)
 	}
 	if !hasUser && (hasUID || len(wanted.Groups) > 0 || hasExtra) {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("requested %#v without impersonating a user name", wanted))
+		// upstream prints its user.DefaultInfo with %#v
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("requested &user.DefaultInfo{Name:%q, UID:%q, Groups:%#v, Extra:%#v} without impersonating a user name",
+			wanted.Name, wanted.UID, wanted.Groups, wanted.Extra))
 	}
 	if !hasUser {
 		return nil, nil
@@ -83,16 +91,16 @@ func impersonationHeaders(h http.Header) (*user.DefaultInfo, error) {
 // impersonationModes are the modes in upstream's order.
 var impersonationModes = []struct {
 	mode string
-	fits func(*user.DefaultInfo) bool
+	fits func(*impersonated) bool
 }{
-	{"arbitrary-node", func(u *user.DefaultInfo) bool { _, ok := nodeUsername(u.Name); return onlyUsername(u) && ok }},
-	{"serviceaccount", func(u *user.DefaultInfo) bool { _, _, ok := saUsername(u.Name); return onlyUsername(u) && ok }},
-	{"user-info", func(u *user.DefaultInfo) bool {
+	{"arbitrary-node", func(u *impersonated) bool { _, ok := nodeUsername(u.Name); return onlyUsername(u) && ok }},
+	{"serviceaccount", func(u *impersonated) bool { _, _, ok := saUsername(u.Name); return onlyUsername(u) && ok }},
+	{"user-info", func(u *impersonated) bool {
 		_, node := nodeUsername(u.Name)
 		_, _, sa := saUsername(u.Name)
 		return !node && !sa
 	}},
-	{"", func(*user.DefaultInfo) bool { return true }}, // legacy
+	{"", func(*impersonated) bool { return true }}, // legacy
 }
 
 // maxModeCache bounds the remembered modes (upstream's LRU of 10,000).
@@ -188,7 +196,7 @@ func impersonate(ctx context.Context, a authz.Authorizer, modes *modeCache, r *h
 	return nil, first
 }
 
-func onlyUsername(u *user.DefaultInfo) bool {
+func onlyUsername(u *impersonated) bool {
 	return u.UID == "" && len(u.Groups) == 0 && len(u.Extra) == 0
 }
 
@@ -222,7 +230,7 @@ func (m impersonationMode) attrs(requestor *authz.User, resource, name string) *
 	return a
 }
 
-func (m impersonationMode) check(ctx context.Context, requestor *authz.User, wanted *user.DefaultInfo) (*authz.User, error) {
+func (m impersonationMode) check(ctx context.Context, requestor *authz.User, wanted *impersonated) (*authz.User, error) {
 	constrained := m.mode != ""
 	out := &authz.User{Name: wanted.Name, UID: wanted.UID, Groups: slices.Clone(wanted.Groups), Extra: wanted.Extra}
 	ua := m.attrs(requestor, "users", wanted.Name)
@@ -231,7 +239,7 @@ func (m impersonationMode) check(ctx context.Context, requestor *authz.User, wan
 		if len(wanted.Groups) != 0 {
 			return nil, authz.Forbidden(ua, fmt.Sprintf("when impersonating a node, cannot impersonate groups %q", wanted.Groups))
 		}
-		out.Groups = []string{user.NodesGroup}
+		out.Groups = []string{"system:nodes"}
 	}
 	if ns, name, ok := saUsername(wanted.Name); ok {
 		ua.Resource, ua.Namespace, ua.Name = "serviceaccounts", ns, name
@@ -239,7 +247,7 @@ func (m impersonationMode) check(ctx context.Context, requestor *authz.User, wan
 			return nil, authz.Forbidden(ua, fmt.Sprintf("when impersonating a service account, cannot impersonate groups %q", wanted.Groups))
 		}
 		if len(wanted.Groups) == 0 {
-			out.Groups = serviceaccount.MakeGroupNames(ns)
+			out.Groups = serviceaccount.GroupNames(ns)
 		}
 	}
 	if err := checkImpersonation(ctx, m.a, ua); err != nil {
@@ -259,12 +267,12 @@ func (m impersonationMode) check(ctx context.Context, requestor *authz.User, wan
 		return nil, err
 	}
 	switch {
-	case out.Name == user.Anonymous:
-		if !slices.Contains(out.Groups, user.AllUnauthenticated) {
-			out.Groups = append(out.Groups, user.AllUnauthenticated)
+	case out.Name == "system:anonymous":
+		if !slices.Contains(out.Groups, "system:unauthenticated") {
+			out.Groups = append(out.Groups, "system:unauthenticated")
 		}
-	case !slices.Contains(out.Groups, user.AllUnauthenticated) && !slices.Contains(out.Groups, user.AllAuthenticated):
-		out.Groups = append(out.Groups, user.AllAuthenticated)
+	case !slices.Contains(out.Groups, "system:unauthenticated") && !slices.Contains(out.Groups, "system:authenticated"):
+		out.Groups = append(out.Groups, "system:authenticated")
 	}
 	return out, nil
 }
@@ -282,8 +290,8 @@ func (m impersonationMode) checkGroups(ctx context.Context, requestor *authz.Use
 		if slices.Contains(groups, "") {
 			return authz.Forbidden(ga, "impersonating the empty string group is not allowed")
 		}
-		if slices.Contains(groups, user.SystemPrivilegedGroup) {
-			ga.Name = user.SystemPrivilegedGroup
+		if slices.Contains(groups, authz.SystemPrivilegedGroup) {
+			ga.Name = authz.SystemPrivilegedGroup
 			return authz.Forbidden(ga, "impersonating the system:masters group is not allowed")
 		}
 		if len(groups) >= manyChecks {

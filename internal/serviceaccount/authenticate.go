@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	saapi "k8s.io/apiserver/pkg/authentication/serviceaccount"
-
 	"github.com/regis-dev/regis/internal/authz"
 )
 
@@ -69,7 +67,7 @@ func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences 
 	if len(auds) == 0 {
 		return nil, true, fmt.Errorf("token audiences %q is invalid for the target audiences %q", tokenAuds, requested)
 	}
-	var info *saapi.ServiceAccountInfo
+	var info *accountInfo
 	if legacy {
 		info, err = i.validateLegacy(ctx, token, p.payload)
 	} else {
@@ -78,8 +76,7 @@ func (i *Issuer) AuthenticateToken(ctx context.Context, token string, audiences 
 	if err != nil {
 		return nil, true, err
 	}
-	u := info.UserInfo()
-	res = &Result{User: &authz.User{Name: u.GetName(), UID: u.GetUID(), Groups: u.GetGroups(), Extra: u.GetExtra()}, Audiences: auds}
+	res = &Result{User: info.user(), Audiences: auds}
 	var exp time.Time
 	if c.Expiry != nil {
 		exp = c.Expiry.Time().Add(leeway)
@@ -125,7 +122,7 @@ func issuerOf(payload []byte) string {
 
 // validate is upstream's service account validator: the times, then the
 // service account and the bound objects still there with their uids.
-func (i *Issuer) validate(ctx context.Context, c *Claims) (*saapi.ServiceAccountInfo, error) {
+func (i *Issuer) validate(ctx context.Context, c *Claims) (*accountInfo, error) {
 	now := i.cfg.Now()
 	if err := c.checkTime(now); err != nil {
 		return nil, err
@@ -157,7 +154,7 @@ func (i *Issuer) validate(ctx context.Context, c *Claims) (*saapi.ServiceAccount
 			return nil, fmt.Errorf("secret UID (%s) does not match service account secret ref claim (%s)", s.UID, ref.UID)
 		}
 	}
-	info := &saapi.ServiceAccountInfo{Namespace: ns, Name: k.ServiceAccount.Name, UID: k.ServiceAccount.UID,
+	info := &accountInfo{Namespace: ns, Name: k.ServiceAccount.Name, UID: k.ServiceAccount.UID,
 		CredentialID: credentialIDForJTI(c.ID)}
 	if ref := k.Pod; ref != nil {
 		p, err := i.get(ctx, "pods", ns, ref.Name, ref.UID)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/uuid"
-	saapi "k8s.io/apiserver/pkg/authentication/serviceaccount"
 )
 
 // DefaultIssuer is the issuer when --service-account-issuer is not given
@@ -147,7 +146,7 @@ func (i *Issuer) Issue(t Token) (string, *Claims, error) {
 	}
 	c := &Claims{
 		Issuer:    i.cfg.Issuers[0],
-		Subject:   saapi.MakeUsername(t.Namespace, t.Name),
+		Subject:   MakeUsername(t.Namespace, t.Name),
 		Audience:  Audience(t.Audiences),
 		IssuedAt:  NewNumericDate(now),
 		NotBefore: NewNumericDate(now),

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	saapi "k8s.io/apiserver/pkg/authentication/serviceaccount"
 )
 
 // LegacyIssuer is the issuer of the tokens of kubernetes.io/service-account-token
@@ -28,7 +27,7 @@ type legacyClaims struct {
 // (upstream's LegacyClaims).
 func (i *Issuer) IssueLegacy(sa *corev1.ServiceAccount, secretName string) (string, error) {
 	payload, err := json.Marshal(legacyClaims{Issuer: LegacyIssuer, Namespace: sa.Namespace, SecretName: secretName,
-		ServiceAccountName: sa.Name, ServiceAccountUID: string(sa.UID), Subject: saapi.MakeUsername(sa.Namespace, sa.Name)})
+		ServiceAccountName: sa.Name, ServiceAccountUID: string(sa.UID), Subject: MakeUsername(sa.Namespace, sa.Name)})
 	if err != nil {
 		return "", err
 	}
@@ -37,7 +36,7 @@ func (i *Issuer) IssueLegacy(sa *corev1.ServiceAccount, secretName string) (stri
 
 // validateLegacy is upstream's legacy validator with lookups: the
 // secret must still hold the token, the account exist with its uid.
-func (i *Issuer) validateLegacy(ctx context.Context, token string, payload []byte) (*saapi.ServiceAccountInfo, error) {
+func (i *Issuer) validateLegacy(ctx context.Context, token string, payload []byte) (*accountInfo, error) {
 	var c legacyClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, err
@@ -54,7 +53,7 @@ func (i *Issuer) validateLegacy(ctx context.Context, token string, payload []byt
 	case c.ServiceAccountUID == "":
 		return nil, errors.New("serviceAccountUID claim is missing")
 	}
-	ns, name, err := saapi.SplitUsername(c.Subject)
+	ns, name, err := SplitUsername(c.Subject)
 	if err != nil || ns != c.Namespace || name != c.ServiceAccountName {
 		return nil, errors.New("sub claim is invalid")
 	}
@@ -78,5 +77,5 @@ func (i *Issuer) validateLegacy(ctx context.Context, token string, payload []byt
 	if sa.UID != c.ServiceAccountUID {
 		return nil, fmt.Errorf("service account UID (%s) does not match claim (%s)", sa.UID, c.ServiceAccountUID)
 	}
-	return &saapi.ServiceAccountInfo{Namespace: ns, Name: name, UID: c.ServiceAccountUID}, nil
+	return &accountInfo{Namespace: ns, Name: name, UID: c.ServiceAccountUID}, nil
 }
