@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	auditinternal "k8s.io/apiserver/pkg/apis/audit"
 
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 	"github.com/regis-dev/regis/internal/audit"
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/registry"
@@ -106,7 +106,7 @@ func (s *Server) auditImpersonated(r *http.Request, requestor, u *authz.User) {
 // object is defaulted later, with admission).
 func auditDefaulted(r *http.Request, st *registry.Store, obj runtime.Object) {
 	ar := auditFrom(r.Context())
-	if def := st.Resource().Default; def != nil && ar.Level().GreaterOrEqual(auditinternal.LevelRequest) {
+	if def := st.Resource().Default; def != nil && ar.Level().GreaterOrEqual(auditv1.LevelRequest) {
 		c := obj.DeepCopyObject()
 		def(c)
 		ar.RequestObject(c, st.Resource().GroupVersion(), auditEncode)
@@ -180,7 +180,7 @@ func auditResponseObject(w http.ResponseWriter, gv schema.GroupVersion, obj runt
 // JSON the list would be, written to a buffer.
 func auditList(w http.ResponseWriter, gv schema.GroupVersion, kind string, l *cacheable.List) {
 	ar := auditOf(w)
-	if !ar.Level().GreaterOrEqual(auditinternal.LevelRequestResponse) {
+	if !ar.Level().GreaterOrEqual(auditv1.LevelRequestResponse) {
 		return
 	}
 	bw := &bufferWriter{header: http.Header{}}

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"time"
 
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 )
 
 // HeaderAuditID is the header of a request's audit ID, taken from the

@@ -14,9 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
-	auditinternal "k8s.io/apiserver/pkg/apis/audit"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 	"github.com/regis-dev/regis/internal/authz"
 )
 
@@ -62,14 +61,14 @@ type Request struct {
 func (r *Request) ID() string { return r.auditID }
 
 // Level is the level of the request's event (None when not audited).
-func (r *Request) Level() auditinternal.Level {
+func (r *Request) Level() auditv1.Level {
 	if r == nil {
-		return auditinternal.LevelNone
+		return auditv1.LevelNone
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ev == nil {
-		return auditinternal.LevelNone
+		return auditv1.LevelNone
 	}
 	return r.cfg.Level
 }
@@ -133,16 +132,16 @@ func authMethods(req *http.Request) string {
 // not audited.
 func (r *Request) newEvent(req *http.Request, attrs *authz.Attributes) (RequestConfig, *auditv1.Event) {
 	cfg := r.auditor.policy.Evaluate(attrs)
-	if cfg.Level == auditinternal.LevelNone {
+	if cfg.Level == auditv1.LevelNone {
 		return cfg, nil
 	}
 	if attrs.ResourceRequest && Sensitive(attrs.APIGroup, attrs.Resource, attrs.Subresource) &&
-		cfg.Level.GreaterOrEqual(auditinternal.LevelRequest) {
-		cfg.Level = auditinternal.LevelMetadata
+		cfg.Level.GreaterOrEqual(auditv1.LevelRequest) {
+		cfg.Level = auditv1.LevelMetadata
 	}
 	ev := &auditv1.Event{
 		TypeMeta:                 metav1.TypeMeta{Kind: "Event", APIVersion: auditv1.SchemeGroupVersion.String()},
-		Level:                    auditv1.Level(cfg.Level),
+		Level:                    cfg.Level,
 		AuditID:                  types.UID(r.auditID),
 		RequestURI:               req.URL.RequestURI(),
 		Verb:                     attrs.Verb,
@@ -289,7 +288,7 @@ func (r *Request) visit(f func(*auditv1.Event)) {
 
 // processLocked writes the event at stage unless the policy omits it.
 func (r *Request) processLocked(stage auditv1.Stage) error {
-	if slices.Contains(r.cfg.OmitStages, auditinternal.Stage(stage)) {
+	if slices.Contains(r.cfg.OmitStages, stage) {
 		return nil
 	}
 	r.ev.Stage = stage

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 	"github.com/regis-dev/regis/internal/audit"
 	"github.com/regis-dev/regis/internal/authz"
 )

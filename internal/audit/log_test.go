@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 )
 
 // TestRotation: past --audit-log-maxsize the file is renamed

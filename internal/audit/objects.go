@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	auditinternal "k8s.io/apiserver/pkg/apis/audit"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 )
 
 // The objects of an event: the request's (at level Request and above)
@@ -25,11 +25,11 @@ func (r *Request) RequestObject(obj runtime.Object, gv schema.GroupVersion, enc 
 		return
 	}
 	level := r.Level()
-	if level == auditinternal.LevelNone {
+	if level == auditv1.LevelNone {
 		return
 	}
 	var raw []byte
-	if level.GreaterOrEqual(auditinternal.LevelRequest) {
+	if level.GreaterOrEqual(auditv1.LevelRequest) {
 		raw = r.encode(obj, gv, enc)
 	}
 	m, _ := meta.Accessor(obj)
@@ -59,7 +59,7 @@ func cmp(have, from string) string {
 // RequestPatch records a patch's body (JSON; other bodies are skipped)
 // at level Request and above.
 func (r *Request) RequestPatch(patch []byte) {
-	if !r.Level().GreaterOrEqual(auditinternal.LevelRequest) || !json.Valid(patch) {
+	if !r.Level().GreaterOrEqual(auditv1.LevelRequest) || !json.Valid(patch) {
 		return
 	}
 	raw := bytes.Clone(patch)
@@ -73,11 +73,11 @@ func (r *Request) RequestPatch(patch []byte) {
 // encoded (at gv) into the event.
 func (r *Request) ResponseObject(obj runtime.Object, gv schema.GroupVersion, enc Encoder) {
 	level := r.Level()
-	if level == auditinternal.LevelNone {
+	if level == auditv1.LevelNone {
 		return
 	}
 	var raw []byte
-	if level.GreaterOrEqual(auditinternal.LevelRequestResponse) {
+	if level.GreaterOrEqual(auditv1.LevelRequestResponse) {
 		raw = r.encode(obj, gv, enc)
 	}
 	st, _ := obj.(*metav1.Status)
@@ -94,7 +94,7 @@ func (r *Request) ResponseObject(obj runtime.Object, gv schema.GroupVersion, enc
 // ResponseRaw records a response already encoded as JSON, at level
 // RequestResponse.
 func (r *Request) ResponseRaw(raw []byte) {
-	if !r.Level().GreaterOrEqual(auditinternal.LevelRequestResponse) {
+	if !r.Level().GreaterOrEqual(auditv1.LevelRequestResponse) {
 		return
 	}
 	r.mu.Lock()

@@ -14,13 +14,13 @@ import (
 	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	auditinternal "k8s.io/apiserver/pkg/apis/audit"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
-	"k8s.io/apiserver/pkg/apis/audit/validation"
+	"sigs.k8s.io/yaml"
 
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 	"github.com/regis-dev/regis/internal/authz"
 )
 
@@ -31,8 +31,8 @@ const maxPolicyBytes = 10 << 20
 // Policy is a loaded audit policy: its rules, in order, with the
 // policy-wide omitStages merged into each as upstream's evaluator does.
 type Policy struct {
-	rules             []auditinternal.PolicyRule
-	omitStages        []auditinternal.Stage
+	rules             []auditv1.PolicyRule
+	omitStages        []auditv1.Stage
 	omitManagedFields bool
 }
 
@@ -40,8 +40,8 @@ type Policy struct {
 // event, the stages not written and whether managedFields are dropped
 // from the objects.
 type RequestConfig struct {
-	Level             auditinternal.Level
-	OmitStages        []auditinternal.Stage
+	Level             auditv1.Level
+	OmitStages        []auditv1.Stage
 	OmitManagedFields bool
 }
 
@@ -74,36 +74,29 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// newScheme is the scheme of the audit API: its internal and v1 types.
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	_ = auditinternal.AddToScheme(s)
-	_ = auditv1.AddToScheme(s)
-	return s
-}
-
 // LoadPolicy decodes and validates a policy (YAML or JSON), as upstream's
 // LoadPolicyFromBytes: strict decoding, lenient when only unknown or
 // duplicate fields fail it, audit.k8s.io/v1 only, validated, at least one
 // rule.
 func LoadPolicy(data []byte) (*Policy, error) {
-	scheme := newScheme()
-	policy := &auditinternal.Policy{}
-	strict := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDecoder()
-	_, gvk, err := strict.Decode(data, nil, policy)
-	if err != nil {
+	scheme := runtime.NewScheme()
+	_ = auditv1.AddToScheme(scheme)
+	policy := &auditv1.Policy{}
+	strict := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	if _, _, err := strict.Decode(data, nil, policy); err != nil {
 		if !runtime.IsStrictDecodingError(err) {
 			return nil, fmt.Errorf("failed decoding: %w", err)
 		}
-		lenient := serializer.NewCodecFactory(scheme).UniversalDecoder(auditv1.SchemeGroupVersion)
-		if _, gvk, err = lenient.Decode(data, nil, policy); err != nil {
+		policy = &auditv1.Policy{}
+		lenient := serializer.NewCodecFactory(scheme).UniversalDeserializer()
+		if _, _, err := lenient.Decode(data, nil, policy); err != nil {
 			return nil, fmt.Errorf("failed lenient decoding: %w", err)
 		}
 	}
-	if gv := (schema.GroupVersion{Group: gvk.Group, Version: gvk.Version}); gv != auditv1.SchemeGroupVersion {
+	if gvk := declaredKind(data); gvk.GroupVersion() != auditv1.SchemeGroupVersion {
 		return nil, fmt.Errorf("unknown group version field %v in policy", gvk)
 	}
-	if errs := validation.ValidatePolicy(policy); len(errs) > 0 {
+	if errs := validatePolicy(policy); len(errs) > 0 {
 		return nil, errs.ToAggregate()
 	}
 	if len(policy.Rules) == 0 {
@@ -116,8 +109,25 @@ func LoadPolicy(data []byte) (*Policy, error) {
 	return p, nil
 }
 
-func unionStages(lists ...[]auditinternal.Stage) []auditinternal.Stage {
-	var out []auditinternal.Stage
+// declaredKind is the kind a policy file declares, with what upstream's
+// decoder fills in when a part is missing: it decodes into its internal
+// Policy, so a file without apiVersion is audit.k8s.io/__internal and is
+// refused.
+func declaredKind(data []byte) schema.GroupVersionKind {
+	var tm metav1.TypeMeta
+	_ = yaml.Unmarshal(data, &tm)
+	gvk := schema.FromAPIVersionAndKind(tm.APIVersion, tm.Kind)
+	if gvk.Group == "" && gvk.Version == "" {
+		gvk.Group, gvk.Version = auditv1.GroupName, runtime.APIVersionInternal
+	}
+	if gvk.Kind == "" {
+		gvk.Kind = "Policy"
+	}
+	return gvk
+}
+
+func unionStages(lists ...[]auditv1.Stage) []auditv1.Stage {
+	var out []auditv1.Stage
 	for _, l := range lists {
 		for _, s := range l {
 			if !slices.Contains(out, s) {
@@ -142,10 +152,10 @@ func (p *Policy) Evaluate(a *authz.Attributes) RequestConfig {
 			return RequestConfig{Level: r.Level, OmitStages: r.OmitStages, OmitManagedFields: omf}
 		}
 	}
-	return RequestConfig{Level: auditinternal.LevelNone, OmitStages: p.omitStages, OmitManagedFields: p.omitManagedFields}
+	return RequestConfig{Level: auditv1.LevelNone, OmitStages: p.omitStages, OmitManagedFields: p.omitManagedFields}
 }
 
-func ruleMatches(r *auditinternal.PolicyRule, a *authz.Attributes) bool {
+func ruleMatches(r *auditv1.PolicyRule, a *authz.Attributes) bool {
 	u := a.User
 	if len(r.Users) > 0 && (u == nil || !slices.Contains(r.Users, u.Name)) {
 		return false
@@ -167,7 +177,7 @@ func ruleMatches(r *auditinternal.PolicyRule, a *authz.Attributes) bool {
 	return true
 }
 
-func ruleMatchesNonResource(r *auditinternal.PolicyRule, a *authz.Attributes) bool {
+func ruleMatchesNonResource(r *auditv1.PolicyRule, a *authz.Attributes) bool {
 	if a.ResourceRequest {
 		return false
 	}
@@ -186,7 +196,7 @@ func pathMatches(path, spec string) bool {
 	return strings.HasSuffix(spec, "*") && strings.HasPrefix(path, strings.TrimRight(spec, "*"))
 }
 
-func ruleMatchesResource(r *auditinternal.PolicyRule, a *authz.Attributes) bool {
+func ruleMatchesResource(r *auditv1.PolicyRule, a *authz.Attributes) bool {
 	if !a.ResourceRequest {
 		return false
 	}

@@ -88,7 +88,7 @@ func TestEvaluateAsUpstream(t *testing.T) {
 			a.User = u
 			got := ours.Evaluate(&a)
 			want := theirs.EvaluatePolicyRule(upstreamAttrs(&a))
-			if got.Level != want.Level || got.OmitManagedFields != want.OmitManagedFields || !sameStages(got, want.OmitStages) {
+			if string(got.Level) != string(want.Level) || got.OmitManagedFields != want.OmitManagedFields || !sameStages(got, want.OmitStages) {
 				t.Errorf("%+v as %v: got %+v, upstream %+v", a, u, got, want)
 			}
 			n++

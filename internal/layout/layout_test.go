@@ -36,8 +36,8 @@ var floors = [][]string{
 	{"internal/authz"}, // authorizers
 	{"internal/crdschema/crdvalidation"},
 	{"internal/openapi/generated"},
-	{"internal/apis/apiregistration/v1"},            // API types beyond k8s.io/api
-	{"internal/etcd/join", "internal/etcd/cluster"}, // embedded HA: joining members, test clusters
+	{"internal/apis/apiregistration/v1", "internal/apis/audit/v1"}, // API types beyond k8s.io/api
+	{"internal/etcd/join", "internal/etcd/cluster"},                // embedded HA: joining members, test clusters
 	{"internal/etcd"},
 	{"internal/pki"},
 }

@@ -5,7 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 )
 
 // TestAuditPodSecurityAnnotations: PodSecurity's audit annotations reach

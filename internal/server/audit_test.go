@@ -20,11 +20,11 @@ import (
 	metainternalversionscheme "k8s.io/apimachinery/pkg/apis/meta/internalversion/scheme"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	upstream "k8s.io/apiserver/pkg/audit/policy"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	auditv1 "github.com/regis-dev/regis/internal/apis/audit/v1"
 	"github.com/regis-dev/regis/internal/server"
 )
 
