@@ -36,10 +36,18 @@ func auditFrom(ctx context.Context) *audit.Request {
 	return ar
 }
 
-// auditBegin begins the audit of a request when auditing is on: the
-// response carries its Audit-ID.
+// auditBegin begins the audit of a request when auditing is on. Every
+// response carries an Audit-ID, the request's or a new one, audited or
+// not (upstream's WithAuditInit runs whatever the policy).
 func (s *Server) auditBegin(w http.ResponseWriter, r *http.Request, received time.Time) (*audit.Request, *http.Request) {
 	if s.cfg.Audit == nil {
+		if w.Header().Get(audit.HeaderAuditID) == "" {
+			id := r.Header.Get(audit.HeaderAuditID)
+			if id == "" {
+				id = audit.NewID()
+			}
+			w.Header().Set(audit.HeaderAuditID, id)
+		}
 		return nil, r
 	}
 	ar := s.cfg.Audit.Begin(r.Header.Get(audit.HeaderAuditID), received)

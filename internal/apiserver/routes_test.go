@@ -227,3 +227,31 @@ func TestWatchParamAsUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditIDWithoutAuditing: every response carries an Audit-ID, the
+// request's or a new UUID, even when nothing is audited (upstream's
+// WithAuditInit runs whatever the policy).
+func TestAuditIDWithoutAuditing(t *testing.T) {
+	s := startServer(t)
+	get := func(path, id string) string {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		if id != "" {
+			req.Header.Set("Audit-ID", id)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Audit-Id")
+	}
+	for _, path := range []string{"/api/v1/namespaces/default", "/healthz", "/no/such/path"} {
+		if got := get(path, "mine"); got != "mine" {
+			t.Errorf("%s: Audit-Id %q, want the request's", path, got)
+		}
+		a, b := get(path, ""), get(path, "")
+		if len(a) != 36 || a[14] != '4' || a == b {
+			t.Errorf("%s: generated Audit-Ids %q, %q", path, a, b)
+		}
+	}
+}

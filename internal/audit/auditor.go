@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,18 +68,28 @@ func New(c Config) (*Auditor, error) {
 // WithAuditInit. Nothing is written before Start.
 func (a *Auditor) Begin(auditID string, received time.Time) *Request {
 	if auditID == "" {
-		auditID = newUUID()
+		auditID = NewID()
 	}
 	return &Request{auditor: a, auditID: auditID, received: received}
 }
 
-// newUUID is a random (version 4) UUID.
-func newUUID() string {
+// NewID is a new audit ID: a random (version 4) UUID, as upstream's.
+func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
 }
 
 // marshal is the event's JSON line, as upstream's log backend writes it
