@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -33,9 +34,13 @@ type metaObject interface {
 //
 // Modelled on kube-apiserver's cachingObject (cacher/caching_object.go).
 type Object struct {
-	mu     sync.RWMutex // guards obj, copied, cached, retired
-	obj    metaObject
-	copied bool // obj is a private copy, made by a setter
+	mu     sync.RWMutex // guards obj, packed, typ, copied, cached, retired
+	obj    metaObject   // nil when packed
+	copied bool         // obj is a private copy, made by a setter
+	// packed is the object's protobuf encoding once Pack dropped obj;
+	// typ is obj's type.
+	packed []byte
+	typ    reflect.Type
 
 	// encodings holds the serializations; replaced (copy on insert) so
 	// that readers need no lock.
@@ -54,6 +59,7 @@ type encodingSet map[runtime.Identifier]*encoding
 
 type encoding struct {
 	once sync.Once
+	done atomic.Bool // raw and err are set (for readers outside once)
 	raw  []byte
 	err  error
 }
@@ -108,6 +114,7 @@ func (o *Object) CacheEncode(id runtime.Identifier, encode func(runtime.Object, 
 		if e.err == nil {
 			o.count(int64(len(e.raw)))
 		}
+		e.done.Store(true)
 	})
 	if e.err != nil {
 		return e.err
@@ -191,22 +198,26 @@ func (o *Object) CachedBytes() int {
 func (o *Object) GetObject() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
+	if o.obj == nil {
+		return o.viewLocked() // decoded anew: the caller's own
+	}
 	return o.obj.DeepCopyObject()
 }
 
 // Object returns the wrapped object itself, shared with the cache and
-// other readers: it must not be changed.
+// other readers: it must not be changed. (Of a packed object, a decoded
+// copy.)
 func (o *Object) Object() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj
+	return o.viewLocked()
 }
 
 // GetObjectKind implements runtime.Object.
 func (o *Object) GetObjectKind() schema.ObjectKind {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetObjectKind()
+	return o.viewLocked().GetObjectKind()
 }
 
 // DeepCopyObject implements runtime.Object. The copy starts with no cached
@@ -214,6 +225,9 @@ func (o *Object) GetObjectKind() schema.ObjectKind {
 func (o *Object) DeepCopyObject() runtime.Object {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
+	if o.obj == nil {
+		return &Object{obj: o.viewLocked(), copied: true}
+	}
 	return &Object{obj: o.obj.DeepCopyObject().(metaObject), copied: true}
 }
 
@@ -221,13 +235,16 @@ func (o *Object) DeepCopyObject() runtime.Object {
 // copying the shared object first and dropping the cached encodings.
 func (o *Object) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
 	o.mu.RLock()
-	same := noop(o.obj)
+	same := noop(o.viewLocked())
 	o.mu.RUnlock()
 	if same {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.obj == nil {
+		o.obj, o.packed, o.typ, o.copied = o.viewLocked(), nil, nil, true
+	}
 	if noop(o.obj) {
 		return
 	}

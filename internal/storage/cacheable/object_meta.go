@@ -18,7 +18,7 @@ import (
 func (o *Object) GetNamespace() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetNamespace()
+	return o.viewLocked().GetNamespace()
 }
 
 // SetNamespace implements metav1.Object.
@@ -30,7 +30,7 @@ func (o *Object) SetNamespace(namespace string) {
 func (o *Object) GetName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetName()
+	return o.viewLocked().GetName()
 }
 
 // SetName implements metav1.Object.
@@ -42,7 +42,7 @@ func (o *Object) SetName(name string) {
 func (o *Object) GetGenerateName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetGenerateName()
+	return o.viewLocked().GetGenerateName()
 }
 
 // SetGenerateName implements metav1.Object.
@@ -54,7 +54,7 @@ func (o *Object) SetGenerateName(name string) {
 func (o *Object) GetUID() types.UID {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetUID()
+	return o.viewLocked().GetUID()
 }
 
 // SetUID implements metav1.Object.
@@ -66,7 +66,7 @@ func (o *Object) SetUID(uid types.UID) {
 func (o *Object) GetResourceVersion() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetResourceVersion()
+	return o.viewLocked().GetResourceVersion()
 }
 
 // SetResourceVersion implements metav1.Object.
@@ -78,7 +78,7 @@ func (o *Object) SetResourceVersion(version string) {
 func (o *Object) GetGeneration() int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetGeneration()
+	return o.viewLocked().GetGeneration()
 }
 
 // SetGeneration implements metav1.Object.
@@ -90,7 +90,7 @@ func (o *Object) SetGeneration(generation int64) {
 func (o *Object) GetSelfLink() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetSelfLink()
+	return o.viewLocked().GetSelfLink()
 }
 
 // SetSelfLink implements metav1.Object.
@@ -102,7 +102,7 @@ func (o *Object) SetSelfLink(selfLink string) {
 func (o *Object) GetCreationTimestamp() metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetCreationTimestamp()
+	return o.viewLocked().GetCreationTimestamp()
 }
 
 // SetCreationTimestamp implements metav1.Object.
@@ -114,7 +114,7 @@ func (o *Object) SetCreationTimestamp(timestamp metav1.Time) {
 func (o *Object) GetDeletionTimestamp() *metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetDeletionTimestamp()
+	return o.viewLocked().GetDeletionTimestamp()
 }
 
 // SetDeletionTimestamp implements metav1.Object.
@@ -126,7 +126,7 @@ func (o *Object) SetDeletionTimestamp(timestamp *metav1.Time) {
 func (o *Object) GetDeletionGracePeriodSeconds() *int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetDeletionGracePeriodSeconds()
+	return o.viewLocked().GetDeletionGracePeriodSeconds()
 }
 
 // SetDeletionGracePeriodSeconds implements metav1.Object.
@@ -138,7 +138,7 @@ func (o *Object) SetDeletionGracePeriodSeconds(seconds *int64) {
 func (o *Object) GetLabels() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetLabels()
+	return o.viewLocked().GetLabels()
 }
 
 // SetLabels implements metav1.Object.
@@ -150,7 +150,7 @@ func (o *Object) SetLabels(labels map[string]string) {
 func (o *Object) GetAnnotations() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetAnnotations()
+	return o.viewLocked().GetAnnotations()
 }
 
 // SetAnnotations implements metav1.Object.
@@ -162,7 +162,7 @@ func (o *Object) SetAnnotations(annotations map[string]string) {
 func (o *Object) GetFinalizers() []string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetFinalizers()
+	return o.viewLocked().GetFinalizers()
 }
 
 // SetFinalizers implements metav1.Object.
@@ -174,7 +174,7 @@ func (o *Object) SetFinalizers(finalizers []string) {
 func (o *Object) GetOwnerReferences() []metav1.OwnerReference {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetOwnerReferences()
+	return o.viewLocked().GetOwnerReferences()
 }
 
 // SetOwnerReferences implements metav1.Object.
@@ -186,7 +186,7 @@ func (o *Object) SetOwnerReferences(references []metav1.OwnerReference) {
 func (o *Object) GetManagedFields() []metav1.ManagedFieldsEntry {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.obj.GetManagedFields()
+	return o.viewLocked().GetManagedFields()
 }
 
 // SetManagedFields implements metav1.Object.

@@ -1,0 +1,128 @@
+package cacheable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"reflect"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// An Object the cache keeps only for its history (an older revision of a
+// key, or a deleted object) is packed: it holds kube's protobuf encoding
+// of the object (the "k8s\x00" envelope, byte for byte what the protobuf
+// serializer writes for it, so that it can be the same bytes as a cached
+// serialization) and decodes it again on each use. A decoded pod takes
+// about three times its encoding; the watchers and lists that need an old
+// revision are few (a watch resumed from a past revision, a list at an
+// exact one) and pay a decode each.
+
+// protoMagic starts kube's protobuf encoding (protobuf.Serializer).
+var protoMagic = []byte{0x6b, 0x38, 0x73, 0x00}
+
+// message is what the k8s.io/api types (gogo protobuf) implement.
+type message interface {
+	Size() int
+	MarshalTo([]byte) (int, error)
+	MarshalToSizedBuffer([]byte) (int, error)
+	Unmarshal([]byte) error
+}
+
+// pack encodes m as kube's protobuf serializer does; false when m has no
+// protobuf encoding (unstructured objects) or no TypeMeta of its own.
+func pack(m metaObject) ([]byte, bool) {
+	msg, ok := m.(message)
+	if !ok {
+		return nil, false
+	}
+	tm, ok := m.GetObjectKind().(*metav1.TypeMeta)
+	if !ok {
+		return nil, false
+	}
+	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: tm.APIVersion, Kind: tm.Kind}}
+	size := uint64(msg.Size())
+	n := unk.Size() + 1 + len(binary.AppendUvarint(nil, size)) + int(size)
+	data := make([]byte, len(protoMagic)+n)
+	copy(data, protoMagic)
+	w, err := unk.NestedMarshalTo(data[len(protoMagic):], msg, size)
+	if err != nil || w != n {
+		return nil, false
+	}
+	return data, true
+}
+
+// unpack decodes what pack encoded into a new object of type typ (a
+// pointer type); false if the bytes do not decode, which pack's output
+// does.
+func unpack(data []byte, typ reflect.Type) (metaObject, bool) {
+	if !bytes.HasPrefix(data, protoMagic) {
+		return nil, false
+	}
+	var unk runtime.Unknown
+	if err := unk.Unmarshal(data[len(protoMagic):]); err != nil {
+		return nil, false
+	}
+	obj, ok := reflect.New(typ.Elem()).Interface().(metaObject)
+	if !ok {
+		return nil, false
+	}
+	msg, ok := obj.(message)
+	if !ok || msg.Unmarshal(unk.Raw) != nil {
+		return nil, false
+	}
+	tm, ok := obj.GetObjectKind().(*metav1.TypeMeta)
+	if !ok {
+		return nil, false
+	}
+	tm.APIVersion, tm.Kind = unk.APIVersion, unk.Kind
+	return obj, true
+}
+
+// Pack drops the decoded object and keeps its protobuf encoding, sharing
+// the bytes of an identical cached serialization; each later use decodes
+// it. Objects without a protobuf encoding stay as they are (false). For
+// objects the cache keeps only for its history; the object must not be
+// changed after.
+func (o *Object) Pack() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.obj == nil {
+		return true
+	}
+	raw, ok := pack(o.obj)
+	if !ok {
+		return false
+	}
+	if set := o.encodings.Load(); set != nil {
+		for _, e := range *set {
+			if e.done.Load() && e.err == nil && bytes.Equal(e.raw, raw) {
+				raw = e.raw
+				break
+			}
+		}
+	}
+	o.packed, o.typ, o.obj = raw, reflect.TypeOf(o.obj), nil
+	return true
+}
+
+// Packed reports whether the object is held encoded only.
+func (o *Object) Packed() bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj == nil
+}
+
+// viewLocked is the object, decoded anew when packed: read-only. Caller
+// holds o.mu (either way).
+func (o *Object) viewLocked() metaObject {
+	if o.obj != nil {
+		return o.obj
+	}
+	if obj, ok := unpack(o.packed, o.typ); ok {
+		return obj
+	}
+	// Not reached: pack's output decodes. An empty object of the type
+	// rather than a nil one.
+	return reflect.New(o.typ.Elem()).Interface().(metaObject)
+}

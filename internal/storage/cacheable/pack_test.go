@@ -1,0 +1,114 @@
+package cacheable
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+	"unsafe"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/regis-dev/regis/internal/codec"
+)
+
+// fullPod is a pod with managed fields, quantities, times and pointers.
+func fullPod() *corev1.Pod {
+	ts := metav1.Date(2026, 1, 1, 0, 0, 0, 0, time.Local)
+	p := testPod()
+	p.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "m", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
+		Time: &ts, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:nodeName":{}}}`)}}}
+	p.CreationTimestamp = ts
+	p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+	grace := int64(30)
+	p.Spec.TerminationGracePeriodSeconds = &grace
+	p.Status.Phase = corev1.PodRunning
+	return p
+}
+
+func TestPackIsTheProtobufEncoding(t *testing.T) {
+	scheme := codec.Scheme()
+	var want bytes.Buffer
+	if err := protobuf.NewSerializer(scheme, scheme).Encode(fullPod(), &want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := pack(fullPod())
+	if !ok || !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("pack: %v, %d bytes; the protobuf serializer writes %d", ok, len(got), want.Len())
+	}
+	obj, ok := unpack(got, reflect.TypeOf(&corev1.Pod{}))
+	if !ok || !reflect.DeepEqual(obj, runtime.Object(fullPod())) {
+		t.Fatalf("unpack: %v, %#v", ok, obj)
+	}
+}
+
+func TestPackedObject(t *testing.T) {
+	scheme := codec.Scheme()
+	jsonS := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{})
+	protoS := protobuf.NewSerializer(scheme, scheme)
+	co, _ := New(fullPod())
+	pj, pp := &countingEncoder{inner: jsonS}, &countingEncoder{inner: protoS}
+	var wantJSON, wantProto bytes.Buffer
+	if err := pj.Encode(co, &wantJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := pp.Encode(co, &wantProto); err != nil {
+		t.Fatal(err)
+	}
+	if !co.Pack() || !co.Packed() {
+		t.Fatal("a pod did not pack")
+	}
+	// The packed bytes are the cached protobuf serialization's.
+	set := *co.encodings.Load()
+	shared := false
+	for _, e := range set {
+		if len(e.raw) > 0 && unsafe.SliceData(e.raw) == unsafe.SliceData(co.packed) {
+			shared = true
+		}
+	}
+	if !shared {
+		t.Fatal("packed bytes are a second copy of the protobuf serialization")
+	}
+	// Cached serializations are still served; a new format decodes.
+	var b bytes.Buffer
+	if err := pj.Encode(co, &b); err != nil || !bytes.Equal(b.Bytes(), wantJSON.Bytes()) || pj.n.Load() != 1 {
+		t.Fatalf("json of a packed object: %v, %d encodings", err, pj.n.Load())
+	}
+	other := &countingEncoder{inner: json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Pretty: true})}
+	b.Reset()
+	if err := other.Encode(co, &b); err != nil || !bytes.Contains(b.Bytes(), []byte(`"nodeName": "n"`)) {
+		t.Fatalf("new format of a packed object: %v, %s", err, b.Bytes())
+	}
+	// Reads decode: equal to the original, and private.
+	if got := co.GetObject(); !reflect.DeepEqual(got, runtime.Object(fullPod())) {
+		t.Fatalf("GetObject of a packed object: %#v", got)
+	}
+	if co.Object() == co.Object() {
+		t.Fatal("Object of a packed object is shared")
+	}
+	if co.GetName() != "p" || co.GetLabels()["a"] != "b" || co.GetObjectKind().GroupVersionKind().Kind != "Pod" {
+		t.Fatal("getters of a packed object")
+	}
+	if cp := co.DeepCopyObject().(*Object); !reflect.DeepEqual(cp.GetObject(), runtime.Object(fullPod())) {
+		t.Fatal("DeepCopyObject of a packed object")
+	}
+	// A setter unpacks.
+	co.SetResourceVersion("9")
+	if co.Packed() || co.GetResourceVersion() != "9" || co.GetName() != "p" {
+		t.Fatal("setter on a packed object")
+	}
+}
+
+func TestUnstructuredDoesNotPack(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Thing", "metadata": map[string]any{"name": "x"}}}
+	co, _ := New(u)
+	if co.Pack() || co.Packed() || co.GetName() != "x" {
+		t.Fatal("an unstructured object packed")
+	}
+}
