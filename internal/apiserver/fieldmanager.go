@@ -61,13 +61,28 @@ type fieldManagerKey struct {
 	subresource string
 }
 
+// typeConverterKey is the key of a row's type converter in its memo.
+type typeConverterKey struct{}
+
+// rowTypeConverter returns the type converter of a row, made once per
+// row and shared by its field managers.
+func rowTypeConverter(st *registry.Store) (managedfields.TypeConverter, error) {
+	tc, err := st.Memo(typeConverterKey{}, func() (any, error) {
+		return typeConverterOf(st.Resource())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tc.(managedfields.TypeConverter), nil
+}
+
 // fieldManager returns the field manager of writes to a resource's
 // subresource ("" for the resource itself), made once per row and
 // subresource (registry.Store.Memo: dropped with the row when a CRD
 // changes or goes).
 func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldManager, error) {
 	fm, err := st.Memo(fieldManagerKey{subresource}, func() (any, error) {
-		tc, err := typeConverterOf(st.Resource())
+		tc, err := rowTypeConverter(st)
 		if err != nil {
 			return nil, err
 		}
@@ -171,12 +186,17 @@ func trackUpdate(st *registry.Store, subresource string, live, obj runtime.Objec
 	if d := st.Resource().Default; d != nil {
 		d(obj)
 	}
+	gvk := st.Resource().GroupVersionKind()
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	if live == nil && subresource == "" {
+		if ct := createTrackerOf(st); ct != nil && ct.track(obj, manager) {
+			return obj
+		}
+	}
 	if live == nil {
 		live = st.New()
 	}
-	gvk := st.Resource().GroupVersionKind()
 	live.GetObjectKind().SetGroupVersionKind(gvk)
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return fm.UpdateNoErrors(live, obj, manager)
 }
 
