@@ -56,6 +56,7 @@ type Cacher struct {
 	reg        *registry
 
 	names fieldNames // used by the reflector goroutine only
+	packs packQueue  // used by the reflector goroutine only
 
 	bytes      atomic.Int64 // encoded size of what the cache holds
 	overBudget atomic.Bool
@@ -90,7 +91,7 @@ func New(cfg Config) (*Cacher, error) {
 		incoming:     make(chan *event, incomingBufSize),
 		indexes:      map[string]map[string]map[string]*element{},
 		rvCh:         make(chan struct{}),
-		hist:         newHistory(cfg.EventsHistoryWindow),
+		hist:         newHistory(cfg.EventsHistoryWindow, cfg.EventsHistoryMaxBytes),
 		readyCh:      make(chan struct{}),
 		reg:          newRegistry(),
 		progressWake: make(chan struct{}, 1),
@@ -315,6 +316,18 @@ type event struct {
 
 	movedOnce sync.Once
 	moved     *cacheable.Object // prev stamped with rv, for watchers it left
+}
+
+// histBytes is what e counts against the history's byte bound: the
+// encoded size of its object.
+func (e *event) histBytes() int64 {
+	switch {
+	case e.cur != nil:
+		return e.cur.size
+	case e.prev != nil:
+		return e.prev.size
+	}
+	return 0
 }
 
 // movedOut is the object of a DELETED event for a watcher whose selector

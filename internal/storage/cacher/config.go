@@ -52,6 +52,11 @@ type Config struct {
 	// EventsHistoryWindow is how long events are kept at least; zero means
 	// DefaultEventsHistoryWindow (75 s), the minimum.
 	EventsHistoryWindow time.Duration
+	// EventsHistoryMaxBytes bounds the history by the encoded size of its
+	// events' objects as well as by count: past it the oldest events are
+	// dropped (a watch from before them gets 410 Gone). Zero means
+	// DefaultEventsHistoryMaxBytes.
+	EventsHistoryMaxBytes int64
 
 	// ObjectSize returns an object's encoded size, counted against the
 	// memory limits. Nil: the protobuf size for objects that know it (a
@@ -127,11 +132,16 @@ func (c *Config) complete() error {
 		return errors.New("resourcePrefix needs to start from /")
 	case c.EventsHistoryWindow != 0 && c.EventsHistoryWindow < DefaultEventsHistoryWindow:
 		return fmt.Errorf("cacher: EventsHistoryWindow (%v) must not be below %v", c.EventsHistoryWindow, DefaultEventsHistoryWindow)
+	case c.EventsHistoryMaxBytes < 0:
+		return errors.New("cacher: EventsHistoryMaxBytes must not be negative")
 	case c.MaxBytes < 0:
 		return errors.New("cacher: MaxBytes must not be negative")
 	}
 	if c.EventsHistoryWindow == 0 {
 		c.EventsHistoryWindow = DefaultEventsHistoryWindow
+	}
+	if c.EventsHistoryMaxBytes == 0 {
+		c.EventsHistoryMaxBytes = DefaultEventsHistoryMaxBytes
 	}
 	if c.KeyFunc == nil {
 		c.defaultKeys = true

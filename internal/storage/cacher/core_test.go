@@ -108,7 +108,7 @@ func TestBuildTreeIsTheSameTree(t *testing.T) {
 		if n == nil {
 			return "."
 		}
-		return "(" + a(n.left) + n.key + a(n.right) + ")"
+		return "(" + a(n.left) + n.elem.key + a(n.right) + ")"
 	}
 	b = a
 	if a(built.root) != b(inserted.root) || built.len() != 1000 {
@@ -141,7 +141,7 @@ func TestHistory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHistory(DefaultEventsHistoryWindow)
+			h := newHistory(DefaultEventsHistoryWindow, 0)
 			h.reset(tt.listRV)
 			for _, rv := range tt.added {
 				h.add(ev(rv))
@@ -160,7 +160,7 @@ func TestHistory(t *testing.T) {
 	}
 
 	t.Run("grows while events are fresh, evicts at the upper bound", func(t *testing.T) {
-		h := newHistory(DefaultEventsHistoryWindow)
+		h := newHistory(DefaultEventsHistoryWindow, 0)
 		h.upper = 400
 		h.reset(0)
 		for rv := uint64(1); rv <= 1000; rv++ {
@@ -177,7 +177,7 @@ func TestHistory(t *testing.T) {
 		}
 	})
 	t.Run("shrinks when the newest quarter is stale", func(t *testing.T) {
-		h := newHistory(DefaultEventsHistoryWindow)
+		h := newHistory(DefaultEventsHistoryWindow, 0)
 		h.reset(0)
 		for rv := uint64(1); rv <= 200; rv++ {
 			h.add(ev(rv))
@@ -191,8 +191,34 @@ func TestHistory(t *testing.T) {
 			t.Fatalf("capacity %d after stale events, want 100", h.capacity())
 		}
 	})
+	t.Run("bounded by bytes", func(t *testing.T) {
+		h := newHistory(DefaultEventsHistoryWindow, 1000)
+		h.reset(0)
+		sized := func(rv uint64, size int64) *event {
+			e := ev(rv)
+			e.cur = &element{rv: rv, size: size}
+			return e
+		}
+		for rv := uint64(1); rv <= 10; rv++ {
+			h.add(sized(rv, 300)) // three fit
+		}
+		if h.size() != 3 || h.oldestRV() != 8 || h.bytes != 900 {
+			t.Fatalf("%d events from %d, %d bytes; want 3 from 8, 900", h.size(), h.oldestRV(), h.bytes)
+		}
+		if _, err := h.since(6); err == nil {
+			t.Fatal("since an evicted revision: no error")
+		}
+		h.add(&event{rv: 11, recordTime: now, prev: &element{size: 5000}}) // a deletion larger than the bound
+		if h.size() != 1 || h.oldestRV() != 11 || h.bytes != 5000 {
+			t.Fatalf("%d events from %d, %d bytes; want the one that does not fit alone", h.size(), h.oldestRV(), h.bytes)
+		}
+		h.trim(11)
+		if h.size() != 0 || h.bytes != 0 {
+			t.Fatalf("after a trim: %d events, %d bytes", h.size(), h.bytes)
+		}
+	})
 	t.Run("trim after a compaction", func(t *testing.T) {
-		h := newHistory(DefaultEventsHistoryWindow)
+		h := newHistory(DefaultEventsHistoryWindow, 0)
 		h.reset(10)
 		for _, rv := range []uint64{11, 12, 13} {
 			h.add(ev(rv))
@@ -224,7 +250,7 @@ func TestHistoryCapacityUpperBound(t *testing.T) {
 }
 
 func TestWatchChanSize(t *testing.T) {
-	h := newHistory(DefaultEventsHistoryWindow)
+	h := newHistory(DefaultEventsHistoryWindow, 0)
 	if got := h.watchChanSize(false, false); got != 10 {
 		t.Fatalf("initial: %d, want 10", got)
 	}

@@ -20,6 +20,10 @@ const (
 	// the bookmark frequency (1 min) plus 15 s, upstream's
 	// DefaultEventFreshDuration.
 	DefaultEventsHistoryWindow = bookmarkFrequency + 15*time.Second
+	// DefaultEventsHistoryMaxBytes bounds the encoded size of the
+	// history's objects: 256 MiB, some 80,000 events of 3 KiB pods (the
+	// count bound, 102,400 events, would allow 10 GiB of 100 KiB objects).
+	DefaultEventsHistoryMaxBytes = 256 << 20
 )
 
 // historyCapacityUpperBound is 102,400 events for the default window, and
@@ -45,6 +49,8 @@ type history struct {
 	lower       int
 	upper       int
 	window      time.Duration
+	bytes       int64  // encoded size of the live events' objects
+	maxBytes    int64  // bound of bytes (0: none)
 	lastEvicted uint64 // newest evicted revision not yet in floor
 	// floor is the oldest revision a watch can start from: the list
 	// revision, raised when events are evicted (to the oldest remaining
@@ -53,12 +59,13 @@ type history struct {
 	floor uint64
 }
 
-func newHistory(window time.Duration) *history {
+func newHistory(window time.Duration, maxBytes int64) *history {
 	return &history{
-		buf:    make([]*event, historyLowerBound),
-		lower:  historyLowerBound,
-		upper:  historyCapacityUpperBound(window),
-		window: window,
+		buf:      make([]*event, historyLowerBound),
+		lower:    historyLowerBound,
+		upper:    historyCapacityUpperBound(window),
+		window:   window,
+		maxBytes: maxBytes,
 	}
 }
 
@@ -73,19 +80,23 @@ func (h *history) at(i int) *event {
 func (h *history) reset(listRV uint64) {
 	clear(h.buf)
 	h.start, h.end = 0, 0
+	h.bytes = 0
 	h.floor = listRV
 }
 
 // add appends e, resizing first as upstream does and evicting the oldest
-// event when still full. It returns the capacity before and after.
+// event when still full, and the oldest events while e would take the
+// history past its byte bound. It returns the capacity before and after.
 func (h *history) add(e *event) (before, after int) {
 	before = len(h.buf)
 	h.resize(e.recordTime)
-	if h.full() {
+	n := e.histBytes()
+	for h.full() || (h.maxBytes > 0 && h.size() > 0 && h.bytes+n > h.maxBytes) {
 		h.evictOldest()
 	}
 	h.buf[h.end%len(h.buf)] = e
 	h.end++
+	h.bytes += n
 	h.raiseFloor()
 	return before, len(h.buf)
 }
@@ -93,6 +104,7 @@ func (h *history) add(e *event) (before, after int) {
 // evictOldest drops the oldest event (the caller then calls raiseFloor).
 func (h *history) evictOldest() {
 	h.lastEvicted = max(h.lastEvicted, h.at(h.start).rv)
+	h.bytes -= h.at(h.start).histBytes()
 	h.buf[h.start%len(h.buf)] = nil
 	h.start++
 }
@@ -151,6 +163,7 @@ func (h *history) oldestRV() uint64 {
 func (h *history) trim(rev uint64) {
 	h.floor = max(h.floor, rev)
 	for h.start < h.end && h.at(h.start).rv <= rev {
+		h.bytes -= h.at(h.start).histBytes()
 		h.buf[h.start%len(h.buf)] = nil
 		h.start++
 	}

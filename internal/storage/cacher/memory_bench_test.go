@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,6 +155,9 @@ func benchmarkHistoryMemory(b *testing.B, client *clientv3.Client, prefix string
 		time.Sleep(10 * time.Millisecond)
 	}
 	with := liveHeap()
+	if path := os.Getenv("CACHER_HEAP_PROFILE"); path != "" {
+		writeHeapProfile(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"))
+	}
 	stop()
 	stop, listRV = nil, nil
 	// Let the stopped cache's goroutines exit.
@@ -270,5 +276,17 @@ func newUpstreamEtcd3(b testing.TB, prefix string) (st ustorage.Interface, close
 		store.Close()
 		compactor.Stop()
 		_ = kc.Close()
+	}
+}
+
+// writeHeapProfile writes the live heap to path (go tool pprof -sample_index=inuse_space).
+func writeHeapProfile(b testing.TB, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -103,7 +103,9 @@ func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *el
 		c.indexLocked(prev, true)
 		c.addBytes(-prev.size)
 		prev.obj.Retire()
+		c.packs.push(prev.obj)
 	}
+	c.packs.push(deleted)
 	if cur != nil {
 		c.tree = c.tree.put(cur)
 		c.indexLocked(cur, false)
@@ -141,6 +143,7 @@ func (c *Cacher) apply(ctx context.Context, we watch.Event) error {
 		c.mu.Lock()
 		ev = c.applyLocked(we.Type, cur.key, cur.rv, cur, nil, now)
 		c.mu.Unlock()
+		c.packs.drain()
 	case watch.Deleted:
 		// The store stamps a deleted object with the deletion revision,
 		// which is what watchers get: wrap it as it is.
@@ -161,6 +164,7 @@ func (c *Cacher) apply(ctx context.Context, we watch.Event) error {
 			c.setRVLocked(rv)
 		}
 		c.mu.Unlock()
+		c.packs.drain()
 	default:
 		return fmt.Errorf("unexpected watch event type %q", we.Type)
 	}
@@ -247,9 +251,14 @@ func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint
 		if next.get(e.key) != e {
 			removed += e.size
 			e.obj.Retire()
+			c.packs.push(e.obj)
 		}
 		return true
 	})
+	for _, ev := range diff {
+		c.packs.push(ev.deleted)
+	}
+	c.packs.drain()
 	c.addBytes(added - removed)
 	c.checkBudget()
 	for _, ev := range diff {

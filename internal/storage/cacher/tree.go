@@ -8,32 +8,38 @@ import "hash/maphash"
 // one per revision and lists read them without a lock. It does no locking
 // and starts no goroutines.
 //
-// Node priorities are a hash of the key, so a set of keys has one shape
-// whatever the order it was built in.
+// Node priorities are a hash of the key (ties broken by the key), so a set
+// of keys has one shape whatever the order it was built in. Every revision
+// the cache keeps costs the nodes of one path: a node is 32 bytes.
 type tree struct {
 	root *node
 }
 
 type node struct {
-	key         string
-	elem        *element
+	elem        *element // its key is the node's
 	left, right *node
-	prio        uint64
-	size        int // elements in this subtree
+	prio        uint32
+	size        int32 // elements in this subtree
 }
 
 var prioSeed = maphash.MakeSeed()
 
-func priority(key string) uint64 { return maphash.String(prioSeed, key) }
+func priority(key string) uint32 { return uint32(maphash.String(prioSeed, key) >> 32) }
+
+// above reports whether a goes above b: a higher priority, or the same
+// and a smaller key.
+func above(a, b *node) bool {
+	return a.prio > b.prio || (a.prio == b.prio && a.elem.key < b.elem.key)
+}
 
 func (n *node) count() int {
 	if n == nil {
 		return 0
 	}
-	return n.size
+	return int(n.size)
 }
 
-func (n *node) fix() { n.size = 1 + n.left.count() + n.right.count() }
+func (n *node) fix() { n.size = int32(1 + n.left.count() + n.right.count()) }
 
 // len is the number of elements.
 func (t tree) len() int { return t.root.count() }
@@ -43,9 +49,9 @@ func (t tree) get(key string) *element {
 	n := t.root
 	for n != nil {
 		switch {
-		case key < n.key:
+		case key < n.elem.key:
 			n = n.left
-		case key > n.key:
+		case key > n.elem.key:
 			n = n.right
 		default:
 			return n.elem
@@ -59,20 +65,20 @@ func (t tree) put(e *element) tree {
 	return tree{root: insert(t.root, e, priority(e.key))}
 }
 
-func insert(n *node, e *element, prio uint64) *node {
+func insert(n *node, e *element, prio uint32) *node {
 	if n == nil {
-		return &node{key: e.key, elem: e, prio: prio, size: 1}
+		return &node{elem: e, prio: prio, size: 1}
 	}
 	c := *n
 	switch {
-	case e.key < n.key:
+	case e.key < n.elem.key:
 		c.left = insert(n.left, e, prio)
-		if c.left.prio > c.prio {
+		if above(c.left, &c) {
 			return rotateRight(&c)
 		}
-	case e.key > n.key:
+	case e.key > n.elem.key:
 		c.right = insert(n.right, e, prio)
-		if c.right.prio > c.prio {
+		if above(c.right, &c) {
 			return rotateLeft(&c)
 		}
 	default:
@@ -114,7 +120,7 @@ func remove(n *node, key string) (*node, bool) {
 		return nil, false
 	}
 	switch {
-	case key < n.key:
+	case key < n.elem.key:
 		l, ok := remove(n.left, key)
 		if !ok {
 			return n, false
@@ -123,7 +129,7 @@ func remove(n *node, key string) (*node, bool) {
 		c.left = l
 		c.fix()
 		return &c, true
-	case key > n.key:
+	case key > n.elem.key:
 		r, ok := remove(n.right, key)
 		if !ok {
 			return n, false
@@ -143,7 +149,7 @@ func merge(a, b *node) *node {
 		return b
 	case b == nil:
 		return a
-	case a.prio > b.prio:
+	case above(a, b):
 		c := *a
 		c.right = merge(a.right, b)
 		c.fix()
@@ -165,11 +171,11 @@ func (t tree) ascend(from, to string, fn func(*element) bool) bool {
 
 func ascend(n *node, from, to string, fn func(*element) bool) bool {
 	for n != nil {
-		if n.key < from {
+		if n.elem.key < from {
 			n = n.right
 			continue
 		}
-		if to != "" && n.key >= to {
+		if to != "" && n.elem.key >= to {
 			n = n.left
 			continue
 		}
@@ -187,7 +193,7 @@ func ascend(n *node, from, to string, fn func(*element) bool) bool {
 func (t tree) rank(key string) int {
 	r := 0
 	for n := t.root; n != nil; {
-		if n.key < key {
+		if n.elem.key < key {
 			r += n.left.count() + 1
 			n = n.right
 		} else {
@@ -211,9 +217,9 @@ func (t tree) countRange(from, to string) int {
 func buildTree(elems []*element) tree {
 	var stack []*node
 	for _, e := range elems {
-		n := &node{key: e.key, elem: e, prio: priority(e.key)}
+		n := &node{elem: e, prio: priority(e.key)}
 		var last *node
-		for len(stack) > 0 && stack[len(stack)-1].prio < n.prio {
+		for len(stack) > 0 && above(n, stack[len(stack)-1]) {
 			last = stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 		}
@@ -235,6 +241,6 @@ func fixSizes(n *node) int {
 	if n == nil {
 		return 0
 	}
-	n.size = 1 + fixSizes(n.left) + fixSizes(n.right)
-	return n.size
+	n.size = int32(1 + fixSizes(n.left) + fixSizes(n.right))
+	return int(n.size)
 }
