@@ -88,6 +88,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 				return enabled
 			},
 			MaxBytes: limits, Metrics: cacheMetrics, Logger: log,
+			Early: earlyCache, // the others fill once the server is ready (startorder.go)
 		})
 	}
 	authorization, err := newAuthorization(o.AuthorizationModes) // --authorization-mode
@@ -128,10 +129,6 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	}
 	if caches != nil {
 		wg.Go(func() { _ = caches.Run(cctx) })
-		for _, gr := range caches.Resources() {
-			checks = append(checks, apiserver.Check{Name: "watch-cache-" + gr.String(), Readyz: true,
-				Func: func(context.Context) error { return caches.Ready(gr) }})
-		}
 	}
 	for _, w := range o.admissionPluginWarnings() {
 		log.Warn(w)
@@ -210,9 +207,21 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		ReadHeaderTimeout: 32 * time.Second, IdleTimeout: 90 * time.Second, MaxHeaderBytes: 1 << 20,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
+	runControllers := func(cs ...controller.Named) {
+		if err := controller.Run(cctx, log, cs...); err != nil {
+			serveErr <- err // fatal: the server stops
+		}
+	}
+	// Serving custom resources and flow control's configuration are part
+	// of the start; the other controllers follow it (startorder.go).
 	wg.Go(func() {
-		err := controller.Run(cctx, log,
+		runControllers(
+			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)},
+			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)})
+	})
+	late := func() {
+		runControllers(
 			controller.Named{Name: "namespace", Runner: controller.NewNamespaceController(reg, log)},
 			controller.Named{Name: "serviceaccount", Runner: controller.NewServiceAccounts(reg, info.CAData, log)},
 			controller.Named{Name: "serviceaccount-token", Runner: sa.legacyTokens(reg, info.CAData, log)},
@@ -220,13 +229,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 			controller.Named{Name: "graceful-reaper", Runner: controller.NewGracefulReaper(reg, log)},
 			controller.Named{Name: "volume-protection", Runner: controller.NewVolumeProtection(reg, log)},
 			controller.Named{Name: "local-apiservice-availability", Runner: controller.NewLocalAvailability(reg, log)},
-			controller.Named{Name: "priority-and-fairness-config", Runner: controller.NewFlowControl(reg, log)},
-			controller.Named{Name: "customresourcedefinitions", Runner: newCRDController(reg, factory, caches, log)},
 			controller.Named{Name: admission.PolicyStatusManager, Runner: admission.NewPolicyStatus(kubernetes.NewForConfigOrDie(loopback), reg, log)})
-		if err != nil {
-			serveErr <- err // fatal: the server stops
-		}
-	})
+	}
 	wg.Go(func() {
 		if err := hs.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 			serveErr <- err
@@ -239,6 +243,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if o.Ready != nil {
 		o.Ready(info)
 	}
+	wg.Go(func() { startRest(cctx, caches, log, late) })
 	var failed error
 	select {
 	case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
@@ -27,6 +28,12 @@ type Caches struct {
 	// ctx is Run's while it runs: a cache made then starts at once.
 	ctx context.Context
 	wg  sync.WaitGroup
+
+	// early says which caches Run fills at once; the others wait for
+	// StartRest.
+	early    func(schema.GroupResource) bool
+	rest     chan struct{} // closed by StartRest
+	restOnce sync.Once
 }
 
 // CacheConfig configures CachedStorage.
@@ -42,6 +49,13 @@ type CacheConfig struct {
 	Metrics *cacher.Metrics
 	// Logger receives the caches' logs (slog.Default when nil).
 	Logger *slog.Logger
+	// Early says which caches fill as soon as Caches.Run runs: those the
+	// server's start reads (RBAC, admission's configuration). The others
+	// fill once Caches.StartRest is called, so that on a large data dir
+	// their first lists (every object read and decoded) do not take the
+	// CPU the start needs; until then their reads go to etcd and their
+	// watches wait. Nil means all at once.
+	Early func(schema.GroupResource) bool
 }
 
 // CachedStorage wraps each storage base makes in a watch cache, except for
@@ -56,7 +70,8 @@ func CachedStorage(base registry.StorageFactory, cfg CacheConfig) (registry.Stor
 	if limit.Total > 0 {
 		budget = cacher.NewBudget(limit.Total)
 	}
-	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}, stops: map[schema.GroupResource]context.CancelFunc{}}
+	cs := &Caches{log: log, cachers: map[schema.GroupResource]*cacher.Cacher{}, stops: map[schema.GroupResource]context.CancelFunc{},
+		early: cfg.Early, rest: make(chan struct{})}
 	return func(r *registry.Resource) (storage.Interface, error) {
 		st, err := base(r)
 		if err != nil || r.Convert != nil || r.Internal || (cached != nil && !cached(r.GroupResource())) {
@@ -160,21 +175,55 @@ func (cs *Caches) Release(gr schema.GroupResource) {
 }
 
 // Run runs every cache, and those made while it runs, until ctx ends; it
-// returns when all have stopped.
+// returns when all have stopped. The caches Early refuses start with
+// StartRest.
 func (cs *Caches) Run(ctx context.Context) error {
 	cs.mu.Lock()
-	all := make([]*cacher.Cacher, 0, len(cs.cachers))
-	for _, c := range cs.cachers {
-		all = append(all, c)
-	}
 	cs.ctx = ctx
-	cs.mu.Unlock()
-	for _, c := range all {
-		cs.wg.Go(func() { cs.run(ctx, c) })
+	for gr, c := range cs.cachers {
+		if cs.early == nil || cs.early(gr) {
+			cs.wg.Go(func() { cs.run(ctx, c) })
+			continue
+		}
+		cs.wg.Go(func() {
+			select {
+			case <-cs.rest:
+				cs.run(ctx, c)
+			case <-ctx.Done():
+			}
+		})
 	}
+	cs.mu.Unlock()
 	<-ctx.Done()
 	cs.wg.Wait()
 	return nil
+}
+
+// StartRest starts the caches Run left for later.
+func (cs *Caches) StartRest() {
+	cs.restOnce.Do(func() { close(cs.rest) })
+}
+
+// WaitReady waits until every cache is ready, at most limit or until ctx
+// ends; it returns the resources whose cache is still not ready.
+func (cs *Caches) WaitReady(ctx context.Context, limit time.Duration) []schema.GroupResource {
+	deadline := time.Now().Add(limit)
+	for {
+		var pending []schema.GroupResource
+		for _, gr := range cs.Resources() {
+			if cs.Ready(gr) != nil {
+				pending = append(pending, gr)
+			}
+		}
+		if len(pending) == 0 || time.Now().After(deadline) {
+			return pending
+		}
+		select {
+		case <-ctx.Done():
+			return pending
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func (cs *Caches) run(ctx context.Context, c *cacher.Cacher) {

@@ -1,0 +1,199 @@
+//go:build bigstart
+
+package registest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/regis-dev/regis/internal/etcd"
+	"github.com/regis-dev/regis/internal/server"
+	"github.com/regis-dev/regis/registest"
+)
+
+// TestBigStart (make bigstart; BIGSTART_PODS, 100,000 by default) writes
+// that many pods of bench's shape into a data dir's etcd, then times a
+// start on it: to the API served, to /readyz (every watch cache filled),
+// a list of every pod from the cache and a pod informer's sync.
+func TestBigStart(t *testing.T) {
+	n := 100000
+	if s := os.Getenv("BIGSTART_PODS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	dir := t.TempDir()
+	ctx := t.Context()
+	seedPods(t, ctx, dir, n)
+
+	runtime.GC()
+	if path := os.Getenv("BIGSTART_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+	}
+	start := time.Now()
+	s, err := registest.Start(ctx, registest.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	served := time.Since(start)
+	waitReadyz(t, s)
+	ready := time.Since(start)
+	pprof.StopCPUProfile()
+	t.Logf("%d pods: API served %.2fs after the start, /readyz %.2fs", n, served.Seconds(), ready.Seconds())
+
+	cs := kubernetes.NewForConfigOrDie(s.Config())
+	for _, rv := range []string{"0", ""} {
+		t0 := time.Now()
+		l, err := cs.CoreV1().Pods("big").List(ctx, metav1.ListOptions{ResourceVersion: rv})
+		if err != nil || len(l.Items) != n {
+			t.Fatalf("list at RV %q: %v items, %v", rv, len(l.Items), err)
+		}
+		t.Logf("list of %d pods at RV %q: %.2fs (client decoding included)", n, rv, time.Since(t0).Seconds())
+	}
+	t0 := time.Now()
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace("big"))
+	inf := f.Core().V1().Pods().Informer()
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.Start(ictx.Done())
+	if !cache.WaitForCacheSync(ictx.Done(), inf.HasSynced) || len(inf.GetStore().ListKeys()) != n {
+		t.Fatal("informer did not sync")
+	}
+	t.Logf("pod informer synced %d pods in %.2fs", n, time.Since(t0).Seconds())
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	t.Logf("heap in use after GC (server, its embedded etcd and this test's informer): %d MB", ms.HeapInuse>>20)
+}
+
+// seedPods writes n pods to namespace big: one created through the API,
+// the others as copies of its stored bytes with their own name and uid,
+// put straight into etcd.
+func seedPods(t *testing.T, ctx context.Context, dir string, n int) {
+	s, err := registest.Start(ctx, registest.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(s.Config())
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "big"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Pods("big").Create(ctx, bigPod(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: server.EmbeddedEtcdDir(dir), UnsafeNoFsync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := etcd.NewClient([]string{e.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.Get(ctx, "/registry/pods/big/big-000000")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("stored pod: %v %v", resp, err)
+	}
+	ser := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	obj, _, err := ser.Decode(resp.Kvs[0].Value, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := obj.(*corev1.Pod)
+	t0 := time.Now()
+	var next atomic.Int64
+	next.Store(1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				p := tmpl.DeepCopy()
+				p.Name = fmt.Sprintf("big-%06d", i)
+				p.UID = types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+				buf.Reset()
+				if err := ser.Encode(p, &buf); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := c.Put(ctx, "/registry/pods/big/"+p.Name, buf.String()); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %d pods of %d bytes in %.1fs", n, len(resp.Kvs[0].Value), time.Since(t0).Seconds())
+}
+
+func bigPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "big-000000", Labels: map[string]string{"app.kubernetes.io/name": "big", "pod-template-hash": "5d8f7c9b6"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10", Command: []string{"/pause"},
+				Args:  []string{"--listen=:8080", "--log-level=info"},
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				Env:   []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}, {Name: "C", Value: "3"}}}},
+			NodeSelector: map[string]string{"kubernetes.io/os": "linux"}, SchedulerName: "none",
+		},
+	}
+}
+
+func waitReadyz(t *testing.T, s *registest.Server) {
+	tr, err := rest.TransportFor(s.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: tr}
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := hc.Get(s.URL() + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	t.Fatal("not ready after 2 minutes")
+}
