@@ -89,6 +89,8 @@ type Store struct {
 
 	estimatorMu sync.RWMutex
 	estimator   *sizeEstimator
+
+	plans plans // how a decode leaves each type written (decoded.go)
 }
 
 var _ storage.Interface = (*Store)(nil)

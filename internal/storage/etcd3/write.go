@@ -52,9 +52,20 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 		return storage.NewKeyExistsError(key, 0)
 	}
 	if out != nil {
-		return s.decode(key, data, out, resp.Revision)
+		return s.written(key, obj, out, data, resp.Revision)
 	}
 	return nil
+}
+
+// written sets out to the object a write stored, with its new
+// resourceVersion: obj itself made into what decoding data would give,
+// or when that cannot be done for obj's type or values, data decoded.
+// obj is consumed.
+func (s *Store) written(key string, obj, out runtime.Object, data []byte, rev int64) error {
+	if s.asDecoded(obj, out, data) {
+		return s.versioner.UpdateObject(out, uint64(rev))
+	}
+	return s.decode(key, data, out, rev)
 }
 
 // Delete implements storage.Interface.
@@ -211,7 +222,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			fresh = true
 			continue
 		}
-		return s.decode(key, data, destination, resp.Revision)
+		return s.written(key, ret, destination, data, resp.Revision)
 	}
 }
 
