@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,6 +39,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 			return err
 		}
 	}
+	// The timeout and the server's shutdown end the watch through ctx, so
+	// that waiting for an event selects on two channels only (a timer's
+	// channel in a select costs timer-heap work on every wait).
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	wi, err := st.Watch(ctx, info.namespace, ws.opts)
@@ -47,29 +51,33 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 	defer wi.Stop()
 	ws.start(w)
 	defer ws.release()
-	expired := time.NewTimer(ws.timeout)
+	expired := time.AfterFunc(ws.timeout, cancel)
 	defer expired.Stop()
+	go func() { // ends with the watch
+		select {
+		case <-s.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	events := wi.ResultChan()
 	for {
 		select {
-		case <-expired.C:
-			return nil
 		case <-ctx.Done():
 			return nil
-		case <-s.stopping:
-			return nil
-		case e, ok := <-wi.ResultChan():
+		case e, ok := <-events:
 			if !ok {
 				return nil
 			}
-			if e.Type == watch.Bookmark && !ws.opts.AllowWatchBookmarks {
-				continue
-			}
-			if ws.send(e) != nil {
-				return nil
+			if e.Type != watch.Bookmark || ws.opts.AllowWatchBookmarks {
+				if ws.send(e) != nil {
+					return nil
+				}
 			}
 			// Queued events join this one's write; the burst is flushed
-			// when the queue is drained.
-			if len(wi.ResultChan()) == 0 && ws.flush() != nil {
+			// (one write, one flush) when the queue is drained: an event
+			// never waits for another.
+			if len(events) == 0 && ws.flush() != nil {
 				return nil
 			}
 		}
@@ -103,9 +111,10 @@ type watchStream struct {
 	opts *metainternalversion.ListOptions
 	// timeout ends the watch; a negative one at once.
 	timeout time.Duration
-	kind    schema.GroupVersionKind
 	log     *slog.Logger
-	metrics *Metrics
+	// events counts the events sent (apiserver_watch_events_total of the
+	// kind), added per burst; nil without metrics.
+	events prometheus.Counter
 
 	// embedded encodes event objects at the response's group-version
 	// (meta.k8s.io's for a Table or PartialObjectMetadata); status
@@ -126,6 +135,8 @@ type watchStream struct {
 	frame frameWriter
 	bw    *bufio.Writer
 	enc   streaming.Encoder
+	// pending counts the events written since the last flush.
+	pending int
 }
 
 // newWatchStream negotiates the format of a watch on st and reads its
@@ -153,9 +164,13 @@ func (s *Server) newWatchStream(r *http.Request, st *registry.Store) (*watchStre
 	if out.as != "" {
 		gv = schema.GroupVersion{Group: metav1.GroupName, Version: out.asVersion}
 	}
+	var events prometheus.Counter
+	if m := s.cfg.Metrics; m != nil {
+		kind := st.Resource().GroupVersionKind()
+		events = m.watchEvents.WithLabelValues(kind.Group, kind.Version, kind.Kind)
+	}
 	return &watchStream{
-		r: r, st: st, out: out, opts: opts, timeout: timeout,
-		kind: st.Resource().GroupVersionKind(), log: s.cfg.Logger, metrics: s.cfg.Metrics,
+		r: r, st: st, out: out, opts: opts, timeout: timeout, log: s.cfg.Logger, events: events,
 		embedded: newOnceEncoder(encoderFor(out.info, gv)),
 		status:   codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"}),
 		frame:    frameWriterFor(out.info.MediaType),
@@ -183,9 +198,8 @@ func (ws *watchStream) start(w http.ResponseWriter) {
 	ws.enc = streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
 }
 
-// send encodes e and writes it, unflushed, counting it in the metrics.
-// An error ends the watch: a failed encoding is logged, a failed write is
-// the client gone.
+// send encodes e and writes it, unflushed. An error ends the watch: a
+// failed encoding is logged, a failed write is the client gone.
 func (ws *watchStream) send(e watch.Event) error {
 	typ, err := ws.encode(e)
 	if err != nil {
@@ -195,9 +209,7 @@ func (ws *watchStream) send(e watch.Event) error {
 	if err := ws.write(typ); err != nil {
 		return err
 	}
-	if ws.metrics != nil {
-		ws.metrics.watchEvent(ws.kind)
-	}
+	ws.pending++
 	return nil
 }
 
@@ -251,9 +263,17 @@ func (ws *watchStream) write(typ watch.EventType) error {
 	return ws.frame(ws.bw, typ, ws.raw.Bytes())
 }
 
-// flush sends the burst to the client and gives its buffer back to the
-// pool: a watcher with nothing queued holds none.
+// flush sends the burst to the client, counts its events in the metrics
+// and gives its buffer back to the pool: a watcher with nothing queued
+// holds none. Without a burst it does nothing.
 func (ws *watchStream) flush() error {
+	if ws.pending == 0 {
+		return nil
+	}
+	if ws.events != nil {
+		ws.events.Add(float64(ws.pending))
+	}
+	ws.pending = 0
 	if ws.bw != nil {
 		err := ws.bw.Flush()
 		putWatchWriter(ws.bw)
