@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 30s
 
-.PHONY: all build test bench fuzz vet fmt ci faults soak oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify bench-compare
+.PHONY: all build test bench fuzz vet fmt ci faults soak oracle-bin oracle e2e-bin e2e e2e-oracle e2e-compare openapi openapi-verify bench-compare bigstart
 
 all: build test
 
@@ -45,6 +45,12 @@ faults:
 # goroutines and memory sampled every 30 s.
 soak:
 	go test -tags soak -run TestSoak -count=1 -v -timeout 30m ./test/fault/
+
+# A start on a data dir of many pods (BIGSTART_PODS, 100,000 by default):
+# to served, to /readyz, a list of every pod, a pod informer's sync.
+BIGSTART_PODS ?= 100000
+bigstart:
+	BIGSTART_PODS=$(BIGSTART_PODS) go test -tags bigstart -run TestBigStart -count=1 -v -timeout 30m ./registest/
 
 # A real kube-apiserver v1.37.2, built from the module proxy by the oracle
 # module (oracle/go.mod; about 11 minutes the first time, cached after).
