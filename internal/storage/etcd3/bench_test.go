@@ -13,6 +13,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/codec"
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
 
 // benchPod is a pod of a realistic size (about 1.3 KiB in protobuf).
@@ -64,7 +65,7 @@ func BenchmarkStore(b *testing.B) {
 		// (managedFields, resources, probes), and the stored object returned.
 		for b.Loop() {
 			n := benchSeq.Add(1)
-			if err := f.store.Create(ctx, key("bench", fmt.Sprint("r", n)), createdPod("bench", fmt.Sprint("r", n)), &corev1.Pod{}, 0); err != nil {
+			if err := f.store.Create(ctx, key("bench", fmt.Sprint("r", n)), etcd3.CreatedPod("bench", fmt.Sprint("r", n)), &corev1.Pod{}, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

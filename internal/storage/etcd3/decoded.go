@@ -340,13 +340,13 @@ func (p *plan) normal(v reflect.Value) (bool, error) {
 	case opBytesValue:
 		return !v.IsNil(), nil
 	case opTime:
-		t := v.Interface().(metav1.Time).Time
+		t := valueOf[metav1.Time](v).Time
 		return t == decodedTime(t), nil
 	case opMicroTime:
-		t := v.Interface().(metav1.MicroTime).Time
+		t := valueOf[metav1.MicroTime](v).Time
 		return t == decodedMicroTime(t), nil
 	case opQuantity:
-		q := v.Interface().(resource.Quantity)
+		q := *valueOf[resource.Quantity](v)
 		d, err := decodedQuantity(q)
 		if err != nil {
 			return false, err
@@ -354,12 +354,21 @@ func (p *plan) normal(v reflect.Value) (bool, error) {
 		// Equal only when neither holds an inf.Dec (a pointer).
 		return d == q, nil
 	case opRawExt:
-		return v.Interface().(runtime.RawExtension).Object == nil, nil
+		return valueOf[runtime.RawExtension](v).Object == nil, nil
 	case opFieldsV1:
-		f := v.Addr().Interface().(*metav1.FieldsV1)
-		return len(f.GetRawBytes()) > 0 || v.IsZero(), nil
+		return len(valueOf[metav1.FieldsV1](v).GetRawBytes()) > 0 || v.IsZero(), nil
 	}
 	return false, errNotEligible
+}
+
+// valueOf returns a pointer to v's value: v itself when it is
+// addressable (no copy to the heap), else a copy (a map value).
+func valueOf[T any](v reflect.Value) *T {
+	if v.CanAddr() {
+		return v.Addr().Interface().(*T)
+	}
+	c := v.Interface().(T)
+	return &c
 }
 
 // fix makes v, which the caller may write, as a decode leaves it. What v

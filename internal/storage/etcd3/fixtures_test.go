@@ -1,4 +1,4 @@
-package etcd3_test
+package etcd3
 
 import (
 	"time"
@@ -10,10 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// createdPod is a pod as a create request leaves the registry for the
+// CreatedPod is a pod as a create request leaves the registry for the
 // store: a ReplicaSet's pod with its managedFields entry, resources,
 // a probe, a projected token volume and the defaults, about 2 KiB in protobuf.
-func createdPod(ns, name string) *corev1.Pod {
+func CreatedPod(ns, name string) *corev1.Pod {
 	yes := true
 	grace := int64(30)
 	now := metav1.NewTime(time.Now().Truncate(time.Second))

@@ -31,7 +31,7 @@ func TestWritesReturnWhatIsStored(t *testing.T) {
 	for _, mt := range []string{"", "application/json", "application/yaml", "application/cbor"} {
 		t.Run("pods "+mt, func(t *testing.T) {
 			f := newStore(t, mt)
-			p := createdPod("ns", "p")
+			p := etcd3.CreatedPod("ns", "p")
 			p.Finalizers, p.Annotations = []string{}, map[string]string{}
 			p.ManagedFields[0].Time = &nanos
 			p.Spec.Containers[0].Args = []string{}
