@@ -18,6 +18,13 @@ func ClientStores(c kubernetes.Interface) Stores {
 	r := c.RbacV1()
 	return Stores{
 		ClusterRoles: funcs[*rbacv1.ClusterRole]{
+			list: func(ctx context.Context, _ string) ([]*rbacv1.ClusterRole, error) {
+				l, err := r.ClusterRoles().List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return nil, err
+				}
+				return pointers(l.Items), nil
+			},
 			get: func(ctx context.Context, _, n string) (*rbacv1.ClusterRole, error) {
 				return r.ClusterRoles().Get(ctx, n, metav1.GetOptions{})
 			},
@@ -34,6 +41,13 @@ func ClientStores(c kubernetes.Interface) Stores {
 			},
 		},
 		ClusterRoleBindings: funcs[*rbacv1.ClusterRoleBinding]{
+			list: func(ctx context.Context, _ string) ([]*rbacv1.ClusterRoleBinding, error) {
+				l, err := r.ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return nil, err
+				}
+				return pointers(l.Items), nil
+			},
 			get: func(ctx context.Context, _, n string) (*rbacv1.ClusterRoleBinding, error) {
 				return r.ClusterRoleBindings().Get(ctx, n, metav1.GetOptions{})
 			},
@@ -50,6 +64,13 @@ func ClientStores(c kubernetes.Interface) Stores {
 			},
 		},
 		Roles: funcs[*rbacv1.Role]{
+			list: func(ctx context.Context, ns string) ([]*rbacv1.Role, error) {
+				l, err := r.Roles(ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return nil, err
+				}
+				return pointers(l.Items), nil
+			},
 			get: func(ctx context.Context, ns, n string) (*rbacv1.Role, error) {
 				return r.Roles(ns).Get(ctx, n, metav1.GetOptions{})
 			},
@@ -66,6 +87,13 @@ func ClientStores(c kubernetes.Interface) Stores {
 			},
 		},
 		RoleBindings: funcs[*rbacv1.RoleBinding]{
+			list: func(ctx context.Context, ns string) ([]*rbacv1.RoleBinding, error) {
+				l, err := r.RoleBindings(ns).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					return nil, err
+				}
+				return pointers(l.Items), nil
+			},
 			get: func(ctx context.Context, ns, n string) (*rbacv1.RoleBinding, error) {
 				return r.RoleBindings(ns).Get(ctx, n, metav1.GetOptions{})
 			},
@@ -93,12 +121,38 @@ func ClientStores(c kubernetes.Interface) Stores {
 	}
 }
 
+// pointers are pointers to the items of a list.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
 // funcs is an ObjectStore of typed functions.
 type funcs[T runtime.Object] struct {
+	list   func(ctx context.Context, namespace string) ([]T, error)
 	get    func(ctx context.Context, namespace, name string) (T, error)
 	create func(ctx context.Context, namespace string, obj T) error
 	update func(ctx context.Context, namespace string, obj T) error
 	del    func(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
+}
+
+// List lists a namespace's objects (a consistent read), when f can.
+func (f funcs[T]) List(ctx context.Context, namespace string) ([]runtime.Object, error) {
+	if f.list == nil {
+		return nil, fmt.Errorf("cannot list")
+	}
+	items, err := f.list(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.Object, len(items))
+	for i, o := range items {
+		out[i] = o
+	}
+	return out, nil
 }
 
 func (f funcs[T]) Get(ctx context.Context, namespace, name string) (runtime.Object, error) {

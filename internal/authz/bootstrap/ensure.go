@@ -45,6 +45,7 @@ func Ensure(ctx context.Context, p *Policy, s Stores, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s = withSnapshots(ctx, p, s)
 	var errs []error
 	if err := primeAggregated(ctx, s.ClusterRoles); err != nil {
 		errs = append(errs, fmt.Errorf("unable to prime aggregated clusterroles: %w", err))

@@ -1,0 +1,4 @@
+package bootstrap
+
+// WithSnapshots is withSnapshots, for tests.
+var WithSnapshots = withSnapshots
