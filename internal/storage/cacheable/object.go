@@ -110,7 +110,7 @@ func (o *Object) CacheEncode(id runtime.Identifier, encode func(runtime.Object, 
 	e.once.Do(func() {
 		var buf bytes.Buffer
 		e.err = encode(o.GetObject(), &buf)
-		e.raw = buf.Bytes()
+		e.raw = o.share(buf.Bytes())
 		if e.err == nil {
 			o.count(int64(len(e.raw)))
 		}

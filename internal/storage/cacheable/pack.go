@@ -106,6 +106,17 @@ func (o *Object) Pack() bool {
 	return true
 }
 
+// share returns the packed bytes when raw is the same bytes (a packed
+// object's protobuf serialization), else raw.
+func (o *Object) share(raw []byte) []byte {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.obj == nil && bytes.Equal(raw, o.packed) {
+		return o.packed
+	}
+	return raw
+}
+
 // Packed reports whether the object is held encoded only.
 func (o *Object) Packed() bool {
 	o.mu.RLock()

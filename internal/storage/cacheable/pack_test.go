@@ -98,6 +98,18 @@ func TestPackedObject(t *testing.T) {
 	if cp := co.DeepCopyObject().(*Object); !reflect.DeepEqual(cp.GetObject(), runtime.Object(fullPod())) {
 		t.Fatal("DeepCopyObject of a packed object")
 	}
+	// A new serialization equal to the packed bytes shares them.
+	co2, _ := New(fullPod())
+	co2.Pack()
+	b.Reset()
+	if err := (&countingEncoder{inner: protoS}).Encode(co2, &b); err != nil || !bytes.Equal(b.Bytes(), wantProto.Bytes()) {
+		t.Fatalf("protobuf of a packed object: %v", err)
+	}
+	for _, e := range *co2.encodings.Load() {
+		if unsafe.SliceData(e.raw) != unsafe.SliceData(co2.packed) {
+			t.Fatal("the protobuf serialization of a packed object is a second copy of its bytes")
+		}
+	}
 	// A setter unpacks.
 	co.SetResourceVersion("9")
 	if co.Packed() || co.GetResourceVersion() != "9" || co.GetName() != "p" {

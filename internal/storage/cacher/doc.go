@@ -12,7 +12,12 @@
 // dispatcher goroutine to the watchers it may concern. Objects are shared
 // by the store, list results and watch events as cacheable.Objects, which
 // cache their serializations per wire format: an event written to a
-// thousand watchers is encoded once per format.
+// thousand watchers is encoded once per format. An object that has left
+// the current state (a past revision, a deleted object) and is kept only
+// for the history and the snapshots is packed, a short while later, to its
+// protobuf encoding and decoded again by the few readers that need it (a
+// watch resumed from an old revision, a list at one); the history is
+// bounded by the encoded size of its objects as well as by count.
 //
 // Writes go to the store, with the cached object as the suggestion. A
 // watcher that cannot keep up is evicted (an ERROR event, 410, after what
