@@ -167,10 +167,9 @@ func (c *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, bool) {
 	} else if v, err = value.NewValueReflect(versioned); err != nil {
 		return nil, false
 	}
-	w := createWalker{schema: c.schema, alloc: value.NewFreelistAllocator()}
-	root := &setNode{set: &fieldpath.Set{}}
-	if !w.walk(root, c.typeRef, c.live, v) {
+	w := createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), root: &fieldpath.Set{}, path: make([]pathStep, 0, 16)}
+	if !w.walk(c.typeRef, c.live, v) {
 		return nil, false
 	}
-	return root.set, true
+	return w.root, true
 }

@@ -20,28 +20,53 @@ import (
 type createWalker struct {
 	schema *schema.Schema
 	alloc  value.Allocator
+	// root is the set being built; path the steps from it to the node
+	// being walked.
+	root *fieldpath.Set
+	path []pathStep
 }
 
-// setNode is a node of the set being built, made in the set when first
-// used: the walk's path, and the set under it.
-type setNode struct {
-	parent *setNode
-	pe     fieldpath.PathElement
+// pathStep is a step of the walk's path: a map's key or a list item's
+// element, and the set under it once made (the path element of a key is
+// made only when the set needs it).
+type pathStep struct {
+	key    string
+	item   fieldpath.PathElement
+	isItem bool
 	set    *fieldpath.Set
 }
 
-func (n *setNode) get() *fieldpath.Set {
-	if n.set == nil {
-		n.set = n.parent.get().Children.Descend(n.pe)
+func (s *pathStep) element() fieldpath.PathElement {
+	if s.isItem {
+		return s.item
 	}
-	return n.set
+	key := s.key
+	return fieldpath.PathElement{FieldName: &key}
 }
 
-// insert adds n's path to the set (fieldpath.Set.Insert of the path; the
+func (w *createWalker) push(s pathStep) { w.path = append(w.path, s) }
+func (w *createWalker) pop()            { w.path = w.path[:len(w.path)-1] }
+
+// setAt is the set under the first depth steps of the path, made in the
+// set when first used.
+func (w *createWalker) setAt(depth int) *fieldpath.Set {
+	if depth == 0 {
+		return w.root
+	}
+	s := &w.path[depth-1]
+	if s.set == nil {
+		set := w.setAt(depth - 1).Children.Descend(s.element())
+		w.path[depth-1].set = set
+		return set
+	}
+	return s.set
+}
+
+// insert adds the path to the set (fieldpath.Set.Insert of the path; the
 // empty path of the root adds nothing, as there).
-func (n *setNode) insert() {
-	if n.parent != nil {
-		n.parent.get().Members.Insert(n.pe)
+func (w *createWalker) insert() {
+	if n := len(w.path); n > 0 {
+		w.setAt(n - 1).Members.Insert(w.path[n-1].element())
 	}
 }
 
@@ -87,7 +112,7 @@ func scalarOK(t *schema.Scalar, v value.Value) bool {
 // walk is compareWalker.compare of lhs (the live object's value, nil
 // where it has none) and rhs, validating rhs. It reports whether it went
 // through.
-func (w *createWalker) walk(n *setNode, tr schema.TypeRef, lhs, rhs value.Value) bool {
+func (w *createWalker) walk(tr schema.TypeRef, lhs, rhs value.Value) bool {
 	a, ok := w.schema.Resolve(tr)
 	if !ok {
 		return false
@@ -102,15 +127,15 @@ func (w *createWalker) walk(n *setNode, tr schema.TypeRef, lhs, rhs value.Value)
 	leaf := false
 	switch {
 	case arhs.Map != nil:
-		leaf, ok = w.doMap(n, arhs.Map, lhs, rhs)
+		leaf, ok = w.doMap(arhs.Map, lhs, rhs)
 	case arhs.Scalar != nil:
 		if !scalarOK(arhs.Scalar, rhs) {
 			return false
 		}
-		w.doLeaf(n, lhs, rhs)
+		w.doLeaf(lhs, rhs)
 		leaf, ok = true, true
 	case arhs.List != nil:
-		leaf, ok = w.doList(n, arhs.List, lhs, rhs)
+		leaf, ok = w.doList(arhs.List, lhs, rhs)
 	default:
 		return false
 	}
@@ -118,15 +143,15 @@ func (w *createWalker) walk(n *setNode, tr schema.TypeRef, lhs, rhs value.Value)
 		return false
 	}
 	if !leaf && lhs == nil {
-		n.insert()
+		w.insert()
 	}
 	return true
 }
 
 // doLeaf is compareWalker.doLeaf: an added or modified leaf is in the set.
-func (w *createWalker) doLeaf(n *setNode, lhs, rhs value.Value) {
+func (w *createWalker) doLeaf(lhs, rhs value.Value) {
 	if lhs == nil || !value.EqualsUsing(w.alloc, rhs, lhs) {
-		n.insert()
+		w.insert()
 	}
 }
 
@@ -141,7 +166,7 @@ func (w *createWalker) listOf(v value.Value) (value.List, bool) {
 	return v.AsListUsing(w.alloc), true
 }
 
-func (w *createWalker) doList(n *setNode, t *schema.List, lhs, rhs value.Value) (leaf, ok bool) {
+func (w *createWalker) doList(t *schema.List, lhs, rhs value.Value) (leaf, ok bool) {
 	l, ok := w.listOf(lhs)
 	if !ok || (l != nil && l.Length() > 0) {
 		return false, false
@@ -154,7 +179,7 @@ func (w *createWalker) doList(n *setNode, t *schema.List, lhs, rhs value.Value) 
 		return false, false
 	}
 	if r == nil || r.Length() == 0 || t.ElementRelationship == schema.Atomic {
-		w.doLeaf(n, lhs, rhs)
+		w.doLeaf(lhs, rhs)
 		if r != nil {
 			defer w.alloc.Free(r)
 			return true, w.validateItems(t, r)
@@ -173,7 +198,10 @@ func (w *createWalker) doList(n *setNode, t *schema.List, lhs, rhs value.Value) 
 			return false, false
 		}
 		seen.Insert(pe)
-		if !w.walk(&setNode{parent: n, pe: pe}, t.ElementType, nil, child) {
+		w.push(pathStep{item: pe, isItem: true})
+		ok = w.walk(t.ElementType, nil, child)
+		w.pop()
+		if !ok {
 			return false, false
 		}
 	}
@@ -203,7 +231,7 @@ func fieldType(t *schema.Map, key string) (schema.TypeRef, bool) {
 	return t.ElementType, true
 }
 
-func (w *createWalker) doMap(n *setNode, t *schema.Map, lhs, rhs value.Value) (leaf, ok bool) {
+func (w *createWalker) doMap(t *schema.Map, lhs, rhs value.Value) (leaf, ok bool) {
 	l, ok := w.mapOf(lhs)
 	if !ok {
 		return false, false
@@ -219,7 +247,7 @@ func (w *createWalker) doMap(n *setNode, t *schema.Map, lhs, rhs value.Value) (l
 		defer w.alloc.Free(r)
 	}
 	if t.ElementRelationship == schema.Atomic || ((l == nil || l.Empty()) && (r == nil || r.Empty())) {
-		w.doLeaf(n, lhs, rhs)
+		w.doLeaf(lhs, rhs)
 		return true, r == nil || w.validateMap(t, r)
 	}
 	if r == nil {
@@ -241,7 +269,9 @@ func (w *createWalker) doMap(n *setNode, t *schema.Map, lhs, rhs value.Value) (l
 				matched++
 			}
 		}
-		ok = w.walk(&setNode{parent: n, pe: fieldpath.PathElement{FieldName: &key}}, tr, lv, val)
+		w.push(pathStep{key: key})
+		ok = w.walk(tr, lv, val)
+		w.pop()
 		return ok
 	})
 	if ok && l != nil && matched != l.Length() {
