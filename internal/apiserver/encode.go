@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -156,128 +154,6 @@ func streamsLists(out output) bool {
 // disableStreamList sends every list through the generic encoder (tests
 // compare the two).
 var disableStreamList atomic.Bool
-
-// writeList writes a watch cache's list in JSON or protobuf (streamsLists),
-// item by item, reusing each object's cached serialization (the same bytes
-// a watch event carries), so that a list costs copying bytes.
-func writeList(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
-	auditList(w, gv, kind, l)
-	if out.info.MediaType == mediaProtobuf {
-		return writeListProtobuf(w, out, gv, kind, l)
-	}
-	return writeListJSON(w, out, gv, kind, l)
-}
-
-func listMeta(l *cacheable.List) metav1.ListMeta {
-	return metav1.ListMeta{ResourceVersion: strconv.FormatUint(l.ResourceVersion, 10), Continue: l.Continue,
-		RemainingItemCount: l.RemainingItemCount}
-}
-
-func writeListJSON(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
-	enc := newOnceEncoder(encoderFor(out.info, gv))
-	apiVersion := gv.String()
-	head := fmt.Appendf(nil, `{"kind":%q,"apiVersion":%q,"metadata":`, kind+"List", apiVersion)
-	lm := listMeta(l)
-	m, err := jsonMarshal(&lm)
-	if err != nil {
-		return err
-	}
-	head = append(append(head, m...), `,"items":[`...)
-	prefix := `{"kind":` + strconv.Quote(kind) + `,"apiVersion":` + strconv.Quote(apiVersion) + `,`
-	itemGVK := gv.WithKind(kind)
-
-	w.Header().Set("Content-Type", out.contentType())
-	w.WriteHeader(http.StatusOK)
-	bw := getWriter(w)
-	defer putWriter(bw)
-	_, _ = bw.Write(head)
-	var rw rawWriter
-	var plain *jsonEncoder
-	for i, co := range l.Items {
-		if i > 0 {
-			_ = bw.WriteByte(',')
-		}
-		switch gvk := co.Object().GetObjectKind().GroupVersionKind(); {
-		case gvk.Empty(), gvk == itemGVK:
-			b, err := encodeRaw(enc, co, &rw)
-			if err != nil {
-				return err
-			}
-			if item, ok := jsonItem(b, prefix); ok {
-				_, _ = bw.Write(item)
-				continue
-			}
-		}
-		// Not the cache's usual object: encode it as it is, as the
-		// generic list encoder does.
-		if plain == nil {
-			plain = newJSONEncoder()
-		}
-		b, err := plain.encode(co.Object())
-		if err != nil {
-			return err
-		}
-		_, _ = bw.Write(b)
-	}
-	_, _ = bw.WriteString("]}\n")
-	return bw.Flush()
-}
-
-func writeListProtobuf(w http.ResponseWriter, out output, gv schema.GroupVersion, kind string, l *cacheable.List) error {
-	enc := newOnceEncoder(encoderFor(out.info, gv))
-	// The list message's length comes first: collect the items' bytes
-	// (cached, not copied) before writing.
-	items := make([][]byte, len(l.Items))
-	var rw rawWriter
-	lm := listMeta(l)
-	size := 0
-	for i, co := range l.Items {
-		b, err := encodeRaw(enc, co, &rw)
-		if err != nil {
-			return err
-		}
-		if rw.raw == nil {
-			b = bytes.Clone(b)
-		}
-		if items[i], err = protobufRaw(b); err != nil {
-			return err
-		}
-		size += 1 + protowire.SizeBytes(len(items[i]))
-	}
-	meta, err := lm.Marshal()
-	if err != nil {
-		return err
-	}
-	size += 1 + protowire.SizeBytes(len(meta)) // PodList: metadata = 1, items = 2
-	tm, err := (&runtime.TypeMeta{APIVersion: gv.String(), Kind: kind + "List"}).Marshal()
-	if err != nil {
-		return err
-	}
-	// runtime.Unknown: typeMeta = 1, raw = 2, contentEncoding = 3,
-	// contentType = 4 (empty strings are written, as gogo's marshaller does).
-	head := append([]byte(nil), protobufMagic...)
-	head = protowire.AppendTag(head, 1, protowire.BytesType)
-	head = protowire.AppendBytes(head, tm)
-	head = protowire.AppendTag(head, 2, protowire.BytesType)
-	head = protowire.AppendVarint(head, uint64(size))
-	head = protowire.AppendTag(head, 1, protowire.BytesType)
-	head = protowire.AppendBytes(head, meta)
-
-	w.Header().Set("Content-Type", out.contentType())
-	w.WriteHeader(http.StatusOK)
-	bw := getWriter(w)
-	defer putWriter(bw)
-	_, _ = bw.Write(head)
-	var tag [binary.MaxVarintLen64 + 1]byte
-	for _, it := range items {
-		t := protowire.AppendTag(tag[:0], 2, protowire.BytesType)
-		t = protowire.AppendVarint(t, uint64(len(it)))
-		_, _ = bw.Write(t)
-		_, _ = bw.Write(it)
-	}
-	_, _ = bw.Write([]byte{0x1a, 0, 0x22, 0})
-	return bw.Flush()
-}
 
 // jsonEncoder encodes values as apimachinery's list encoder does
 // (encoding/json, without the newline).

@@ -193,7 +193,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store
 			return err
 		}
 		if ok {
-			if err := writeList(w, out, st.Resource().GroupVersion(), st.Resource().Kind, l); err != nil {
+			if err := s.writeList(w, out, st.Resource().GroupVersion(), st.Resource().Kind, l); err != nil {
 				s.cfg.Logger.Error("writing a list", "resource", st.Resource().GroupResource(), "err", err)
 			}
 			return nil

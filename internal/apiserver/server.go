@@ -104,6 +104,8 @@ type Server struct {
 	// impersonationModes remembers each requestor's last allowed
 	// impersonation mode (impersonate.go).
 	impersonationModes modeCache
+	// gzipLists keeps the compressed items of large lists (listgzip.go).
+	gzipLists gzipListCache
 }
 
 // New returns a Server for c.
