@@ -23,12 +23,20 @@ import (
 // it is written, concurrent creates through any number of servers never
 // exceed a quota. A dry-run request is checked, not charged.
 type Admission struct {
-	c *Controller
+	c       *Controller
+	limited []LimitedResource
 }
 
 // NewAdmission returns the plugin; c is the controller of the same
-// registry, told of the charges the plugin makes.
-func NewAdmission(c *Controller) *Admission { return &Admission{c: c} }
+// registry, told of the charges the plugin makes; cfg is its
+// configuration (nil: nothing limited).
+func NewAdmission(c *Controller, cfg *Configuration) *Admission {
+	a := &Admission{c: c}
+	if cfg != nil {
+		a.limited = cfg.LimitedResources
+	}
+	return a
+}
 
 // Admit does nothing: ResourceQuota only validates.
 func (*Admission) Admit(context.Context, *registry.Attributes) error { return nil }
@@ -47,16 +55,16 @@ func (q *Admission) Validate(ctx context.Context, a *registry.Attributes) error 
 		return nil
 	}
 	quotas, err := q.c.quotas(ctx, a.Namespace, true)
-	if err != nil || len(quotas) == 0 {
+	if err != nil || (len(quotas) == 0 && len(q.limited) == 0) {
 		return err
 	}
-	out, changed, err := checkRequest(quotas, a, e)
+	out, changed, err := checkRequest(quotas, a, e, q.limited)
 	if apierrors.IsForbidden(err) {
 		// The cache may be behind: decide on the quotas as stored.
 		if quotas, err = q.c.quotas(ctx, a.Namespace, false); err != nil {
 			return err
 		}
-		out, changed, err = checkRequest(quotas, a, e)
+		out, changed, err = checkRequest(quotas, a, e, q.limited)
 	}
 	if err != nil || !changed || a.DryRun {
 		return err
@@ -106,7 +114,8 @@ func (q *Admission) charge(ctx context.Context, a *registry.Attributes, e evalua
 			return nil, apierrors.NewNotFound(st.Resource().GroupResource(), name)
 		}
 		rq := existing.(*corev1.ResourceQuota)
-		out, changed, err := checkRequest([]corev1.ResourceQuota{*rq}, a, e)
+		// limited resources were checked against every quota already
+		out, changed, err := checkRequest([]corev1.ResourceQuota{*rq}, a, e, nil)
 		if err != nil {
 			return nil, err
 		}

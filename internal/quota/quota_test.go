@@ -114,23 +114,23 @@ func TestCheckRequest(t *testing.T) {
 		Resource: corev1.SchemeGroupVersion.WithResource("configmaps")}
 	e := evaluatorFor(schema.GroupResource{Resource: "configmaps"}, nil)
 	q := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "q"}, Status: corev1.ResourceQuotaStatus{Hard: rl("configmaps", "2", "count/configmaps", "5")}}
-	_, _, err := checkRequest([]corev1.ResourceQuota{q}, attrs, e)
+	_, _, err := checkRequest([]corev1.ResourceQuota{q}, attrs, e, nil)
 	if want := `configmaps "c" is forbidden: status unknown for quota: q, resources: configmaps,count/configmaps`; err == nil || err.Error() != want {
 		t.Errorf("no usage: %v\nwant %s", err, want)
 	}
 	q.Status.Used = rl("configmaps", "1", "count/configmaps", "1")
-	out, changed, err := checkRequest([]corev1.ResourceQuota{q}, attrs, e)
+	out, changed, err := checkRequest([]corev1.ResourceQuota{q}, attrs, e, nil)
 	if err != nil || !changed || !equal(out[0].Status.Used, rl("configmaps", "2", "count/configmaps", "2")) {
 		t.Fatalf("charge: %v %v %v", out, changed, err)
 	}
-	_, _, err = checkRequest(out, attrs, e)
+	_, _, err = checkRequest(out, attrs, e, nil)
 	if want := `configmaps "c" is forbidden: exceeded quota: q, requested: configmaps=1, used: configmaps=2, limited: configmaps=2`; err == nil || err.Error() != want {
 		t.Errorf("exceeded: %v\nwant %s", err, want)
 	}
 	old := cm.DeepCopy()
 	old.ResourceVersion = "7"
 	if _, changed, err := checkRequest(out, &registry.Attributes{Operation: registry.OpUpdate, Object: cm, OldObject: old,
-		Namespace: "ns", Resource: attrs.Resource}, e); err != nil || changed {
+		Namespace: "ns", Resource: attrs.Resource}, e, nil); err != nil || changed {
 		t.Errorf("update of a counted object: %v %v", changed, err)
 	}
 }

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+
+	"github.com/regis-dev/regis/internal/admission/podsecurity"
 	"github.com/regis-dev/regis/internal/quota"
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -16,5 +19,27 @@ func resourceQuotaAdmission(env *admissionEnv) (registry.Admission, error) {
 	if !env.o.admissionPluginOn("ResourceQuota") {
 		return nil, nil
 	}
-	return quota.NewAdmission(ctrl), nil
+	cfg, err := quotaConfiguration(env.o.AdmissionControlConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return quota.NewAdmission(ctrl, cfg), nil
+}
+
+// quotaConfiguration is the ResourceQuota entry of
+// --admission-control-config-file (its limitedResources), nil when none.
+func quotaConfiguration(file string) (*quota.Configuration, error) {
+	conf, err := podsecurity.ReadAdmissionConfiguration(file)
+	if err != nil {
+		return nil, err
+	}
+	data, err := conf.ConfigFor("ResourceQuota")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := quota.LoadConfiguration(data)
+	if err != nil {
+		return nil, fmt.Errorf("couldn't init admission plugin %q: %w", "ResourceQuota", err)
+	}
+	return cfg, nil
 }

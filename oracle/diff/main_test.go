@@ -80,7 +80,9 @@ func run(m *testing.M) int {
 		DisableAdmissionPlugins: []string{"ServiceAccount"},
 		// The oracle's token file: both see the same user (name, uid,
 		// groups), as CSRs record it.
-		TokenAuthFile: filepath.Join(dir, "tokens.csv")})
+		TokenAuthFile: filepath.Join(dir, "tokens.csv"),
+		// The oracle's admission configuration (cases_quota_limited_test.go).
+		AdmissionControlConfigFile: filepath.Join(dir, "admission.yaml")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "regis:", err)
 		return 1
@@ -109,6 +111,9 @@ func startOracle(ctx context.Context, bin, dir, etcdURL string) (*rest.Config, f
 	if err := os.WriteFile(saKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, nil, err
 	}
+	if err := os.WriteFile(filepath.Join(dir, "admission.yaml"), []byte(admissionConfig), 0o600); err != nil {
+		return nil, nil, err
+	}
 	tokens := filepath.Join(dir, "tokens.csv")
 	if err := os.WriteFile(tokens, []byte(oracleToken+",admin,admin-uid,system:masters\n"), 0o600); err != nil {
 		return nil, nil, err
@@ -129,6 +134,7 @@ func startOracle(ctx context.Context, bin, dir, etcdURL string) (*rest.Config, f
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--authorization-mode=Node,RBAC", // as regis: RBAC by default
 		"--disable-admission-plugins=ServiceAccount",
+		"--admission-control-config-file="+filepath.Join(dir, "admission.yaml"),
 		// No endpoint for the kubernetes service on loopback (envtest's).
 		"--endpoint-reconciler-type=none",
 	)
