@@ -2,6 +2,7 @@ package cacher_test
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"strconv"
 	"testing"
@@ -9,11 +10,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/codec"
+	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/cacheable"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
@@ -39,6 +42,13 @@ func TestWatchFromAnOldRevisionGetsPackedEvents(t *testing.T) {
 			p.Annotations = map[string]string{"n": strconv.Itoa(i)}
 		}))
 		types = append(types, watch.Modified)
+	}
+	// Once the cache has every event (a list not older than the last
+	// waits for it), the oldest ones are packed.
+	last := want[len(want)-1].(*corev1.Pod).ResourceVersion
+	if err := f.cacher.GetList(context.Background(), "/pods", storage.ListOptions{ResourceVersion: last,
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, Recursive: true, Predicate: storage.Everything}, &corev1.PodList{}); err != nil {
+		t.Fatal(err)
 	}
 	w := watchFrom(t, f, first.ResourceVersion)
 	scheme := codec.Scheme()
@@ -80,15 +90,16 @@ func TestHistoryIsBoundedByBytes(t *testing.T) {
 	for i := range 30 {
 		rvs = append(rvs, f.create(t, newPod("ns", "p-"+strconv.Itoa(i+10), "node-1")).ResourceVersion)
 	}
-	ev, _ := next(t, watchFrom(t, f, rvs[0]), 5*time.Second)
-	if ev.Type != watch.Error || !apierrors.IsResourceExpired(apierrors.FromObject(ev.Object)) {
-		t.Fatalf("watch from before the bytes bound: %s %#v, want 410", ev.Type, ev.Object)
-	}
 	w := watchFrom(t, f, rvs[25])
 	for i := 26; i < 30; i++ {
 		ev, _ := next(t, w, 5*time.Second)
 		if ev.Type != watch.Added || strconv.FormatUint(objRV(t, ev.Object), 10) != rvs[i] {
 			t.Fatalf("watch within the bound: event %d: %s", i, ev.Type)
 		}
+	}
+	// The cache has every event now.
+	ev, _ := next(t, watchFrom(t, f, rvs[0]), 5*time.Second)
+	if ev.Type != watch.Error || !apierrors.IsResourceExpired(apierrors.FromObject(ev.Object)) {
+		t.Fatalf("watch from before the bytes bound: %s %#v, want 410", ev.Type, ev.Object)
 	}
 }

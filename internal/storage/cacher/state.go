@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -36,7 +37,20 @@ func (c *Cacher) newElement(obj runtime.Object) (*element, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &element{key: key, obj: co, labels: l, fields: c.names.compact(f), rv: rv, size: size}, nil
+	e := &element{key: key, obj: co, labels: l, fields: c.names.compact(f), rv: rv, size: size}
+	// Share with the key's current element the attributes that did not
+	// change (most updates): the history then holds one copy of them.
+	// Only the reflector goroutine, which calls this, changes c.tree: it
+	// reads it without the lock.
+	if prev := c.tree.get(key); prev != nil {
+		if maps.Equal(prev.labels, e.labels) {
+			e.labels = prev.labels
+		}
+		if prev.fields.names == e.fields.names && slices.Equal(prev.fields.values, e.fields.values) {
+			e.fields.values = prev.fields.values
+		}
+	}
+	return e, nil
 }
 
 // addBytes counts n more bytes held by the cache.
