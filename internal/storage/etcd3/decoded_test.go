@@ -398,4 +398,39 @@ func BenchmarkReturnedObject(b *testing.B) {
 			}
 		}
 	})
+
+	// A custom resource of the same content (the pod as unstructured).
+	cr := func() *unstructured.Unstructured {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(CreatedPod("ns", "p"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m["apiVersion"], m["kind"] = "example.com/v1", "Widget"
+		return &unstructured.Unstructured{Object: m}
+	}
+	cc := codec.NewCustom(schema.GroupVersion{Group: "example.com", Version: "v1"})
+	crData, err := runtime.Encode(cc, cr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("DecodeCustomResource", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := cc.Decode(crData, nil, &unstructured.Unstructured{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AsDecodedCustomResource", func(b *testing.B) {
+		b.ReportAllocs()
+		s := &Store{}
+		for b.Loop() {
+			b.StopTimer()
+			u := cr()
+			b.StartTimer()
+			if !s.asDecoded(u, &unstructured.Unstructured{}, crData) {
+				b.Fatal("decoded")
+			}
+		}
+	})
 }
