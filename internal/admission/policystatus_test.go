@@ -56,6 +56,15 @@ func TestPolicyTypeChecking(t *testing.T) {
 	if p := policy("correct", admissionregistrationv1.Validation{Expression: "object.spec.replicas > 1"}); len(p.Status.TypeChecking.ExpressionWarnings) != 0 {
 		t.Errorf("warnings for a correct policy: %+v", p.Status.TypeChecking.ExpressionWarnings)
 	}
+	// request and namespaceObject are typed as upstream's.
+	typed := policy("typed", admissionregistrationv1.Validation{
+		Expression:        "request.userInfo.username != '' && namespaceObject.metadata.labels['team'] == 'a'",
+		MessageExpression: "request.userName + namespaceObject.metadata.nosuch",
+	})
+	if w := typed.Status.TypeChecking.ExpressionWarnings; len(w) != 1 || w[0].FieldRef != "spec.validations[0].messageExpression" ||
+		!strings.Contains(w[0].Warning, "undefined field 'userName'") || !strings.Contains(w[0].Warning, "undefined field 'nosuch'") {
+		t.Errorf("request and namespaceObject: warnings %+v", w)
+	}
 	p := policy("confused", admissionregistrationv1.Validation{
 		Expression:        "object.spec.replicas > '1'",
 		MessageExpression: "'wants replicas > 1, got ' + object.spec.replicas",

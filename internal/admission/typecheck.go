@@ -23,9 +23,8 @@ import (
 // expression and messageExpression compiled against the schema of each
 // kind the policy matches (object and oldObject typed by it, params by
 // the paramKind's), the compile errors written to
-// status.typeChecking.expressionWarnings. request and namespaceObject stay
-// dynamic here (upstream types them by hand-made declarations of its
-// admission framework).
+// status.typeChecking.expressionWarnings. request and namespaceObject are
+// typed by upstream's hand-made declarations (typecheck_decls.go).
 
 // maxTypesToCheck bounds the kinds a policy is checked against, as
 // upstream's.
@@ -151,7 +150,8 @@ func typeCheckEnv(object, params *apiservercel.DeclType, hasParams bool) (*cel.E
 		}
 		return t.CelType()
 	}
-	var decls []*apiservercel.DeclType
+	request, namespace := requestDeclType(), namespaceDeclType()
+	decls := []*apiservercel.DeclType{namespace, request}
 	for _, t := range []*apiservercel.DeclType{object, params} {
 		if t != nil {
 			decls = append(decls, t)
@@ -159,7 +159,7 @@ func typeCheckEnv(object, params *apiservercel.DeclType, hasParams bool) (*cel.E
 	}
 	opts := []cel.EnvOption{
 		cel.Variable("object", typed(object)), cel.Variable("oldObject", typed(object)),
-		cel.Variable("request", cel.DynType), cel.Variable("namespaceObject", cel.DynType),
+		cel.Variable("request", request.CelType()), cel.Variable("namespaceObject", namespace.CelType()),
 		cel.Variable("variables", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("authorizer", library.AuthorizerType),
 	}
