@@ -3,6 +3,7 @@ package cacheable
 import (
 	"bytes"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -122,5 +123,34 @@ func TestUnstructuredDoesNotPack(t *testing.T) {
 	co, _ := New(u)
 	if co.Pack() || co.Packed() || co.GetName() != "x" {
 		t.Fatal("an unstructured object packed")
+	}
+}
+
+// Readers and encoders may use an object while the cache packs it.
+func TestPackWhileRead(t *testing.T) {
+	scheme := codec.Scheme()
+	protoS := protobuf.NewSerializer(scheme, scheme)
+	var want bytes.Buffer
+	if err := protoS.Encode(fullPod(), &want); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		co, _ := New(fullPod())
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				var b bytes.Buffer
+				if err := (&countingEncoder{inner: protoS}).Encode(co, &b); err != nil || !bytes.Equal(b.Bytes(), want.Bytes()) {
+					t.Error("encoding while packed differs")
+				}
+				if co.GetName() != "p" || co.GetObject().(*corev1.Pod).Spec.NodeName != "n" {
+					t.Error("read while packed differs")
+				}
+				if i == 0 {
+					co.Pack()
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
