@@ -201,7 +201,9 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 				}
 			}
 			if !st.stale {
-				return s.decode(key, st.data, destination, st.rev)
+				// ret encodes to the stored bytes: it is returned as
+				// their decode would be.
+				return s.written(key, ret, destination, data, st.rev)
 			}
 		}
 		newData, lease, err := s.prepareWrite(ctx, key, data, ttl)

@@ -57,6 +57,24 @@ func TestWritesReturnWhatIsStored(t *testing.T) {
 			if upd.ResourceVersion == out.ResourceVersion || upd.Labels["x"] != "y" {
 				t.Fatalf("update returned %s %v", upd.ResourceVersion, upd.Labels)
 			}
+
+			// An update that changes nothing writes nothing and returns
+			// the stored object, with or without a cached suggestion.
+			for _, cached := range []runtime.Object{nil, upd.DeepCopy()} {
+				noop := &corev1.Pod{}
+				err = f.store.GuaranteedUpdate(ctx, key("ns", "p"), noop, false, nil, func(in runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+					p := in.(*corev1.Pod)
+					p.Spec.Tolerations = []corev1.Toleration{} // encodes as nil does
+					return p, nil, nil
+				}, cached)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameAsStored(t, f.store, key("ns", "p"), noop, &corev1.Pod{})
+				if noop.ResourceVersion != upd.ResourceVersion {
+					t.Fatalf("a no-op update wrote: %s, was %s", noop.ResourceVersion, upd.ResourceVersion)
+				}
+			}
 		})
 	}
 	t.Run("custom resources", func(t *testing.T) {
