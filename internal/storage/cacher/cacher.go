@@ -96,6 +96,7 @@ func New(cfg Config) (*Cacher, error) {
 		reg:          newRegistry(),
 		progressWake: make(chan struct{}, 1),
 		done:         make(chan struct{}),
+		packs:        packQueue{off: cfg.KeepHistoryDecoded},
 	}
 	for _, f := range cfg.IndexedFields {
 		c.indexes[f] = map[string]map[string]*element{}

@@ -57,6 +57,12 @@ type Config struct {
 	// dropped (a watch from before them gets 410 Gone). Zero means
 	// DefaultEventsHistoryMaxBytes.
 	EventsHistoryMaxBytes int64
+	// KeepHistoryDecoded keeps the objects of past events decoded instead
+	// of packing them to protobuf. For a store whose values are not
+	// protobuf (--storage-media-type=application/json or yaml): a protobuf
+	// round trip makes empty lists and maps nil, which JSON writes as null
+	// where the field has no omitempty.
+	KeepHistoryDecoded bool
 
 	// ObjectSize returns an object's encoded size, counted against the
 	// memory limits. Nil: the protobuf size for objects that know it (a

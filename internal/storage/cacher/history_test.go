@@ -81,6 +81,27 @@ func TestWatchFromAnOldRevisionGetsPackedEvents(t *testing.T) {
 	}
 }
 
+// With KeepHistoryDecoded nothing is packed.
+func TestKeepHistoryDecoded(t *testing.T) {
+	f := newFixture(t, withConfig(func(c *cacher.Config) { c.KeepHistoryDecoded = true }))
+	first := f.create(t, newPod("ns", "p", "node-1"))
+	var last *corev1.Pod
+	for i := range 300 {
+		last = f.update(t, "ns", "p", func(p *corev1.Pod) { p.Annotations = map[string]string{"n": strconv.Itoa(i)} })
+	}
+	if err := f.cacher.GetList(context.Background(), "/pods", storage.ListOptions{ResourceVersion: last.ResourceVersion,
+		ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, Recursive: true, Predicate: storage.Everything}, &corev1.PodList{}); err != nil {
+		t.Fatal(err)
+	}
+	w := watchFrom(t, f, first.ResourceVersion)
+	for i := range 300 {
+		ev, _ := next(t, w, 10*time.Second)
+		if co, ok := ev.Object.(*cacheable.Object); !ok || co.Packed() {
+			t.Fatalf("event %d: %T packed", i, ev.Object)
+		}
+	}
+}
+
 // The history is bounded by the encoded size of its objects too: a watch
 // from before the events that did not fit is too old.
 func TestHistoryIsBoundedByBytes(t *testing.T) {

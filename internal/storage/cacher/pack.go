@@ -18,11 +18,12 @@ const packLag = 256
 type packQueue struct {
 	objs  []*cacheable.Object // objs[start:] wait
 	start int
+	off   bool // Config.KeepHistoryDecoded
 }
 
 // push queues o to be packed once packLag newer objects have left.
 func (q *packQueue) push(o *cacheable.Object) {
-	if o != nil {
+	if o != nil && !q.off {
 		q.objs = append(q.objs, o)
 	}
 }
