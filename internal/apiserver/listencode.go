@@ -129,44 +129,50 @@ func jsonListFrame(gv schema.GroupVersion, kind string, lm *metav1.ListMeta) (he
 }
 
 // jsonListItems returns the items, comma-separated, as upstream's lists
-// hold them (jsonItem).
+// hold them (as jsonItem makes them).
 func jsonListItems(enc runtime.Encoder, gv schema.GroupVersion, kind string, l *cacheable.List) ([][]byte, int, error) {
 	apiVersion := gv.String()
 	prefix := `{"kind":` + strconv.Quote(kind) + `,"apiVersion":` + strconv.Quote(apiVersion) + `,`
 	itemGVK := gv.WithKind(kind)
-	pieces := make([][]byte, 0, 2*len(l.Items))
+	pieces := make([][]byte, 0, 3*len(l.Items))
 	n := 0
 	var rw rawWriter
 	var plain *jsonEncoder
-	comma := []byte(",")
+	comma, brace := []byte(","), []byte("{")
 	for i, co := range l.Items {
 		if i > 0 {
 			pieces = append(pieces, comma)
 			n++
 		}
-		item, ok := []byte(nil), false
 		switch gvk := co.Object().GetObjectKind().GroupVersionKind(); {
 		case gvk.Empty(), gvk == itemGVK:
 			b, err := encodeRaw(enc, co, &rw)
 			if err != nil {
 				return nil, 0, err
 			}
-			item, ok = jsonItem(b, prefix)
-		}
-		if !ok {
-			// Not the cache's usual object: encode it as it is, as the
-			// generic list encoder does.
-			if plain == nil {
-				plain = newJSONEncoder()
+			// jsonItem's output, "{" and the rest after kind and
+			// apiVersion, without a copy of the cached bytes.
+			b = bytes.TrimSuffix(b, []byte("\n"))
+			if len(b) > len(prefix) && string(b[:len(prefix)]) == prefix {
+				if rw.raw == nil {
+					b = bytes.Clone(b) // rw's buffer, reused
+				}
+				pieces = append(pieces, brace, b[len(prefix):])
+				n += 1 + len(b) - len(prefix)
+				continue
 			}
-			b, err := plain.encode(co.Object())
-			if err != nil {
-				return nil, 0, err
-			}
-			item = bytes.Clone(b)
 		}
-		pieces = append(pieces, item)
-		n += len(item)
+		// Not the cache's usual object: encode it as it is, as the
+		// generic list encoder does.
+		if plain == nil {
+			plain = newJSONEncoder()
+		}
+		b, err := plain.encode(co.Object())
+		if err != nil {
+			return nil, 0, err
+		}
+		pieces = append(pieces, bytes.Clone(b))
+		n += len(b)
 	}
 	return pieces, n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -147,17 +148,30 @@ func BenchmarkListGzip5000(b *testing.B) {
 	}
 	for _, format := range []string{"json", "protobuf"} {
 		accept := map[string]string{"json": "application/json", "protobuf": "application/vnd.kubernetes.protobuf"}[format]
-		for _, rv := range []string{"0", ""} {
+		// churn: a pod is created before each list (at RV "", which
+		// includes it): every list misses the cache.
+		for _, rv := range []string{"0", "", "churn"} {
 			for _, cache := range []string{"cache", "nocache"} {
-				name := fmt.Sprintf("%s/rv=%s/%s", format, map[string]string{"0": "0", "": "empty"}[rv], cache)
+				name := fmt.Sprintf("%s/rv=%s/%s", format, map[string]string{"0": "0", "": "empty", "churn": "empty-churn"}[rv], cache)
 				b.Run(name, func(b *testing.B) {
 					if cache == "nocache" {
 						defer apiserver.DisableGzipListCache()()
 					}
-					u := e.s.URL + "/api/v1/namespaces/default/pods?resourceVersion=" + rv
+					u := e.s.URL + "/api/v1/namespaces/default/pods?resourceVersion="
+					if rv != "churn" {
+						u += rv
+					}
 					b.ReportAllocs()
 					var wire int64
+					i := 0
 					for b.Loop() {
+						if rv == "churn" {
+							p := benchPod("default", fmt.Sprintf("churn-%s-%s-%d-%d", format, cache, time.Now().UnixNano(), i))
+							if err := e.pod.Storage().Create(ctx, "/pods/default/"+p.Name, p, nil, 0); err != nil {
+								b.Fatal(err)
+							}
+							i++
+						}
 						req, _ := http.NewRequest(http.MethodGet, u, nil)
 						req.Header.Set("Accept", accept)
 						req.Header.Set("Accept-Encoding", "gzip")
