@@ -33,7 +33,12 @@ import (
 // obj points to is never written: a slice, map or pointed-to struct that
 // must change is copied first, so that memory obj shares with others
 // (a default, a cached object) is left as it was.
-func (s *Store) asDecoded(obj, out runtime.Object, data []byte) bool {
+func (s *Store) asDecoded(obj, out runtime.Object, data []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false // a value the plans did not foresee: the decode is right
+		}
+	}()
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		o, ok := out.(*unstructured.Unstructured)
 		return ok && s.unstructuredAsDecoded(u, o, data)
