@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -27,11 +28,16 @@ type AuditOptions struct {
 	// mode's queue.
 	LogMode            string
 	LogBatchBufferSize int
+	// Webhook (--audit-webhook-*) sends the events to a server too.
+	Webhook audit.WebhookConfig
 }
 
 // DefaultAuditOptions are upstream's defaults.
 func DefaultAuditOptions() AuditOptions {
-	return AuditOptions{LogFormat: audit.FormatJSON, LogMode: audit.ModeBlocking, LogBatchBufferSize: audit.DefaultBatchBufferSize}
+	return AuditOptions{LogFormat: audit.FormatJSON, LogMode: audit.ModeBlocking, LogBatchBufferSize: audit.DefaultBatchBufferSize,
+		Webhook: audit.WebhookConfig{Mode: audit.ModeBatch, InitialBackoff: audit.DefaultWebhookInitialBackoff,
+			BufferSize: audit.DefaultBatchBufferSize, MaxSize: audit.DefaultWebhookBatchMaxSize, MaxWait: audit.DefaultWebhookBatchMaxWait,
+			Throttle: true, QPS: audit.DefaultWebhookThrottleQPS, Burst: audit.DefaultWebhookThrottleBurst}}
 }
 
 func (o AuditOptions) logConfig() audit.LogConfig {
@@ -53,6 +59,11 @@ func (o AuditOptions) validate() []error {
 		}
 		errs = append(errs, audit.ValidateLogConfig(o.logConfig(), format)...)
 	}
+	if o.Webhook.ConfigFile != "" {
+		if err := audit.ValidateWebhookConfig(o.Webhook); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if o.PolicyFile != "" {
 		if _, err := audit.LoadPolicyFile(o.PolicyFile); err != nil {
 			errs = append(errs, err)
@@ -61,12 +72,16 @@ func (o AuditOptions) validate() []error {
 	return errs
 }
 
-// start loads the policy and opens the log; the log's writer runs in wg
-// until ctx ends. Nil (no auditing) without a policy file or log path.
+// start loads the policy and opens the log and the webhook; their
+// writers run in wg until ctx ends. Nil (no auditing) without a policy
+// file, or without a log path and a webhook.
 func (o AuditOptions) start(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger) (*audit.Auditor, error) {
-	if o.PolicyFile == "" || o.LogPath == "" {
+	if o.PolicyFile == "" || (o.LogPath == "" && o.Webhook.ConfigFile == "") {
 		if o.LogPath != "" {
 			log.Info("No audit policy file provided, no events will be recorded for log backend")
+		}
+		if o.Webhook.ConfigFile != "" {
+			log.Info("No audit policy file provided, no events will be recorded for webhook backend")
 		}
 		return nil, nil
 	}
@@ -74,10 +89,31 @@ func (o AuditOptions) start(ctx context.Context, wg *sync.WaitGroup, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	l, err := audit.OpenLog(o.logConfig())
-	if err != nil {
-		return nil, err
+	var sinks audit.Sinks
+	strict := false
+	if o.LogPath != "" {
+		l, err := audit.OpenLog(o.logConfig())
+		if err != nil {
+			return nil, err
+		}
+		wg.Go(func() { _ = l.Run(ctx) })
+		sinks = append(sinks, l)
+		strict = o.logConfig().Mode == audit.ModeBlockingStrict
 	}
-	wg.Go(func() { _ = l.Run(ctx) })
-	return audit.New(audit.Config{Policy: policy, Sink: l, Strict: o.logConfig().Mode == audit.ModeBlockingStrict, Logger: log})
+	if o.Webhook.ConfigFile != "" {
+		c := o.Webhook
+		c.Logger = log
+		w, err := audit.OpenWebhook(c)
+		if err != nil {
+			return nil, fmt.Errorf("audit webhook: %w", err)
+		}
+		wg.Go(func() { _ = w.Run(ctx) })
+		sinks = append(sinks, w)
+		strict = strict || c.Mode == audit.ModeBlockingStrict
+	}
+	var sink audit.Sink = sinks
+	if len(sinks) == 1 {
+		sink = sinks[0]
+	}
+	return audit.New(audit.Config{Policy: policy, Sink: sink, Strict: strict, Logger: log})
 }
