@@ -63,6 +63,22 @@ func TestQuotaLimitedResources(t *testing.T) {
 	if err := gpu("admitted"); err != nil {
 		t.Fatalf("with a quota: %v", err)
 	}
+	// The controller's status writes and the plugin's charges are
+	// recorded as upstream's: kube-controller-manager's and
+	// kube-apiserver's, through the status subresource.
+	q, err := cs.CoreV1().ResourceQuotas("limited").Get(ctx, "gpu", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	managers := map[string]bool{}
+	for _, mf := range q.ManagedFields {
+		if mf.Subresource == "status" && mf.Operation == metav1.ManagedFieldsOperationUpdate {
+			managers[mf.Manager] = true
+		}
+	}
+	if !managers["kube-controller-manager"] || !managers["kube-apiserver"] {
+		t.Errorf("status managers %v, want kube-controller-manager and kube-apiserver", managers)
+	}
 
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte(strings.Replace(limitedConfig, "resource: pods", "resource: \"\"", 1)), 0o600); err != nil {

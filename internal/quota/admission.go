@@ -123,8 +123,9 @@ func (q *Admission) charge(ctx context.Context, a *registry.Attributes, e evalua
 			return nil, errUnchanged
 		}
 		delta = subtractNonNegative(out[0].Status.Used, rq.Status.Used)
+		live := rq.DeepCopyObject()
 		rq.Status.Used = out[0].Status.Used
-		return rq, nil
+		return q.c.track(st, live, rq, managerAdmission), nil
 	}, registry.UpdateOptions{Subresource: registry.StatusSubresource})
 	if errors.Is(err, errUnchanged) || apierrors.IsNotFound(err) {
 		return nil, nil
@@ -148,8 +149,9 @@ func (q *Admission) refund(ctx context.Context, charged []charge) {
 				return nil, apierrors.NewNotFound(st.Resource().GroupResource(), c.name)
 			}
 			rq := existing.(*corev1.ResourceQuota)
+			live := rq.DeepCopyObject()
 			rq.Status.Used = subtractNonNegative(rq.Status.Used, c.delta)
-			return rq, nil
+			return q.c.track(st, live, rq, managerAdmission), nil
 		}, registry.UpdateOptions{Subresource: registry.StatusSubresource})
 	}
 }

@@ -34,6 +34,26 @@ type Config struct {
 	// server) before its usage is lowered: an object charged just
 	// before the count may not be written yet; 500ms when zero.
 	Settle time.Duration
+	// TrackStatus, when set, records a status write in the quota's
+	// managedFields as manager's (upstream: kube-apiserver for the
+	// admission plugin's charges, kube-controller-manager for the
+	// controller's).
+	TrackStatus func(st *registry.Store, live, obj runtime.Object, manager string) runtime.Object
+}
+
+// Upstream's field managers of quota status writes.
+const (
+	managerAdmission  = "kube-apiserver"
+	managerController = "kube-controller-manager"
+)
+
+// track records manager's status write of obj over live when the
+// controller is configured to.
+func (c *Controller) track(st *registry.Store, live, obj runtime.Object, manager string) runtime.Object {
+	if c.cfg.TrackStatus == nil {
+		return obj
+	}
+	return c.cfg.TrackStatus(st, live, obj, manager)
 }
 
 // Controller keeps the status of every quota current, as upstream's
@@ -302,8 +322,9 @@ func (c *Controller) sync(ctx context.Context, namespace, name string) (retryAt 
 		if cur.ResourceVersion != rv {
 			return nil, apierrors.NewConflict(st.Resource().GroupResource(), name, errConflict)
 		}
+		live := cur.DeepCopyObject()
 		cur.Status = corev1.ResourceQuotaStatus{Hard: hard, Used: used}
-		return cur, nil
+		return c.track(st, live, cur, managerController), nil
 	}, registry.UpdateOptions{Subresource: registry.StatusSubresource})
 	switch {
 	case apierrors.IsNotFound(err):

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/regis-dev/regis/internal/admission/podsecurity"
+	"github.com/regis-dev/regis/internal/apiserver"
 	"github.com/regis-dev/regis/internal/quota"
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -14,7 +15,7 @@ import (
 // the controller runs even when the plugin is disabled, as
 // kube-controller-manager does not depend on the plugin.
 func resourceQuotaAdmission(env *admissionEnv) (registry.Admission, error) {
-	ctrl := quota.NewController(quota.Config{Registry: env.reg, Log: env.log})
+	ctrl := quota.NewController(quota.Config{Registry: env.reg, Log: env.log, TrackStatus: apiserver.TrackStatusAs})
 	env.wg.Go(func() { _ = ctrl.Run(env.ctx) })
 	if !env.o.admissionPluginOn("ResourceQuota") {
 		return nil, nil
