@@ -88,7 +88,8 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 				return enabled
 			},
 			MaxBytes: limits, Metrics: cacheMetrics, Logger: log,
-			Early: earlyCache, // the others fill once the server is ready (startorder.go)
+			Early:              earlyCache, // the others fill once the server is ready (startorder.go)
+			KeepHistoryDecoded: b.MediaType != "" && b.MediaType != MediaTypeProtobuf,
 		})
 	}
 	authorization, err := newAuthorization(o.AuthorizationModes) // --authorization-mode

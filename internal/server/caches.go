@@ -56,6 +56,10 @@ type CacheConfig struct {
 	// CPU the start needs; until then their reads go to etcd and their
 	// watches wait. Nil means all at once.
 	Early func(schema.GroupResource) bool
+	// KeepHistoryDecoded keeps the caches' past events decoded: for a
+	// --storage-media-type other than protobuf, whose empty lists a
+	// protobuf round trip would turn to null.
+	KeepHistoryDecoded bool
 }
 
 // CachedStorage wraps each storage base makes in a watch cache, except for
@@ -92,6 +96,8 @@ func CachedStorage(base registry.StorageFactory, cfg CacheConfig) (registry.Stor
 			Budget:         budget,
 			Logger:         log,
 			Metrics:        cfg.Metrics,
+
+			KeepHistoryDecoded: cfg.KeepHistoryDecoded,
 		})
 		if err != nil {
 			return nil, err
