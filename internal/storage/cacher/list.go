@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -231,6 +232,9 @@ func (c *Cacher) planConsistent() readMode {
 	return readEtcd
 }
 
+// fillWait bounds how long a whole list waits for a filling cache.
+const fillWait = 5 * time.Second
+
 // list serves a list from the cache, or returns errDelegate.
 func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions) (*listResult, error) {
 	if _, _, err := storage.ValidateListOptions(c.prefix, c.versioner, opts); err != nil {
@@ -243,6 +247,15 @@ func (c *Cacher) list(ctx context.Context, key string, opts storage.ListOptions)
 	mode, rv, err := c.plan(opts)
 	if err != nil {
 		return nil, err
+	}
+	if mode != readEtcd && opts.Predicate.Limit == 0 && !c.Ready() && c.started.Load() {
+		// A whole list while the cache fills (a start on many objects):
+		// the fill is reading these same objects, and waiting for it costs
+		// less than reading them twice (upstream answers 429 and its
+		// clients retry). Past fillWait, etcd answers.
+		wctx, cancel := context.WithTimeout(ctx, fillWait)
+		_ = c.WaitReady(wctx)
+		cancel()
 	}
 	// The budget is checked here too: it may be shared, and another
 	// resource's cache may have crossed it.
