@@ -14,7 +14,6 @@ import (
 
 	apiregistrationv1 "github.com/regis-dev/regis/internal/apis/apiregistration/v1"
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // LocalAvailability keeps local APIServices (those without a service)
@@ -126,36 +125,12 @@ func (c *LocalAvailability) mark(name string) {
 	}
 }
 
-// watch marks every APIService added or changed, re-watching after errors
-// until ctx ends.
+// watch marks every local APIService added or changed, re-watching after
+// errors until ctx ends.
 func (c *LocalAvailability) watch(ctx context.Context, st *registry.Store) {
-	for ctx.Err() == nil {
-		if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{}); err == nil {
-			c.drain(ctx, w)
-			w.Stop()
+	registry.Follow(ctx, c.retry, st.Watching("", &metainternalversion.ListOptions{}), func(t watch.EventType, obj runtime.Object) {
+		if s, ok := obj.(*apiregistrationv1.APIService); ok && (t == watch.Added || t == watch.Modified) && s.Spec.Service == nil {
+			c.mark(s.Name)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.retry):
-		}
-	}
-}
-
-func (c *LocalAvailability) drain(ctx context.Context, w watch.Interface) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			if e.Type != watch.Added && e.Type != watch.Modified {
-				continue
-			}
-			if s, ok := cacheable.Unwrap(e.Object).(*apiregistrationv1.APIService); ok && s.Spec.Service == nil {
-				c.mark(s.Name)
-			}
-		}
-	}
+	})
 }

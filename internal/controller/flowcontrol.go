@@ -8,6 +8,7 @@ import (
 
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
@@ -124,33 +125,18 @@ func (c *FlowControl) step(ctx context.Context, schemas, levels *registry.Store)
 // watch kicks the loop on every change of st's objects, re-watching after
 // errors until ctx ends; each new watch kicks once, for what it missed.
 func (c *FlowControl) watch(ctx context.Context, st *registry.Store, kick chan<- struct{}) {
-	for ctx.Err() == nil {
-		w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{})
+	open := st.Watching("", &metainternalversion.ListOptions{})
+	registry.Follow(ctx, c.Retry, func(ctx context.Context) (watch.Interface, error) {
+		w, err := open(ctx)
 		if err == nil {
 			poke(kick)
-			drainKicking(ctx, w, kick)
-			w.Stop()
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.Retry):
-		}
-	}
-}
-
-// drainKicking kicks for each event of w until it ends or fails.
-func drainKicking(ctx context.Context, w watch.Interface, kick chan<- struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
+		return w, err
+	}, func(t watch.EventType, _ runtime.Object) {
+		if t != watch.Error { // the end of a watch: the next one kicks
 			poke(kick)
 		}
-	}
+	})
 }
 
 // poke signals kick without blocking: one pending kick is enough.

@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // NamespaceController finishes the deletion of namespaces, as upstream's
@@ -93,39 +92,14 @@ func (c *NamespaceController) mark(name string) {
 // watch queues every namespace that is being deleted, re-watching after
 // errors until ctx ends.
 func (c *NamespaceController) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		w, err := c.reg.Namespaces().Watch(ctx, "", &metainternalversion.ListOptions{})
-		if err == nil {
-			c.drain(ctx, w)
-			w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.retry):
-		}
-	}
-}
-
-func (c *NamespaceController) drain(ctx context.Context, w watch.Interface) {
-	for {
-		select {
-		case <-ctx.Done():
+	registry.Follow(ctx, c.retry, c.reg.Namespaces().Watching("", &metainternalversion.ListOptions{}), func(t watch.EventType, obj runtime.Object) {
+		m, err := meta.Accessor(obj)
+		if err != nil || m.GetDeletionTimestamp() == nil || t == watch.Deleted {
 			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			m, err := meta.Accessor(cacheable.Unwrap(e.Object))
-			if err != nil || m.GetDeletionTimestamp() == nil || e.Type == watch.Deleted {
-				continue
-			}
-			c.mark(m.GetName())
-			select {
-			case c.kick <- struct{}{}:
-			default:
-			}
 		}
-	}
+		c.mark(m.GetName())
+		poke(c.kick)
+	})
 }
 
 // sync deletes the contents of a terminating namespace and, once it is

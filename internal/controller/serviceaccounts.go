@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // Upstream's names of what ServiceAccounts keeps in every namespace.
@@ -119,39 +118,18 @@ func (c *ServiceAccounts) watch(ctx context.Context, st *registry.Store, name st
 	if name != "" {
 		opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", name)
 	}
-	for ctx.Err() == nil {
-		if w, err := st.Watch(ctx, "", opts); err == nil {
-			c.drain(ctx, w, namespaces)
-			w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.retry):
-		}
-	}
-}
-
-func (c *ServiceAccounts) drain(ctx context.Context, w watch.Interface, namespaces bool) {
-	for {
-		select {
-		case <-ctx.Done():
+	registry.Follow(ctx, c.retry, st.Watching("", opts), func(t watch.EventType, obj runtime.Object) {
+		m, err := meta.Accessor(obj)
+		if err != nil { // not an object: the end of a watch
 			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			m, err := meta.Accessor(cacheable.Unwrap(e.Object))
-			if err != nil {
-				continue
-			}
-			switch {
-			case namespaces && e.Type != watch.Deleted && m.GetDeletionTimestamp() == nil:
-				c.mark(m.GetName())
-			case !namespaces && (e.Type == watch.Deleted || e.Type == watch.Modified):
-				c.mark(m.GetNamespace())
-			}
 		}
-	}
+		switch {
+		case namespaces && t != watch.Deleted && m.GetDeletionTimestamp() == nil:
+			c.mark(m.GetName())
+		case !namespaces && (t == watch.Deleted || t == watch.Modified):
+			c.mark(m.GetNamespace())
+		}
+	})
 }
 
 // sync creates what an active namespace lacks.

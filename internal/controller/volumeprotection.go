@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,7 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
 	"github.com/regis-dev/regis/internal/storage/cacheable"
@@ -86,39 +88,19 @@ func (c *VolumeProtection) Run(ctx context.Context) error {
 	})
 }
 
-// watchAll sends on wake (without blocking) at every event of the stores,
-// re-watching after errors, until ctx ends.
+// watchAll sends on wake (without blocking) at every event of the stores
+// and at the end of each watch, re-watching a second later, until ctx
+// ends.
 func watchAll(ctx context.Context, wake chan<- struct{}, stores ...*registry.Store) {
-	done := make(chan struct{}, len(stores))
+	var wg sync.WaitGroup
 	for _, st := range stores {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for ctx.Err() == nil {
-				if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{}); err == nil {
-					for ok := true; ok; {
-						select {
-						case <-ctx.Done():
-							ok = false
-						case _, open := <-w.ResultChan():
-							ok = open
-							select {
-							case wake <- struct{}{}:
-							default:
-							}
-						}
-					}
-					w.Stop()
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
-			}
-		}()
+		wg.Go(func() {
+			registry.Follow(ctx, time.Second, st.Watching("", &metainternalversion.ListOptions{}), func(watch.EventType, runtime.Object) {
+				poke(wake)
+			})
+		})
 	}
-	for range stores {
-		<-done
-	}
+	wg.Wait()
 }
 
 // sync removes the finalizers that no longer protect anything.
