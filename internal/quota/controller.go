@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -235,43 +236,25 @@ func (c *Controller) runDue(ctx context.Context) time.Time {
 func (c *Controller) retry(key string) { c.mark(key, time.Now().Add(time.Second)) }
 
 // watch queues each new quota and each whose status is not yet its
-// spec's, re-watching
-// after errors until ctx ends.
+// spec's, re-watching after errors until ctx ends.
 func (c *Controller) watch(ctx context.Context) {
-	for ctx.Err() == nil {
-		if st, ok := c.store(); ok {
-			if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{}); err == nil {
-				c.drain(ctx, w)
-				w.Stop()
-			}
+	registry.Follow(ctx, time.Second, func(ctx context.Context) (watch.Interface, error) {
+		st, ok := c.store()
+		if !ok {
+			return nil, errors.New("resourcequotas not served")
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (c *Controller) drain(ctx context.Context, w watch.Interface) {
-	for {
-		select {
-		case <-ctx.Done():
+		return st.Watch(ctx, "", &metainternalversion.ListOptions{})
+	}, func(t watch.EventType, obj runtime.Object) {
+		rq, ok := obj.(*corev1.ResourceQuota)
+		if !ok || t == watch.Deleted {
 			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			rq, ok := cacheable.Unwrap(e.Object).(*corev1.ResourceQuota)
-			if !ok || e.Type == watch.Deleted {
-				continue
-			}
-			// upstream's handlers: every quota added, a quota updated
-			// when its spec's hard limits are not its status's
-			if e.Type == watch.Added || !equal(rq.Spec.Hard, rq.Status.Hard) {
-				c.mark(rq.Namespace+"/"+rq.Name, time.Time{})
-			}
 		}
-	}
+		// upstream's handlers: every quota added, a quota updated
+		// when its spec's hard limits are not its status's
+		if t == watch.Added || !equal(rq.Spec.Hard, rq.Status.Hard) {
+			c.mark(rq.Namespace+"/"+rq.Name, time.Time{})
+		}
+	})
 }
 
 // sync is upstream's syncResourceQuota: status.hard from the spec,

@@ -2,16 +2,18 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/regis-dev/regis/internal/storage/cacheable"
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Replenishment, as upstream's replenishment controller: the resources
@@ -56,55 +58,37 @@ func (c *Controller) ensureWatches(hard []corev1.ResourceName) {
 // (a custom resource removed), from the current state (no events for
 // what exists), again after errors.
 func (c *Controller) watchResource(ctx context.Context, gr schema.GroupResource) {
-	for ctx.Err() == nil {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pods := gr == schema.GroupResource{Resource: "pods"}
+	registry.Follow(ctx, time.Second, func(ctx context.Context) (watch.Interface, error) {
 		st := c.storeOf(gr)
 		if st == nil {
-			return
+			stop() // no longer served: Follow returns
+			return nil, errors.New("not served")
 		}
 		list, err := st.List(ctx, "", &metainternalversion.ListOptions{Limit: 1})
-		var rv string
-		if err == nil {
-			if m, merr := meta.ListAccessor(list); merr == nil {
-				rv = m.GetResourceVersion()
-			}
+		if err != nil {
+			return nil, err
 		}
-		if rv != "" {
-			if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: rv}); err == nil {
-				c.replenishFrom(ctx, w, gr)
-				w.Stop()
-			}
+		m, err := meta.ListAccessor(list)
+		if err != nil || m.GetResourceVersion() == "" {
+			return nil, errors.New("no resourceVersion to watch from")
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (c *Controller) replenishFrom(ctx context.Context, w watch.Interface, gr schema.GroupResource) {
-	pods := gr == schema.GroupResource{Resource: "pods"}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
+		return st.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: m.GetResourceVersion()})
+	}, func(t watch.EventType, obj runtime.Object) {
+		switch {
+		case t == watch.Deleted:
+		case pods && t == watch.Modified:
+			pod, ok := obj.(*corev1.Pod)
+			if !ok || (pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed) {
 				return
 			}
-			obj := cacheable.Unwrap(e.Object)
-			switch {
-			case e.Type == watch.Deleted:
-			case pods && e.Type == watch.Modified:
-				pod, ok := obj.(*corev1.Pod)
-				if !ok || (pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed) {
-					continue
-				}
-			default:
-				continue
-			}
-			if m, err := meta.Accessor(obj); err == nil && m.GetNamespace() != "" {
-				c.mark(m.GetNamespace()+"/", time.Now())
-			}
+		default:
+			return
 		}
-	}
+		if m, err := meta.Accessor(obj); err == nil && m.GetNamespace() != "" {
+			c.mark(m.GetNamespace()+"/", time.Now())
+		}
+	})
 }
