@@ -151,24 +151,21 @@ func (c *Controller) mark(name string) {
 // watch queues every CRD that changes: all of them first, then each
 // change, listing again after an error until ctx ends.
 func (c *Controller) watch(ctx context.Context) {
-	for ctx.Err() == nil {
+	registry.Follow(ctx, c.cfg.Retry, func(ctx context.Context) (watch.Interface, error) {
 		rv, err := c.markAll(ctx)
+		var w watch.Interface
 		if err == nil {
-			var w watch.Interface
 			w, err = c.crds.Watch(ctx, "", &metainternalversion.ListOptions{ResourceVersion: rv})
-			if err == nil {
-				c.drain(ctx, w)
-				w.Stop()
-			}
 		}
 		if err != nil && ctx.Err() == nil {
 			c.log.Warn("watch of custom resource definitions", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.cfg.Retry):
+		return w, err
+	}, func(_ watch.EventType, obj runtime.Object) {
+		if m, err := meta.Accessor(obj); err == nil { // not at the end of a watch
+			c.mark(m.GetName())
 		}
-	}
+	})
 }
 
 // markAll queues every CRD and the names served (a CRD deleted while
@@ -193,22 +190,6 @@ func (c *Controller) markAll(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return l.GetResourceVersion(), nil
-}
-
-func (c *Controller) drain(ctx context.Context, w watch.Interface) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			if m, err := meta.Accessor(cacheable.Unwrap(e.Object)); err == nil {
-				c.mark(m.GetName())
-			}
-		}
-	}
 }
 
 // sync brings what is served for the CRD name in line with the CRD.
