@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // LegacyTokens is upstream's tokens controller (kube-controller-manager's
@@ -105,39 +104,18 @@ func (c *LegacyTokens) mark(n types.NamespacedName) {
 // watch marks each token secret (or, for a deleted account, each of its
 // namespace's token secrets), re-watching after errors.
 func (c *LegacyTokens) watch(ctx context.Context, st *registry.Store, sel fields.Selector, accounts bool) {
-	for ctx.Err() == nil {
-		if w, err := st.Watch(ctx, "", &metainternalversion.ListOptions{FieldSelector: sel}); err == nil {
-			c.drain(ctx, w, accounts)
-			w.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(c.retry):
-		}
-	}
-}
-
-func (c *LegacyTokens) drain(ctx context.Context, w watch.Interface, accounts bool) {
-	for {
-		select {
-		case <-ctx.Done():
+	registry.Follow(ctx, c.retry, st.Watching("", &metainternalversion.ListOptions{FieldSelector: sel}), func(t watch.EventType, obj runtime.Object) {
+		m, err := meta.Accessor(obj)
+		if err != nil { // not an object: the end of a watch
 			return
-		case e, ok := <-w.ResultChan():
-			if !ok || e.Type == watch.Error {
-				return
-			}
-			m, err := meta.Accessor(cacheable.Unwrap(e.Object))
-			if err != nil {
-				continue
-			}
-			switch {
-			case !accounts && e.Type != watch.Deleted:
-				c.mark(types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
-			case accounts && e.Type == watch.Deleted:
-				c.markTokens(ctx, m.GetNamespace())
-			}
 		}
-	}
+		switch {
+		case !accounts && t != watch.Deleted:
+			c.mark(types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+		case accounts && t == watch.Deleted:
+			c.markTokens(ctx, m.GetNamespace())
+		}
+	})
 }
 
 // markTokens marks the token secrets of a namespace.
