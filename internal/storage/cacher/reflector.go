@@ -154,6 +154,13 @@ func (c *Cacher) watch(ctx context.Context) error {
 	}
 }
 
+// progressProbes progress requests, one every 250 ms, are made before
+// consistent reads go to etcd; then one every progressRetry.
+const (
+	progressProbes = 40
+	progressRetry  = 5 * time.Second
+)
+
 // consume applies the events of one etcd watch. It returns nil when the
 // watch ends, errGone when etcd cannot serve its revision any more, and
 // other errors for other failures.
@@ -184,13 +191,20 @@ func (c *Cacher) consume(ctx context.Context, w watch.Interface) error {
 		case <-settled.C:
 			markHealthy()
 		case <-probe.C:
-			if c.progressSeen.Load() || probes >= 40 {
-				if !c.progressSeen.Load() {
-					c.progressGaveUp.Store(true)
-					c.log.Warn("etcd does not answer progress requests: consistent reads and watch-lists are served by etcd")
-				}
+			if c.progressSeen.Load() {
 				probe.Stop()
 				continue
+			}
+			if probes == progressProbes {
+				// etcd answers a progress request only once every watch
+				// of the stream has started: a cache watching from the
+				// revision after etcd's current one, on a quiet cluster
+				// just restarted, gets no answer until the next write.
+				// Meanwhile consistent reads go to etcd; asking goes on,
+				// less often, and the first answer brings them back.
+				c.progressGaveUp.Store(true)
+				c.log.Debug("etcd has not answered progress requests yet: consistent reads and watch-lists are served by etcd until it does")
+				probe.Reset(progressRetry)
 			}
 			probes++
 			_ = c.store.RequestWatchProgress(ctx)
