@@ -225,11 +225,11 @@ func (c *Cacher) planExact(rv uint64, recursive bool) readMode {
 	return readEtcd
 }
 
+// planConsistent serves a consistent read from the cache, which must
+// first reach etcd's current revision (listFromCache): without progress
+// notifications it can only when it is there already.
 func (c *Cacher) planConsistent() readMode {
-	if c.progressSupported() {
-		return readConsistent
-	}
-	return readEtcd
+	return readConsistent
 }
 
 // fillWait bounds how long a whole list waits for a filling cache.
@@ -314,6 +314,14 @@ func (c *Cacher) listFromCache(ctx context.Context, key, prepared string, opts s
 			return nil, err
 		}
 		rv = cur
+		if !c.progressSupported() {
+			c.mu.RLock()
+			have := c.rv
+			c.mu.RUnlock()
+			if have < cur {
+				return nil, storage.NewTooLargeResourceVersionError(cur, have, tooLargeRetrySeconds)
+			}
+		}
 	}
 	if err := c.waitFresh(ctx, rv); err != nil {
 		return nil, err
