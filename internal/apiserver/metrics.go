@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
 )
@@ -131,10 +130,6 @@ func (m *Metrics) observe(r *http.Request, info requestInfo, code int, d time.Du
 
 func (m *Metrics) longRunning(info requestInfo, delta float64) {
 	m.longrunning.WithLabelValues(strings.ToUpper(info.verb), info.group, info.version, info.resource, info.subresource, scope(info), "apiserver").Add(delta)
-}
-
-func (m *Metrics) watchEvent(gvk schema.GroupVersionKind) {
-	m.watchEvents.WithLabelValues(gvk.Group, gvk.Version, gvk.Kind).Inc()
 }
 
 // storageObjects is apiserver_storage_objects, read from each storage's
