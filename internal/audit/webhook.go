@@ -28,6 +28,8 @@ const (
 	// webhookAttempts and the factor are upstream's retry backoff
 	// (DefaultRetryBackoffWithInitialDelay): any error is retried.
 	webhookAttempts = 5
+	// webhookShutdownWait bounds the last call at shutdown.
+	webhookShutdownWait = 5 * time.Second
 	// maxWebhookAnswer bounds what is read of a webhook's answer.
 	maxWebhookAnswer = 64 << 10
 )
@@ -139,9 +141,10 @@ func (w *Webhook) Run(ctx context.Context) error {
 			}
 			sctx := ctx
 			if !open {
-				// the last events: bounded, not by the ended ctx
+				// the last events: bounded, so that an unreachable
+				// webhook does not hold the server's shutdown
 				var cancel context.CancelFunc
-				sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), w.c.MaxWait)
+				sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), min(w.c.MaxWait, webhookShutdownWait))
 				defer cancel()
 			}
 			if err := w.send(sctx, batch); err != nil {
