@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -53,9 +54,19 @@ func TestMutatingWebhook(t *testing.T) {
 	if !warns.has("mutated by the test") {
 		t.Errorf("no warning from the webhook: %v", warns.msgs)
 	}
+	// The request for a (a controller may create the namespace's
+	// kube-root-ca.crt at any moment, which the rule matches too).
+	var last *admissionv1.AdmissionRequest
 	wh.mu.Lock()
-	last := wh.reqs[len(wh.reqs)-1]
+	for _, r := range wh.reqs {
+		if r.Name == "a" {
+			last = r
+		}
+	}
 	wh.mu.Unlock()
+	if last == nil {
+		t.Fatal("the webhook was not called for a")
+	}
 	if last.Operation != "CREATE" || last.Namespace != "adm" || last.Name != "a" || last.Kind.Kind != "ConfigMap" ||
 		last.Resource.Resource != "configmaps" || last.UserInfo.Username == "" || last.DryRun == nil || *last.DryRun {
 		t.Errorf("admission request: %+v", last)

@@ -244,7 +244,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 	if o.Ready != nil {
 		o.Ready(info)
 	}
-	wg.Go(func() { startRest(cctx, caches, log, late) })
+	wg.Go(func() { startRest(cctx, caches, late) })
 	var failed error
 	select {
 	case <-ctx.Done():

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
@@ -208,28 +207,6 @@ func (cs *Caches) Run(ctx context.Context) error {
 // StartRest starts the caches Run left for later.
 func (cs *Caches) StartRest() {
 	cs.restOnce.Do(func() { close(cs.rest) })
-}
-
-// WaitReady waits until every cache is ready, at most limit or until ctx
-// ends; it returns the resources whose cache is still not ready.
-func (cs *Caches) WaitReady(ctx context.Context, limit time.Duration) []schema.GroupResource {
-	deadline := time.Now().Add(limit)
-	for {
-		var pending []schema.GroupResource
-		for _, gr := range cs.Resources() {
-			if cs.Ready(gr) != nil {
-				pending = append(pending, gr)
-			}
-		}
-		if len(pending) == 0 || time.Now().After(deadline) {
-			return pending
-		}
-		select {
-		case <-ctx.Done():
-			return pending
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 func (cs *Caches) run(ctx context.Context, c *cacher.Cacher) {

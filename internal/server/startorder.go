@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -14,9 +12,9 @@ import (
 // is needed to serve: kube-apiserver's readiness does not wait for its
 // watch caches, and its controllers run in another process. So a start
 // fills first the caches the start itself reads (early), reconciles the
-// bootstrap policy and serves; then fills the other caches, and starts
-// the controllers that read them once they are filled (reads meanwhile
-// go to etcd, watches wait for their cache).
+// bootstrap policy and serves; then fills the other caches and starts
+// the controllers that read them (until a cache is filled its reads go
+// to etcd, its watches wait for it, and whole lists for its fill).
 
 // earlyGroups and earlyResources are the caches filled at once: RBAC (the
 // authorizer), namespaces (every namespaced write), admission's
@@ -39,22 +37,13 @@ func earlyCache(gr schema.GroupResource) bool {
 	return earlyGroups[gr.Group] || earlyResources[gr]
 }
 
-// lateControllerWait bounds how long the late controllers wait for the
-// caches: past it they start anyway (their reads go to etcd).
-const lateControllerWait = time.Minute
-
-// startRest fills the caches left for after the start, waits for them
-// (at most lateControllerWait) and then calls start, in the caller's
-// goroutine.
-func startRest(ctx context.Context, caches *Caches, log *slog.Logger, start func()) {
+// startRest fills the caches left for after the start and starts the
+// controllers that read them. A controller does not wait for every cache:
+// its first whole list of a resource waits for that cache's fill (the
+// watch cache's fillWait), its watches for the cache.
+func startRest(ctx context.Context, caches *Caches, start func()) {
 	if caches != nil {
-		t0 := time.Now()
 		caches.StartRest()
-		if pending := caches.WaitReady(ctx, lateControllerWait); len(pending) > 0 {
-			log.Warn("starting the controllers before every watch cache is filled", "pending", pending)
-		} else {
-			log.Debug("watch caches filled", "took", time.Since(t0).Round(time.Millisecond))
-		}
 	}
 	if ctx.Err() == nil {
 		start()
