@@ -49,8 +49,19 @@ func TestFollow(t *testing.T) {
 	cachesDone := make(chan struct{})
 	go func() { defer close(cachesDone); _ = caches.Run(ctx) }()
 	defer func() { cancel(); <-cachesDone }()
-	if pending := caches.WaitReady(ctx, 30*time.Second); len(pending) > 0 {
-		t.Fatalf("caches not ready: %v", pending)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var pending []schema.GroupResource
+		for _, gr := range caches.Resources() {
+			if caches.Ready(gr) != nil {
+				pending = append(pending, gr)
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("caches not ready: %v", pending)
+		}
 	}
 	cms, _ := reg.Lookup(corev1.SchemeGroupVersion.WithResource("configmaps"))
 	if _, err := reg.Namespaces().Create(ctx, "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testNS}}, registry.CreateOptions{}); err != nil {
