@@ -108,6 +108,9 @@ type defaultingCodec struct {
 	defaults func(runtime.Object)
 }
 
+// DefaultDecoded sets the defaults Decode sets (etcd3.DecodeDefaulter).
+func (c defaultingCodec) DefaultDecoded(obj runtime.Object) { c.defaults(obj) }
+
 func (c defaultingCodec) Decode(data []byte, gvk *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	obj, got, err := c.Codec.Decode(data, gvk, into)
 	if err == nil {

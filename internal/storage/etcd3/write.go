@@ -63,9 +63,20 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 // obj is consumed.
 func (s *Store) written(key string, obj, out runtime.Object, data []byte, rev int64) error {
 	if s.asDecoded(obj, out, data) {
+		if d, ok := s.codec.(DecodeDefaulter); ok {
+			d.DefaultDecoded(out) // what the codec's Decode adds to what it decodes
+		}
 		return s.versioner.UpdateObject(out, uint64(rev))
 	}
 	return s.decode(key, data, out, rev)
+}
+
+// DecodeDefaulter is a codec that sets defaults on the objects it
+// decodes (a job's labels copied from its template's, as upstream's
+// storage decoder): the object a write returns without a decode gets
+// them from DefaultDecoded.
+type DecodeDefaulter interface {
+	DefaultDecoded(obj runtime.Object)
 }
 
 // Delete implements storage.Interface.
