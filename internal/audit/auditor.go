@@ -14,7 +14,7 @@ import (
 
 // HeaderAuditID is the header of a request's audit ID, taken from the
 // request when set and echoed in the response (upstream's Audit-ID).
-const HeaderAuditID = "Audit-ID"
+const HeaderAuditID = auditv1.HeaderAuditID
 
 // Sink receives the events' JSON lines.
 type Sink interface {
