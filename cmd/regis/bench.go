@@ -89,11 +89,13 @@ lines with -o json, else a table with ratios.`,
 	fs.IntVar(&c.UpdateWriters, "update-writers", c.UpdateWriters, "Concurrency of the updates (1: each acknowledged before the next).")
 	fs.DurationVar(&c.WatchTimeout, "watch-timeout", c.WatchTimeout, "How long watchers may take to receive the last event after the last update.")
 	fs.StringVar(&c.NamespacePrefix, "namespace-prefix", c.NamespacePrefix, "Prefix of each run's namespace (and of the baseline's etcd keys).")
+	fs.StringVar(&c.Namespace, "namespace", "", "Load the pods already in this namespace (for instance written by `regis bench seed`) instead of creating --pods pods; they are left in place.")
 	fs.StringSliceVar(&f.phases, "phases", nil, "Phases to run, comma separated: "+strings.Join(bench.AllPhases, ",")+" (creates always run). Empty: all.")
 	fs.StringVarP(&f.output, "output", "o", "table", "Output format: table (a summary with ratios) or json (one JSON line per phase).")
 	fs.StringVar(&f.jsonOut, "json-out", "", "Also write the JSON lines to this file.")
 	fs.StringVar(&f.from, "from", "", "Load nothing: print the table of the JSON lines of an earlier run (-o json or --json-out).")
 	addEtcdFlags(fs, &f.etcd)
+	cmd.AddCommand(newBenchSeedCmd())
 	return cmd
 }
 

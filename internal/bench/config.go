@@ -42,6 +42,10 @@ const (
 	PhaseInformer = "informer"
 	PhaseWatch    = "watch"
 	PhaseEtcd     = "etcd" // the raw etcd baseline
+	// PhaseExisting replaces the creates when Config.Namespace is set:
+	// the existing pods read, and the time until a list at RV "0" (the
+	// server's cache) holds every one.
+	PhaseExisting = "existing"
 )
 
 // AllPhases are the phases run by default.
@@ -82,6 +86,10 @@ type Config struct {
 	Phases []string
 	// NamespacePrefix names each run's namespace (a random suffix added).
 	NamespacePrefix string
+	// Namespace, when set, is an existing namespace whose pods are loaded
+	// instead of creating Pods pods (for instance 100,000 written by
+	// Seed); it and its pods are left in place after the run.
+	Namespace string
 
 	// Progress, when set, shows progress of long phases (stderr).
 	Progress io.Writer
@@ -141,5 +149,8 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) runs(phase string) bool {
-	return phase == PhaseCreate || len(c.Phases) == 0 || slices.Contains(c.Phases, phase)
+	if phase == PhaseCreate {
+		return c.Namespace == ""
+	}
+	return len(c.Phases) == 0 || slices.Contains(c.Phases, phase)
 }

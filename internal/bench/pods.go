@@ -20,7 +20,7 @@ const noScheduler = "regis-bench-no-scheduler"
 // JSON; its stored size is measured in etcd), the shape of a Deployment's
 // pod, that no scheduler schedules.
 func newPod(run string, i int) *corev1.Pod {
-	name := fmt.Sprintf("bench-%05d", i)
+	name := podName(i)
 	env := make([]corev1.EnvVar, 0, 6)
 	for j := range 6 {
 		env = append(env, corev1.EnvVar{Name: fmt.Sprintf("BENCH_SETTING_%d", j), Value: fmt.Sprintf("value-%d-%d", i, j)})
@@ -66,3 +66,6 @@ func newPod(run string, i int) *corev1.Pod {
 		},
 	}
 }
+
+// podName is the name of pod i of a run.
+func podName(i int) string { return fmt.Sprintf("bench-%05d", i) }

@@ -15,7 +15,7 @@ func JSONLines(w io.Writer) func(Result) {
 }
 
 // phaseOrder is the order of the summary's rows.
-var phaseOrder = []string{"idle", "create", "get", "list-rv-empty", "list-rv-0", "paged", "informer", "watch"}
+var phaseOrder = []string{"idle", "existing", "create", "get", "list-rv-empty", "list-rv-0", "paged", "informer", "watch"}
 
 // etcdPairs are the server phases compared with the raw etcd operation
 // of the same size and concurrency.
@@ -29,7 +29,10 @@ func Summary(w io.Writer, cfg Config, results []Result) error {
 	for _, r := range results {
 		rounds = max(rounds, r.Round)
 	}
-	if len(cfg.Targets) > 0 {
+	if len(cfg.Targets) > 0 && cfg.Namespace != "" {
+		fmt.Fprintf(w, "regis bench: the pods of namespace %s (%s), %d writers, %d gets, %d lists, pages of %d, %d watchers x %d updates",
+			cfg.Namespace, cfg.ContentType, cfg.Writers, cfg.Gets, cfg.ListRepeats, cfg.PageSize, cfg.Watchers, cfg.Updates)
+	} else if len(cfg.Targets) > 0 {
 		fmt.Fprintf(w, "regis bench: %d pods (%s), %d writers, %d gets, %d lists, pages of %d, %d watchers x %d updates",
 			cfg.Pods, cfg.ContentType, cfg.Writers, cfg.Gets, cfg.ListRepeats, cfg.PageSize, cfg.Watchers, cfg.Updates)
 	} else { // results read back: the counts are in them

@@ -96,16 +96,24 @@ func (r *runner) run(ctx context.Context) (valueBytes int, err error) {
 	}
 	r.runID = r.cfg.NamespacePrefix + "-" + randomSuffix()
 	r.ns = r.runID
+	if r.cfg.Namespace != "" {
+		r.ns = r.cfg.Namespace
+	}
 	idle := sampleProc(r.t.Pid)
 	etcdIdle := sampleProc(r.t.EtcdPid)
 	r.emit(Result{Target: r.t.Name, Phase: "idle", ServerRSSBytes: idle.rss, EtcdRSSBytes: etcdIdle.rss})
-	if _, err := r.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}, metav1.CreateOptions{}); err != nil {
-		return 0, fmt.Errorf("namespace %s: %w", r.ns, err)
-	}
-	defer r.cleanup()
-
-	if err := r.phase(ctx, PhaseCreate, r.create); err != nil {
-		return 0, err
+	if r.cfg.Namespace != "" {
+		if err := r.phase(ctx, PhaseExisting, r.existing); err != nil {
+			return 0, err
+		}
+	} else {
+		if _, err := r.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}, metav1.CreateOptions{}); err != nil {
+			return 0, fmt.Errorf("namespace %s: %w", r.ns, err)
+		}
+		defer r.cleanup()
+		if err := r.phase(ctx, PhaseCreate, r.create); err != nil {
+			return 0, err
+		}
 	}
 	valueBytes = r.storedSize(ctx)
 	steps := []struct {

@@ -35,6 +35,7 @@ type options struct {
 	regisBin, apiserverBin, dir, out string
 	regisFlags                       string // more flags of regis serve
 	noFsync, keep                    bool
+	seed                             int // pods written into both etcds before the servers start
 	etcdMember                       string // internal: run one etcd member here
 	benchArgs                        []string
 }
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&o.regisFlags, "regis-flags", "", "more flags of regis serve, space separated (for example --debug-pprof-address=127.0.0.1:6060)")
 	flag.BoolVar(&o.noFsync, "no-fsync", false, "run the etcd members without fsync")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data and logs")
+	flag.IntVar(&o.seed, "seed", 0, "write this many pods into both etcds first (regis bench seed, through regis), restart regis, then load them (regis bench --namespace "+seedNamespace+")")
 	flag.StringVar(&o.etcdMember, "etcd-member", "", "internal: run an etcd member on this data directory, print its URL, until SIGTERM")
 	flag.Parse()
 	o.benchArgs = flag.Args()
@@ -80,6 +82,9 @@ func runMember(o options) error {
 		return err
 	}
 }
+
+// seedNamespace holds the pods of -seed.
+const seedNamespace = "regis-bench-seed"
 
 // proc is a started process: its pid, and how to stop it.
 type proc struct {
@@ -153,24 +158,40 @@ func run(o options) error {
 	}
 	fmt.Fprintf(os.Stderr, "data and logs in %s\n", dir)
 
-	// regis on its etcd.
+	// regis on its etcd, kube-apiserver's etcd beside it.
 	etcdA, urlA, err := startMember(ctx, o, filepath.Join(dir, "etcd-regis"))
 	if err != nil {
 		return fmt.Errorf("regis's etcd: %w", err)
 	}
 	defer etcdA.stop()
-	regis, regisKC, err := startRegis(ctx, regisBin, filepath.Join(dir, "regis"), urlA, strings.Fields(o.regisFlags))
-	if err != nil {
-		return err
-	}
-	defer regis.stop()
-
-	// kube-apiserver on another.
 	etcdB, urlB, err := startMember(ctx, o, filepath.Join(dir, "etcd-kube-apiserver"))
 	if err != nil {
 		return fmt.Errorf("kube-apiserver's etcd: %w", err)
 	}
 	defer etcdB.stop()
+	regisDir := filepath.Join(dir, "regis")
+	regis, regisKC, err := startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags))
+	if err != nil {
+		return err
+	}
+	defer func() { regis.stop() }()
+	if o.seed > 0 {
+		// The same pods in both etcds, then regis restarted: both servers
+		// start on them, as on an existing cluster's data.
+		seed := exec.CommandContext(ctx, regisBin, "bench", "seed", "--kubeconfig", regisKC, "--etcd-servers", urlA,
+			"--copy-to-etcd-servers", urlB, "--namespace", seedNamespace, "--pods", strconv.Itoa(o.seed))
+		seed.Stdout, seed.Stderr = os.Stderr, os.Stderr
+		if err := seed.Run(); err != nil {
+			return fmt.Errorf("regis bench seed: %w", err)
+		}
+		regis.stop()
+		if regis, regisKC, err = startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags)); err != nil {
+			return err
+		}
+		o.benchArgs = append([]string{"--namespace", seedNamespace}, o.benchArgs...)
+	}
+
+	// kube-apiserver on the other.
 	kube, kubeKC, err := startOracle(ctx, o.apiserverBin, filepath.Join(dir, "kube-apiserver"), urlB)
 	if err != nil {
 		return err
