@@ -35,7 +35,7 @@ type options struct {
 	regisBin, apiserverBin, dir, out string
 	regisFlags                       string // more flags of regis serve
 	noFsync, keep                    bool
-	seed                             int // pods written into both etcds before the servers start
+	seed                             int    // pods written into both etcds before the servers start
 	etcdMember                       string // internal: run one etcd member here
 	benchArgs                        []string
 }
