@@ -297,16 +297,33 @@ func TestBoundTokens(t *testing.T) {
 	if err := admin.CoreV1().Secrets("default").Delete(ctx, "s", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// Refused once the server's cache has seen the deletion (upstream's
-	// listers alike).
+	// Refused once the server's watch cache, which the authenticator reads
+	// (as upstream's reads its informers' listers), has seen the
+	// deletions: a get at resourceVersion "0" reads that cache. A review
+	// before then could still accept a token, which the token cache would
+	// then reuse for 10 s (upstream's too): waiting for the cache, not
+	// polling the review, keeps the test from racing it.
+	for _, del := range []struct {
+		what string
+		get  func() error
+	}{
+		{"pod", func() error {
+			_, err := admin.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{ResourceVersion: "0"})
+			return err
+		}},
+		{"secret", func() error {
+			_, err := admin.CoreV1().Secrets("default").Get(ctx, "s", metav1.GetOptions{ResourceVersion: "0"})
+			return err
+		}},
+	} {
+		if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			return apierrors.IsNotFound(del.get()), nil
+		}); err != nil {
+			t.Fatalf("the watch cache has not seen the %s's deletion in 10 s", del.what)
+		}
+	}
 	for _, tok := range unused {
-		var st authenticationv1.TokenReviewStatus
-		// (15 s: on a saturated CI machine the cache once took over 5 s.)
-		_ = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
-			st = review(tok)
-			return !st.Authenticated, nil
-		})
-		if st.Authenticated || st.Error != "[invalid bearer token, service account token has been invalidated]" {
+		if st := review(tok); st.Authenticated || st.Error != "[invalid bearer token, service account token has been invalidated]" {
 			t.Errorf("token of a deleted object: %+v", st)
 		}
 	}
