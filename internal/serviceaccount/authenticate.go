@@ -186,6 +186,11 @@ func (i *Issuer) validate(ctx context.Context, c *Claims) (*accountInfo, error) 
 
 // get reads an object from the cache, and again fresh when the cache
 // does not have it or has another uid than uid (it may lag a re-create).
+// Upstream's getter (clientGetter) reads its informers' listers, and the
+// API only when they do not have the object: a bound object's deletion
+// refuses its tokens once the cache has it, milliseconds later, and a
+// token accepted just before is reused for the token cache's 10 s, as
+// upstream's.
 func (i *Issuer) get(ctx context.Context, resource, namespace, name, uid string) (Object, error) {
 	o, err := i.cfg.Getter.Get(ctx, resource, namespace, name, false)
 	if err == nil && o.UID == uid {
