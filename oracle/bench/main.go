@@ -158,6 +158,7 @@ func run(o options) error {
 	}
 	fmt.Fprintf(os.Stderr, "data and logs in %s\n", dir)
 
+	var ready []string // start times on seeded data
 	// regis on its etcd, kube-apiserver's etcd beside it.
 	etcdA, urlA, err := startMember(ctx, o, filepath.Join(dir, "etcd-regis"))
 	if err != nil {
@@ -170,7 +171,7 @@ func run(o options) error {
 	}
 	defer etcdB.stop()
 	regisDir := filepath.Join(dir, "regis")
-	regis, regisKC, err := startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags))
+	regis, regisKC, err := startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags), time.Minute)
 	if err != nil {
 		return err
 	}
@@ -185,18 +186,24 @@ func run(o options) error {
 			return fmt.Errorf("regis bench seed: %w", err)
 		}
 		regis.stop()
-		if regis, regisKC, err = startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags)); err != nil {
+		t := time.Now()
+		if regis, regisKC, err = startRegis(ctx, regisBin, regisDir, urlA, strings.Fields(o.regisFlags), 10*time.Minute); err != nil {
 			return err
 		}
+		ready = append(ready, fmt.Sprintf("regis ready %.2f s after its start on %d pods", time.Since(t).Seconds(), o.seed))
 		o.benchArgs = append([]string{"--namespace", seedNamespace}, o.benchArgs...)
 	}
 
 	// kube-apiserver on the other.
-	kube, kubeKC, err := startOracle(ctx, o.apiserverBin, filepath.Join(dir, "kube-apiserver"), urlB)
+	t := time.Now()
+	kube, kubeKC, err := startOracle(ctx, o.apiserverBin, filepath.Join(dir, "kube-apiserver"), urlB, max(90*time.Second, time.Duration(o.seed/100)*time.Second))
 	if err != nil {
 		return err
 	}
 	defer kube.stop()
+	if o.seed > 0 {
+		ready = append(ready, fmt.Sprintf("kube-apiserver ready %.2f s after its start on %d pods", time.Since(t).Seconds(), o.seed))
+	}
 
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -216,6 +223,9 @@ func run(o options) error {
 	defer sum.Close()
 	out := io.MultiWriter(sum, os.Stdout)
 	fmt.Fprintf(out, "load average before: %s\n", loadAverage())
+	for _, r := range ready {
+		fmt.Fprintln(out, r)
+	}
 	cmd := exec.CommandContext(ctx, regisBin, args...)
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
 	if err := cmd.Run(); err != nil {

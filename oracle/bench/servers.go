@@ -27,7 +27,7 @@ const oracleToken = "bench-admin-token"
 
 // startRegis runs `regis serve` on etcdURL, its certificates in a fresh
 // data directory, on a free port, and waits until it is ready.
-func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string) (*proc, string, error) {
+func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string, timeout time.Duration) (*proc, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
@@ -47,7 +47,7 @@ func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string) (
 	if err != nil {
 		return nil, "", err
 	}
-	if err := waitReady(ctx, "https://127.0.0.1:"+strconv.Itoa(port), "", 60*time.Second); err != nil {
+	if err := waitReady(ctx, "https://127.0.0.1:"+strconv.Itoa(port), "", timeout); err != nil {
 		p.stop()
 		return nil, "", fmt.Errorf("regis: %w (log: %s)", err, logPath)
 	}
@@ -56,7 +56,7 @@ func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string) (
 
 // startOracle runs kube-apiserver on etcdURL with oracle/diff's flags and
 // waits until it is ready; its kubeconfig carries a bearer token.
-func startOracle(ctx context.Context, bin, dir, etcdURL string) (*proc, string, error) {
+func startOracle(ctx context.Context, bin, dir, etcdURL string, timeout time.Duration) (*proc, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
@@ -75,7 +75,7 @@ func startOracle(ctx context.Context, bin, dir, etcdURL string) (*proc, string, 
 		return nil, "", err
 	}
 	url := "https://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(ctx, url, oracleToken, 90*time.Second); err != nil {
+	if err := waitReady(ctx, url, oracleToken, timeout); err != nil {
 		p.stop()
 		return nil, "", fmt.Errorf("kube-apiserver: %w (log: %s)", err, logPath)
 	}
