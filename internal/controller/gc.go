@@ -10,8 +10,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -108,18 +106,12 @@ func (gc *GarbageCollector) Sweep(ctx context.Context) (pending bool, err error)
 		if gcIgnored(s) {
 			continue
 		}
-		list, err := s.List(ctx, "", &metainternalversion.ListOptions{})
+		items, rv, err := sweepList(ctx, s, "")
 		if err != nil {
 			return false, err
 		}
-		if lm, err := meta.ListAccessor(list); err == nil {
-			if rv, err := strconv.ParseUint(lm.GetResourceVersion(), 10, 64); err == nil {
-				oldest = min(oldest, rv)
-			}
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return false, err
+		if rv != 0 {
+			oldest = min(oldest, rv)
 		}
 		for _, it := range items {
 			n := &gcNode{s: s, obj: it, m: metaOf(it)}

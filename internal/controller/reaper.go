@@ -6,8 +6,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/regis-dev/regis/internal/registry"
@@ -59,11 +57,7 @@ func (g *GracefulReaper) reap(ctx context.Context) (next time.Time, err error) {
 			continue
 		}
 		// A consistent list: it sees the mark that kicked the reaper.
-		list, err := s.List(ctx, "", &metainternalversion.ListOptions{})
-		if err != nil {
-			return next, err
-		}
-		items, err := meta.ExtractList(list)
+		items, _, err := sweepList(ctx, s, "")
 		if err != nil {
 			return next, err
 		}

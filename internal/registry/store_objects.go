@@ -48,3 +48,20 @@ func (s *Store) ListObjects(ctx context.Context, namespace string, opts *metaint
 	}
 	return list, true, nil
 }
+
+// cacheWaiter is a storage whose watch cache fills after the server
+// starts (the cacher).
+type cacheWaiter interface {
+	WaitReady(ctx context.Context) error
+}
+
+// WaitCache blocks until the resource's watch cache is filled (at once
+// when it has none), or ctx ends. Background work that reads every
+// object calls it first, so that it reads the cache rather than etcd
+// while the cache fills.
+func (s *Store) WaitCache(ctx context.Context) error {
+	if w, ok := s.storage.(cacheWaiter); ok {
+		return w.WaitReady(ctx)
+	}
+	return ctx.Err()
+}
