@@ -179,6 +179,7 @@ func (w *watcher) fail(err error) {
 // expected count. The receipt time is taken as soon as the event is read.
 func (w *watcher) receive(events eventReader, expected int) {
 	defer close(w.finished)
+	w.got = make([]receipt, 0, expected)
 	closed := false
 	for {
 		ev, err := events.next()
@@ -196,7 +197,7 @@ func (w *watcher) receive(events eventReader, expected int) {
 		case "BOOKMARK":
 			continue
 		}
-		rv, err := parseRV(ev.rv)
+		rv, err := parseRVBytes(ev.rv)
 		if err != nil {
 			w.fail(err)
 			continue
