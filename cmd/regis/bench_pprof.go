@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
+	rpprof "runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -46,6 +48,32 @@ func withProfiling(cmd *cobra.Command) *cobra.Command {
 		go func() { defer close(done); _ = srv.Serve(l) }()
 		defer func() { srv.Close(); <-done }()
 		fmt.Fprintf(cmd.ErrOrStderr(), "profiles at http://%s/debug/pprof/\n", l.Addr())
+		return run(cmd, args)
+	}
+	return cmd
+}
+
+// withBenchProfiling adds to `regis bench` a hidden --cpuprofile: the load
+// generator's own CPU profile for the whole run, to find what the
+// generator (not the server) spends its CPU on.
+func withBenchProfiling(cmd *cobra.Command) *cobra.Command {
+	var path string
+	cmd.Flags().StringVar(&path, "cpuprofile", "", "Write the load generator's CPU profile to this file.")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if path == "" {
+			return run(cmd, args)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := rpprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer rpprof.StopCPUProfile()
 		return run(cmd, args)
 	}
 	return cmd

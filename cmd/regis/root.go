@@ -17,7 +17,7 @@ func newRootCmd(serve server.ServeFunc) *cobra.Command {
 	}
 	root.AddCommand(withProfiling(newServeCmd(serve)), newVersionCmd())
 	root.AddCommand(newEncryptionCmd(), newKMSPluginCmd())
-	root.AddCommand(newBenchCmd())
+	root.AddCommand(withBenchProfiling(newBenchCmd()))
 	root.AddCommand(newInspectCmd())
 	root.AddCommand(newSizingCmd())
 	root.AddCommand(newSnapshotCmd())
