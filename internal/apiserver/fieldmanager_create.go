@@ -161,14 +161,14 @@ func (c *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var v value.Value
-	if u, ok := versioned.(*unstructured.Unstructured); ok {
-		v = value.NewValueInterface(u.UnstructuredContent())
-	} else if v, err = value.NewValueReflect(versioned); err != nil {
-		return nil, false
-	}
 	w := createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), root: &fieldpath.Set{}, path: make([]pathStep, 0, 16)}
-	if !w.walk(c.typeRef, c.live, v) {
+	var ok bool
+	if u, isU := versioned.(*unstructured.Unstructured); isU {
+		ok = w.walk(c.typeRef, c.live, value.NewValueInterface(u.UnstructuredContent()))
+	} else if rv := reflect.ValueOf(versioned); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		ok = w.rwalk(c.typeRef, c.live, rv)
+	}
+	if !ok {
 		return nil, false
 	}
 	return w.root, true
