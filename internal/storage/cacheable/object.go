@@ -38,9 +38,12 @@ type Object struct {
 	obj    metaObject   // nil when packed
 	copied bool         // obj is a private copy, made by a setter
 	// packed is the object's protobuf encoding once Pack dropped obj;
-	// typ is obj's type.
+	// typ is obj's type, tm its TypeMeta and meta its metadata without
+	// managedFields (the metadata getters read it without a decode).
 	packed []byte
 	typ    reflect.Type
+	tm     metav1.TypeMeta
+	meta   *metav1.ObjectMeta
 
 	// encodings holds the serializations; replaced (copy on insert) so
 	// that readers need no lock.
@@ -213,11 +216,16 @@ func (o *Object) Object() runtime.Object {
 	return o.viewLocked()
 }
 
-// GetObjectKind implements runtime.Object.
+// GetObjectKind implements runtime.Object. (Of a packed object, a copy
+// of its kind.)
 func (o *Object) GetObjectKind() schema.ObjectKind {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetObjectKind()
+	if o.obj == nil {
+		tm := o.tm
+		return &tm
+	}
+	return o.obj.GetObjectKind()
 }
 
 // DeepCopyObject implements runtime.Object. The copy starts with no cached
@@ -243,7 +251,7 @@ func (o *Object) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.obj == nil {
-		o.obj, o.packed, o.typ, o.copied = o.viewLocked(), nil, nil, true
+		o.obj, o.packed, o.typ, o.meta, o.copied = o.viewLocked(), nil, nil, nil, true
 	}
 	if noop(o.obj) {
 		return

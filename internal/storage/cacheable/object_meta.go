@@ -18,7 +18,7 @@ import (
 func (o *Object) GetNamespace() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetNamespace()
+	return o.metaLocked().GetNamespace()
 }
 
 // SetNamespace implements metav1.Object.
@@ -30,7 +30,7 @@ func (o *Object) SetNamespace(namespace string) {
 func (o *Object) GetName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetName()
+	return o.metaLocked().GetName()
 }
 
 // SetName implements metav1.Object.
@@ -42,7 +42,7 @@ func (o *Object) SetName(name string) {
 func (o *Object) GetGenerateName() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetGenerateName()
+	return o.metaLocked().GetGenerateName()
 }
 
 // SetGenerateName implements metav1.Object.
@@ -54,7 +54,7 @@ func (o *Object) SetGenerateName(name string) {
 func (o *Object) GetUID() types.UID {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetUID()
+	return o.metaLocked().GetUID()
 }
 
 // SetUID implements metav1.Object.
@@ -66,7 +66,7 @@ func (o *Object) SetUID(uid types.UID) {
 func (o *Object) GetResourceVersion() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetResourceVersion()
+	return o.metaLocked().GetResourceVersion()
 }
 
 // SetResourceVersion implements metav1.Object.
@@ -78,7 +78,7 @@ func (o *Object) SetResourceVersion(version string) {
 func (o *Object) GetGeneration() int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetGeneration()
+	return o.metaLocked().GetGeneration()
 }
 
 // SetGeneration implements metav1.Object.
@@ -90,7 +90,7 @@ func (o *Object) SetGeneration(generation int64) {
 func (o *Object) GetSelfLink() string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetSelfLink()
+	return o.metaLocked().GetSelfLink()
 }
 
 // SetSelfLink implements metav1.Object.
@@ -102,7 +102,7 @@ func (o *Object) SetSelfLink(selfLink string) {
 func (o *Object) GetCreationTimestamp() metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetCreationTimestamp()
+	return o.metaLocked().GetCreationTimestamp()
 }
 
 // SetCreationTimestamp implements metav1.Object.
@@ -114,7 +114,7 @@ func (o *Object) SetCreationTimestamp(timestamp metav1.Time) {
 func (o *Object) GetDeletionTimestamp() *metav1.Time {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetDeletionTimestamp()
+	return o.metaLocked().GetDeletionTimestamp()
 }
 
 // SetDeletionTimestamp implements metav1.Object.
@@ -126,7 +126,7 @@ func (o *Object) SetDeletionTimestamp(timestamp *metav1.Time) {
 func (o *Object) GetDeletionGracePeriodSeconds() *int64 {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetDeletionGracePeriodSeconds()
+	return o.metaLocked().GetDeletionGracePeriodSeconds()
 }
 
 // SetDeletionGracePeriodSeconds implements metav1.Object.
@@ -138,7 +138,7 @@ func (o *Object) SetDeletionGracePeriodSeconds(seconds *int64) {
 func (o *Object) GetLabels() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetLabels()
+	return o.metaLocked().GetLabels()
 }
 
 // SetLabels implements metav1.Object.
@@ -150,7 +150,7 @@ func (o *Object) SetLabels(labels map[string]string) {
 func (o *Object) GetAnnotations() map[string]string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetAnnotations()
+	return o.metaLocked().GetAnnotations()
 }
 
 // SetAnnotations implements metav1.Object.
@@ -162,7 +162,7 @@ func (o *Object) SetAnnotations(annotations map[string]string) {
 func (o *Object) GetFinalizers() []string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetFinalizers()
+	return o.metaLocked().GetFinalizers()
 }
 
 // SetFinalizers implements metav1.Object.
@@ -174,7 +174,7 @@ func (o *Object) SetFinalizers(finalizers []string) {
 func (o *Object) GetOwnerReferences() []metav1.OwnerReference {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	return o.viewLocked().GetOwnerReferences()
+	return o.metaLocked().GetOwnerReferences()
 }
 
 // SetOwnerReferences implements metav1.Object.

@@ -80,10 +80,10 @@ func unpack(data []byte, typ reflect.Type) (metaObject, bool) {
 }
 
 // Pack drops the decoded object and keeps its protobuf encoding, sharing
-// the bytes of an identical cached serialization; each later use decodes
-// it. Objects without a protobuf encoding stay as they are (false). For
-// objects the cache keeps only for its history; the object must not be
-// changed after.
+// the bytes of an identical cached serialization, and its metadata
+// without managedFields; each later use of the whole object decodes it,
+// the metadata getters do not. Objects without a protobuf encoding stay
+// as they are (false). The object must not be changed after.
 func (o *Object) Pack() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -102,8 +102,27 @@ func (o *Object) Pack() bool {
 			}
 		}
 	}
+	tm, _ := o.obj.GetObjectKind().(*metav1.TypeMeta) // pack checked it
+	o.tm = *tm
+	if a, ok := o.obj.(metav1.ObjectMetaAccessor); ok {
+		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			m := *om // shares its maps and slices: read-only
+			m.ManagedFields = nil
+			o.meta = &m
+		}
+	}
 	o.packed, o.typ, o.obj = raw, reflect.TypeOf(o.obj), nil
 	return true
+}
+
+// metaLocked is the object's metadata, read-only; of a packed object,
+// what Pack kept (no managedFields), or a decode when it kept none.
+// Caller holds o.mu (either way).
+func (o *Object) metaLocked() metav1.Object {
+	if o.obj == nil && o.meta != nil {
+		return o.meta
+	}
+	return o.viewLocked()
 }
 
 // share returns the packed bytes when raw is the same bytes (a packed

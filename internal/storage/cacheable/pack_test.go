@@ -154,3 +154,61 @@ func TestPackWhileRead(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestPackedMetadata: a packed object's metadata getters answer as the
+// object's, from the metadata Pack kept; managedFields and the kind too.
+func TestPackedMetadata(t *testing.T) {
+	p := fullPod()
+	p.Labels = map[string]string{"app": "a"}
+	p.Annotations = map[string]string{"note": "n"}
+	p.Finalizers = []string{"f"}
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "rs", UID: "u1"}}
+	p.ResourceVersion, p.UID, p.Generation = "42", "uid", 3
+	del := metav1.Date(2026, 1, 2, 0, 0, 0, 0, time.Local)
+	p.DeletionTimestamp = &del
+	p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	want := p.DeepCopy()
+	co, _ := New(p)
+	if !co.Pack() || !co.Packed() {
+		t.Fatal("not packed")
+	}
+	if co.meta == nil {
+		t.Fatal("no metadata kept")
+	}
+	if co.meta.ManagedFields != nil {
+		t.Error("the kept metadata holds managedFields")
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"namespace", co.GetNamespace(), want.Namespace},
+		{"name", co.GetName(), want.Name},
+		{"uid", co.GetUID(), want.UID},
+		{"resourceVersion", co.GetResourceVersion(), want.ResourceVersion},
+		{"generation", co.GetGeneration(), want.Generation},
+		{"creationTimestamp", co.GetCreationTimestamp(), want.CreationTimestamp},
+		{"deletionTimestamp", co.GetDeletionTimestamp(), want.DeletionTimestamp},
+		{"labels", co.GetLabels(), want.Labels},
+		{"annotations", co.GetAnnotations(), want.Annotations},
+		{"finalizers", co.GetFinalizers(), want.Finalizers},
+		{"ownerReferences", co.GetOwnerReferences(), want.OwnerReferences},
+		{"managedFields", co.GetManagedFields(), want.ManagedFields},
+		{"kind", co.GetObjectKind().GroupVersionKind(), want.GroupVersionKind()},
+		{"object", co.GetObject(), runtime.Object(want)},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	// The kind handed out is a copy: setting it changes nothing kept.
+	co.GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Other"))
+	if k := co.GetObjectKind().GroupVersionKind().Kind; k != "Pod" {
+		t.Errorf("kind after a set on a copy: %s", k)
+	}
+	// A setter unpacks the object.
+	co.SetLabels(map[string]string{"app": "b"})
+	if co.Packed() || co.GetLabels()["app"] != "b" {
+		t.Errorf("after SetLabels: packed %v, labels %v", co.Packed(), co.GetLabels())
+	}
+}

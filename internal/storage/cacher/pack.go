@@ -2,19 +2,19 @@ package cacher
 
 import "github.com/regis-dev/regis/internal/storage/cacheable"
 
-// packLag is how many objects that left the cache's state stay decoded
-// before they are packed (cacheable.Object.Pack): an object that leaves
-// the state (replaced by a newer revision, or deleted) is still in the
-// history, for watchers resuming from an older revision, and in the
-// snapshots, for lists at an older revision. Packed, it costs its
-// protobuf encoding instead of about three times that. The lag leaves the
-// watchers that are behind by less (their buffers hold about a second of
-// events, at most 1,000) with the decoded object and its serializations.
+// packLag is how many objects entered the cache after an object before
+// it is packed (cacheable.Object.Pack): its protobuf encoding kept instead
+// of the decoded object, about three times that, and its metadata (the
+// getters of controllers and selectors need no decode). Lists and watches
+// in protobuf copy the encoding; others, and reads of one object, decode
+// it. The lag leaves the objects just written decoded, with their
+// serializations, for the watchers that are behind by less (their buffers
+// hold about a second of events, at most 1,000).
 const packLag = 256
 
-// packQueue holds the objects that left the state, oldest first, until
-// they are packed. Only the reflector goroutine uses it; it does no
-// locking.
+// packQueue holds the objects that entered the cache (and the deleted
+// objects of the history), oldest first, until they are packed. Only the
+// reflector goroutine uses it; it does no locking.
 type packQueue struct {
 	objs  []*cacheable.Object // objs[start:] wait
 	start int

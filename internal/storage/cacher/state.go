@@ -117,10 +117,10 @@ func (c *Cacher) applyLocked(typ watch.EventType, key string, rv uint64, cur *el
 		c.indexLocked(prev, true)
 		c.addBytes(-prev.size)
 		prev.obj.Retire()
-		c.packs.push(prev.obj)
 	}
 	c.packs.push(deleted)
 	if cur != nil {
+		c.packs.push(cur.obj)
 		c.tree = c.tree.put(cur)
 		c.indexLocked(cur, false)
 		c.addBytes(cur.size)
@@ -232,6 +232,7 @@ func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint
 			e = prev // unchanged: keep the object watchers and lists share
 		} else {
 			added += e.size
+			c.packs.push(e.obj)
 		}
 		elems = append(elems, e)
 	}
@@ -265,7 +266,6 @@ func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint
 		if next.get(e.key) != e {
 			removed += e.size
 			e.obj.Retire()
-			c.packs.push(e.obj)
 		}
 		return true
 	})
