@@ -107,8 +107,24 @@ func Unwrap(obj runtime.Object) runtime.Object {
 // CacheEncode implements runtime.CacheableObject: it writes the
 // serialization cached under id, calling encode (with a deep copy of the
 // object, which encode owns) on the first use of id. It assumes one id
-// always means the same encode function.
+// always means the same encode function. A packed object keeps only the
+// serialization that is its packed bytes (protobuf): the others are
+// encoded anew on each use, as kube-apiserver encodes the objects of a
+// list, rather than kept for every object of a large cache.
 func (o *Object) CacheEncode(id runtime.Identifier, encode func(runtime.Object, io.Writer) error, w io.Writer) error {
+	if !o.hasEncoding(id) && o.Packed() {
+		var buf bytes.Buffer
+		if err := encode(o.GetObject(), &buf); err != nil {
+			return err
+		}
+		raw := o.share(buf.Bytes())
+		if o.isPacked(raw) {
+			// Free to keep: the packed bytes themselves.
+			e := o.encoding(id)
+			e.once.Do(func() { e.raw = raw; e.done.Store(true) })
+		}
+		return writeRaw(w, raw)
+	}
 	e := o.encoding(id)
 	e.once.Do(func() {
 		var buf bytes.Buffer
@@ -122,12 +138,28 @@ func (o *Object) CacheEncode(id runtime.Identifier, encode func(runtime.Object, 
 	if e.err != nil {
 		return e.err
 	}
+	return writeRaw(w, e.raw)
+}
+
+// writeRaw hands raw to w, without a copy when w splices.
+func writeRaw(w io.Writer, raw []byte) error {
 	if s, ok := w.(runtime.Splice); ok {
-		s.Splice(e.raw)
+		s.Splice(raw)
 		return nil
 	}
-	_, err := w.Write(e.raw)
+	_, err := w.Write(raw)
 	return err
+}
+
+// hasEncoding reports whether a serialization under id is kept (or being
+// made).
+func (o *Object) hasEncoding(id runtime.Identifier) bool {
+	set := o.encodings.Load()
+	if set == nil {
+		return false
+	}
+	_, ok := (*set)[id]
+	return ok
 }
 
 // encoding returns the entry for id, adding an empty one if needed.

@@ -136,6 +136,13 @@ func (o *Object) share(raw []byte) []byte {
 	return raw
 }
 
+// isPacked reports whether raw is the packed bytes themselves.
+func (o *Object) isPacked(raw []byte) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.obj == nil && len(raw) > 0 && len(o.packed) == len(raw) && &o.packed[0] == &raw[0]
+}
+
 // Packed reports whether the object is held encoded only.
 func (o *Object) Packed() bool {
 	o.mu.RLock()

@@ -212,3 +212,47 @@ func TestPackedMetadata(t *testing.T) {
 		t.Errorf("after SetLabels: packed %v, labels %v", co.Packed(), co.GetLabels())
 	}
 }
+
+// TestPackedKeepsOnlyItsEncoding: a packed object keeps its protobuf
+// serialization (its packed bytes) and encodes JSON anew each time,
+// without keeping it.
+func TestPackedKeepsOnlyItsEncoding(t *testing.T) {
+	scheme := codec.Scheme()
+	jsonS := json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{})
+	protoS := protobuf.NewSerializer(scheme, scheme)
+	p := fullPod()
+	p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	var wantJSON, wantProto bytes.Buffer
+	if err := jsonS.Encode(p.DeepCopy(), &wantJSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := protoS.Encode(p.DeepCopy(), &wantProto); err != nil {
+		t.Fatal(err)
+	}
+	co, _ := New(p)
+	if !co.Pack() {
+		t.Fatal("not packed")
+	}
+	pj, pp := &countingEncoder{inner: jsonS}, &countingEncoder{inner: protoS}
+	for range 3 {
+		var gotJSON, gotProto bytes.Buffer
+		if err := pj.Encode(co, &gotJSON); err != nil {
+			t.Fatal(err)
+		}
+		if err := pp.Encode(co, &gotProto); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(gotJSON.Bytes(), wantJSON.Bytes()) || !bytes.Equal(gotProto.Bytes(), wantProto.Bytes()) {
+			t.Fatalf("encodings differ:\n%s\n%s", gotJSON.Bytes(), wantJSON.Bytes())
+		}
+	}
+	if n := pj.n.Load(); n != 3 {
+		t.Errorf("JSON encoded %d times, want 3 (not kept)", n)
+	}
+	if n := pp.n.Load(); n != 1 {
+		t.Errorf("protobuf encoded %d times, want 1 (kept: the packed bytes)", n)
+	}
+	if got := co.CachedBytes(); got != wantProto.Len() {
+		t.Errorf("cached %d bytes, want the protobuf encoding's %d", got, wantProto.Len())
+	}
+}
