@@ -97,7 +97,20 @@ type Config struct {
 
 	// freshTimeout is defaultFreshTimeout but in tests (export_test.go).
 	freshTimeout time.Duration
+	// probing is defaultProbing but in tests (export_test.go).
+	probing probing
 }
+
+// probing paces the reflector's progress requests until etcd answers one:
+// probes of them every every, then one every retry.
+type probing struct {
+	every  time.Duration
+	probes int
+	retry  time.Duration
+}
+
+// defaultProbing: 40 requests 250 ms apart (10 s), then one every 5 s.
+var defaultProbing = probing{every: 250 * time.Millisecond, probes: 40, retry: 5 * time.Second}
 
 // Timing constants, as upstream's.
 const (
@@ -166,6 +179,9 @@ func (c *Config) complete() error {
 	}
 	if c.freshTimeout == 0 {
 		c.freshTimeout = defaultFreshTimeout
+	}
+	if c.probing == (probing{}) {
+		c.probing = defaultProbing
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -11,14 +11,12 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/codec"
-	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
@@ -198,22 +196,8 @@ func decodeToken(t *testing.T, token string) string {
 // (10 minutes by default). Each cache has a stream of its own.
 func TestProgressIsNotSilencedByOtherWatches(t *testing.T) {
 	// An etcd of its own, with etcd's default progress notification
-	// interval: the package's etcd sends one every second, and the
-	// interval is a variable of etcd's, read as each watch stream starts
-	// (the tests of this package run one at a time).
-	interval := v3rpc.GetProgressReportInterval()
-	v3rpc.SetProgressReportInterval(10 * time.Minute)
-	t.Cleanup(func() { v3rpc.SetProgressReportInterval(interval) })
-	e, err := etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{DataDir: t.TempDir(), UnsafeNoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	client, err := etcd.NewClient([]string{e.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
+	// interval (the package's etcd sends one every second).
+	client := quietEtcd(t).Client(t)
 	ctx := context.Background()
 
 	cdc, err := codec.New("", corev1.SchemeGroupVersion)

@@ -50,6 +50,7 @@ type fixture struct {
 type setup struct {
 	cfg    *cacher.Config
 	noWait bool
+	seed   []*corev1.Pod // written to etcd before the cacher starts
 }
 
 type fixtureOption func(*setup)
@@ -63,19 +64,30 @@ func withConfig(edit func(*cacher.Config)) fixtureOption {
 	return func(s *setup) { edit(s.cfg) }
 }
 
+// withSeed writes pods to etcd before the cacher starts.
+func withSeed(pods ...*corev1.Pod) fixtureOption {
+	return func(s *setup) { s.seed = append(s.seed, pods...) }
+}
+
 // noWait returns the fixture before the cache is ready.
 func noWait(s *setup) { s.noWait = true }
 
 func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	t.Helper()
+	return newFixtureOn(t, srv, opts...)
+}
+
+// newFixtureOn is newFixture on the etcd of es.
+func newFixtureOn(t testing.TB, es *etcdtest.Server, opts ...fixtureOption) *fixture {
+	t.Helper()
 	cdc, err := codec.New("", corev1.SchemeGroupVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{client: srv.Client(t), codec: cdc, prefix: fmt.Sprintf("/t%d", prefixSeq.Add(1))}
+	f := &fixture{client: es.Client(t), codec: cdc, prefix: fmt.Sprintf("/t%d", prefixSeq.Add(1))}
 	// A compactor that only observes, so that the store (and the cache)
 	// learn of the compactions tests make.
-	compactor := etcd.NewCompactor(srv.Client(t), 0, nil)
+	compactor := etcd.NewCompactor(es.Client(t), 0, nil)
 	cctx, ccancel := context.WithCancel(context.Background())
 	cdone := make(chan struct{})
 	go func() {
@@ -118,6 +130,11 @@ func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	st := setup{cfg: &cfg}
 	for _, o := range opts {
 		o(&st)
+	}
+	for _, p := range st.seed {
+		if err := f.store.Create(context.Background(), podKey(p.Namespace, p.Name), p, &corev1.Pod{}, 0); err != nil {
+			t.Fatalf("seed %s/%s: %v", p.Namespace, p.Name, err)
+		}
 	}
 	if f.cacher, err = cacher.New(cfg); err != nil {
 		t.Fatal(err)

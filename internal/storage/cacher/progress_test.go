@@ -2,11 +2,16 @@ package cacher_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/regis-dev/regis/internal/etcd"
+	"github.com/regis-dev/regis/internal/etcd/etcdtest"
 	"github.com/regis-dev/regis/internal/storage"
 	"github.com/regis-dev/regis/internal/storage/cacher"
 )
@@ -56,4 +61,165 @@ func TestConsistentListWithoutProgress(t *testing.T) {
 	if took := list(); took > time.Second || counter.lists.Load() != before+1 {
 		t.Errorf("behind etcd without progress: %v, %d lists from etcd; want one at once", took, counter.lists.Load()-before)
 	}
+}
+
+// TestConsistentListUnansweredProgress, on a real etcd that does not
+// answer: a cache that has just listed a quiet etcd watches from the
+// revision after etcd's current one, and etcd answers no progress
+// request until a write moves its revision there (progressIfSync). The
+// cache gives up asking often; it still serves consistent lists while it
+// is at etcd's revision, lets etcd serve them once a write elsewhere has
+// moved etcd past it, and keeps asking: the first answer, within a retry
+// period of the write, brings them back to the cache.
+func TestConsistentListUnansweredProgress(t *testing.T) {
+	quiet := quietEtcd(t)
+	const retry = time.Second
+	metrics := cacher.NewMetrics()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.Collectors()...)
+	counter := &countingStore{}
+	f := newFixtureOn(t, quiet, withSeed(newPod("ns", "p1", "node-1")), withStore(counter.wrap),
+		withConfig(func(c *cacher.Config) {
+			c.Metrics = metrics
+			cacher.SetProgressProbing(c, 20*time.Millisecond, 5, retry)
+		}))
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen, gaveUp := cacher.ProgressState(f.cacher)
+		if seen {
+			t.Fatal("etcd answered a progress request for a watch from its next revision")
+		}
+		if gaveUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never gave up asking for progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	consistentList := func() (*corev1.PodList, bool) {
+		t.Helper()
+		before := counter.lists.Load()
+		out := &corev1.PodList{}
+		if err := f.cacher.GetList(ctx, "/pods", storage.ListOptions{Recursive: true, Predicate: storage.Everything}, out); err != nil {
+			t.Fatal(err)
+		}
+		return out, counter.lists.Load() == before
+	}
+	fromCache := func() float64 { return consistentReads(t, reg, "true", "false") }
+
+	// No writes: every consistent list is the cache's, at etcd's revision.
+	rv := f.currentRV(t)
+	served := fromCache()
+	for range 5 {
+		out, cached := consistentList()
+		if !cached || len(out.Items) != 1 || out.ResourceVersion != fmt.Sprint(rv) {
+			t.Fatalf("quiet etcd: cached %v, %d items at %s; want the cache's 1 item at %d", cached, len(out.Items), out.ResourceVersion, rv)
+		}
+	}
+	if got := fromCache() - served; got != 5 {
+		t.Errorf("consistent reads served by the cache: +%v, want +5", got)
+	}
+
+	// Some retry periods later, a write elsewhere moves etcd past the
+	// cache: etcd serves the next consistent list (unless a probe was
+	// answered in between), and a later probe is answered.
+	time.Sleep(5 * retry / 2)
+	resp, err := f.client.Put(ctx, "/elsewhere", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote, etcdRV := time.Now(), uint64(resp.Header.Revision)
+	fallbacks := consistentReads(t, reg, "true", "true")
+	if _, cached := consistentList(); cached {
+		if seen, _ := cacher.ProgressState(f.cacher); !seen {
+			t.Error("behind etcd without progress, a consistent list was the cache's")
+		}
+	} else if got := consistentReads(t, reg, "true", "true") - fallbacks; got != 1 {
+		t.Errorf("consistent reads that fell back to etcd: +%v, want +1", got)
+	}
+	for {
+		out := &corev1.PodList{}
+		if err := f.cacher.GetList(ctx, "/pods", storage.ListOptions{ResourceVersion: "0", Recursive: true, Predicate: storage.Everything}, out); err != nil {
+			t.Fatal(err)
+		}
+		if out.ResourceVersion == fmt.Sprint(etcdRV) {
+			break
+		}
+		if time.Since(wrote) > retry+2*time.Second {
+			t.Fatalf("no progress answer %v after the write (the cache at %s, etcd at %d)", time.Since(wrote), out.ResourceVersion, etcdRV)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("the cache reached etcd's revision %v after the write", time.Since(wrote).Round(time.Millisecond))
+	if seen, _ := cacher.ProgressState(f.cacher); !seen {
+		t.Error("the cache reached etcd's revision without a progress answer")
+	}
+	served = fromCache()
+	if out, cached := consistentList(); !cached || out.ResourceVersion != fmt.Sprint(etcdRV) {
+		t.Errorf("after the answer: cached %v at %s; want the cache's at %d", cached, out.ResourceVersion, etcdRV)
+	}
+	if got := fromCache() - served; got != 1 {
+		t.Errorf("consistent reads served by the cache after the answer: +%v, want +1", got)
+	}
+}
+
+// quietEtcd starts an etcd of its own that no other test writes to, with
+// etcd's periodic progress notifications every 10 minutes, its default,
+// not the test etcd's second: within the test only the cache's requests
+// are answered. etcd keeps the interval in a variable of the process: the
+// package's etcd sets it when its gRPC server is made, just after it is
+// ready, and each watch stream reads it as it opens. Both etcds have
+// answered a request before it is set.
+func quietEtcd(t *testing.T) *etcdtest.Server {
+	t.Helper()
+	var (
+		e   *etcd.Embedded
+		err error
+	)
+	for range 3 { // a free port can be taken between pick and bind
+		if e, err = etcd.StartEmbedded(context.Background(), etcd.EmbeddedConfig{DataDir: t.TempDir(), UnsafeNoFsync: true}); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("etcd: %v", err)
+	}
+	t.Cleanup(e.Close)
+	quiet := &etcdtest.Server{Embedded: e}
+	for _, s := range []*etcdtest.Server{srv, quiet} {
+		if _, err := s.Client(t).Get(context.Background(), "/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	interval := v3rpc.GetProgressReportInterval()
+	v3rpc.SetProgressReportInterval(10 * time.Minute)
+	t.Cleanup(func() { v3rpc.SetProgressReportInterval(interval.Truncate(time.Second)) })
+	return quiet
+}
+
+// consistentReads is apiserver_watch_cache_consistent_read_total for pods
+// with the given labels.
+func consistentReads(t *testing.T, reg *prometheus.Registry, success, fallback string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "apiserver_watch_cache_consistent_read_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["resource"] == "pods" && l["success"] == success && l["fallback"] == fallback {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

@@ -154,21 +154,17 @@ func (c *Cacher) watch(ctx context.Context) error {
 	}
 }
 
-// progressProbes progress requests, one every 250 ms, are made before
-// consistent reads go to etcd; then one every progressRetry.
-const (
-	progressProbes = 40
-	progressRetry  = 5 * time.Second
-)
-
 // consume applies the events of one etcd watch. It returns nil when the
 // watch ends, errGone when etcd cannot serve its revision any more, and
 // other errors for other failures.
 func (c *Cacher) consume(ctx context.Context, w watch.Interface) error {
 	// Until a first progress notification proves that etcd answers
 	// progress requests (so that consistent reads can be served from the
-	// cache), ask for one now and then.
-	probe := time.NewTicker(250 * time.Millisecond)
+	// cache), ask for one now and then (Config.probing: 40 times 250 ms
+	// apart, then every 5 s; consistent reads that find the cache behind
+	// etcd go to etcd after the 40th).
+	pr := c.cfg.probing
+	probe := time.NewTicker(pr.every)
 	defer probe.Stop()
 	probes := 0
 	// A watch that has not failed for a second (or delivered an event)
@@ -195,16 +191,18 @@ func (c *Cacher) consume(ctx context.Context, w watch.Interface) error {
 				probe.Stop()
 				continue
 			}
-			if probes == progressProbes {
+			if probes == pr.probes {
 				// etcd answers a progress request only once every watch
 				// of the stream has started: a cache watching from the
 				// revision after etcd's current one, on a quiet cluster
 				// just restarted, gets no answer until the next write.
-				// Meanwhile consistent reads go to etcd; asking goes on,
-				// less often, and the first answer brings them back.
+				// Meanwhile consistent reads that find the cache behind
+				// etcd's revision, and watch-lists, go to etcd; asking
+				// goes on, less often, and the first answer brings them
+				// back.
 				c.progressGaveUp.Store(true)
-				c.log.Debug("etcd has not answered progress requests yet: consistent reads and watch-lists are served by etcd until it does")
-				probe.Reset(progressRetry)
+				c.log.Debug("etcd has not answered progress requests yet: consistent reads behind etcd and watch-lists are served by etcd until it does")
+				probe.Reset(pr.retry)
 			}
 			probes++
 			_ = c.store.RequestWatchProgress(ctx)
