@@ -36,7 +36,12 @@ func TestListStreamingSameBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Labels["updated"] = "1"
-	if _, err := pods.Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+	updated, err := pods.Update(ctx, p, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watch cache has the update before anything is read at RV "0".
+	if _, err := pods.List(ctx, metav1.ListOptions{ResourceVersion: updated.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan}); err != nil {
 		t.Fatal(err)
 	}
 	// Watchers encode some objects first (their cached bytes are reused).
