@@ -215,19 +215,14 @@ func (c *Cacher) progress(ctx context.Context, rv uint64) error {
 // had and the list, as events in revision order (deletions at listRV), so
 // that they lose nothing and see nothing twice. The history restarts at
 // listRV, as upstream's Replace.
-func (c *Cacher) replace(ctx context.Context, objs []runtime.Object, listRV uint64) error {
+func (c *Cacher) replace(ctx context.Context, listed []*element, listRV uint64) error {
 	now := time.Now()
 	// Only this goroutine (the reflector) changes c.tree: it may read it
 	// without the lock.
 	old := c.tree
-	elems := make([]*element, 0, len(objs))
+	elems := make([]*element, 0, len(listed))
 	var added int64
-	for _, obj := range objs {
-		e, err := c.newElement(obj)
-		if err != nil {
-			c.log.Error("skipping object the cache cannot hold", "err", err)
-			continue
-		}
+	for _, e := range listed {
 		if prev := old.get(e.key); prev != nil && prev.rv == e.rv {
 			e = prev // unchanged: keep the object watchers and lists share
 		} else {
