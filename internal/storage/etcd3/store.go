@@ -91,6 +91,8 @@ type Store struct {
 	estimator   *sizeEstimator
 
 	plans plans // how a decode leaves each type written (decoded.go)
+
+	recent recentWrites // copies of written objects for their watch events (recent.go)
 }
 
 var _ storage.Interface = (*Store)(nil)

@@ -112,6 +112,8 @@ func (wc *watchChan) Stop() { wc.cancel() }
 func (wc *watchChan) ResultChan() <-chan watch.Event { return wc.result }
 
 func (wc *watchChan) run(sendInitial, endBookmark bool) {
+	wc.store.recent.watches.Add(1)
+	defer wc.store.recent.watches.Add(-1)
 	var wg sync.WaitGroup
 	readerDone := make(chan struct{})
 	wg.Add(2)
@@ -334,7 +336,10 @@ func (wc *watchChan) transform(e *event) (*watch.Event, error) {
 	var cur, prev runtime.Object
 	var err error
 	if !e.deleted {
-		if cur, err = wc.decode(e.key, e.value, e.rev); err != nil {
+		if cur = s.recent.take(e.key, e.rev, e.value); cur == nil {
+			cur, err = wc.decode(e.key, e.value, e.rev)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -52,7 +53,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 		return storage.NewKeyExistsError(key, 0)
 	}
 	if out != nil {
-		return s.written(key, obj, out, data, resp.Revision)
+		return s.written(key, obj, out, data, newData, resp.Revision)
 	}
 	return nil
 }
@@ -60,15 +61,34 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 // written sets out to the object a write stored, with its new
 // resourceVersion: obj itself made into what decoding data would give,
 // or when that cannot be done for obj's type or values, data decoded.
-// obj is consumed.
-func (s *Store) written(key string, obj, out runtime.Object, data []byte, rev int64) error {
+// obj is consumed. stored is the value written to etcd (nil: nothing was
+// written); while a watch of the store runs, a copy of out is left for
+// the write's event (recent.go).
+func (s *Store) written(key string, obj, out runtime.Object, data, stored []byte, rev int64) error {
 	if s.asDecoded(obj, out, data) {
 		if d, ok := s.codec.(DecodeDefaulter); ok {
 			d.DefaultDecoded(out) // what the codec's Decode adds to what it decodes
 		}
-		return s.versioner.UpdateObject(out, uint64(rev))
+		if err := s.versioner.UpdateObject(out, uint64(rev)); err != nil {
+			return err
+		}
+	} else if err := s.decode(key, data, out, rev); err != nil {
+		return err
 	}
-	return s.decode(key, data, out, rev)
+	if stored != nil && s.recent.wanted() && s.keepsWritten(out) {
+		s.recent.put(key, rev, stored, out.DeepCopyObject())
+	}
+	return nil
+}
+
+// keepsWritten reports whether the watch may take out for its event: a
+// typed object of the type the store decodes (a custom resource's codec
+// may decode a watch event otherwise than into an object).
+func (s *Store) keepsWritten(out runtime.Object) bool {
+	if _, ok := out.(*unstructured.Unstructured); ok {
+		return false
+	}
+	return reflect.TypeOf(out) == s.recent.typeOf(s.newFunc)
 }
 
 // DecodeDefaulter is a codec that sets defaults on the objects it
@@ -214,7 +234,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			if !st.stale {
 				// ret encodes to the stored bytes: it is returned as
 				// their decode would be.
-				return s.written(key, ret, destination, data, st.rev)
+				return s.written(key, ret, destination, data, nil, st.rev)
 			}
 		}
 		newData, lease, err := s.prepareWrite(ctx, key, data, ttl)
@@ -235,7 +255,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			fresh = true
 			continue
 		}
-		return s.written(key, ret, destination, data, resp.Revision)
+		return s.written(key, ret, destination, data, newData, resp.Revision)
 	}
 }
 

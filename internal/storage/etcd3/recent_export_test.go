@@ -1,0 +1,5 @@
+package etcd3
+
+// WrittenTaken is how many watch events took their write's object
+// instead of decoding.
+func (s *Store) WrittenTaken() int64 { return s.recent.taken.Load() }

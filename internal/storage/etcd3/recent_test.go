@@ -1,0 +1,87 @@
+package etcd3_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/etcd3"
+)
+
+// TestWatchEventsOfWrites: the events of a store's own writes, whether
+// they take the written object or decode, are what a read of the stored
+// value gives, and no two watches share one; in every media type.
+func TestWatchEventsOfWrites(t *testing.T) {
+	ctx := context.Background()
+	for _, mt := range []string{"", "application/json"} {
+		t.Run("pods "+mt, func(t *testing.T) {
+			f := newStore(t, mt)
+			var ws []watch.Interface
+			for range 2 {
+				w, err := f.store.Watch(ctx, "/pods/ns", storage.ListOptions{ResourceVersion: "1", Recursive: true, Predicate: storage.Everything})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer w.Stop()
+				ws = append(ws, w)
+			}
+			const n = 40
+			for i := range n {
+				name := fmt.Sprint("p", i)
+				if err := f.store.Create(ctx, key("ns", name), etcd3.CreatedPod("ns", name), &corev1.Pod{}, 0); err != nil {
+					t.Fatal(err)
+				}
+				sameEvent(t, f.store, ws, watch.Added, name)
+				err := f.store.GuaranteedUpdate(ctx, key("ns", name), &corev1.Pod{}, false, nil, func(in runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+					p := in.(*corev1.Pod)
+					p.Labels["x"] = "y"
+					return p, nil, nil
+				}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameEvent(t, f.store, ws, watch.Modified, name)
+			}
+			t.Logf("%d of %d events took the written object", f.store.WrittenTaken(), 2*n)
+		})
+	}
+}
+
+// sameEvent receives name's next event on every watch and holds it to a
+// Get of what is stored.
+func sameEvent(t *testing.T, s *etcd3.Store, ws []watch.Interface, typ watch.EventType, name string) {
+	t.Helper()
+	fresh := &corev1.Pod{}
+	if err := s.Get(context.Background(), key("ns", name), storage.GetOptions{}, fresh); err != nil {
+		t.Fatal(err)
+	}
+	var got []runtime.Object
+	for _, w := range ws {
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type != typ {
+				t.Fatalf("%s: event %s, want %s: %v", name, ev.Type, typ, ev.Object)
+			}
+			if !reflect.DeepEqual(ev.Object, fresh) {
+				t.Fatalf("%s: the event's object differs from what is stored (-stored +event):\n%s", name,
+					cmp.Diff(fresh, ev.Object, cmp.Exporter(func(reflect.Type) bool { return true })))
+			}
+			for _, o := range got {
+				if o == ev.Object {
+					t.Fatalf("%s: two watches got the same object", name)
+				}
+			}
+			got = append(got, ev.Object)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no %s event", name, typ)
+		}
+	}
+}
