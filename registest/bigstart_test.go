@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,9 +37,10 @@ import (
 )
 
 // TestBigStart (make bigstart; BIGSTART_PODS, 100,000 by default) writes
-// that many pods of bench's shape into a data dir's etcd, then times a
-// start on it: to the API served, to /readyz (every watch cache filled),
-// a list of every pod from the cache and a pod informer's sync.
+// that many pods of bench's shape into a data dir's etcd (or, given
+// BIGSTART_DIR, copies the one seeded there once: BIGSTART_DIR/<pods>),
+// then times a start on it: to the API served, to /readyz, a list of
+// every pod from the cache and a pod informer's sync.
 func TestBigStart(t *testing.T) {
 	n := 100000
 	if s := os.Getenv("BIGSTART_PODS"); s != "" {
@@ -43,8 +48,20 @@ func TestBigStart(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := t.Context()
-	seedPods(t, ctx, dir, n)
+	if keep := os.Getenv("BIGSTART_DIR"); keep != "" {
+		seeded := filepath.Join(keep, strconv.Itoa(n))
+		if _, err := os.Stat(seeded); err != nil {
+			seedPods(t, ctx, dir, n)
+			copyDir(t, dir, seeded)
+		} else {
+			dir = filepath.Join(dir, "data")
+			copyDir(t, seeded, dir)
+		}
+	} else {
+		seedPods(t, ctx, dir, n)
+	}
 
+	syscall.Sync() // the data on disk, as a stopped server's is
 	runtime.GC()
 	if path := os.Getenv("BIGSTART_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -56,11 +73,12 @@ func TestBigStart(t *testing.T) {
 		}
 		defer f.Close()
 	}
-	start := time.Now()
 	opts := registest.Options{Dir: dir}
 	if os.Getenv("BIGSTART_LOG") != "" {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger.Debug("bigstart: starting")
 	}
+	start := time.Now()
 	s, err := registest.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +113,13 @@ func TestBigStart(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	t.Logf("heap in use after GC (server, its embedded etcd and this test's informer): %d MB", ms.HeapInuse>>20)
+}
+
+// copyDir copies the data dir from to to, keeping its modes.
+func copyDir(t *testing.T, from, to string) {
+	if out, err := exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a %s %s: %v: %s", from, to, err, out)
+	}
 }
 
 // seedPods writes n pods to namespace big: one created through the API,
@@ -201,4 +226,122 @@ func waitReadyz(t *testing.T, s *registest.Server) {
 		}
 	}
 	t.Fatal("not ready after 2 minutes")
+}
+
+// TestBigStartEtcd times the embedded etcd's open alone, fsync on, on a
+// copy of the data dir seeded under BIGSTART_DIR by TestBigStart, written
+// to disk first (a data dir of a server that stopped), and splits it by
+// etcd's log lines (all of them on stderr with BIGSTART_LOG; a CPU profile
+// to BIGSTART_CPUPROFILE).
+func TestBigStartEtcd(t *testing.T) {
+	n := 100000
+	if s := os.Getenv("BIGSTART_PODS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	seeded := filepath.Join(os.Getenv("BIGSTART_DIR"), strconv.Itoa(n))
+	if _, err := os.Stat(seeded); err != nil {
+		t.Skip("no data dir seeded under BIGSTART_DIR: run TestBigStart with it first")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	copyDir(t, seeded, dir)
+	syscall.Sync()
+	runtime.GC()
+	var out slog.Handler = slog.DiscardHandler
+	if os.Getenv("BIGSTART_LOG") != "" {
+		out = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	steps := &stepLog{Handler: out, seen: &seen{at: map[string]time.Time{}}}
+	cfg := etcd.EmbeddedConfig{DataDir: server.EmbeddedEtcdDir(dir), Logger: slog.New(steps), LogLevel: "debug"}
+	if path := os.Getenv("BIGSTART_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
+	start := time.Now()
+	e, err := etcd.StartEmbedded(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := time.Now()
+	cpu := cpuTime() - cpu0
+	e.Close()
+	var b strings.Builder
+	last := start
+	for _, s := range etcdSteps {
+		at, ok := steps.first(s.msg)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, " %s %.0f ms,", s.name, float64(at.Sub(last).Microseconds())/1000)
+		last = at
+	}
+	fmt.Fprintf(&b, " ready %.0f ms", float64(ready.Sub(last).Microseconds())/1000)
+	t.Logf("%d pods: embedded etcd ready in %.3fs (CPU %.3fs):%s", n, ready.Sub(start).Seconds(), cpu.Seconds(), b.String())
+}
+
+// etcdSteps are etcd's log lines that end each step of its start, in order.
+var etcdSteps = []struct{ name, msg string }{
+	{"bbolt open (mmap populated)", "opened backend db"},
+	{"freelist rebuilt, first commit", "Committing transaction 1 successfully"},
+	{"WAL snapshot records read", "constructed a snapshot from WAL record"},
+	{"WAL entries read", "restarting local member"},
+	{"mvcc index restored", "kvstore restored"},
+	{"listening", "started as single-node; fast-forwarding election ticks"},
+	{"elected", "became leader at term"},
+}
+
+// stepLog records when each message was first logged.
+type stepLog struct {
+	slog.Handler
+	*seen
+}
+
+type seen struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (h *stepLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *stepLog) Handle(ctx context.Context, r slog.Record) error {
+	msg := r.Message
+	if strings.HasPrefix(msg, "Committing transaction") && strings.HasSuffix(msg, "successfully") {
+		msg = "Committing transaction 1 successfully"
+	} else if i := strings.Index(msg, "became leader at term"); i >= 0 {
+		msg = msg[i : i+len("became leader at term")]
+	}
+	h.mu.Lock()
+	if _, ok := h.at[msg]; !ok {
+		h.at[msg] = r.Time
+	}
+	h.mu.Unlock()
+	if h.Handler.Enabled(ctx, r.Level) {
+		return h.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *stepLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &stepLog{Handler: h.Handler.WithAttrs(as), seen: h.seen}
+}
+
+func (s *seen) first(msg string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.at[msg]
+	return t, ok
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
