@@ -263,12 +263,13 @@ func rempty(rv reflect.Value, k rkind) bool {
 }
 
 // reach calls fn on each entry of a map or struct as value iterates them,
-// until fn returns false.
-func reach(rv reflect.Value, k rkind, fn func(key string, v reflect.Value) bool) bool {
+// until fn returns false. name is a struct field's name in value's field
+// table (nil for a map's key).
+func reach(rv reflect.Value, k rkind, fn func(key string, name *string, v reflect.Value) bool) bool {
 	if k == rMap {
 		iter := rv.MapRange()
 		for iter.Next() {
-			if !fn(iter.Key().String(), iter.Value()) {
+			if !fn(iter.Key().String(), nil, iter.Value()) {
 				return false
 			}
 		}
@@ -279,7 +280,7 @@ func reach(rv reflect.Value, k rkind, fn func(key string, v reflect.Value) bool)
 		if f.CanOmit(fv) {
 			continue
 		}
-		if !fn(f.JsonName, fv) {
+		if !fn(f.JsonName, &f.JsonName, fv) {
 			return false
 		}
 	}
@@ -308,7 +309,7 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 		return false, false
 	}
 	matched := 0
-	ok = reach(rv, k, func(key string, val reflect.Value) bool {
+	ok = reach(rv, k, func(key string, name *string, val reflect.Value) bool {
 		tr, declared := fieldType(t, key)
 		if !declared {
 			return false
@@ -320,7 +321,7 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 				matched++
 			}
 		}
-		w.push(pathStep{key: key})
+		w.push(pathStep{key: key, name: name})
 		ok := w.rwalk(tr, lv, val)
 		w.pop()
 		return ok
@@ -472,7 +473,7 @@ func (w *createWalker) rvalidate(tr schema.TypeRef, orig reflect.Value) bool {
 }
 
 func (w *createWalker) rvalidateMap(t *schema.Map, rv reflect.Value, k rkind) bool {
-	return reach(rv, k, func(key string, val reflect.Value) bool {
+	return reach(rv, k, func(key string, _ *string, val reflect.Value) bool {
 		tr, declared := fieldType(t, key)
 		return declared && w.rvalidate(tr, val)
 	})

@@ -30,7 +30,11 @@ type createWalker struct {
 // element, and the set under it once made (the path element of a key is
 // made only when the set needs it).
 type pathStep struct {
-	key    string
+	key string
+	// name, when set, is key in memory that is never written (a struct
+	// field's name in value's field table), which the path element
+	// points to instead of a copy.
+	name   *string
 	item   fieldpath.PathElement
 	isItem bool
 	set    *fieldpath.Set
@@ -39,6 +43,9 @@ type pathStep struct {
 func (s *pathStep) element() fieldpath.PathElement {
 	if s.isItem {
 		return s.item
+	}
+	if s.name != nil {
+		return fieldpath.PathElement{FieldName: s.name}
 	}
 	key := s.key
 	return fieldpath.PathElement{FieldName: &key}
