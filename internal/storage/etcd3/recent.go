@@ -36,6 +36,7 @@ type recentWrite struct {
 type recentWrites struct {
 	watches atomic.Int64                 // watches of the store running
 	taken   atomic.Int64                 // events that took their write's copy
+	off     atomic.Bool                  // no copies (a benchmark's comparison)
 	typ     atomic.Pointer[reflect.Type] // the type of the store's newFunc, once known
 	mu      sync.Mutex
 	m       map[string]recentWrite
@@ -82,4 +83,4 @@ func (r *recentWrites) take(key string, rev int64, data []byte) runtime.Object {
 
 // wanted reports whether a write should leave a copy: a watch of the
 // store runs.
-func (r *recentWrites) wanted() bool { return r.watches.Load() > 0 }
+func (r *recentWrites) wanted() bool { return r.watches.Load() > 0 && !r.off.Load() }
