@@ -209,6 +209,7 @@ func (o *Object) Retire() {
 		return
 	}
 	o.retired = true
+	o.meta = nil // only for the history now: its getters decode
 	if o.account != nil && o.cached != 0 {
 		o.account(-o.cached)
 	}

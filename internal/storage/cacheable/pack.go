@@ -104,7 +104,10 @@ func (o *Object) Pack() bool {
 	}
 	tm, _ := o.obj.GetObjectKind().(*metav1.TypeMeta) // pack checked it
 	o.tm = *tm
-	if a, ok := o.obj.(metav1.ObjectMetaAccessor); ok {
+	// The metadata is kept for the objects of the cache's current state
+	// (counted and not retired): controllers and selectors read theirs. An
+	// object kept only for the history decodes for its getters too.
+	if a, ok := o.obj.(metav1.ObjectMetaAccessor); ok && o.account != nil && !o.retired {
 		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
 			m := *om // shares its maps and slices: read-only
 			m.ManagedFields = nil

@@ -168,7 +168,7 @@ func TestPackedMetadata(t *testing.T) {
 	p.DeletionTimestamp = &del
 	p.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 	want := p.DeepCopy()
-	co, _ := New(p)
+	co, _ := NewCounted(p, func(int64) {}) // an object of a cache's state
 	if !co.Pack() || !co.Packed() {
 		t.Fatal("not packed")
 	}
@@ -200,6 +200,12 @@ func TestPackedMetadata(t *testing.T) {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
 		}
+	}
+	// Retired (only in the history now), it keeps no metadata; its
+	// getters decode.
+	co.Retire()
+	if co.meta != nil || !reflect.DeepEqual(co.GetOwnerReferences(), want.OwnerReferences) || co.GetName() != want.Name {
+		t.Errorf("retired: metadata kept %v, owners %v, name %q", co.meta != nil, co.GetOwnerReferences(), co.GetName())
 	}
 	// The kind handed out is a copy: setting it changes nothing kept.
 	co.GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Other"))
