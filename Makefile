@@ -70,7 +70,8 @@ oracle: oracle-bin
 # the oracle kube-apiserver, each on a fresh etcd process of its own, loaded
 # by `regis bench --compare` (a few minutes with the defaults). BENCHFLAGS go
 # to regis bench (for instance BENCHFLAGS='--rounds 3 --content-type json'),
-# BENCHRUNFLAGS to the runner (go run ./bench -h); results in bin/oracle/bench.
+# BENCHRUNFLAGS to the runner (go run ./bench -h; -seed 100000 starts both
+# servers on the same 100,000 pods); results in bin/oracle/bench.
 bench-compare: build oracle-bin
 	cd oracle && go run ./bench $(BENCHRUNFLAGS) -- $(BENCHFLAGS)
 
