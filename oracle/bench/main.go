@@ -36,6 +36,7 @@ type options struct {
 	regisFlags                       string // more flags of regis serve
 	noFsync, keep                    bool
 	seed                             int    // pods written into both etcds before the servers start
+	pinServers, pinLoad              string // CPU lists (empty: not pinned)
 	etcdMember                       string // internal: run one etcd member here
 	benchArgs                        []string
 }
@@ -49,6 +50,8 @@ func main() {
 	flag.StringVar(&o.regisFlags, "regis-flags", "", "more flags of regis serve, space separated (for example --debug-pprof-address=127.0.0.1:6060)")
 	flag.BoolVar(&o.noFsync, "no-fsync", false, "run the etcd members without fsync")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data and logs")
+	flag.StringVar(&o.pinServers, "pin-servers", "", "pin both servers and their etcd members to this CPU list (taskset -c syntax, e.g. 0); empty: not pinned")
+	flag.StringVar(&o.pinLoad, "pin-load", "", "pin the load generator (regis bench) to this CPU list (e.g. 1); empty: not pinned")
 	flag.IntVar(&o.seed, "seed", 0, "write this many pods into both etcds first (regis bench seed, through regis), restart regis, then load them (regis bench --namespace "+seedNamespace+")")
 	flag.StringVar(&o.etcdMember, "etcd-member", "", "internal: run an etcd member on this data directory, print its URL, until SIGTERM")
 	flag.Parse()
@@ -226,9 +229,28 @@ func run(o options) error {
 	for _, r := range ready {
 		fmt.Fprintln(out, r)
 	}
+	if o.pinServers != "" {
+		for _, p := range []*proc{etcdA, etcdB, regis, kube} {
+			if err := pinProcess(p.pid, o.pinServers); err != nil {
+				return fmt.Errorf("-pin-servers: %w", err)
+			}
+		}
+		fmt.Fprintf(out, "servers and their etcd members pinned to CPUs %s\n", o.pinServers)
+	}
 	cmd := exec.CommandContext(ctx, regisBin, args...)
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("regis bench: %w", err)
+	}
+	if o.pinLoad != "" {
+		if err := pinProcess(cmd.Process.Pid, o.pinLoad); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return fmt.Errorf("-pin-load: %w", err)
+		}
+		fmt.Fprintf(out, "load generator pinned to CPUs %s\n", o.pinLoad)
+	}
+	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("regis bench: %w", err)
 	}
 	fmt.Fprintf(out, "\nload average after: %s\n", loadAverage())
