@@ -424,20 +424,15 @@ func (w *createWalker) ritemElement(t *schema.List, child reflect.Value) (fieldp
 				continue
 			}
 		}
-		atom, ok := w.schema.Resolve(t.ElementType)
-		if !ok || atom.Map == nil {
+		def, ok := w.keyDefault(t.ElementType, name)
+		if !ok {
 			return fieldpath.PathElement{}, false
 		}
-		field, _ := atom.Map.FindField(name)
-		if field.Default != nil {
-			keys = append(keys, value.Field{Name: name, Value: value.NewValueInterface(field.Default)})
+		if def != nil {
+			keys = append(keys, *def)
 		}
 	}
-	if len(keys) == 0 {
-		return fieldpath.PathElement{}, false
-	}
-	keys.Sort()
-	return fieldpath.PathElement{Key: &keys}, true
+	return keyElement(keys)
 }
 
 // rvalidate is validate on a Go value.

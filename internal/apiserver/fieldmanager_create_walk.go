@@ -311,20 +311,15 @@ func (w *createWalker) itemElement(t *schema.List, child value.Value) (fieldpath
 			keys = append(keys, value.Field{Name: name, Value: v})
 			continue
 		}
-		atom, ok := w.schema.Resolve(t.ElementType)
-		if !ok || atom.Map == nil {
+		def, ok := w.keyDefault(t.ElementType, name)
+		if !ok {
 			return fieldpath.PathElement{}, false
 		}
-		field, _ := atom.Map.FindField(name)
-		if field.Default != nil {
-			keys = append(keys, value.Field{Name: name, Value: value.NewValueInterface(field.Default)})
+		if def != nil {
+			keys = append(keys, *def)
 		}
 	}
-	if len(keys) == 0 {
-		return fieldpath.PathElement{}, false
-	}
-	keys.Sort()
-	return fieldpath.PathElement{Key: &keys}, true
+	return keyElement(keys)
 }
 
 // validate is validatingObjectWalker.validate with AllowDuplicates: what
@@ -387,4 +382,28 @@ func (w *createWalker) validateItems(t *schema.List, l value.List) bool {
 		}
 	}
 	return true
+}
+
+// keyDefault is the default of list key name in an element of type et
+// (nil when it has none); false when et is not a map type.
+func (w *createWalker) keyDefault(et schema.TypeRef, name string) (*value.Field, bool) {
+	atom, ok := w.schema.Resolve(et)
+	if !ok || atom.Map == nil {
+		return nil, false
+	}
+	field, _ := atom.Map.FindField(name)
+	if field.Default == nil {
+		return nil, true
+	}
+	return &value.Field{Name: name, Value: value.NewValueInterface(field.Default)}, true
+}
+
+// keyElement is the path element of a list item of these keys; false
+// when there are none.
+func keyElement(keys value.FieldList) (fieldpath.PathElement, bool) {
+	if len(keys) == 0 {
+		return fieldpath.PathElement{}, false
+	}
+	keys.Sort()
+	return fieldpath.PathElement{Key: &keys}, true
 }
