@@ -33,11 +33,15 @@ func TestContinueRestart(t *testing.T) {
 	// etcd's default progress notification interval, as in production:
 	// the package's etcd sends one every second (a variable of etcd's,
 	// read as each watch stream starts; the tests of this package run one
-	// at a time).
+	// at a time). The package's etcd sets it as its gRPC server is made:
+	// it has answered a request before the test sets it.
+	client := shared.Client(t)
+	if _, err := client.Get(t.Context(), "/"); err != nil {
+		t.Fatal(err)
+	}
 	interval := v3rpc.GetProgressReportInterval()
 	v3rpc.SetProgressReportInterval(10 * time.Minute)
 	t.Cleanup(func() { v3rpc.SetProgressReportInterval(interval) })
-	client := shared.Client(t)
 	prefix := "/" + strings.ReplaceAll(t.Name(), "/", "_") // the prefix startServer uses
 	// Registered first, so it runs after the servers have stopped.
 	t.Cleanup(func() { _, _ = client.Delete(context.Background(), prefix+"/", clientv3.WithPrefix()) })
