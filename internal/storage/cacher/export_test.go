@@ -1,6 +1,12 @@
 package cacher
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
+
+// seq numbers the events of Redispatch, after the cache's revision.
+var seq atomic.Uint64
 
 // SetFreshTimeout shortens how long reads wait for the cache to reach a
 // revision (3 s otherwise), so that tests of what follows the wait are fast.
@@ -20,4 +26,28 @@ func SetProgressProbing(cfg *Config, every time.Duration, probes int, retry time
 // whether the reflector has given up asking often.
 func ProgressState(c *Cacher) (seen, gaveUp bool) {
 	return c.progressSeen.Load(), c.progressGaveUp.Load()
+}
+
+// Redispatch offers the newest event of c's history to c's watchers n
+// more times, as the dispatcher offers an event, at revisions after the
+// cache's (benchmarks of the fan-out: the watchers get it n more times;
+// the cache itself does not change). False when the history is empty.
+func Redispatch(c *Cacher, n int) bool {
+	c.mu.RLock()
+	seq.CompareAndSwap(0, c.rv)
+	var e *event
+	if c.hist.size() > 0 {
+		e = c.hist.at(c.hist.end - 1)
+	}
+	c.mu.RUnlock()
+	if e == nil {
+		return false
+	}
+	d := dispatcher{c: c, budget: newTimeBudget(time.Now()), timer: time.NewTimer(time.Hour)}
+	d.timer.Stop()
+	for range n {
+		rev := seq.Add(1)
+		d.event(&event{typ: e.typ, key: e.key, rv: rev, cur: e.cur, prev: e.prev, deleted: e.deleted, recordTime: time.Now()})
+	}
+	return true
 }
