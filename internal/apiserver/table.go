@@ -122,11 +122,30 @@ func toTable(res *registry.Resource, obj runtime.Object, opts *metav1.TableOptio
 			row.Object.Object = it
 		case metav1.IncludeNone:
 		default:
-			row.Object.Object = partial(m, version)
+			row.Object.Object = partial(storedMeta(res, it, m), version)
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t, nil
+}
+
+// storedMeta is the metadata of a row's PartialObjectMetadata: the stored
+// object's, as upstream's handler takes it from the internal object, so
+// that what a conversion adds to a served version (autoscaling/v1's
+// annotations) is not in it. The full object (includeObject=Object) is
+// the served one.
+func storedMeta(res *registry.Resource, it runtime.Object, m metav1.Object) metav1.Object {
+	if res.Convert == nil || res.Convert.ToStorage == nil {
+		return m
+	}
+	stored, err := res.Convert.ToStorage(it)
+	if err != nil {
+		return m
+	}
+	if sm, err := meta.Accessor(stored); err == nil {
+		return sm
+	}
+	return m
 }
 
 func partial(m metav1.Object, version string) *metav1.PartialObjectMetadata {
