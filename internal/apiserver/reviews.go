@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,6 +76,11 @@ func addReviews(d *discovery, agg map[string]*apidiscoveryv2.APIGroupDiscovery, 
 // reviewOf returns the review resource of a request.
 func reviewOf(info requestInfo) (reviewResource, bool) {
 	if !info.resourceRequest || info.watchPath {
+		return reviewResource{}, false
+	}
+	switch info.group { // the groups of reviewResources: any other request builds no list
+	case authorizationv1.GroupName, authenticationv1.GroupName:
+	default:
 		return reviewResource{}, false
 	}
 	for _, rr := range reviewResources() {
