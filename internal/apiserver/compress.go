@@ -32,13 +32,18 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
+// heldBodies holds compressWriter's buffers, at most gzipThreshold bytes
+// of a body each (with append's slack).
+var heldBodies = sync.Pool{New: func() any { return new([]byte) }}
+
 // compressWriter holds back the status and the first gzipThreshold bytes
 // of a response, then sends them gzipped if there is more, or as they are
 // on Close. The handler must not set Content-Length.
 type compressWriter struct {
 	http.ResponseWriter
 	code    int
-	buf     []byte
+	buf     []byte       // what is held back, in *held
+	held    *[]byte      // from heldBodies while buf is in use
 	started bool         // the status line is sent
 	gz      *gzip.Writer // while compressing
 }
@@ -60,6 +65,10 @@ func (c *compressWriter) Write(p []byte) (int, error) {
 	case c.started:
 		return c.ResponseWriter.Write(p)
 	case len(c.buf)+len(p) <= gzipThreshold:
+		if c.held == nil {
+			c.held = heldBodies.Get().(*[]byte)
+			c.buf = (*c.held)[:0]
+		}
 		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
@@ -69,11 +78,23 @@ func (c *compressWriter) Write(p []byte) (int, error) {
 	c.start()
 	c.gz = gzipWriters.Get().(*gzip.Writer)
 	c.gz.Reset(c.ResponseWriter)
-	if _, err := c.gz.Write(c.buf); err != nil {
+	_, err := c.gz.Write(c.buf)
+	c.release()
+	if err != nil {
 		return 0, err
 	}
-	c.buf = nil
 	return c.gz.Write(p)
+}
+
+// release returns the held-back buffer to the pool (once written: a
+// writer keeps nothing of what it is written).
+func (c *compressWriter) release() {
+	if c.held != nil {
+		*c.held = c.buf[:0]
+		heldBodies.Put(c.held)
+		c.held = nil
+	}
+	c.buf = nil
 }
 
 // start sends the status line.
@@ -96,7 +117,7 @@ func (c *compressWriter) Close() error {
 	}
 	c.start()
 	_, err := c.ResponseWriter.Write(c.buf)
-	c.buf = nil
+	c.release()
 	return err
 }
 

@@ -230,7 +230,7 @@ func writeProtobufFrame(w *bufio.Writer, typ watch.EventType, obj []byte) error 
 // encoderFor returns the encoder of a response at group-version gv:
 // built-in objects converted to gv, custom resources (unstructured, at gv
 // already) as they are.
-func encoderFor(info runtime.SerializerInfo, gv schema.GroupVersion) runtime.Encoder {
+func encoderFor(info runtime.SerializerInfo, gv schema.GroupVersion) versionEncoder {
 	return versionEncoder{typed: codecs().EncoderForVersion(info.Serializer, gv), plain: info.Serializer}
 }
 
@@ -238,11 +238,29 @@ type versionEncoder struct {
 	typed, plain runtime.Encoder
 }
 
+var _ runtime.EncoderWithAllocator = versionEncoder{}
+
 func (e versionEncoder) Encode(obj runtime.Object, w io.Writer) error {
-	if _, ok := cacheable.Unwrap(obj).(runtime.Unstructured); ok {
-		return e.plain.Encode(obj, w)
+	return e.encoder(obj).Encode(obj, w)
+}
+
+// EncodeWithAllocator encodes obj through memory a gives (the protobuf
+// encoder's buffer; other encoders ignore it).
+func (e versionEncoder) EncodeWithAllocator(obj runtime.Object, w io.Writer, a runtime.MemoryAllocator) error {
+	enc := e.encoder(obj)
+	if _, ok := e.plain.(runtime.EncoderWithAllocator); ok { // the serializer takes it
+		if ea, ok := enc.(runtime.EncoderWithAllocator); ok {
+			return ea.EncodeWithAllocator(obj, w, a)
+		}
 	}
-	return e.typed.Encode(obj, w)
+	return enc.Encode(obj, w)
+}
+
+func (e versionEncoder) encoder(obj runtime.Object) runtime.Encoder {
+	if _, ok := cacheable.Unwrap(obj).(runtime.Unstructured); ok {
+		return e.plain
+	}
+	return e.typed
 }
 
 func (e versionEncoder) Identifier() runtime.Identifier { return e.typed.Identifier() }

@@ -22,7 +22,11 @@ func writeObject(w http.ResponseWriter, out output, code int, gv schema.GroupVer
 	auditResponseObject(w, gv, obj)
 	w.Header().Set("Content-Type", out.contentType())
 	w.WriteHeader(code)
-	_ = enc.Encode(obj, w) // the status is sent: nothing more can be told
+	// As upstream's SerializeObject: the encoding goes through a pooled
+	// buffer (w copies what it is written).
+	a := runtime.AllocatorPool.Get().(*runtime.Allocator)
+	defer runtime.AllocatorPool.Put(a)
+	_ = enc.EncodeWithAllocator(obj, w, a) // the status is sent: nothing more can be told
 }
 
 // errPageNotFound is answered with net/http's plain-text 404, as a path
