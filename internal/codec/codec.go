@@ -61,11 +61,17 @@ func New(mediaType string, storageVersion schema.GroupVersion) (runtime.Codec, e
 		mediaType: mt,
 		version:   storageVersion,
 		enc:       f.EncoderForVersion(info.Serializer, runtime.NewMultiGroupVersioner(storageVersion, group)),
+		allocates: allocates(info.Serializer),
 		decoder: decoder{f.DecoderToVersion(
 			recognizer.NewDecoder(info.Serializer, universal, runtime.NewBase64Serializer(nil, universal)),
 			runtime.NewCoercingMultiGroupVersioner(storageVersion, group),
 		)},
 	}, nil
+}
+
+func allocates(s runtime.Serializer) bool {
+	_, ok := s.(runtime.EncoderWithAllocator)
+	return ok
 }
 
 // Deserializer returns a decoder for values of any built-in type, in any
@@ -83,12 +89,27 @@ type codec struct {
 	mediaType string
 	version   schema.GroupVersion
 	enc       runtime.Encoder
+	allocates bool // the serializer takes an allocator (protobuf)
 	decoder
 }
 
 // Encode writes obj at the codec's storage version and media type.
 func (c *codec) Encode(obj runtime.Object, w io.Writer) error {
 	if err := c.enc.Encode(obj, w); err != nil {
+		return fmt.Errorf("encode %T to %s as %s: %w", obj, c.version, c.mediaType, err)
+	}
+	return nil
+}
+
+// EncodeWithAllocator is Encode through memory a gives: the protobuf
+// serializer encodes into one slice of a, which it writes to w whole (a
+// caller that owns a may keep it). Other formats ignore a.
+func (c *codec) EncodeWithAllocator(obj runtime.Object, w io.Writer, a runtime.MemoryAllocator) error {
+	ea, ok := c.enc.(runtime.EncoderWithAllocator)
+	if !ok || !c.allocates {
+		return c.Encode(obj, w)
+	}
+	if err := ea.EncodeWithAllocator(obj, w, a); err != nil {
 		return fmt.Errorf("encode %T to %s as %s: %w", obj, c.version, c.mediaType, err)
 	}
 	return nil

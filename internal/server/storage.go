@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"log/slog"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -110,6 +111,14 @@ type defaultingCodec struct {
 
 // DefaultDecoded sets the defaults Decode sets (etcd3.DecodeDefaulter).
 func (c defaultingCodec) DefaultDecoded(obj runtime.Object) { c.defaults(obj) }
+
+// EncodeWithAllocator passes the allocator of the store's encode on.
+func (c defaultingCodec) EncodeWithAllocator(obj runtime.Object, w io.Writer, a runtime.MemoryAllocator) error {
+	if ea, ok := c.Codec.(runtime.EncoderWithAllocator); ok {
+		return ea.EncodeWithAllocator(obj, w, a)
+	}
+	return c.Codec.Encode(obj, w)
+}
 
 func (c defaultingCodec) Decode(data []byte, gvk *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	obj, got, err := c.Codec.Decode(data, gvk, into)

@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -93,6 +94,8 @@ type Store struct {
 	plans plans // how a decode leaves each type written (decoded.go)
 
 	recent recentWrites // copies of written objects for their watch events (recent.go)
+
+	lastEncoded atomic.Int64 // the size of the last encoding written (encode.go)
 }
 
 var _ storage.Interface = (*Store)(nil)

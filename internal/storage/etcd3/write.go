@@ -35,7 +35,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err := s.versioner.PrepareObjectForStorage(obj); err != nil {
 		return fmt.Errorf("PrepareObjectForStorage failed: %w", err)
 	}
-	data, err := runtime.Encode(s.codec, obj)
+	data, err := s.encode(obj)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 		return err
 	}
 	start := time.Now()
-	resp, err := s.kv.OptimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
+	resp, err := s.optimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
 	s.metrics.recordRequest("create", s.groupResource, err, start)
 	if err != nil {
 		return s.writeError(key, newData, err)
@@ -215,7 +215,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			}
 			continue
 		}
-		data, err := runtime.Encode(s.codec, ret)
+		data, err := s.encode(ret)
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			return err
 		}
 		start := time.Now()
-		resp, err := s.kv.OptimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
+		resp, err := s.optimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
 		s.metrics.recordRequest("update", s.groupResource, err, start)
 		if err != nil {
 			return s.writeError(key, newData, err)
@@ -329,7 +329,7 @@ func (s *Store) stateFromObject(obj runtime.Object) (*objState, error) {
 	if err := s.versioner.PrepareObjectForStorage(obj); err != nil {
 		return nil, fmt.Errorf("PrepareObjectForStorage failed: %w", err)
 	}
-	data, err := runtime.Encode(s.codec, obj)
+	data, err := s.encode(obj)
 	if err != nil {
 		return nil, err
 	}
