@@ -124,10 +124,7 @@ func (d *dispatcher) waitBlocked(e *event) {
 			}
 			continue
 		}
-		select {
-		case w.input <- e:
-		case <-w.stopped:
-		case <-d.timer.C:
+		if !w.addWait(e, d.timer.C) {
 			expired = true
 			if !w.tryAdd(e) {
 				d.c.evict(w)

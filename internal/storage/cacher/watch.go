@@ -60,6 +60,7 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 
 	w := &watcher{
 		c:         c,
+		ctx:       ctx,
 		key:       key,
 		pred:      pred,
 		bookmarks: pred.AllowWatchBookmarks,
@@ -79,8 +80,9 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 	var init initial
 	c.mu.RLock()
 	size := c.hist.watchChanSize(c.cfg.TriggerField != "", w.hasTrigger)
-	w.input = make(chan *event, size)
-	w.result = make(chan watch.Event, size)
+	// As upstream's cacheWatcher, whose input and result channels both
+	// have size: a direct watcher has only result.
+	w.result = make(chan watch.Event, 2*size)
 	switch {
 	case sendInitial || (opts.SendInitialEvents == nil && rv == 0):
 		state := c.tree
@@ -109,7 +111,13 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 		return newErrWatcher(apierrors.NewTooManyRequests("storage is (re)initializing: "+errStopped.Error(), 1)), nil
 	default:
 	}
-	c.watcherWG.Add(1)
+	// Without initial events the watcher is direct from the start;
+	// otherwise its goroutine sends them first.
+	w.direct = init.state == nil && len(init.events) == 0 && init.bookmark == 0
+	if !w.direct {
+		w.input = make(chan *event, size)
+		c.watcherWG.Add(1)
+	}
 	c.reg.add(w)
 	if w.bookmarks {
 		if next, ok := w.nextBookmark(time.Now()); ok {
@@ -120,7 +128,13 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 	c.watchersMu.Unlock()
 	c.mu.RUnlock()
 
-	go w.run(ctx, init)
+	stop := context.AfterFunc(ctx, w.Stop)
+	w.mu.Lock()
+	w.ctxStop = stop
+	w.mu.Unlock()
+	if !w.direct {
+		go w.run(ctx, init)
+	}
 	return w, nil
 }
 
