@@ -44,16 +44,10 @@ func TestOpenAPI(t *testing.T) {
 }
 
 // unservedPaths are the paths of the oracle's documents regis does not
-// serve: the reviews, CRDs, service account tokens, OIDC discovery, and
-// the resources of its default-enabled beta features.
+// serve: the reviews, CRDs, service account tokens and OIDC discovery.
 var unservedPaths = []string{
 	"/.well-known/", "/openid/", "/apis/apiextensions.k8s.io/", "/apis/authentication.k8s.io/", "/apis/authorization.k8s.io/",
 	"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
-	"/apis/certificates.k8s.io/v1/clustertrustbundles", "/apis/certificates.k8s.io/v1/watch/clustertrustbundles",
-	"/apis/certificates.k8s.io/v1/podcertificaterequests", "/apis/certificates.k8s.io/v1/watch/podcertificaterequests",
-	"/apis/certificates.k8s.io/v1/namespaces/{namespace}/podcertificaterequests",
-	"/apis/certificates.k8s.io/v1/watch/namespaces/{namespace}/podcertificaterequests",
-	"/apis/resource.k8s.io/v1/devicetaintrules", "/apis/resource.k8s.io/v1/watch/devicetaintrules",
 }
 
 func unserved(path string) bool {
