@@ -260,3 +260,41 @@ func TestDeviceTaintRules(t *testing.T) {
 		{Name: "list after", Method: get, Path: path + "?labelSelector=diff%3Ddtr"},
 	})
 }
+
+// TestTrustAndTaintApply applies device taint rules and pod certificate
+// requests, their status included, and compares the managed fields: the
+// main resource does not own the status, /status owns neither the spec
+// nor the metadata (GetResetFields).
+func TestTrustAndTaintApply(t *testing.T) {
+	key := ecKey(t)
+	stub := stubRequest(t, key)
+	caPEM, _ := testCert(t, key.Public(), key, nil, true, time.Now().Add(-time.Hour), 24*time.Hour)
+	const (
+		rules = "/apis/resource.k8s.io/v1/devicetaintrules"
+		pcrs  = "/apis/certificates.k8s.io/v1/namespaces/{ns}/podcertificaterequests"
+		ctbs  = "/apis/certificates.k8s.io/v1/clustertrustbundles"
+	)
+	cond := `{type: A, status: "True", reason: R, message: m, lastTransitionTime: "2026-01-01T00:00:00Z"}`
+	rule := "apiVersion: resource.k8s.io/v1\nkind: DeviceTaintRule\nmetadata: {name: diff-apply, labels: {a: b}}\n" +
+		"spec: {taint: {key: k, value: v, effect: NoSchedule, timeAdded: \"2026-01-01T00:00:00Z\"}}\nstatus: {conditions: [" + cond + "]}\n"
+	pcr := "apiVersion: certificates.k8s.io/v1\nkind: PodCertificateRequest\nmetadata: {name: diff-apply}\n" +
+		"spec: {signerName: example.com/s, podName: p, podUID: u, serviceAccountName: sa, serviceAccountUID: u, nodeName: node-1, nodeUID: u, " +
+		"stubPKCS10Request: " + stub + "}\n"
+	ctb := "apiVersion: certificates.k8s.io/v1\nkind: ClusterTrustBundle\nmetadata: {name: diff-apply}\n" +
+		"spec: {trustBundle: " + jsonString(caPEM) + "}\n"
+	deny := "apiVersion: certificates.k8s.io/v1\nkind: PodCertificateRequest\nmetadata: {name: diff-apply, labels: {k: v}}\n" +
+		"spec: {podName: other}\nstatus: {conditions: [" + strings.Replace(cond, "type: A", "type: Denied", 1) + "]}\n"
+	runScenario(t, "trustapply", []request{
+		{Name: "apply rule", Method: patch, Path: rules + "/diff-apply?fieldManager=a", ContentType: applyP, Body: rule, ManagedFields: true},
+		{Name: "apply rule status", Method: patch, Path: rules + "/diff-apply/status?fieldManager=s", ContentType: applyP,
+			Body: strings.Replace(rule, "value: v", "value: w", 1), ManagedFields: true},
+		{Name: "apply rule effect", Method: patch, Path: rules + "/diff-apply?fieldManager=a", ContentType: applyP,
+			Body: strings.Replace(rule, "NoSchedule", "NoExecute", 1), ManagedFields: true},
+		{Name: "apply pcr", Method: patch, Path: pcrs + "/diff-apply?fieldManager=a", ContentType: applyP, Body: pcr, ManagedFields: true},
+		{Name: "apply pcr status", Method: patch, Path: pcrs + "/diff-apply/status?fieldManager=s", ContentType: applyP, Body: deny,
+			ManagedFields: true},
+		{Name: "apply ctb", Method: patch, Path: ctbs + "/diff-apply?fieldManager=a", ContentType: applyP, Body: ctb, ManagedFields: true},
+		{Name: "delete rule", Method: del, Path: rules + "/diff-apply"},
+		{Name: "delete ctb", Method: del, Path: ctbs + "/diff-apply"},
+	})
+}
