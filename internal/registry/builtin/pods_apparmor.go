@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,8 +34,11 @@ func applyAppArmorVersionSkew(pod *corev1.Pod) []string {
 	if pod.Spec.SecurityContext != nil {
 		podProfile = pod.Spec.SecurityContext.AppArmorProfile
 	}
+	if len(pod.Annotations) == 0 {
+		return nil // no container has an annotation to copy
+	}
 	var w []string
-	visitContainers(&pod.Spec, nil, func(c *corev1.Container, _ *field.Path) {
+	visitContainers(&pod.Spec, nil, func(c *corev1.Container, _ containerPath) {
 		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		value, ok := pod.Annotations[key]
 		if !ok || (c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil) {
@@ -67,17 +71,34 @@ func applyAppArmorVersionSkew(pod *corev1.Pod) []string {
 // and go when it is collected.
 var appArmorSkewWarnings sync.Map // weak.Pointer[corev1.Pod] → []string
 
+// appArmorSkewKept counts the entries of appArmorSkewWarnings: with none,
+// as nearly always, a pod's are not looked up (weak.Make costs).
+var appArmorSkewKept atomic.Int64
+
 func keepAppArmorSkewWarnings(pod *corev1.Pod, w []string) {
 	if len(w) == 0 {
 		return
 	}
 	key := weak.Make(pod)
+	appArmorSkewKept.Add(1)
 	appArmorSkewWarnings.Store(key, w)
-	runtime.AddCleanup(pod, func(k weak.Pointer[corev1.Pod]) { appArmorSkewWarnings.Delete(k) }, key)
+	runtime.AddCleanup(pod, forgetAppArmorSkewWarnings, key)
+}
+
+func forgetAppArmorSkewWarnings(key weak.Pointer[corev1.Pod]) {
+	if _, ok := appArmorSkewWarnings.LoadAndDelete(key); ok {
+		appArmorSkewKept.Add(-1)
+	}
 }
 
 func takeAppArmorSkewWarnings(pod *corev1.Pod) []string {
-	w, _ := appArmorSkewWarnings.LoadAndDelete(weak.Make(pod))
+	if appArmorSkewKept.Load() == 0 {
+		return nil
+	}
+	w, ok := appArmorSkewWarnings.LoadAndDelete(weak.Make(pod))
+	if ok {
+		appArmorSkewKept.Add(-1)
+	}
 	out, _ := w.([]string)
 	return out
 }
@@ -139,7 +160,7 @@ func validateAppArmorAnnotations(annotations map[string]string, spec *corev1.Pod
 			continue
 		}
 		found := false
-		visitContainers(spec, nil, func(c *corev1.Container, _ *field.Path) { found = found || c.Name == name })
+		visitContainers(spec, nil, func(c *corev1.Container, _ containerPath) { found = found || c.Name == name })
 		if !found {
 			errs = append(errs, field.Invalid(path.Key(k), name, "container not found"))
 		}
@@ -162,8 +183,11 @@ func validateAppArmorMatch(meta *metav1.ObjectMeta, spec *corev1.PodSpec, specPa
 	if spec.SecurityContext != nil {
 		podProfile = spec.SecurityContext.AppArmorProfile
 	}
+	if len(meta.Annotations) == 0 {
+		return nil // no annotation to disagree with a field
+	}
 	var errs field.ErrorList
-	visitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
+	visitContainers(spec, specPath, func(c *corev1.Container, cp containerPath) {
 		profile := podProfile
 		if c.SecurityContext != nil && c.SecurityContext.AppArmorProfile != nil {
 			profile = c.SecurityContext.AppArmorProfile
@@ -172,7 +196,7 @@ func validateAppArmorMatch(meta *metav1.ObjectMeta, spec *corev1.PodSpec, specPa
 		if profile == nil || !ok {
 			return
 		}
-		path := p.Child("securityContext", "appArmorProfile")
+		path := cp.path().Child("securityContext", "appArmorProfile")
 		typeMismatch := field.Forbidden(path.Child("type"), "apparmor type in annotation and field must match")
 		switch profile.Type {
 		case corev1.AppArmorProfileTypeUnconfined:

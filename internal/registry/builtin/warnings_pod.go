@@ -60,7 +60,9 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Object
 	w = append(w, overlappingPathWarnings(spec.Volumes)...)
 	w = append(w, podDuplicateWarnings(path, spec)...)
 	for _, r := range []corev1.ResourceName{corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
-		w = append(w, fractionalWarning(path.Child("spec", "overhead"), spec.Overhead, r)...)
+		if _, ok := spec.Overhead[r]; ok { // the path is built for a warning only
+			w = append(w, fractionalWarning(path.Child("spec", "overhead"), spec.Overhead, r)...)
+		}
 	}
 	if spec.SecurityContext == nil || spec.SecurityContext.SeccompProfile == nil {
 		if _, ok := meta.Annotations[corev1.SeccompPodAnnotationKey]; ok {
@@ -68,11 +70,12 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Object
 				path.Child("metadata", "annotations").Key(corev1.SeccompPodAnnotationKey)))
 		}
 	}
-	visitContainers(spec, path.Child("spec"), func(c *corev1.Container, p *field.Path) {
+	specPath := path.Child("spec")
+	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		w = append(w, containerWarnings(path, spec, meta, c, p)...)
 	})
-	w = append(w, portWarnings(spec, path.Child("spec"))...)
-	w = append(w, portNameWarnings(spec, path.Child("spec"))...)
+	w = append(w, portWarnings(spec, specPath)...)
+	w = append(w, portNameWarnings(spec, specPath)...)
 	if g := spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		w = append(w, fmt.Sprintf("%s: must be >= 0; negative values are invalid and will be treated as 1", path.Child("spec", "terminationGracePeriodSeconds")))
 	}
@@ -128,10 +131,10 @@ func podNodeLabelWarnings(path *field.Path, spec *corev1.PodSpec) []string {
 func podVolumeWarnings(path *field.Path, volumes []corev1.Volume) []string {
 	var w []string
 	for i, v := range volumes {
-		p := path.Child("spec", "volumes").Index(i)
+		p := func() *field.Path { return path.Child("spec", "volumes").Index(i) } // for a warning only
 		deprecated := func(set bool, name, msg string) {
 			if set {
-				w = append(w, fmt.Sprintf("%s: %s", p.Child(name), msg))
+				w = append(w, fmt.Sprintf("%s: %s", p().Child(name), msg))
 			}
 		}
 		deprecated(v.PhotonPersistentDisk != nil, "photonPersistentDisk", "deprecated in v1.11, non-functional in v1.16+")
@@ -143,7 +146,7 @@ func podVolumeWarnings(path *field.Path, volumes []corev1.Volume) []string {
 		deprecated(v.Quobyte != nil, "quobyte", "deprecated in v1.22, non-functional in v1.25+")
 		deprecated(v.Glusterfs != nil, "glusterfs", "deprecated in v1.25, non-functional in v1.26+")
 		if v.Ephemeral != nil && v.Ephemeral.VolumeClaimTemplate != nil {
-			w = append(w, pvcSpecWarnings(p.Child("ephemeral", "volumeClaimTemplate", "spec"), &v.Ephemeral.VolumeClaimTemplate.Spec)...)
+			w = append(w, pvcSpecWarnings(p().Child("ephemeral", "volumeClaimTemplate", "spec"), &v.Ephemeral.VolumeClaimTemplate.Spec)...)
 		}
 		deprecated(v.CephFS != nil, "cephfs", "deprecated in v1.28, non-functional in v1.31+")
 		deprecated(v.RBD != nil, "rbd", "deprecated in v1.28, non-functional in v1.31+")
@@ -164,19 +167,19 @@ func podDuplicateWarnings(path *field.Path, spec *corev1.PodSpec) []string {
 			seen.Insert(a.IP)
 		}
 	}
-	secrets := path.Child("spec", "imagePullSecrets")
+	secrets := func() *field.Path { return path.Child("spec", "imagePullSecrets") } // for a warning only
 	if len(spec.ImagePullSecrets) > 1 {
 		seen := sets.New[string]()
 		for i, s := range spec.ImagePullSecrets {
 			if seen.Has(s.Name) {
-				w = append(w, fmt.Sprintf("%s: duplicate name %q", secrets.Index(i).Child("name"), s.Name))
+				w = append(w, fmt.Sprintf("%s: duplicate name %q", secrets().Index(i).Child("name"), s.Name))
 			}
 			seen.Insert(s.Name)
 		}
 	}
 	for i, s := range spec.ImagePullSecrets {
 		if s.Name == "" {
-			w = append(w, fmt.Sprintf("%s: invalid empty name %q", secrets.Index(i).Child("name"), s.Name))
+			w = append(w, fmt.Sprintf("%s: invalid empty name %q", secrets().Index(i).Child("name"), s.Name))
 		}
 	}
 	return w
@@ -192,32 +195,43 @@ func fractionalWarning(path *field.Path, list corev1.ResourceList, r corev1.Reso
 
 // visitContainers is upstream's pods.VisitContainersWithPath: init
 // containers, containers, then ephemeral containers.
-func visitContainers(spec *corev1.PodSpec, path *field.Path, visit func(*corev1.Container, *field.Path)) {
+func visitContainers(spec *corev1.PodSpec, path *field.Path, visit func(*corev1.Container, containerPath)) {
 	for i := range spec.InitContainers {
-		visit(&spec.InitContainers[i], path.Child("initContainers").Index(i))
+		visit(&spec.InitContainers[i], containerPath{path, "initContainers", i})
 	}
 	for i := range spec.Containers {
-		visit(&spec.Containers[i], path.Child("containers").Index(i))
+		visit(&spec.Containers[i], containerPath{path, "containers", i})
 	}
 	for i := range spec.EphemeralContainers {
-		visit((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), path.Child("ephemeralContainers").Index(i))
+		visit((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon), containerPath{path, "ephemeralContainers", i})
 	}
 }
+
+// containerPath is where visitContainers found a container, its field
+// path built only when a message names it.
+type containerPath struct {
+	spec  *field.Path
+	list  string
+	index int
+}
+
+// path is the container's field path (spec.containers[0]).
+func (c containerPath) path() *field.Path { return c.spec.Child(c.list).Index(c.index) }
 
 // containerWarnings are one container's: a seccomp annotation without the
 // field, a template's AppArmor annotation without the field, fractional
 // memory and storage, and env entries that hide earlier ones.
-func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.ObjectMeta, c *corev1.Container, p *field.Path) []string {
+func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.ObjectMeta, c *corev1.Container, cp containerPath) []string {
 	var w []string
-	annotations := path.Child("metadata", "annotations")
-	if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
+	annotations := func() *field.Path { return path.Child("metadata", "annotations") } // for a warning only
+	if len(meta.Annotations) > 0 && (c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil) {
 		key := corev1.SeccompContainerAnnotationKeyPrefix + c.Name
 		if _, ok := meta.Annotations[key]; ok {
-			w = append(w, fmt.Sprintf(`%s: non-functional in v1.27+; use the "seccompProfile" field instead`, annotations.Key(key)))
+			w = append(w, fmt.Sprintf(`%s: non-functional in v1.27+; use the "seccompProfile" field instead`, annotations().Key(key)))
 		}
 	}
 	// A pod's AppArmor warnings come from applyAppArmorVersionSkew instead.
-	if path != nil && (c.SecurityContext == nil || c.SecurityContext.AppArmorProfile == nil) {
+	if path != nil && len(meta.Annotations) > 0 && (c.SecurityContext == nil || c.SecurityContext.AppArmorProfile == nil) {
 		key := corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name
 		if value, ok := meta.Annotations[key]; ok {
 			var podProfile *corev1.AppArmorProfile
@@ -225,7 +239,7 @@ func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Obje
 				podProfile = spec.SecurityContext.AppArmorProfile
 			}
 			if podProfile == nil || !apiequality.Semantic.DeepEqual(podProfile, appArmorFieldForAnnotation(value)) {
-				w = append(w, fmt.Sprintf(`%s: deprecated since v1.30; use the "appArmorProfile" field instead`, annotations.Key(key)))
+				w = append(w, fmt.Sprintf(`%s: deprecated since v1.30; use the "appArmorProfile" field instead`, annotations().Key(key)))
 			}
 		}
 	}
@@ -239,14 +253,16 @@ func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Obje
 		{c.Resources.Limits, "limits", corev1.ResourceEphemeralStorage},
 		{c.Resources.Requests, "requests", corev1.ResourceEphemeralStorage},
 	} {
-		w = append(w, fractionalWarning(p.Child("resources", r.kind), r.list, r.name)...)
+		if _, ok := r.list[r.name]; ok { // the path is built for a warning only
+			w = append(w, fractionalWarning(cp.path().Child("resources", r.kind), r.list, r.name)...)
+		}
 	}
-	return append(w, envWarnings(c.Env, p)...)
+	return append(w, envWarnings(c.Env, cp)...)
 }
 
 // envWarnings warns about an env entry that hides an earlier one of the
 // same name, unless its value refers to the earlier one.
-func envWarnings(env []corev1.EnvVar, p *field.Path) []string {
+func envWarnings(env []corev1.EnvVar, cp containerPath) []string {
 	if len(env) < 2 {
 		return nil
 	}
@@ -259,7 +275,7 @@ func envWarnings(env []corev1.EnvVar, p *field.Path) []string {
 		}
 		ref := fmt.Sprintf("$(%s)", e.Name)
 		if e.ValueFrom != nil || e.Value == ref || !strings.Contains(e.Value, ref) {
-			w = append(w, fmt.Sprintf("%s: hides previous definition of %q, which may be dropped when using apply", p.Child("env").Index(i), e.Name))
+			w = append(w, fmt.Sprintf("%s: hides previous definition of %q, which may be dropped when using apply", cp.path().Child("env").Index(i), e.Name))
 		}
 	}
 	return w

@@ -9,9 +9,22 @@ import (
 
 // The rest of upstream's pod warnings: ports and pod affinity.
 
+// portBlock is a container port and where it is.
 type portBlock struct {
-	field *field.Path
-	port  corev1.ContainerPort
+	container containerPath
+	index     int
+	port      corev1.ContainerPort
+}
+
+// field is the port's field path (spec.containers[0].ports[1]), built for
+// a warning only.
+func (b portBlock) field() *field.Path { return b.container.path().Child("ports").Index(b.index) }
+
+// portKey is a port's number and protocol (upstream keys its map by
+// "number/protocol").
+type portKey struct {
+	number   int32
+	protocol corev1.Protocol
 }
 
 // portWarnings warns about a host IP without a host port and about
@@ -19,34 +32,35 @@ type portBlock struct {
 // of the same number and protocol.
 func portWarnings(spec *corev1.PodSpec, specPath *field.Path) []string {
 	var w []string
-	all := map[string][]portBlock{}
-	visitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
+	all := map[portKey][]portBlock{}
+	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		for i, port := range c.Ports {
-			fp := p.Child("ports").Index(i)
+			b := portBlock{container: p, index: i, port: port}
 			if port.HostIP != "" && port.HostPort == 0 {
-				w = append(w, fmt.Sprintf("%s: hostIP set without hostPort: %+v", fp, port))
+				w = append(w, fmt.Sprintf("%s: hostIP set without hostPort: %+v", b.field(), port))
 			}
-			k := fmt.Sprintf("%d/%s", port.ContainerPort, port.Protocol)
+			k := portKey{port.ContainerPort, port.Protocol}
 			for _, other := range all[k] {
-				w = append(w, portCollision(fp, port, other)...)
+				w = append(w, portCollision(b, other)...)
 			}
-			all[k] = append(all[k], portBlock{field: fp, port: port})
+			all[k] = append(all[k], b)
 		}
 	})
 	return w
 }
 
-// portCollision says how port, at fp, collides with an earlier port of
-// the same number and protocol, if it does.
-func portCollision(fp *field.Path, port corev1.ContainerPort, other portBlock) []string {
-	a, b := port.HostIP == "", other.port.HostIP == ""
+// portCollision says how port b collides with an earlier port of the same
+// number and protocol, if it does.
+func portCollision(b, other portBlock) []string {
+	port := b.port
+	a, o := port.HostIP == "", other.port.HostIP == ""
 	switch {
 	case port.HostIP == other.port.HostIP && port.HostPort == other.port.HostPort:
-		return []string{fmt.Sprintf("%s: duplicate port definition with %s", fp, other.field)}
+		return []string{fmt.Sprintf("%s: duplicate port definition with %s", b.field(), other.field())}
 	case port.HostPort == 0 || other.port.HostPort == 0:
-		return []string{fmt.Sprintf("%s: overlapping port definition with %s", fp, other.field)}
-	case port.HostPort == other.port.HostPort && (a || b) && !(a && b):
-		return []string{fmt.Sprintf("%s: dangerously ambiguous port definition with %s", fp, other.field)}
+		return []string{fmt.Sprintf("%s: overlapping port definition with %s", b.field(), other.field())}
+	case port.HostPort == other.port.HostPort && (a || o) && !(a && o):
+		return []string{fmt.Sprintf("%s: dangerously ambiguous port definition with %s", b.field(), other.field())}
 	}
 	return nil
 }
@@ -54,18 +68,22 @@ func portCollision(fp *field.Path, port corev1.ContainerPort, other portBlock) [
 // portNameWarnings warns about a port name used by an earlier port.
 func portNameWarnings(spec *corev1.PodSpec, specPath *field.Path) []string {
 	var w []string
-	names := map[string]*field.Path{}
-	visitContainers(spec, specPath, func(c *corev1.Container, p *field.Path) {
+	var names map[string]portBlock
+	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		for i, port := range c.Ports {
 			if port.Name == "" {
 				continue
 			}
-			fp := p.Child("ports").Index(i)
+			b := portBlock{container: p, index: i}
 			if other, ok := names[port.Name]; ok {
+				o := other.field()
 				w = append(w, fmt.Sprintf("%s: duplicate port name %q with %s, services and probes that select ports by name will use %s",
-					fp, port.Name, other, other))
+					b.field(), port.Name, o, o))
 			} else {
-				names[port.Name] = fp
+				if names == nil {
+					names = map[string]portBlock{}
+				}
+				names[port.Name] = b
 			}
 		}
 	})

@@ -109,6 +109,19 @@ var podWarningCases = []warningCase{
 			"spec.containers[0].ports[2]: duplicate port definition with spec.containers[0].ports[0]",
 			"spec.containers[0].ports[2]: dangerously ambiguous port definition with spec.containers[0].ports[1]",
 		}},
+	{name: "pod port names and host IPs", resource: "pods", obj: "metadata: {name: p}\nspec: {initContainers: [{name: i, image: busybox, ports: [{name: http, containerPort: 81, hostIP: 10.0.0.2}]}], containers: [" +
+		"{name: c, image: busybox, resources: {limits: {memory: 1500m}}, ports: [{name: http, containerPort: 82}, {name: m, containerPort: 81, hostPort: 81}]}, " +
+		"{name: d, image: busybox, ports: [{name: m, containerPort: 83}, {containerPort: 81, hostPort: 81, hostIP: 10.0.0.3}]}]}",
+		want: []string{
+			`spec.containers[0].resources.limits[memory]: fractional byte value "1500m" is invalid, must be an integer`,
+			`spec.containers[0].resources.requests[memory]: fractional byte value "1500m" is invalid, must be an integer`,
+			"spec.initContainers[0].ports[0]: hostIP set without hostPort: {Name:http HostPort:0 ContainerPort:81 Protocol:TCP HostIP:10.0.0.2}",
+			"spec.containers[0].ports[1]: overlapping port definition with spec.initContainers[0].ports[0]",
+			"spec.containers[1].ports[1]: overlapping port definition with spec.initContainers[0].ports[0]",
+			"spec.containers[1].ports[1]: dangerously ambiguous port definition with spec.containers[0].ports[1]",
+			`spec.containers[0].ports[0]: duplicate port name "http" with spec.initContainers[0].ports[0], services and probes that select ports by name will use spec.initContainers[0].ports[0]`,
+			`spec.containers[1].ports[0]: duplicate port name "m" with spec.containers[0].ports[1], services and probes that select ports by name will use spec.containers[0].ports[1]`,
+		}},
 	{name: "pod env references", resource: "pods", obj: "metadata: {name: p}\nspec: {containers: [{name: c, image: busybox, env: [" +
 		"{name: A, value: \"1\"}, {name: A, value: \"$(A)2\"}, {name: A, value: \"$(A)\"}, {name: A, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}]}",
 		want: []string{
