@@ -395,8 +395,11 @@ func (w *watcher) delivered(e *event) {
 // selector is ADDED (DELETED, with the previous object at the event's
 // revision).
 func (w *watcher) convert(e *event) (watch.Event, bool) {
-	curIn := e.cur != nil && w.matches(e.key, e.cur)
-	prevIn := e.prev != nil && w.matches(e.key, e.prev)
+	if !hasPathPrefix(e.key, w.key) {
+		return watch.Event{}, false
+	}
+	curIn := e.cur != nil && matches(&w.pred, e.cur.labels, e.cur.fields)
+	prevIn := e.prev != nil && matches(&w.pred, e.prev.labels, e.prev.fields)
 	switch {
 	case curIn && !prevIn:
 		return watch.Event{Type: watch.Added, Object: e.cur.obj}, true
@@ -406,10 +409,6 @@ func (w *watcher) convert(e *event) (watch.Event, bool) {
 		return watch.Event{Type: watch.Deleted, Object: e.movedOut(w.c.versioner)}, true
 	}
 	return watch.Event{}, false
-}
-
-func (w *watcher) matches(key string, e *element) bool {
-	return hasPathPrefix(key, w.key) && matches(&w.pred, e.labels, e.fields)
 }
 
 func (w *watcher) bookmarkObject(rv uint64) (runtime.Object, error) {
