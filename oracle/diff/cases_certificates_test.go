@@ -298,3 +298,53 @@ func TestTrustAndTaintApply(t *testing.T) {
 		{Name: "delete ctb", Method: del, Path: ctbs + "/diff-apply"},
 	})
 }
+
+// TestClusterTrustBundleAttest: a user who may create cluster trust
+// bundles needs the attest verb on the signer of a bundle that names one
+// (the ClusterTrustBundleAttest admission plugin), on the signer or its
+// domain's wildcard.
+func TestClusterTrustBundleAttest(t *testing.T) {
+	key := ecKey(t)
+	ca, _ := testCert(t, key.Public(), key, nil, true, time.Now().Add(-time.Hour), 24*time.Hour)
+	const (
+		path  = "/apis/certificates.k8s.io/v1/clustertrustbundles"
+		roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+		binds = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+	)
+	bob := map[string]string{"Impersonate-User": "diff-bob"}
+	ctb := func(name, signer string) string {
+		return fmt.Sprintf(`{"apiVersion":"certificates.k8s.io/v1","kind":"ClusterTrustBundle","metadata":{"name":%q},`+
+			`"spec":{"signerName":%q,"trustBundle":%s}}`, name, signer, jsonString(ca))
+	}
+	role := func(name, rules string) string {
+		return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"` + name + `"},"rules":[` + rules + `]}`
+	}
+	binding := func(name string) string {
+		return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"` + name + `"},` +
+			`"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"` + name + `"},` +
+			`"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"diff-bob"}]}`
+	}
+	runScenario(t, "ctbattest", []request{
+		{Name: "role", Method: post, Path: roles, Body: role("diff-ctb-writer",
+			`{"apiGroups":["certificates.k8s.io"],"resources":["clustertrustbundles"],"verbs":["create","update","patch","get","delete"]}`)},
+		{Name: "binding", Method: post, Path: binds, Body: binding("diff-ctb-writer")},
+		{Name: "without signer", Method: post, Path: path, Header: bob, Body: ctb("diff-attest-none", "")},
+		{Name: "not attested", Method: post, Path: path, Header: bob, Body: ctb("example.com:attest:one", "example.com/attest")},
+		{Name: "not attested, invalid", Method: post, Path: path, Header: bob, Body: ctb("wrong", "example.com/attest")},
+		{Name: "admin", Method: post, Path: path, Body: ctb("example.com:attest:two", "example.com/attest")},
+		{Name: "patch not attested", Method: patch, Path: path + "/example.com:attest:two", Header: bob, ContentType: mergeP, Body: labelPatch},
+		{Name: "attest role", Method: post, Path: roles, Body: role("diff-ctb-attest",
+			`{"apiGroups":["certificates.k8s.io"],"resources":["signers"],"verbs":["attest"],"resourceNames":["example.com/*"]}`)},
+		{Name: "attest binding", Method: post, Path: binds, Body: binding("diff-ctb-attest")},
+		{Name: "attested", Method: post, Path: path, Header: bob, Body: ctb("example.com:attest:one", "example.com/attest")},
+		{Name: "patch attested", Method: patch, Path: path + "/example.com:attest:two", Header: bob, ContentType: mergeP, Body: labelPatch},
+		{Name: "other domain", Method: post, Path: path, Header: bob, Body: ctb("example.org:attest:one", "example.org/attest")},
+		{Name: "delete", Method: del, Path: path + "/example.com:attest:one", Header: bob},
+		{Name: "delete two", Method: del, Path: path + "/example.com:attest:two"},
+		{Name: "delete none", Method: del, Path: path + "/diff-attest-none"},
+		{Name: "delete role", Method: del, Path: roles + "/diff-ctb-writer"},
+		{Name: "delete binding", Method: del, Path: binds + "/diff-ctb-writer"},
+		{Name: "delete attest role", Method: del, Path: roles + "/diff-ctb-attest"},
+		{Name: "delete attest binding", Method: del, Path: binds + "/diff-ctb-attest"},
+	})
+}
