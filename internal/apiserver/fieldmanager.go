@@ -105,6 +105,16 @@ func fieldManager(st *registry.Store, subresource string) (*managedfields.FieldM
 // status resets the status; the status subresource every other top-level
 // field but the metadata).
 func resetFields(st *registry.Store, subresource string) map[fieldpath.APIVersion]fieldpath.Filter {
+	set := resetSet(st, subresource)
+	if set == nil {
+		return nil
+	}
+	v := fieldpath.APIVersion(st.Resource().GroupVersion().String())
+	return fieldpath.NewExcludeFilterSetMap(map[fieldpath.APIVersion]*fieldpath.Set{v: set})
+}
+
+// resetSet is the set of resetFields' filter (nil: none).
+func resetSet(st *registry.Store, subresource string) *fieldpath.Set {
 	res := st.Resource()
 	set := fieldpath.NewSet()
 	if paths, ok := res.ResetFields[subresource]; ok {
@@ -130,8 +140,7 @@ func resetFields(st *registry.Store, subresource string) map[fieldpath.APIVersio
 			}
 		}
 	}
-	v := fieldpath.APIVersion(res.GroupVersion().String())
-	return fieldpath.NewExcludeFilterSetMap(map[fieldpath.APIVersion]*fieldpath.Set{v: set})
+	return set
 }
 
 // topLevelFields are the JSON names of an object's fields but apiVersion

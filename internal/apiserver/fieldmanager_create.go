@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"reflect"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -39,8 +40,11 @@ type createTracker struct {
 	live    value.Value
 	gv      schema.GroupVersion
 	version fieldpath.APIVersion
-	reset   fieldpath.Filter
-	conv    *convertor
+	// reset is the reset fields (nil: none).
+	reset *fieldpath.Set
+	conv  *convertor
+	// states are the memory of the walks, reused.
+	states sync.Pool
 }
 
 // stripSet is upstream's stripMetaManager's: fields no manager owns.
@@ -96,7 +100,7 @@ func newCreateTracker(st *registry.Store) *createTracker {
 		live:    tv.AsValue(),
 		gv:      gvk.GroupVersion(),
 		version: version,
-		reset:   resetFields(st, "")[version],
+		reset:   resetSet(st, ""),
 		conv:    conv,
 	}
 }
@@ -127,21 +131,13 @@ func (c *createTracker) track(obj runtime.Object, manager string) bool {
 	if !utf8.ValidString(manager) {
 		return false
 	}
-	set, ok := c.fieldSet(obj)
+	raw, ok := c.fieldsV1(obj)
 	if !ok {
 		return false
 	}
-	if c.reset != nil {
-		set = c.reset.Filter(set)
-	}
-	set = set.Difference(stripSet)
-	if set.Empty() {
+	if raw == nil {
 		acc.SetManagedFields(nil)
 		return true
-	}
-	raw, err := set.ToJSON()
-	if err != nil {
-		return false
 	}
 	acc.SetManagedFields([]metav1.ManagedFieldsEntry{{
 		Manager:    manager,
@@ -154,14 +150,17 @@ func (c *createTracker) track(obj runtime.Object, manager string) bool {
 	return true
 }
 
-// fieldSet is the set of fields the comparison of the live object with
-// obj adds or modifies, obj seen as ObjectToTyped sees it.
-func (c *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, bool) {
+// fieldsV1 is the FieldsV1 of the fields the comparison of the live
+// object with obj adds or modifies, obj seen as ObjectToTyped sees it,
+// less the reset fields and stripSet: the bytes ToJSON writes of that
+// set (nil for an empty set). False where the walk gives up.
+func (c *createTracker) fieldsV1(obj runtime.Object) ([]byte, bool) {
 	versioned, err := c.conv.ConvertToVersion(obj, c.gv)
 	if err != nil {
 		return nil, false
 	}
-	w := createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), root: &fieldpath.Set{}, path: make([]pathStep, 0, 16)}
+	w := c.walker(c.reset, stripSet)
+	defer c.release(w)
 	var ok bool
 	if u, isU := versioned.(*unstructured.Unstructured); isU {
 		ok = w.walk(c.typeRef, c.live, value.NewValueInterface(u.UnstructuredContent()))
@@ -171,5 +170,29 @@ func (c *createTracker) fieldSet(obj runtime.Object) (*fieldpath.Set, bool) {
 	if !ok {
 		return nil, false
 	}
-	return w.root, true
+	return w.fieldsV1()
+}
+
+// walker is a walk writing in a pooled state, with these reset fields
+// and stripped fields (nil: none).
+func (c *createTracker) walker(reset, strip *fieldpath.Set) *createWalker {
+	st, _ := c.states.Get().(*emitState)
+	if st == nil {
+		st = &emitState{}
+	}
+	st.buf = append(st.buf[:0], '{')
+	st.entries = st.entries[:0]
+	return &createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip}
+}
+
+// release returns the walk's state to the pool, unless it grew large.
+func (c *createTracker) release(w *createWalker) {
+	st := w.st
+	st.path = w.path[:0]
+	clear(st.entries[:cap(st.entries)])
+	clear(st.path[:cap(st.path)])
+	if cap(st.buf)+cap(st.scratch)+cap(st.pe) > emitStateMax || cap(st.entries)+cap(st.path) > emitStateMax/64 {
+		return
+	}
+	c.states.Put(st)
 }

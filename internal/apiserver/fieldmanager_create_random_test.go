@@ -50,6 +50,7 @@ func TestCreateManagedFieldsRandomObjects(t *testing.T) {
 				fastObj = trackUpdate(st, "", nil, obj.DeepCopyObject(), manager)
 			}
 			want, got := sameTimes(t, slowObj), sameTimes(t, fastObj)
+			sameFieldsV1(t, want, got)
 			wantJSON, _ := json.Marshal(want)
 			gotJSON, _ := json.Marshal(got)
 			if !bytes.Equal(wantJSON, gotJSON) {
@@ -92,6 +93,11 @@ var (
 
 // fillRandom sets v to a random value of its type, to a bounded depth.
 func fillRandom(r *rand.Rand, v reflect.Value, depth int) {
+	fillRandomWords(r, v, depth, words)
+}
+
+// fillRandomWords is fillRandom with strings from words.
+func fillRandomWords(r *rand.Rand, v reflect.Value, depth int, words []string) {
 	if depth > 7 {
 		return
 	}
@@ -133,13 +139,13 @@ func fillRandom(r *rand.Rand, v reflect.Value, depth int) {
 				continue
 			}
 			if f.Anonymous || depth == 0 || r.IntN(3) > 0 {
-				fillRandom(r, v.Field(i), depth+1)
+				fillRandomWords(r, v.Field(i), depth+1, words)
 			}
 		}
 	case reflect.Pointer:
 		if r.IntN(3) > 0 {
 			p := reflect.New(v.Type().Elem())
-			fillRandom(r, p.Elem(), depth+1)
+			fillRandomWords(r, p.Elem(), depth+1, words)
 			v.Set(p)
 		}
 	case reflect.Slice:
@@ -149,7 +155,7 @@ func fillRandom(r *rand.Rand, v reflect.Value, depth int) {
 		}
 		s := reflect.MakeSlice(v.Type(), n, n)
 		for i := range n {
-			fillRandom(r, s.Index(i), depth+1)
+			fillRandomWords(r, s.Index(i), depth+1, words)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -160,9 +166,9 @@ func fillRandom(r *rand.Rand, v reflect.Value, depth int) {
 		m := reflect.MakeMapWithSize(v.Type(), n)
 		for range n {
 			k := reflect.New(v.Type().Key()).Elem()
-			fillRandom(r, k, depth+1)
+			fillRandomWords(r, k, depth+1, words)
 			e := reflect.New(v.Type().Elem()).Elem()
-			fillRandom(r, e, depth+1)
+			fillRandomWords(r, e, depth+1, words)
 			m.SetMapIndex(k, e)
 		}
 		v.Set(m)

@@ -321,7 +321,7 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 				matched++
 			}
 		}
-		w.push(pathStep{key: key, name: name})
+		w.push(pathStep{key: key, name: name, lhsNil: lv == nil})
 		ok := w.rwalk(tr, lv, val)
 		w.pop()
 		return ok
@@ -364,7 +364,7 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 			return false, false
 		}
 		seen.Insert(pe)
-		w.push(pathStep{item: pe, isItem: true})
+		w.push(pathStep{item: pe, isItem: true, lhsNil: true})
 		ok = w.rwalk(t.ElementType, nil, child)
 		w.pop()
 		if !ok {

@@ -1,19 +1,19 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
 
 // TestCreateWalkOnGoValues checks the walk on Go values (rwalk) against
 // the walk on structured-merge-diff's value view of the same object (walk):
-// the same set, and a give-up on the same objects, on random objects of
+// the same FieldsV1, and a give-up on the same objects, on random objects of
 // every built-in row.
 func TestCreateWalkOnGoValues(t *testing.T) {
 	reg := trackRegistry(t)
@@ -46,8 +46,13 @@ func TestCreateWalkOnGoValues(t *testing.T) {
 			}
 			total++
 			want, wantOK := ct.walkValue(t, versioned)
-			wr := createWalker{schema: ct.schema, alloc: value.NewFreelistAllocator(), root: &fieldpath.Set{}}
+			wr := ct.walker(ct.reset, stripSet)
 			gotOK := wr.rwalk(ct.typeRef, ct.live, reflect.ValueOf(versioned))
+			var got []byte
+			if gotOK {
+				got, gotOK = wr.fieldsV1()
+			}
+			ct.release(wr)
 			body, _ := json.Marshal(obj)
 			if gotOK != wantOK {
 				t.Fatalf("%s %d: the walk on Go values went through: %v, on the value view: %v\nobject: %s", st.Resource().GroupVersionResource(), i, gotOK, wantOK, body)
@@ -56,22 +61,25 @@ func TestCreateWalkOnGoValues(t *testing.T) {
 				continue
 			}
 			through++
-			if !wr.root.Equals(want) {
-				wj, _ := want.ToJSON()
-				gj, _ := wr.root.ToJSON()
-				t.Fatalf("%s %d: sets differ:\nvalue view: %s\nGo values:  %s\nobject: %s", st.Resource().GroupVersionResource(), i, wj, gj, body)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s %d: FieldsV1 differ:\nvalue view: %s\nGo values:  %s\nobject: %s", st.Resource().GroupVersionResource(), i, want, got, body)
 			}
 		}
 	}
 	t.Logf("%d random objects, %d walked through", total, through)
 }
 
-// walkValue is the walk on the value view of an object.
-func (c *createTracker) walkValue(t *testing.T, obj any) (*fieldpath.Set, bool) {
+// walkValue is the FieldsV1 the walk on the value view of an object
+// writes.
+func (c *createTracker) walkValue(t *testing.T, obj any) ([]byte, bool) {
 	v, err := value.NewValueReflect(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), root: &fieldpath.Set{}}
-	return w.root, w.walk(c.typeRef, c.live, v)
+	w := c.walker(c.reset, stripSet)
+	defer c.release(w)
+	if !w.walk(c.typeRef, c.live, v) {
+		return nil, false
+	}
+	return w.fieldsV1()
 }

@@ -147,6 +147,27 @@ func sameTimes(t *testing.T, obj runtime.Object) []metav1.ManagedFieldsEntry {
 	return mf
 }
 
+// sameFieldsV1 checks that two objects' entries have the same FieldsV1
+// bytes (json.Marshal would compact and escape them).
+func sameFieldsV1(t *testing.T, want, got []metav1.ManagedFieldsEntry) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%d entries, want %d", len(got), len(want))
+	}
+	for i := range want {
+		var w, g []byte
+		if want[i].FieldsV1 != nil {
+			w = want[i].FieldsV1.Raw
+		}
+		if got[i].FieldsV1 != nil {
+			g = got[i].FieldsV1.Raw
+		}
+		if !bytes.Equal(w, g) {
+			t.Fatalf("entry %d: FieldsV1 differ:\nUpdateNoErrors: %s\nfast path:      %s", i, w, g)
+		}
+	}
+}
+
 type trackCase struct {
 	name     string
 	resource schema.GroupVersionResource
@@ -177,6 +198,7 @@ func TestCreateManagedFieldsSameAsUpdateNoErrors(t *testing.T) {
 				t.Errorf("fast path taken: %v, want %v", took, c.fast)
 			}
 			want, got := sameTimes(t, slowObj), sameTimes(t, fastObj)
+			sameFieldsV1(t, want, got)
 			wantJSON, _ := json.Marshal(want)
 			gotJSON, _ := json.Marshal(got)
 			if !bytes.Equal(wantJSON, gotJSON) {

@@ -20,61 +20,15 @@ import (
 type createWalker struct {
 	schema *schema.Schema
 	alloc  value.Allocator
-	// root is the set being built; path the steps from it to the node
-	// being walked.
-	root *fieldpath.Set
+	// st holds what the walk writes (fieldmanager_create_emit.go); path
+	// is the steps from the root to the node being walked.
+	st   *emitState
 	path []pathStep
-}
-
-// pathStep is a step of the walk's path: a map's key or a list item's
-// element, and the set under it once made (the path element of a key is
-// made only when the set needs it).
-type pathStep struct {
-	key string
-	// name, when set, is key in memory that is never written (a struct
-	// field's name in value's field table), which the path element
-	// points to instead of a copy.
-	name   *string
-	item   fieldpath.PathElement
-	isItem bool
-	set    *fieldpath.Set
-}
-
-func (s *pathStep) element() fieldpath.PathElement {
-	if s.isItem {
-		return s.item
-	}
-	if s.name != nil {
-		return fieldpath.PathElement{FieldName: s.name}
-	}
-	key := s.key
-	return fieldpath.PathElement{FieldName: &key}
-}
-
-func (w *createWalker) push(s pathStep) { w.path = append(w.path, s) }
-func (w *createWalker) pop()            { w.path = w.path[:len(w.path)-1] }
-
-// setAt is the set under the first depth steps of the path, made in the
-// set when first used.
-func (w *createWalker) setAt(depth int) *fieldpath.Set {
-	if depth == 0 {
-		return w.root
-	}
-	s := &w.path[depth-1]
-	if s.set == nil {
-		set := w.setAt(depth - 1).Children.Descend(s.element())
-		w.path[depth-1].set = set
-		return set
-	}
-	return s.set
-}
-
-// insert adds the path to the set (fieldpath.Set.Insert of the path; the
-// empty path of the root adds nothing, as there).
-func (w *createWalker) insert() {
-	if n := len(w.path); n > 0 {
-		w.setAt(n - 1).Members.Insert(w.path[n-1].element())
-	}
+	// rootExcl and rootStrip are the reset fields and the fields no
+	// manager owns (nil: none); rootContent, that the root holds a
+	// child; bad, that what is written is not what ToJSON would write.
+	rootExcl, rootStrip *fieldpath.Set
+	rootContent, bad    bool
 }
 
 // deduceAtom is typed's: a type that may be a scalar, a list or a map is
@@ -205,7 +159,7 @@ func (w *createWalker) doList(t *schema.List, lhs, rhs value.Value) (leaf, ok bo
 			return false, false
 		}
 		seen.Insert(pe)
-		w.push(pathStep{item: pe, isItem: true})
+		w.push(pathStep{item: pe, isItem: true, lhsNil: true})
 		ok = w.walk(t.ElementType, nil, child)
 		w.pop()
 		if !ok {
@@ -276,7 +230,7 @@ func (w *createWalker) doMap(t *schema.Map, lhs, rhs value.Value) (leaf, ok bool
 				matched++
 			}
 		}
-		w.push(pathStep{key: key})
+		w.push(pathStep{key: key, lhsNil: lv == nil})
 		ok = w.walk(tr, lv, val)
 		w.pop()
 		return ok
