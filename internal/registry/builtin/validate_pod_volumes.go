@@ -74,8 +74,8 @@ func validatePodEphemeralClaims(podName string, vols []corev1.Volume, path *fiel
 // second source by, whether it is set, and its checks.
 type podSource struct {
 	name     string
-	set      bool
-	validate func() field.ErrorList
+	set      func(s *corev1.VolumeSource) bool
+	validate func(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 }
 
 // validateVolumeSource requires exactly one source, in upstream's order:
@@ -83,15 +83,16 @@ type podSource struct {
 func validateVolumeSource(s *corev1.VolumeSource, p *field.Path, volName string) field.ErrorList {
 	var errs field.ErrorList
 	n := 0
-	for _, src := range podSources(s, p, volName) {
-		if !src.set {
+	for i := range podSources {
+		src := &podSources[i]
+		if !src.set(s) {
 			continue
 		}
 		if n > 0 {
 			errs = append(errs, field.Forbidden(p.Child(src.name), "may not specify more than 1 volume type"))
 		} else {
 			n++
-			errs = append(errs, src.validate()...)
+			errs = append(errs, src.validate(s, p)...)
 		}
 		// Upstream checks an iSCSI volume's name whether or not it is the
 		// only source.
@@ -108,82 +109,140 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path, volName string)
 
 func countSources(s *corev1.VolumeSource) int {
 	n := 0
-	for _, src := range podSources(s, nil, "") {
-		if src.set {
+	for i := range podSources {
+		if podSources[i].set(s) {
 			n++
 		}
 	}
 	return n
 }
 
-func podSources(s *corev1.VolumeSource, p *field.Path, volName string) []podSource {
-	required := func(child string, pairs ...any) func() field.ErrorList {
-		return func() field.ErrorList { return requireFields(p.Child(child), pairs...) }
-	}
-	src := []podSource{
-		{"emptyDir", s.EmptyDir != nil, func() field.ErrorList { return validateEmptyDir(s.EmptyDir, p.Child("emptyDir")) }},
-		{"hostPath", s.HostPath != nil, func() field.ErrorList { return validateHostPathSource(s.HostPath, p.Child("hostPath")) }},
-		{"gitRepo", s.GitRepo != nil, func() field.ErrorList {
+// podSources are the sources of a pod volume, in upstream's order, as
+// functions of the volume: checking a volume builds no table and no
+// closure, and a source's field paths only when it is checked.
+var podSources = [...]podSource{
+	{"emptyDir", func(s *corev1.VolumeSource) bool { return s.EmptyDir != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateEmptyDir(s.EmptyDir, p.Child("emptyDir"))
+		}},
+	{"hostPath", func(s *corev1.VolumeSource) bool { return s.HostPath != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateHostPathSource(s.HostPath, p.Child("hostPath"))
+		}},
+	{"gitRepo", func(s *corev1.VolumeSource) bool { return s.GitRepo != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			errs := requireFields(p.Child("gitRepo"), "repository", s.GitRepo.Repository != "")
 			return append(errs, validateLocalDescendingPath(s.GitRepo.Directory, p.Child("gitRepo", "directory"))...)
 		}},
-		{"gcePersistentDisk", s.GCEPersistentDisk != nil, func() field.ErrorList {
+	{"gcePersistentDisk", func(s *corev1.VolumeSource) bool { return s.GCEPersistentDisk != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateDiskPartition(s.GCEPersistentDisk.PDName, "pdName", s.GCEPersistentDisk.Partition, p.Child("persistentDisk"))
 		}},
-		{"awsElasticBlockStore", s.AWSElasticBlockStore != nil, func() field.ErrorList {
+	{"awsElasticBlockStore", func(s *corev1.VolumeSource) bool { return s.AWSElasticBlockStore != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateDiskPartition(s.AWSElasticBlockStore.VolumeID, "volumeID", s.AWSElasticBlockStore.Partition, p.Child("awsElasticBlockStore"))
 		}},
-		{"secret", s.Secret != nil, func() field.ErrorList {
+	{"secret", func(s *corev1.VolumeSource) bool { return s.Secret != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateProjectedFiles(p.Child("secret"), "secretName", s.Secret.SecretName, s.Secret.DefaultMode, s.Secret.Items)
 		}},
-		{"nfs", s.NFS != nil, func() field.ErrorList { return validateNFS(s.NFS, p.Child("nfs")) }},
-		{"iscsi", s.ISCSI != nil, func() field.ErrorList { return validateISCSIVolume(s.ISCSI, p.Child("iscsi")) }},
-		{"glusterfs", s.Glusterfs != nil, required("glusterfs", "endpoints", s.Glusterfs != nil && s.Glusterfs.EndpointsName != "",
-			"path", s.Glusterfs != nil && s.Glusterfs.Path != "")},
-		{"flocker", s.Flocker != nil, func() field.ErrorList { return validateFlocker(s.Flocker, p.Child("flocker")) }},
-		{"persistentVolumeClaim", s.PersistentVolumeClaim != nil, required("persistentVolumeClaim",
-			"claimName", s.PersistentVolumeClaim != nil && s.PersistentVolumeClaim.ClaimName != "")},
-		{"rbd", s.RBD != nil, required("rbd", "monitors", s.RBD != nil && len(s.RBD.CephMonitors) > 0, "image", s.RBD != nil && s.RBD.RBDImage != "")},
-		{"cinder", s.Cinder != nil, required("cinder", "volumeID", s.Cinder != nil && s.Cinder.VolumeID != "",
-			"secretRef.name", s.Cinder == nil || s.Cinder.SecretRef == nil || s.Cinder.SecretRef.Name != "")},
-		// Upstream refuses a second source by "cephFS" and checks "cephfs".
-		{"cephFS", s.CephFS != nil, required("cephfs", "monitors", s.CephFS != nil && len(s.CephFS.Monitors) > 0)},
-		{"quobyte", s.Quobyte != nil, func() field.ErrorList { return validateQuobyte(s.Quobyte, p.Child("quobyte")) }},
-		// Upstream's typo.
-		{"downwarAPI", s.DownwardAPI != nil, func() field.ErrorList {
+	{"nfs", func(s *corev1.VolumeSource) bool { return s.NFS != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList { return validateNFS(s.NFS, p.Child("nfs")) }},
+	{"iscsi", func(s *corev1.VolumeSource) bool { return s.ISCSI != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateISCSIVolume(s.ISCSI, p.Child("iscsi"))
+		}},
+	{"glusterfs", func(s *corev1.VolumeSource) bool { return s.Glusterfs != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("glusterfs"), "endpoints", s.Glusterfs.EndpointsName != "", "path", s.Glusterfs.Path != "")
+		}},
+	{"flocker", func(s *corev1.VolumeSource) bool { return s.Flocker != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateFlocker(s.Flocker, p.Child("flocker"))
+		}},
+	{"persistentVolumeClaim", func(s *corev1.VolumeSource) bool { return s.PersistentVolumeClaim != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("persistentVolumeClaim"), "claimName", s.PersistentVolumeClaim.ClaimName != "")
+		}},
+	{"rbd", func(s *corev1.VolumeSource) bool { return s.RBD != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("rbd"), "monitors", len(s.RBD.CephMonitors) > 0, "image", s.RBD.RBDImage != "")
+		}},
+	{"cinder", func(s *corev1.VolumeSource) bool { return s.Cinder != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("cinder"), "volumeID", s.Cinder.VolumeID != "",
+				"secretRef.name", s.Cinder.SecretRef == nil || s.Cinder.SecretRef.Name != "")
+		}},
+	// Upstream refuses a second source by "cephFS" and checks "cephfs".
+	{"cephFS", func(s *corev1.VolumeSource) bool { return s.CephFS != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("cephfs"), "monitors", len(s.CephFS.Monitors) > 0)
+		}},
+	{"quobyte", func(s *corev1.VolumeSource) bool { return s.Quobyte != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateQuobyte(s.Quobyte, p.Child("quobyte"))
+		}},
+	// Upstream's typo.
+	{"downwarAPI", func(s *corev1.VolumeSource) bool { return s.DownwardAPI != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateDownwardAPIFiles(s.DownwardAPI.DefaultMode, s.DownwardAPI.Items, p.Child("downwardAPI"), nil)
 		}},
-		{"fc", s.FC != nil, func() field.ErrorList { return validateFC(s.FC, p.Child("fc")) }},
-		{"flexVolume", s.FlexVolume != nil, func() field.ErrorList {
+	{"fc", func(s *corev1.VolumeSource) bool { return s.FC != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList { return validateFC(s.FC, p.Child("fc")) }},
+	{"flexVolume", func(s *corev1.VolumeSource) bool { return s.FlexVolume != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateFlexOptions(s.FlexVolume.Driver, s.FlexVolume.Options, p.Child("flexVolume"))
 		}},
-		{"configMap", s.ConfigMap != nil, func() field.ErrorList {
+	{"configMap", func(s *corev1.VolumeSource) bool { return s.ConfigMap != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			return validateProjectedFiles(p.Child("configMap"), "name", s.ConfigMap.Name, s.ConfigMap.DefaultMode, s.ConfigMap.Items)
 		}},
-	}
-	return append(src, podSourcesMore(s, p, required)...)
-}
-
-func podSourcesMore(s *corev1.VolumeSource, p *field.Path, required func(string, ...any) func() field.ErrorList) []podSource {
-	return []podSource{
-		{"azureFile", s.AzureFile != nil, required("azureFile", "secretName", s.AzureFile != nil && s.AzureFile.SecretName != "",
-			"shareName", s.AzureFile != nil && s.AzureFile.ShareName != "")},
-		{"vsphereVolume", s.VsphereVolume != nil, required("vsphereVolume", "volumePath", s.VsphereVolume != nil && s.VsphereVolume.VolumePath != "")},
-		{"photonPersistentDisk", s.PhotonPersistentDisk != nil, required("photonPersistentDisk", "pdID",
-			s.PhotonPersistentDisk != nil && s.PhotonPersistentDisk.PdID != "")},
-		{"portworxVolume", s.PortworxVolume != nil, required("portworxVolume", "volumeID", s.PortworxVolume != nil && s.PortworxVolume.VolumeID != "")},
-		{"azureDisk", s.AzureDisk != nil, func() field.ErrorList { return validateAzureDisk(s.AzureDisk, p.Child("azureDisk")) }},
-		{"storageos", s.StorageOS != nil, func() field.ErrorList { return validateStorageOSVolume(s.StorageOS, p.Child("storageos")) }},
-		{"projected", s.Projected != nil, func() field.ErrorList { return validateProjected(s.Projected, p.Child("projected")) }},
-		{"scaleIO", s.ScaleIO != nil, required("scaleIO", "gateway", s.ScaleIO != nil && s.ScaleIO.Gateway != "",
-			"system", s.ScaleIO != nil && s.ScaleIO.System != "", "volumeName", s.ScaleIO != nil && s.ScaleIO.VolumeName != "")},
-		{"csi", s.CSI != nil, func() field.ErrorList { return validateCSIVolume(s.CSI, p.Child("csi")) }},
-		{"ephemeral", s.Ephemeral != nil, func() field.ErrorList {
+	{"azureFile", func(s *corev1.VolumeSource) bool { return s.AzureFile != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("azureFile"), "secretName", s.AzureFile.SecretName != "", "shareName", s.AzureFile.ShareName != "")
+		}},
+	{"vsphereVolume", func(s *corev1.VolumeSource) bool { return s.VsphereVolume != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("vsphereVolume"), "volumePath", s.VsphereVolume.VolumePath != "")
+		}},
+	{"photonPersistentDisk", func(s *corev1.VolumeSource) bool { return s.PhotonPersistentDisk != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("photonPersistentDisk"), "pdID", s.PhotonPersistentDisk.PdID != "")
+		}},
+	{"portworxVolume", func(s *corev1.VolumeSource) bool { return s.PortworxVolume != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("portworxVolume"), "volumeID", s.PortworxVolume.VolumeID != "")
+		}},
+	{"azureDisk", func(s *corev1.VolumeSource) bool { return s.AzureDisk != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateAzureDisk(s.AzureDisk, p.Child("azureDisk"))
+		}},
+	{"storageos", func(s *corev1.VolumeSource) bool { return s.StorageOS != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateStorageOSVolume(s.StorageOS, p.Child("storageos"))
+		}},
+	{"projected", func(s *corev1.VolumeSource) bool { return s.Projected != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateProjected(s.Projected, p.Child("projected"))
+		}},
+	{"scaleIO", func(s *corev1.VolumeSource) bool { return s.ScaleIO != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return requireFields(p.Child("scaleIO"), "gateway", s.ScaleIO.Gateway != "",
+				"system", s.ScaleIO.System != "", "volumeName", s.ScaleIO.VolumeName != "")
+		}},
+	{"csi", func(s *corev1.VolumeSource) bool { return s.CSI != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateCSIVolume(s.CSI, p.Child("csi"))
+		}},
+	{"ephemeral", func(s *corev1.VolumeSource) bool { return s.Ephemeral != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
 			if s.Ephemeral.VolumeClaimTemplate == nil {
 				return field.ErrorList{field.Required(p.Child("ephemeral", "volumeClaimTemplate"), "")}
 			}
 			return validateClaimTemplate(s.Ephemeral.VolumeClaimTemplate, p.Child("ephemeral", "volumeClaimTemplate"))
 		}},
-		{"image", s.Image != nil, func() field.ErrorList { return validateImageVolume(s.Image, p.Child("image")) }},
-	}
+	{"image", func(s *corev1.VolumeSource) bool { return s.Image != nil },
+		func(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+			return validateImageVolume(s.Image, p.Child("image"))
+		}},
 }
