@@ -128,8 +128,8 @@ func addToleration(p *corev1.Pod, key string) {
 // memory requests and limits, BestEffort when none has any, else Burstable.
 func podQOS(spec *corev1.PodSpec) corev1.PodQOSClass {
 	any, guaranteed := false, true
-	cs := append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...)
-	for _, c := range cs {
+	for i := range len(spec.InitContainers) + len(spec.Containers) {
+		c := containerAt(spec, i)
 		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 			req, hasReq := c.Resources.Requests[r]
 			lim, hasLim := c.Resources.Limits[r]
@@ -149,6 +149,14 @@ func podQOS(spec *corev1.PodSpec) corev1.PodQOSClass {
 	default:
 		return corev1.PodQOSBurstable
 	}
+}
+
+// containerAt is the i-th of a pod's init containers then containers.
+func containerAt(spec *corev1.PodSpec, i int) *corev1.Container {
+	if i < len(spec.InitContainers) {
+		return &spec.InitContainers[i]
+	}
+	return &spec.Containers[i-len(spec.InitContainers)]
 }
 
 func defaultPodTemplateSpec(t *corev1.PodTemplateSpec) {
