@@ -8,6 +8,7 @@ import (
 
 	"github.com/regis-dev/regis/internal/admission"
 	"github.com/regis-dev/regis/internal/admission/podsecurity"
+	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/registry"
 )
 
@@ -16,8 +17,11 @@ type admissionEnv struct {
 	ctx context.Context // the server's life; goroutines stop when it is done
 	o   *Options
 	reg *registry.Registry
-	wg  *sync.WaitGroup // owns the plugins' goroutines
-	log *slog.Logger
+	// authorizer decides the signer checks (ClusterTrustBundleAttest,
+	// pod certificate signing).
+	authorizer authz.Authorizer
+	wg         *sync.WaitGroup // owns the plugins' goroutines
+	log        *slog.Logger
 	// podSecurityMetrics are PodSecurity's counters, served on /metrics.
 	podSecurityMetrics *podsecurity.Metrics
 }

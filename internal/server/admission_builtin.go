@@ -7,8 +7,10 @@ import (
 
 // builtinAdmission is the built-in admission plugins regis runs before
 // PodSecurity and the dynamic ones, in upstream's order (AllOrderedPlugins):
-// LimitRanger, ServiceAccount, Priority, DefaultStorageClass and
-// DefaultIngressClass, each unless --disable-admission-plugins names it.
+// LimitRanger, ServiceAccount, Priority, DefaultStorageClass,
+// ClusterTrustBundleAttest and DefaultIngressClass, each unless
+// --disable-admission-plugins names it, then the "sign" check of pod
+// certificate requests' status, which upstream's strategy makes.
 // Upstream orders PodSecurity between ServiceAccount and Priority; it only
 // validates, and of the later ones only Priority does, on PriorityClasses,
 // which PodSecurity ignores: running it after all of them answers the same.
@@ -24,12 +26,17 @@ func builtinAdmission(env *admissionEnv) (registry.Admission, error) {
 		{"ServiceAccount", builtin.ServiceAccountAdmission},
 		{"Priority", builtin.PriorityAdmission},
 		{"DefaultStorageClass", builtin.DefaultStorageClassAdmission},
+		{"ClusterTrustBundleAttest", func(*registry.Registry) registry.Admission {
+			return builtin.ClusterTrustBundleAttestAdmission(env.authorizer)
+		}},
 		{"DefaultIngressClass", builtin.DefaultIngressClassAdmission},
 	} {
 		if env.o.admissionPluginOn(p.name) {
 			chain = append(chain, p.build(env.reg))
 		}
 	}
+	// Upstream's pod certificate request status strategy: not a plugin.
+	chain = append(chain, builtin.PodCertificateSigningAdmission(env.authorizer))
 	if len(chain) == 0 {
 		return nil, nil
 	}

@@ -26,12 +26,13 @@ var allAdmissionPlugins = []string{
 
 // What regis does of upstream's plugins: the dynamic chain, LimitRanger,
 // ServiceAccount, Priority, PodSecurity, DefaultStorageClass,
-// DefaultIngressClass and ResourceQuota can be disabled; NamespaceLifecycle
-// always runs. Enabling another plugin, or disabling one that always runs,
-// is accepted (kubeadm's flags work unchanged) with a warning in the log.
+// DefaultIngressClass, ClusterTrustBundleAttest and ResourceQuota can be
+// disabled; NamespaceLifecycle always runs. Enabling another plugin, or
+// disabling one that always runs, is accepted (kubeadm's flags work
+// unchanged) with a warning in the log.
 var (
 	optionalAdmissionPlugins = []string{"LimitRanger", "ServiceAccount", "Priority", "DefaultStorageClass", "DefaultIngressClass", "PodSecurity",
-		"ResourceQuota", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
+		"ClusterTrustBundleAttest", "ResourceQuota", "MutatingAdmissionPolicy", "MutatingAdmissionWebhook",
 		"ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	alwaysAdmissionPlugins = []string{"NamespaceLifecycle"}
 )

@@ -135,7 +135,7 @@ func ServeAPI(ctx context.Context, b *Backend, o Options) error {
 		log.Warn(w)
 	}
 	podSecurityMetrics := podsecurity.NewMetrics(1, 37) // upstream's pod_security_* metrics
-	if err := startAdmission(&admissionEnv{ctx: cctx, o: &o, reg: reg, wg: &wg, log: log, podSecurityMetrics: podSecurityMetrics}); err != nil {
+	if err := startAdmission(&admissionEnv{ctx: cctx, o: &o, reg: reg, authorizer: authorization.authorizer, wg: &wg, log: log, podSecurityMetrics: podSecurityMetrics}); err != nil {
 		return err
 	}
 	ln := o.Listener

@@ -63,12 +63,8 @@ func newAuthorization(modes []string) (*authorization, error) {
 // reconciled only then, as upstream disables its hook otherwise.
 func (a *authorization) rbac() bool { return slices.Contains(a.modes, authz.ModeRBAC) }
 
-// guard makes the RBAC rows of rs check privilege escalation, and the
-// cluster trust bundles the attest verb on their signer.
-func (a *authorization) guard(rs []*registry.Resource) {
-	builtin.GuardRBAC(rs, a.escalation)
-	builtin.GuardSigners(rs, a.authorizer)
-}
+// guard makes the RBAC rows of rs check privilege escalation.
+func (a *authorization) guard(rs []*registry.Resource) { builtin.GuardRBAC(rs, a.escalation) }
 
 // run feeds the lister from reg's RBAC stores (their watch caches), runs
 // the aggregation controller, and reconciles the bootstrap policy

@@ -356,3 +356,47 @@ func TestClusterTrustBundleAttest(t *testing.T) {
 		{Name: "delete attest binding", Method: del, Path: binds + "/diff-ctb-attest"},
 	})
 }
+
+// TestPodCertificateSign: a /status write that changes a pod certificate
+// request's status needs the sign verb on its signer (upstream's status
+// strategy), answered 422 with a Forbidden cause.
+func TestPodCertificateSign(t *testing.T) {
+	key := ecKey(t)
+	const (
+		path  = "/apis/certificates.k8s.io/v1/namespaces/{ns}/podcertificaterequests"
+		roles = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+		binds = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+	)
+	carol := map[string]string{"Impersonate-User": "diff-carol"}
+	role := func(name, rules string) string {
+		return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"` + name + `"},"rules":[` + rules + `]}`
+	}
+	binding := func(name string) string {
+		return `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"` + name + `"},` +
+			`"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"` + name + `"},` +
+			`"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"diff-carol"}]}`
+	}
+	deny := `{"status":{"conditions":[{"type":"Denied","status":"True","reason":"R","message":"m","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`
+	runScenario(t, "pcrsign", []request{
+		{Name: "create", Method: post, Path: path, Body: `{"apiVersion":"certificates.k8s.io/v1","kind":"PodCertificateRequest",` +
+			`"metadata":{"name":"diff-sign"},"spec":{"signerName":"example.com/sign","podName":"p","podUID":"u","serviceAccountName":"sa",` +
+			`"serviceAccountUID":"u","nodeName":"node-1","nodeUID":"u","stubPKCS10Request":"` + stubRequest(t, key) + `"}}`},
+		{Name: "role", Method: post, Path: roles, Body: role("diff-pcr-status",
+			`{"apiGroups":["certificates.k8s.io"],"resources":["podcertificaterequests","podcertificaterequests/status"],"verbs":["get","update","patch"]}`)},
+		{Name: "binding", Method: post, Path: binds, Body: binding("diff-pcr-status")},
+		{Name: "status unchanged", Method: patch, Path: path + "/diff-sign/status", Header: carol, ContentType: mergeP,
+			Body: `{"metadata":{"labels":{"a":"b"}}}`},
+		{Name: "deny not permitted", Method: patch, Path: path + "/diff-sign/status", Header: carol, ContentType: mergeP, Body: deny},
+		{Name: "invalid not permitted", Method: patch, Path: path + "/diff-sign/status", Header: carol, ContentType: mergeP,
+			Body: `{"status":{"certificateChain":"x"}}`},
+		{Name: "sign role", Method: post, Path: roles, Body: role("diff-pcr-sign",
+			`{"apiGroups":["certificates.k8s.io"],"resources":["signers"],"verbs":["sign"],"resourceNames":["example.com/*"]}`)},
+		{Name: "sign binding", Method: post, Path: binds, Body: binding("diff-pcr-sign")},
+		{Name: "deny", Method: patch, Path: path + "/diff-sign/status", Header: carol, ContentType: mergeP, Body: deny},
+		{Name: "delete", Method: del, Path: path + "/diff-sign"},
+		{Name: "delete role", Method: del, Path: roles + "/diff-pcr-status"},
+		{Name: "delete binding", Method: del, Path: binds + "/diff-pcr-status"},
+		{Name: "delete sign role", Method: del, Path: roles + "/diff-pcr-sign"},
+		{Name: "delete sign binding", Method: del, Path: binds + "/diff-pcr-sign"},
+	})
+}

@@ -6,53 +6,87 @@ import (
 	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apivalidation "k8s.io/apimachinery/pkg/api/validation"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/regis-dev/regis/internal/authz"
 	"github.com/regis-dev/regis/internal/registry"
 )
 
-// GuardSigners makes the cluster trust bundle row of rs refuse a create
-// or update of a bundle naming a signer by a user who may not "attest"
-// for it, as upstream's ClusterTrustBundleAttest admission plugin: the
-// attest verb on certificates.k8s.io signers, named by the signer or its
-// domain's wildcard ("example.com/*"). An update that changes only
+var (
+	clusterTrustBundlesGR    = certificatesv1.Resource("clustertrustbundles")
+	podCertificateRequestsGR = certificatesv1.Resource("podcertificaterequests")
+)
+
+// ClusterTrustBundleAttestAdmission is upstream's ClusterTrustBundleAttest
+// admission plugin: a create or update of a cluster trust bundle naming a
+// signer by a user who may not "attest" for it (the attest verb on
+// certificates.k8s.io signers, named by the signer or its domain's
+// wildcard, "example.com/*") is refused, 403. An update that changes only
 // ownerReferences, finalizers or managedFields is not checked, nor are
-// writes without a user (the server's own).
-//
-// Upstream's plugin runs after the object's validation, the store's
-// CheckWrite before: an invalid object is not checked, and the store's
-// validation answers it.
-func GuardSigners(rs []*registry.Resource, a authz.Authorizer) {
-	check := func(ctx context.Context, obj, old runtime.Object) error {
-		u, ok := registry.UserFrom(ctx)
-		if !ok {
+// writes without a user (the server's own). Validating: it runs after the
+// object's validation.
+func ClusterTrustBundleAttestAdmission(a authz.Authorizer) registry.Admission {
+	return signerCheck{authorizer: a, attest: true}
+}
+
+// PodCertificateSigningAdmission is the check upstream's status strategy
+// of pod certificate requests makes after validating a /status write: a
+// write that changes the status needs the "sign" verb on the request's
+// signer (or its domain's wildcard), else 422 with a Forbidden cause on
+// spec.signerName. It is part of the strategy upstream, so no flag turns
+// it off; it runs first in the validating half of the chain.
+func PodCertificateSigningAdmission(a authz.Authorizer) registry.Admission {
+	return signerCheck{authorizer: a}
+}
+
+type signerCheck struct {
+	authorizer authz.Authorizer
+	attest     bool
+}
+
+func (signerCheck) Admit(context.Context, *registry.Attributes) error { return nil }
+
+func (c signerCheck) Validate(ctx context.Context, a *registry.Attributes) error {
+	if a.User == nil || a.Object == nil {
+		return nil
+	}
+	gr := a.Resource.GroupResource()
+	switch {
+	case c.attest && gr == clusterTrustBundlesGR && a.Subresource == "":
+		b, ok := a.Object.(*certificatesv1.ClusterTrustBundle)
+		if !ok || b.Spec.SignerName == "" || a.OldObject != nil && authz.OnlyGCFieldsChanged(a.Object, a.OldObject) {
 			return nil
 		}
-		b := obj.(*certificatesv1.ClusterTrustBundle)
-		if b.Spec.SignerName == "" || old != nil && authz.OnlyGCFieldsChanged(obj, old) {
+		if mayForSigner(ctx, c.authorizer, a.User, "attest", b.Spec.SignerName) {
 			return nil
 		}
-		if !validClusterTrustBundle(b, old) || mayForSigner(ctx, a, u, "attest", b.Spec.SignerName) {
-			return nil
-		}
-		return apierrors.NewForbidden(certificatesv1.Resource("clustertrustbundles"), b.Name,
+		return apierrors.NewForbidden(clusterTrustBundlesGR, a.Name,
 			fmt.Errorf("user not permitted to attest for signerName %q", b.Spec.SignerName))
-	}
-	for _, r := range rs {
-		if r.Group == certificatesv1.GroupName && r.Resource == "clustertrustbundles" {
-			r.CheckWrite = check
+	case !c.attest && gr == podCertificateRequestsGR && a.Subresource == "status" && a.Operation == registry.OpUpdate:
+		r, ok := a.Object.(*certificatesv1.PodCertificateRequest)
+		old, okOld := a.OldObject.(*certificatesv1.PodCertificateRequest)
+		if !ok || !okOld || apiequality.Semantic.DeepEqual(r.Status, old.Status) {
+			return nil
 		}
+		signer := old.Spec.SignerName
+		if mayForSigner(ctx, c.authorizer, a.User, "sign", signer) {
+			return nil
+		}
+		return apierrors.NewInvalid(certificatesv1.SchemeGroupVersion.WithKind("PodCertificateRequest").GroupKind(), a.Name,
+			field.ErrorList{field.Forbidden(field.NewPath("spec", "signerName"),
+				fmt.Sprintf("User %q is not permitted to \"sign\" for signer %q", a.User.Name, signer))})
 	}
+	return nil
 }
 
 // mayForSigner is upstream's certauthorization.IsAuthorizedForSignerName:
 // verb on the signer, else on its domain's wildcard.
 func mayForSigner(ctx context.Context, a authz.Authorizer, u *authz.User, verb, signer string) bool {
+	if a == nil {
+		return false
+	}
 	domain, _, _ := strings.Cut(signer, "/")
 	for _, name := range []string{signer, domain + "/*"} {
 		d, _, _ := a.Authorize(ctx, &authz.Attributes{User: u, Verb: verb, Name: name, APIGroup: certificatesv1.GroupName,
@@ -62,19 +96,4 @@ func mayForSigner(ctx context.Context, a authz.Authorizer, u *authz.User, verb, 
 		}
 	}
 	return false
-}
-
-// validClusterTrustBundle tells whether the store's validation will
-// accept b (old nil on create).
-func validClusterTrustBundle(b *certificatesv1.ClusterTrustBundle, old runtime.Object) bool {
-	meta := field.NewPath("metadata")
-	errs := apivalidation.ValidateObjectMetaAccessor(b, false, func(string, bool) []string { return nil }, meta)
-	errs = append(errs, validateClusterTrustBundle(b)...)
-	if old == nil {
-		errs = append(errs, validateTrustBundle(field.NewPath("spec", "trustBundle"), b.Spec.TrustBundle)...)
-	} else {
-		errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(b, old.(metav1.Object), meta)...)
-		errs = append(errs, validateClusterTrustBundleUpdate(b, old)...)
-	}
-	return len(errs) == 0
 }
