@@ -43,8 +43,10 @@ type createTracker struct {
 	// reset is the reset fields (nil: none).
 	reset *fieldpath.Set
 	conv  *convertor
-	// states are the memory of the walks, reused.
+	// states are the memory of the walks, reused; plans, the plans of
+	// their structs.
 	states sync.Pool
+	plans  structPlans
 }
 
 // stripSet is upstream's stripMetaManager's: fields no manager owns.
@@ -182,7 +184,7 @@ func (c *createTracker) walker(reset, strip *fieldpath.Set) *createWalker {
 	}
 	st.buf = append(st.buf[:0], '{')
 	st.entries = st.entries[:0]
-	return &createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip}
+	return &createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans}
 }
 
 // release returns the walk's state to the pool, unless it grew large.

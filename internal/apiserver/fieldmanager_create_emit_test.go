@@ -146,8 +146,8 @@ func FuzzCreateFieldsV1(f *testing.F) {
 		f.Add(w, nastyWords[(i+3)%len(nastyWords)], int64(i-3))
 	}
 	f.Fuzz(func(t *testing.T, a, b string, n int64) {
-		if a == b {
-			return
+		if a == b || a == "z" || b == "z" {
+			return // the tree would have a child twice
 		}
 		key := func(name string, n int64) fieldpath.PathElement {
 			fl := value.FieldList{{Name: "n", Value: value.NewValueInterface(n)}, {Name: name, Value: value.NewValueInterface(name)}}

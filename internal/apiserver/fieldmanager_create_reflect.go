@@ -48,11 +48,13 @@ var (
 	rIntOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
 
-// rclassify is value's valueReflect.reuse: the value's kind, and the
+// rclassifyC is value's valueReflect.reuse: the value's kind, and the
 // value itself with one pointer or interface taken off.
-func rclassify(rv reflect.Value) (reflect.Value, rkind) {
+// conv is whether rv's type converts itself (value's
+// CanConvertToUnstructured).
+func rclassifyC(rv reflect.Value, conv bool) (reflect.Value, rkind) {
 	t := rv.Type()
-	if value.TypeReflectEntryOf(t).CanConvertToUnstructured() {
+	if conv {
 		if t.Kind() == reflect.Pointer {
 			if rv.IsNil() {
 				return rv, rNull
@@ -184,9 +186,9 @@ func scalarKindOK(t *schema.Scalar, k rkind) bool {
 	return false
 }
 
-// rwalk is walk on a Go value.
-func (w *createWalker) rwalk(tr schema.TypeRef, lhs value.Value, orig reflect.Value) bool {
-	rv, k := rclassify(orig)
+// rwalkC is walk on a Go value; conv as rclassifyC's.
+func (w *createWalker) rwalkC(tr schema.TypeRef, lhs value.Value, orig reflect.Value, conv bool) bool {
+	rv, k := rclassifyC(orig, conv)
 	switch k {
 	case rNone:
 		return false
@@ -308,6 +310,11 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 	if rnil {
 		return false, false
 	}
+	if k == rStruct {
+		if ok, done := w.rdoStruct(t, l, rv); done {
+			return false, ok
+		}
+	}
 	matched := 0
 	ok = reach(rv, k, func(key string, name *string, val reflect.Value) bool {
 		tr, declared := fieldType(t, key)
@@ -357,6 +364,7 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 		return false, false
 	}
 	seen := fieldpath.MakePathElementSet(n)
+	conv := value.TypeReflectEntryOf(rv.Type().Elem()).CanConvertToUnstructured()
 	for i := range n {
 		child := rv.Index(i)
 		pe, ok := w.ritemElement(t, child)
@@ -365,7 +373,7 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 		}
 		seen.Insert(pe)
 		w.push(pathStep{item: pe, isItem: true, lhsNil: true})
-		ok = w.rwalk(t.ElementType, nil, child)
+		ok = w.rwalkC(t.ElementType, nil, child, conv)
 		w.pop()
 		if !ok {
 			return false, false

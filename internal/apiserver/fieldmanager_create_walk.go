@@ -29,6 +29,8 @@ type createWalker struct {
 	// child; bad, that what is written is not what ToJSON would write.
 	rootExcl, rootStrip *fieldpath.Set
 	rootContent, bad    bool
+	// plans are the plans of structs' walks (nil: none).
+	plans *structPlans
 }
 
 // deduceAtom is typed's: a type that may be a scalar, a list or a map is

@@ -1,0 +1,110 @@
+package apiserver
+
+import (
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"sigs.k8s.io/structured-merge-diff/v6/schema"
+	"sigs.k8s.io/structured-merge-diff/v6/value"
+)
+
+// The walk of a struct follows a plan made once per Go type and schema
+// map: value's field table in its order (by JSON name), each field's
+// type in the schema, and whether its Go type converts itself, so that
+// a create looks none of them up again.
+
+// structPlans are the plans a createTracker made.
+type structPlans struct {
+	m sync.Map // planKey → *structPlan
+	n atomic.Int64
+}
+
+// structPlansMax bounds the plans kept; past it, plans are made for the
+// walk and dropped.
+const structPlansMax = 4096
+
+type planKey struct {
+	t reflect.Type
+	m *schema.Map
+}
+
+type structPlan struct {
+	fields []fieldPlan
+}
+
+// fieldPlan is a struct field: its entry in value's table, its type in
+// the schema map (declared false: not in it), whether its Go type
+// converts itself (rclassifyC's conv).
+type fieldPlan struct {
+	f        *value.FieldCacheEntry
+	tr       schema.TypeRef
+	declared bool
+	conv     bool
+}
+
+func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
+	k := planKey{t, m}
+	if v, ok := p.m.Load(k); ok {
+		return v.(*structPlan)
+	}
+	fields := value.TypeReflectEntryOf(t).OrderedFields()
+	plan := &structPlan{fields: make([]fieldPlan, len(fields))}
+	for i, f := range fields {
+		tr, declared := fieldType(m, f.JsonName)
+		plan.fields[i] = fieldPlan{f: f, tr: tr, declared: declared, conv: f.TypeEntry.CanConvertToUnstructured()}
+	}
+	if p.n.Load() < structPlansMax {
+		if _, loaded := p.m.LoadOrStore(k, plan); !loaded {
+			p.n.Add(1)
+		}
+	}
+	return plan
+}
+
+// rwalk is walk on a Go value.
+func (w *createWalker) rwalk(tr schema.TypeRef, lhs value.Value, orig reflect.Value) bool {
+	return w.rwalkC(tr, lhs, orig, value.TypeReflectEntryOf(orig.Type()).CanConvertToUnstructured())
+}
+
+// rclassify is rclassifyC of a value of any type.
+func rclassify(rv reflect.Value) (reflect.Value, rkind) {
+	return rclassifyC(rv, value.TypeReflectEntryOf(rv.Type()).CanConvertToUnstructured())
+}
+
+// rdoStruct is rdoMap's walk of a struct's fields with the plan of its
+// type (done false: no plan, left to rdoMap).
+func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (ok, done bool) {
+	if w.plans == nil {
+		return false, false
+	}
+	plan := w.plans.of(rv.Type(), t)
+	matched := 0
+	for i := range plan.fields {
+		fp := &plan.fields[i]
+		fv := fp.f.GetFrom(rv)
+		if fp.f.CanOmit(fv) {
+			continue
+		}
+		if !fp.declared {
+			return false, true
+		}
+		var lv value.Value
+		if l != nil {
+			if v, found := l.Get(fp.f.JsonName); found {
+				lv = v
+				matched++
+			}
+		}
+		w.push(pathStep{key: fp.f.JsonName, name: &fp.f.JsonName, lhsNil: lv == nil})
+		ok := w.rwalkC(fp.tr, lv, fv, fp.conv)
+		w.pop()
+		if !ok {
+			return false, true
+		}
+	}
+	if l != nil && matched != l.Length() {
+		return false, true
+	}
+	return true, true
+}
