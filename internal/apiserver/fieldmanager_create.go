@@ -184,7 +184,11 @@ func (c *createTracker) walker(reset, strip *fieldpath.Set) *createWalker {
 	}
 	st.buf = append(st.buf[:0], '{')
 	st.entries = st.entries[:0]
-	return &createWalker{schema: c.schema, alloc: value.NewFreelistAllocator(), st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans}
+	st.items = st.items[:0]
+	if st.alloc == nil {
+		st.alloc = value.NewFreelistAllocator()
+	}
+	return &createWalker{schema: c.schema, alloc: st.alloc, st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans}
 }
 
 // release returns the walk's state to the pool, unless it grew large.
@@ -193,7 +197,8 @@ func (c *createTracker) release(w *createWalker) {
 	st.path = w.path[:0]
 	clear(st.entries[:cap(st.entries)])
 	clear(st.path[:cap(st.path)])
-	if cap(st.buf)+cap(st.scratch)+cap(st.pe) > emitStateMax || cap(st.entries)+cap(st.path) > emitStateMax/64 {
+	clear(st.items[:cap(st.items)])
+	if cap(st.buf)+cap(st.scratch)+cap(st.pe) > emitStateMax || cap(st.entries)+cap(st.path)+cap(st.items) > emitStateMax/64 {
 		return
 	}
 	c.states.Put(st)

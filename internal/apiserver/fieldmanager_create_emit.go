@@ -30,6 +30,10 @@ type emitState struct {
 	pe      []byte
 	entries []emitEntry
 	path    []pathStep
+	// items are the elements of the lists being walked (itemsSeen);
+	// alloc, the walk's allocator of values.
+	items []fieldpath.PathElement
+	alloc value.Allocator
 }
 
 // emitStateMax is the most a pooled state keeps.

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v6/schema"
 	"sigs.k8s.io/structured-merge-diff/v6/value"
 )
@@ -107,4 +108,64 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 		return false, true
 	}
 	return true, true
+}
+
+// rkeyValue is rvalue of a list key's field, a string or an integer
+// made as a plain value (which compares and serializes as the
+// reflection's does) without value's reflection.
+func rkeyValue(f *value.FieldCacheEntry, fv reflect.Value) (value.Value, bool) {
+	if !f.TypeEntry.CanConvertToUnstructured() {
+		switch fv.Kind() {
+		case reflect.String:
+			return value.NewValueInterface(fv.String()), true
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			return value.NewValueInterface(fv.Int()), true
+		}
+	}
+	return rvalue(fv)
+}
+
+// itemsSeen are the path elements of a list's items so far, to find a
+// duplicate: a short list's in the walk's memory, a long list's in a
+// set.
+type itemsSeen struct {
+	w    *createWalker
+	base int
+	set  *fieldpath.PathElementSet
+}
+
+// seenItemsMax is the longest list whose items are compared one by one.
+const seenItemsMax = 16
+
+func (w *createWalker) seenItems(n int) itemsSeen {
+	if n > seenItemsMax {
+		set := fieldpath.MakePathElementSet(n)
+		return itemsSeen{set: &set}
+	}
+	return itemsSeen{w: w, base: len(w.st.items)}
+}
+
+// insert adds pe; false if it is there already.
+func (s itemsSeen) insert(pe fieldpath.PathElement) bool {
+	if s.set != nil {
+		if s.set.Has(pe) {
+			return false
+		}
+		s.set.Insert(pe)
+		return true
+	}
+	for _, o := range s.w.st.items[s.base:] {
+		if o.Compare(pe) == 0 {
+			return false
+		}
+	}
+	s.w.st.items = append(s.w.st.items, pe)
+	return true
+}
+
+func (s itemsSeen) release() {
+	if s.set == nil {
+		clear(s.w.st.items[s.base:])
+		s.w.st.items = s.w.st.items[:s.base]
+	}
 }

@@ -363,15 +363,15 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 	if t.ElementRelationship != schema.Associative {
 		return false, false
 	}
-	seen := fieldpath.MakePathElementSet(n)
+	seen := w.seenItems(n)
+	defer seen.release()
 	conv := value.TypeReflectEntryOf(rv.Type().Elem()).CanConvertToUnstructured()
 	for i := range n {
 		child := rv.Index(i)
 		pe, ok := w.ritemElement(t, child)
-		if !ok || seen.Has(pe) {
+		if !ok || !seen.insert(pe) {
 			return false, false
 		}
-		seen.Insert(pe)
 		w.push(pathStep{item: pe, isItem: true, lhsNil: true})
 		ok = w.rwalkC(t.ElementType, nil, child, conv)
 		w.pop()
@@ -424,7 +424,7 @@ func (w *createWalker) ritemElement(t *schema.List, child reflect.Value) (fieldp
 	for _, name := range t.Keys {
 		if f, ok := fields[name]; ok {
 			if fv := f.GetFrom(rv); !f.CanOmit(fv) {
-				v, ok := rvalue(fv)
+				v, ok := rkeyValue(f, fv)
 				if !ok {
 					return fieldpath.PathElement{}, false
 				}
