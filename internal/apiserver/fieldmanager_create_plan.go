@@ -169,3 +169,19 @@ func (s itemsSeen) release() {
 		s.w.st.items = s.w.st.items[:s.base]
 	}
 }
+
+// rvalidateStruct is rvalidateMap of a struct with the plan of its type.
+func (w *createWalker) rvalidateStruct(t *schema.Map, rv reflect.Value) bool {
+	plan := w.plans.of(rv.Type(), t)
+	for i := range plan.fields {
+		fp := &plan.fields[i]
+		fv := fp.f.GetFrom(rv)
+		if fp.f.CanOmit(fv) {
+			continue
+		}
+		if !fp.declared || !w.rvalidate(fp.tr, fv) {
+			return false
+		}
+	}
+	return true
+}

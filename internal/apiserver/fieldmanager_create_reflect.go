@@ -49,9 +49,8 @@ var (
 )
 
 // rclassifyC is value's valueReflect.reuse: the value's kind, and the
-// value itself with one pointer or interface taken off.
-// conv is whether rv's type converts itself (value's
-// CanConvertToUnstructured).
+// value itself with one pointer or interface taken off; conv is whether
+// rv's type converts itself (value's CanConvertToUnstructured).
 func rclassifyC(rv reflect.Value, conv bool) (reflect.Value, rkind) {
 	t := rv.Type()
 	if conv {
@@ -476,6 +475,9 @@ func (w *createWalker) rvalidate(tr schema.TypeRef, orig reflect.Value) bool {
 }
 
 func (w *createWalker) rvalidateMap(t *schema.Map, rv reflect.Value, k rkind) bool {
+	if k == rStruct && w.plans != nil {
+		return w.rvalidateStruct(t, rv)
+	}
 	return reach(rv, k, func(key string, _ *string, val reflect.Value) bool {
 		tr, declared := fieldType(t, key)
 		return declared && w.rvalidate(tr, val)
