@@ -275,7 +275,13 @@ func (r *Resource) DiscoveryVerbs() []string {
 
 // Serves reports whether the resource serves verb on its main resource.
 func (r *Resource) Serves(verb string) bool {
-	return slices.Contains(r.Verbs(), verb)
+	switch verb { // Verbs, without making the list
+	case "create", "delete", "get", "list", "patch", "update", "watch":
+		return true
+	case "deletecollection":
+		return r.Custom || !r.NoDeleteCollection
+	}
+	return false
 }
 
 // GroupResource returns the group and resource.

@@ -67,34 +67,34 @@ func validateContainerPorts(ports []corev1.ContainerPort, path *field.Path) fiel
 	var errs field.ErrorList
 	names := sets.New[string]()
 	for j, port := range ports {
-		pp := path.Index(j)
+		pp := func() *field.Path { return path.Index(j) } // for an error only
 		if port.Name != "" {
 			for _, msg := range validation.IsValidPortName(port.Name) {
-				errs = append(errs, field.Invalid(pp.Child("name"), port.Name, msg))
+				errs = append(errs, field.Invalid(pp().Child("name"), port.Name, msg))
 			}
 			if names.Has(port.Name) {
-				errs = append(errs, field.Duplicate(pp.Child("name"), port.Name))
+				errs = append(errs, field.Duplicate(pp().Child("name"), port.Name))
 			}
 			names.Insert(port.Name)
 		}
 		if port.ContainerPort == 0 {
-			errs = append(errs, field.Required(pp.Child("containerPort"), ""))
+			errs = append(errs, field.Required(pp().Child("containerPort"), ""))
 		} else {
 			for _, msg := range validation.IsValidPortNum(int(port.ContainerPort)) {
-				errs = append(errs, field.Invalid(pp.Child("containerPort"), port.ContainerPort, msg))
+				errs = append(errs, field.Invalid(pp().Child("containerPort"), port.ContainerPort, msg))
 			}
 		}
 		if port.HostPort != 0 {
 			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
-				errs = append(errs, field.Invalid(pp.Child("hostPort"), port.HostPort, msg))
+				errs = append(errs, field.Invalid(pp().Child("hostPort"), port.HostPort, msg))
 			}
 		}
 		switch port.Protocol {
 		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
 		case "":
-			errs = append(errs, field.Required(pp.Child("protocol"), ""))
+			errs = append(errs, field.Required(pp().Child("protocol"), ""))
 		default:
-			errs = append(errs, field.NotSupported(pp.Child("protocol"), port.Protocol,
+			errs = append(errs, field.NotSupported(pp().Child("protocol"), port.Protocol,
 				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
 		}
 	}
@@ -106,13 +106,13 @@ func validateContainerPorts(ports []corev1.ContainerPort, path *field.Path) fiel
 func validateEnv(env []corev1.EnvVar, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for j, e := range env {
-		p := path.Index(j)
+		p := func() *field.Path { return path.Index(j) } // for an error only
 		if e.Name == "" {
-			errs = append(errs, field.Required(p.Child("name"), ""))
+			errs = append(errs, field.Required(p().Child("name"), ""))
 			continue
 		}
 		for _, msg := range validation.IsRelaxedEnvVarName(e.Name) {
-			errs = append(errs, field.Invalid(p.Child("name"), e.Name, msg))
+			errs = append(errs, field.Invalid(p().Child("name"), e.Name, msg))
 		}
 	}
 	return errs
@@ -122,18 +122,18 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols sets.Set[string], pa
 	var errs field.ErrorList
 	points := sets.New[string]()
 	for j, m := range mounts {
-		p := path.Index(j)
+		p := func() *field.Path { return path.Index(j) } // for an error only
 		if m.Name == "" {
-			errs = append(errs, field.Required(p.Child("name"), ""))
+			errs = append(errs, field.Required(p().Child("name"), ""))
 		}
 		if !vols.Has(m.Name) {
-			errs = append(errs, field.NotFound(p.Child("name"), m.Name))
+			errs = append(errs, field.NotFound(p().Child("name"), m.Name))
 		}
 		if m.MountPath == "" {
-			errs = append(errs, field.Required(p.Child("mountPath"), ""))
+			errs = append(errs, field.Required(p().Child("mountPath"), ""))
 		}
 		if points.Has(m.MountPath) {
-			errs = append(errs, field.Invalid(p.Child("mountPath"), m.MountPath, "must be unique"))
+			errs = append(errs, field.Invalid(p().Child("mountPath"), m.MountPath, "must be unique"))
 		}
 		points.Insert(m.MountPath)
 	}

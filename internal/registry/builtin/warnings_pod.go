@@ -253,7 +253,7 @@ func containerWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Obje
 		{c.Resources.Limits, "limits", corev1.ResourceEphemeralStorage},
 		{c.Resources.Requests, "requests", corev1.ResourceEphemeralStorage},
 	} {
-		if _, ok := r.list[r.name]; ok { // the path is built for a warning only
+		if q, ok := r.list[r.name]; ok && q.MilliValue()%1000 != 0 { // the path is built for a warning only
 			w = append(w, fractionalWarning(cp.path().Child("resources", r.kind), r.list, r.name)...)
 		}
 	}
