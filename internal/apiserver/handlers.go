@@ -97,7 +97,8 @@ func (s *Server) lookup(r *http.Request, info requestInfo) (*registry.Store, err
 		}
 		return nil, notFound(r)
 	}
-	if err := selectRoute(r, routesFor(res, info)); err != nil {
+	var routes [4]route
+	if err := selectRoute(r, routesFor(res, info, routes[:0])); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -226,18 +227,26 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 		return nil, nil
 	}
 	data, err := io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
-	}
-	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil) {
-		// The body did not arrive within the request's timeout.
-		return nil, apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
-	}
-	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
+	if err = s.bodyError(r, err); err != nil {
+		return nil, err
 	}
 	return data, nil
+}
+
+// bodyError is the API error of a failed read of a request body.
+func (s *Server) bodyError(r *http.Request, err error) error {
+	if err == nil {
+		return nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil {
+		// The body did not arrive within the request's timeout.
+		return apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
+	}
+	return apierrors.NewBadRequest(err.Error())
 }
 
 // decodeBody decodes a request body into a new object of gvk (the
@@ -252,13 +261,13 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.G
 // of its own version.
 func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string,
 	accepts []schema.GroupVersion) (runtime.Object, error) {
-	data, err := s.readBody(r)
+	info, serr := requestSerializer(r)
+	data, held, err := s.readDecodedBody(r, serr == nil && decodesCopies(info.MediaType))
 	if err != nil {
 		return nil, err
 	}
-	info, err := requestSerializer(r)
-	if err != nil {
-		return nil, err
+	if serr != nil {
+		return nil, serr
 	}
 	dec := runtime.Decoder(info.Serializer)
 	if directive != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
@@ -283,6 +292,7 @@ func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema
 	} else {
 		auditRequestObject(r, obj, gvk.GroupVersion())
 	}
+	releaseBody(held, data)
 	return obj, nil
 }
 

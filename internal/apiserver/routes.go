@@ -43,34 +43,36 @@ type route struct {
 }
 
 // routesFor returns the routes upstream registers for the path of info
-// on resource res, none when the path has no route there.
-func routesFor(res *registry.Resource, info requestInfo) []route {
-	serves := func(verb, method string, produces []string, consumes []string) []route {
-		if !res.Serves(verb) {
-			return nil
+// on resource res, none when the path has no route there. The routes of
+// the main resource are appended to out (the caller's buffer).
+func routesFor(res *registry.Resource, info requestInfo, out []route) []route {
+	serves := func(verb, method string, produces []string, consumes []string) {
+		if res.Serves(verb) {
+			out = append(out, route{method: method, produces: produces, consumes: consumes})
 		}
-		return []route{{method: method, produces: produces, consumes: consumes}}
 	}
-	var out []route
 	allNamespaces := res.Namespaced && info.namespace == ""
 	switch {
 	case info.watchPath:
 		if info.subresource != "" || (info.name != "" && allNamespaces) {
 			return nil
 		}
-		return serves("watch", http.MethodGet, producesStream, nil)
+		serves("watch", http.MethodGet, producesStream, nil)
+		return out
 	case info.name == "":
-		out = append(out, serves("list", http.MethodGet, producesStream, nil)...)
+		serves("list", http.MethodGet, producesStream, nil)
 		if allNamespaces {
 			return out
 		}
-		out = append(out, serves("create", http.MethodPost, producesObject, nil)...)
-		return append(out, serves("deletecollection", http.MethodDelete, producesObject, nil)...)
+		serves("create", http.MethodPost, producesObject, nil)
+		serves("deletecollection", http.MethodDelete, producesObject, nil)
+		return out
 	case info.subresource == "":
-		out = append(out, serves("get", http.MethodGet, producesObject, nil)...)
-		out = append(out, serves("update", http.MethodPut, producesObject, nil)...)
-		out = append(out, serves("patch", http.MethodPatch, producesObject, consumesPatch)...)
-		return append(out, serves("delete", http.MethodDelete, producesObject, nil)...)
+		serves("get", http.MethodGet, producesObject, nil)
+		serves("update", http.MethodPut, producesObject, nil)
+		serves("patch", http.MethodPatch, producesObject, consumesPatch)
+		serves("delete", http.MethodDelete, producesObject, nil)
+		return out
 	case info.subresource == "status" && res.Status, info.subresource == "scale" && res.Scale != nil:
 		return []route{{http.MethodGet, nil, producesObject}, {http.MethodPut, nil, producesObject},
 			{http.MethodPatch, consumesPatch, producesObject}}
