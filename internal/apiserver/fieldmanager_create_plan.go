@@ -185,3 +185,12 @@ func (w *createWalker) rvalidateStruct(t *schema.Map, rv reflect.Value) bool {
 	}
 	return true
 }
+
+// atomsEqual is a.Equals(b), without comparing a schema type with
+// itself field by field.
+func atomsEqual(a, b *schema.Atom) bool {
+	if a.Scalar == b.Scalar && a.List == b.List && a.Map == b.Map {
+		return true
+	}
+	return a.Equals(b)
+}

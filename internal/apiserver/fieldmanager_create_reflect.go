@@ -202,7 +202,7 @@ func (w *createWalker) rwalkC(tr schema.TypeRef, lhs value.Value, orig reflect.V
 	arhs := deduceKind(a, k)
 	if lhs != nil {
 		alhs := deduceAtom(a, lhs)
-		if !alhs.Equals(&arhs) {
+		if !atomsEqual(&alhs, &arhs) {
 			return false
 		}
 	}

@@ -83,7 +83,7 @@ func (w *createWalker) walk(tr schema.TypeRef, lhs, rhs value.Value) bool {
 	arhs := deduceAtom(a, rhs)
 	if lhs != nil {
 		alhs := deduceAtom(a, lhs)
-		if !alhs.Equals(&arhs) {
+		if !atomsEqual(&alhs, &arhs) {
 			return false
 		}
 	}
