@@ -42,6 +42,49 @@ type fieldPlan struct {
 	tr       schema.TypeRef
 	declared bool
 	conv     bool
+	// index is the field's index in the struct where GetFrom is
+	// Field(index) (not inlined), else -1.
+	index int
+}
+
+// get is the field's value in struct rv, as GetFrom gets it.
+func (fp *fieldPlan) get(rv reflect.Value) reflect.Value {
+	if fp.index >= 0 {
+		return rv.Field(fp.index)
+	}
+	return fp.f.GetFrom(rv)
+}
+
+// empty is rempty of a struct.
+func (p *structPlan) empty(rv reflect.Value) bool {
+	for i := range p.fields {
+		fp := &p.fields[i]
+		if !fp.f.CanOmit(fp.get(rv)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldIndex is the index of the struct field GetFrom gets in a value of
+// type t, found by where it is in a zero value; -1 where it is not one
+// of t's own fields.
+func fieldIndex(t reflect.Type, f *value.FieldCacheEntry) int {
+	zero := reflect.New(t).Elem()
+	got := f.GetFrom(zero)
+	if !got.CanAddr() {
+		return -1
+	}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous || !sf.IsExported() || sf.Type != got.Type() {
+			continue
+		}
+		if fv := zero.Field(i); fv.UnsafeAddr() == got.UnsafeAddr() {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
@@ -53,7 +96,7 @@ func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
 	plan := &structPlan{fields: make([]fieldPlan, len(fields))}
 	for i, f := range fields {
 		tr, declared := fieldType(m, f.JsonName)
-		plan.fields[i] = fieldPlan{f: f, tr: tr, declared: declared, conv: f.TypeEntry.CanConvertToUnstructured()}
+		plan.fields[i] = fieldPlan{f: f, tr: tr, declared: declared, conv: f.TypeEntry.CanConvertToUnstructured(), index: fieldIndex(t, f)}
 	}
 	if p.n.Load() < structPlansMax {
 		if _, loaded := p.m.LoadOrStore(k, plan); !loaded {
@@ -83,7 +126,7 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 	matched := 0
 	for i := range plan.fields {
 		fp := &plan.fields[i]
-		fv := fp.f.GetFrom(rv)
+		fv := fp.get(rv)
 		if fp.f.CanOmit(fv) {
 			continue
 		}
@@ -175,7 +218,7 @@ func (w *createWalker) rvalidateStruct(t *schema.Map, rv reflect.Value) bool {
 	plan := w.plans.of(rv.Type(), t)
 	for i := range plan.fields {
 		fp := &plan.fields[i]
-		fv := fp.f.GetFrom(rv)
+		fv := fp.get(rv)
 		if fp.f.CanOmit(fv) {
 			continue
 		}

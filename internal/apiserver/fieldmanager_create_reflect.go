@@ -251,16 +251,11 @@ func (w *createWalker) rdoLeaf(lhs value.Value, orig reflect.Value, k rkind) boo
 }
 
 // rempty is whether a map or struct has no entries as value sees them.
-func rempty(rv reflect.Value, k rkind) bool {
+func (w *createWalker) rempty(t *schema.Map, rv reflect.Value, k rkind) bool {
 	if k == rMap {
 		return rv.Len() == 0
 	}
-	for _, f := range value.TypeReflectEntryOf(rv.Type()).OrderedFields() {
-		if !f.CanOmit(f.GetFrom(rv)) {
-			return false
-		}
-	}
-	return true
+	return w.plans.of(rv.Type(), t).empty(rv)
 }
 
 // reach calls fn on each entry of a map or struct as value iterates them,
@@ -300,7 +295,7 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 		return false, false
 	}
 	rnil := k == rNull
-	if t.ElementRelationship == schema.Atomic || ((l == nil || l.Empty()) && (rnil || rempty(rv, k))) {
+	if t.ElementRelationship == schema.Atomic || ((l == nil || l.Empty()) && (rnil || w.rempty(t, rv, k))) {
 		if !w.rdoLeaf(lhs, orig, k) {
 			return false, false
 		}
