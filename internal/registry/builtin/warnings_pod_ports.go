@@ -9,16 +9,21 @@ import (
 
 // The rest of upstream's pod warnings: ports and pod affinity.
 
-// portBlock is a container port and where it is.
-type portBlock struct {
+// portAt is where a container port is.
+type portAt struct {
 	container containerPath
 	index     int
-	port      corev1.ContainerPort
 }
 
 // field is the port's field path (spec.containers[0].ports[1]), built for
 // a warning only.
-func (b portBlock) field() *field.Path { return b.container.path().Child("ports").Index(b.index) }
+func (a portAt) field() *field.Path { return a.container.path().Child("ports").Index(a.index) }
+
+// portBlock is a container port and where it is.
+type portBlock struct {
+	portAt
+	port corev1.ContainerPort
+}
 
 // portKey is a port's number and protocol (upstream keys its map by
 // "number/protocol").
@@ -35,7 +40,7 @@ func portWarnings(spec *corev1.PodSpec, specPath *field.Path) []string {
 	all := map[portKey][]portBlock{}
 	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		for i, port := range c.Ports {
-			b := portBlock{container: p, index: i, port: port}
+			b := portBlock{portAt{p, i}, port}
 			if port.HostIP != "" && port.HostPort == 0 {
 				w = append(w, fmt.Sprintf("%s: hostIP set without hostPort: %+v", b.field(), port))
 			}
@@ -68,20 +73,20 @@ func portCollision(b, other portBlock) []string {
 // portNameWarnings warns about a port name used by an earlier port.
 func portNameWarnings(spec *corev1.PodSpec, specPath *field.Path) []string {
 	var w []string
-	var names map[string]portBlock
+	var names map[string]portAt
 	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		for i, port := range c.Ports {
 			if port.Name == "" {
 				continue
 			}
-			b := portBlock{container: p, index: i}
+			b := portAt{p, i}
 			if other, ok := names[port.Name]; ok {
 				o := other.field()
 				w = append(w, fmt.Sprintf("%s: duplicate port name %q with %s, services and probes that select ports by name will use %s",
 					b.field(), port.Name, o, o))
 			} else {
 				if names == nil {
-					names = map[string]portBlock{}
+					names = map[string]portAt{}
 				}
 				names[port.Name] = b
 			}
