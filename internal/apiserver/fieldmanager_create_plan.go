@@ -45,6 +45,28 @@ type fieldPlan struct {
 	// index is the field's index in the struct where GetFrom is
 	// Field(index) (not inlined), else -1.
 	index int
+	// atom is tr resolved.
+	atom resolvedAtom
+}
+
+// resolvedAtom is a type resolved in the schema.
+type resolvedAtom struct {
+	a  schema.Atom
+	ok bool
+}
+
+// resolved is tr resolved.
+func (w *createWalker) resolved(tr schema.TypeRef) resolvedAtom {
+	a, ok := w.schema.Resolve(tr)
+	return resolvedAtom{a, ok}
+}
+
+// resolve is tr resolved, from ra where it is (not nil).
+func (w *createWalker) resolve(tr schema.TypeRef, ra *resolvedAtom) (schema.Atom, bool) {
+	if ra != nil {
+		return ra.a, ra.ok
+	}
+	return w.schema.Resolve(tr)
 }
 
 // get is the field's value in struct rv, as GetFrom gets it.
@@ -87,7 +109,7 @@ func fieldIndex(t reflect.Type, f *value.FieldCacheEntry) int {
 	return -1
 }
 
-func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
+func (p *structPlans) of(w *createWalker, t reflect.Type, m *schema.Map) *structPlan {
 	k := planKey{t, m}
 	if v, ok := p.m.Load(k); ok {
 		return v.(*structPlan)
@@ -97,6 +119,9 @@ func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
 	for i, f := range fields {
 		tr, declared := fieldType(m, f.JsonName)
 		plan.fields[i] = fieldPlan{f: f, tr: tr, declared: declared, conv: f.TypeEntry.CanConvertToUnstructured(), index: fieldIndex(t, f)}
+		if declared {
+			plan.fields[i].atom.a, plan.fields[i].atom.ok = w.schema.Resolve(tr)
+		}
 	}
 	if p.n.Load() < structPlansMax {
 		if _, loaded := p.m.LoadOrStore(k, plan); !loaded {
@@ -108,7 +133,7 @@ func (p *structPlans) of(t reflect.Type, m *schema.Map) *structPlan {
 
 // rwalk is walk on a Go value.
 func (w *createWalker) rwalk(tr schema.TypeRef, lhs value.Value, orig reflect.Value) bool {
-	return w.rwalkC(tr, lhs, orig, value.TypeReflectEntryOf(orig.Type()).CanConvertToUnstructured())
+	return w.rwalkC(tr, nil, lhs, orig, value.TypeReflectEntryOf(orig.Type()).CanConvertToUnstructured())
 }
 
 // rclassify is rclassifyC of a value of any type.
@@ -122,7 +147,7 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 	if w.plans == nil {
 		return false, false
 	}
-	plan := w.plans.of(rv.Type(), t)
+	plan := w.plans.of(w, rv.Type(), t)
 	matched := 0
 	for i := range plan.fields {
 		fp := &plan.fields[i]
@@ -141,7 +166,7 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 			}
 		}
 		w.push(pathStep{key: fp.f.JsonName, name: &fp.f.JsonName, lhsNil: lv == nil})
-		ok := w.rwalkC(fp.tr, lv, fv, fp.conv)
+		ok := w.rwalkC(fp.tr, &fp.atom, lv, fv, fp.conv)
 		w.pop()
 		if !ok {
 			return false, true
@@ -215,7 +240,7 @@ func (s itemsSeen) release() {
 
 // rvalidateStruct is rvalidateMap of a struct with the plan of its type.
 func (w *createWalker) rvalidateStruct(t *schema.Map, rv reflect.Value) bool {
-	plan := w.plans.of(rv.Type(), t)
+	plan := w.plans.of(w, rv.Type(), t)
 	for i := range plan.fields {
 		fp := &plan.fields[i]
 		fv := fp.get(rv)

@@ -185,8 +185,9 @@ func scalarKindOK(t *schema.Scalar, k rkind) bool {
 	return false
 }
 
-// rwalkC is walk on a Go value; conv as rclassifyC's.
-func (w *createWalker) rwalkC(tr schema.TypeRef, lhs value.Value, orig reflect.Value, conv bool) bool {
+// rwalkC is walk on a Go value; ra is tr resolved (nil: not yet), conv
+// as rclassifyC's.
+func (w *createWalker) rwalkC(tr schema.TypeRef, ra *resolvedAtom, lhs value.Value, orig reflect.Value, conv bool) bool {
 	rv, k := rclassifyC(orig, conv)
 	switch k {
 	case rNone:
@@ -195,7 +196,7 @@ func (w *createWalker) rwalkC(tr schema.TypeRef, lhs value.Value, orig reflect.V
 		v, ok := rvalue(orig)
 		return ok && w.walk(tr, lhs, v)
 	}
-	a, ok := w.schema.Resolve(tr)
+	a, ok := w.resolve(tr, ra)
 	if !ok {
 		return false
 	}
@@ -255,7 +256,7 @@ func (w *createWalker) rempty(t *schema.Map, rv reflect.Value, k rkind) bool {
 	if k == rMap {
 		return rv.Len() == 0
 	}
-	return w.plans.of(rv.Type(), t).empty(rv)
+	return w.plans.of(w, rv.Type(), t).empty(rv)
 }
 
 // reach calls fn on each entry of a map or struct as value iterates them,
@@ -359,7 +360,7 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 	}
 	seen := w.seenItems(n)
 	defer seen.release()
-	conv := value.TypeReflectEntryOf(rv.Type().Elem()).CanConvertToUnstructured()
+	conv, ra := value.TypeReflectEntryOf(rv.Type().Elem()).CanConvertToUnstructured(), w.resolved(t.ElementType)
 	for i := range n {
 		child := rv.Index(i)
 		pe, ok := w.ritemElement(t, child)
@@ -367,7 +368,7 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 			return false, false
 		}
 		w.push(pathStep{item: pe, isItem: true, lhsNil: true})
-		ok = w.rwalkC(t.ElementType, nil, child, conv)
+		ok = w.rwalkC(t.ElementType, &ra, nil, child, conv)
 		w.pop()
 		if !ok {
 			return false, false
