@@ -20,6 +20,9 @@ func checkFieldLabels(st *registry.Store, opts *metainternalversion.ListOptions)
 		return nil
 	}
 	for _, req := range opts.FieldSelector.Requirements() {
+		if req.Field == "metadata.namespace" && st.Resource().NoNamespaceFieldLabel {
+			return apierrors.NewBadRequest(fieldLabelMessage(st.Resource().GroupVersionKind(), req.Field))
+		}
 		one := &metainternalversion.ListOptions{FieldSelector: fields.OneTermEqualSelector(req.Field, req.Value)}
 		if _, err := st.Predicate(one); err != nil {
 			if st.Resource().Custom { // upstream's custom resource handler's

@@ -45,6 +45,10 @@ type Resource struct {
 	// metadata.namespace (pods' spec.nodeName, secrets' type). Nil means
 	// none.
 	Fields func(obj runtime.Object) fields.Set
+	// NoNamespaceFieldLabel: a field selector naming metadata.namespace
+	// is refused, as by upstream's field label conversion function of
+	// pod certificate requests (the store still selects on it).
+	NoNamespaceFieldLabel bool
 
 	// Status is true when the resource has a /status subresource: writes to
 	// the main resource keep the stored status and writes to /status change

@@ -54,6 +54,7 @@ func podCertificateRequestRow() *registry.Resource {
 		Kind: "PodCertificateRequest", Namespaced: true, Status: true, RequireResourceVersion: true,
 		StorageVersion: certificatesv1beta1.SchemeGroupVersion,
 		New:            newFn[certificatesv1.PodCertificateRequest], NewList: newFn[certificatesv1.PodCertificateRequestList],
+		NoNamespaceFieldLabel: true,
 		Fields: func(o runtime.Object) fields.Set {
 			s := o.(*certificatesv1.PodCertificateRequest).Spec
 			return fields.Set{"spec.signerName": s.SignerName, "spec.podName": s.PodName, "spec.nodeName": string(s.NodeName)}
