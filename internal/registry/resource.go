@@ -117,6 +117,10 @@ type Resource struct {
 	// PrepareForCreate sets what the server decides on create (a pod's
 	// status, a job's selector); it runs after Default and before Validate.
 	PrepareForCreate func(obj runtime.Object)
+	// PrepareForCreateWarnings, when set, runs instead of PrepareForCreate
+	// and returns the warnings upstream's strategy adds there: the client
+	// gets them even when the object is then refused.
+	PrepareForCreateWarnings func(obj runtime.Object) []string
 	// PrepareForUpdate does the same on update, with the stored object.
 	PrepareForUpdate func(obj, old runtime.Object)
 	// PrepareForStatusUpdate, when set, runs on a write to /status after
@@ -330,6 +334,18 @@ func (r *Resource) SingularName() string {
 		return r.Singular
 	}
 	return lower(r.Kind)
+}
+
+// PrepareCreate runs the row's PrepareForCreate or
+// PrepareForCreateWarnings on obj, returning the latter's warnings.
+func (r *Resource) PrepareCreate(obj runtime.Object) []string {
+	if r.PrepareForCreate != nil {
+		r.PrepareForCreate(obj)
+	}
+	if r.PrepareForCreateWarnings != nil {
+		return r.PrepareForCreateWarnings(obj)
+	}
+	return nil
 }
 
 // SelectableFields returns the fields a field selector may name, with

@@ -185,9 +185,7 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 	if s.r.Status && !s.r.StatusOnCreate {
 		clearField(obj, "Status")
 	}
-	if s.r.PrepareForCreate != nil {
-		s.r.PrepareForCreate(obj)
-	}
+	addWarnings(ctx, s.r.PrepareCreate(obj))
 	errs := s.validateMeta(m)
 	if s.r.Validate != nil {
 		errs = append(errs, s.r.Validate(obj)...)

@@ -93,10 +93,11 @@ func defaultRequestsFromLimits(r *corev1.ResourceRequirements) {
 
 // preparePod is what the pod strategy (AppArmor profiles from the
 // annotations, the status) and the default admission plugins (Priority,
-// DefaultTolerationSeconds) add on create.
-func preparePod(o runtime.Object) {
+// DefaultTolerationSeconds) add on create; the warnings of the AppArmor
+// annotations it copies, which upstream adds there, before validation.
+func preparePod(o runtime.Object) []string {
 	p := o.(*corev1.Pod)
-	keepAppArmorSkewWarnings(p, applyAppArmorVersionSkew(p))
+	warnings := applyAppArmorVersionSkew(p)
 	p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podQOS(&p.Spec)}
 	if p.Spec.Priority == nil && p.Spec.PriorityClassName == "" {
 		p.Spec.Priority = ptr(int32(0))
@@ -106,6 +107,7 @@ func preparePod(o runtime.Object) {
 	}
 	addToleration(p, "node.kubernetes.io/not-ready")
 	addToleration(p, "node.kubernetes.io/unreachable")
+	return warnings
 }
 
 // addToleration adds the DefaultTolerationSeconds admission plugin's

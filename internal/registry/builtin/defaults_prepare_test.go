@@ -24,9 +24,7 @@ func prepared(t *testing.T, resource, old, obj string) runtime.Object {
 		r.Default(o)
 	}
 	if old == "" {
-		if r.PrepareForCreate != nil {
-			r.PrepareForCreate(o)
-		}
+		r.PrepareCreate(o)
 		return o
 	}
 	prev := decodeInto(t, r, old)

@@ -3,12 +3,8 @@ package builtin
 import (
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"weak"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -62,45 +58,6 @@ func applyAppArmorVersionSkew(pod *corev1.Pod) []string {
 		}
 	})
 	return w
-}
-
-// appArmorSkewWarnings keeps the warnings of applyAppArmorVersionSkew from
-// preparePod, which upstream adds there, for podWarningsOnCreate, which
-// sends them first: once the fields are copied, the pod no longer tells
-// a copied field from one the client sent. Entries are keyed by the pod
-// and go when it is collected.
-var appArmorSkewWarnings sync.Map // weak.Pointer[corev1.Pod] → []string
-
-// appArmorSkewKept counts the entries of appArmorSkewWarnings: with none,
-// as nearly always, a pod's are not looked up (weak.Make costs).
-var appArmorSkewKept atomic.Int64
-
-func keepAppArmorSkewWarnings(pod *corev1.Pod, w []string) {
-	if len(w) == 0 {
-		return
-	}
-	key := weak.Make(pod)
-	appArmorSkewKept.Add(1)
-	appArmorSkewWarnings.Store(key, w)
-	runtime.AddCleanup(pod, forgetAppArmorSkewWarnings, key)
-}
-
-func forgetAppArmorSkewWarnings(key weak.Pointer[corev1.Pod]) {
-	if _, ok := appArmorSkewWarnings.LoadAndDelete(key); ok {
-		appArmorSkewKept.Add(-1)
-	}
-}
-
-func takeAppArmorSkewWarnings(pod *corev1.Pod) []string {
-	if appArmorSkewKept.Load() == 0 {
-		return nil
-	}
-	w, ok := appArmorSkewWarnings.LoadAndDelete(weak.Make(pod))
-	if ok {
-		appArmorSkewKept.Add(-1)
-	}
-	out, _ := w.([]string)
-	return out
 }
 
 // appArmorFieldForAnnotation is upstream's ApparmorFieldForAnnotation:

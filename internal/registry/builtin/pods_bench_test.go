@@ -54,7 +54,7 @@ func BenchmarkPodCreateChecks(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		o := obj.DeepCopyObject()
-		r.PrepareForCreate(o)
+		r.PrepareCreate(o)
 		if errs := r.Validate(o); len(errs) != 0 {
 			b.Fatal(errs)
 		}

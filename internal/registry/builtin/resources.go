@@ -45,7 +45,7 @@ func Resources() []*registry.Resource {
 		{Version: "v1", Resource: "pods", Kind: "Pod", Namespaced: true, ShortNames: []string{"po"}, Categories: []string{"all"},
 			New: newFn[corev1.Pod], NewList: newFn[corev1.PodList], Status: true, Generation: true,
 			ReturnDeletedObject: true,
-			Fields:              podFields, Default: defaultPod, PrepareForCreate: preparePod, Validate: validatePod, ValidateCreate: validatePodCreate,
+			Fields:              podFields, Default: defaultPod, PrepareForCreateWarnings: preparePod, Validate: validatePod, ValidateCreate: validatePodCreate,
 			ValidateUpdate: validatePodUpdate, Columns: podColumns, GracePeriod: podGracePeriod,
 			WarningsOnCreate: podWarningsOnCreate, WarningsOnStatusUpdate: podStatusWarnings,
 			Subresources: []registry.SubresourceRule{podStream("attach"), podBinding, podEphemeralContainers, podEviction,

@@ -75,9 +75,7 @@ func runCreate(r *registry.Resource, obj runtime.Object) []string {
 	if r.Default != nil {
 		r.Default(obj)
 	}
-	if r.PrepareForCreate != nil {
-		r.PrepareForCreate(obj)
-	}
+	r.PrepareCreate(obj)
 	var got []string
 	if r.Validate != nil {
 		got = messages(r.Validate(obj))

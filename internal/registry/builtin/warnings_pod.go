@@ -17,12 +17,12 @@ import (
 // warnings.go (GetWarningsForPod, GetWarningsForPodTemplate), which every
 // workload strategy uses with its template's path.
 
-// podWarningsOnCreate is the pod strategy's WarningsOnCreate, after the
-// AppArmor warnings its PrepareForCreate adds (applyAppArmorVersionSkew,
-// kept by preparePod). Upstream warns about nothing on a pod update.
+// podWarningsOnCreate is the pod strategy's WarningsOnCreate (the
+// AppArmor warnings of its PrepareForCreate are preparePod's). Upstream
+// warns about nothing on a pod update.
 func podWarningsOnCreate(o runtime.Object) []string {
 	pod := o.(*corev1.Pod)
-	warnings := takeAppArmorSkewWarnings(pod)
+	var warnings []string
 	if msgs := validation.IsDNS1123Label(pod.Name); len(msgs) != 0 {
 		warnings = append(warnings, fmt.Sprintf("metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: %v", msgs))
 	}

@@ -36,10 +36,8 @@ func TestWarnings(t *testing.T) {
 				var got []string
 				switch obj := decodeRow(t, r, tc.obj); {
 				case tc.old == "" && r.WarningsOnCreate != nil:
-					if r.PrepareForCreate != nil { // as the store: pods' AppArmor warnings come from it
-						r.PrepareForCreate(obj)
-					}
-					got = r.WarningsOnCreate(obj)
+					got = r.PrepareCreate(obj) // as the store: pods' AppArmor warnings come from it
+					got = append(got, r.WarningsOnCreate(obj)...)
 				case tc.old != "" && r.WarningsOnUpdate != nil:
 					got = r.WarningsOnUpdate(obj, decodeRow(t, r, tc.old))
 				}
