@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
@@ -69,12 +68,12 @@ func validateClusterTrustBundle(o runtime.Object) field.ErrorList {
 	var errs field.ErrorList
 	meta := field.NewPath("metadata")
 	if g := b.GenerateName; g != "" {
-		for _, msg := range clusterTrustBundleNameRule(b.Spec.SignerName, g, true) {
+		for _, msg := range clusterTrustBundleName(b.Spec.SignerName, g, true) {
 			errs = append(errs, field.Invalid(meta.Child("generateName"), g, msg))
 		}
 	}
 	if b.Name != "" {
-		for _, msg := range clusterTrustBundleNameRule(b.Spec.SignerName, b.Name, false) {
+		for _, msg := range clusterTrustBundleName(b.Spec.SignerName, b.Name, false) {
 			errs = append(errs, field.Invalid(meta.Child("name"), b.Name, msg))
 		}
 	}
@@ -82,25 +81,6 @@ func validateClusterTrustBundle(o runtime.Object) field.ErrorList {
 		errs = append(errs, validateSignerName(field.NewPath("spec", "signerName"), b.Spec.SignerName)...)
 	}
 	return errs
-}
-
-// clusterTrustBundleNameRule is upstream's ValidateClusterTrustBundleName
-// with its prefix argument.
-func clusterTrustBundleNameRule(signer, name string, prefix bool) []string {
-	if !prefix {
-		return clusterTrustBundleName(signer, name)
-	}
-	if signer == "" {
-		if strings.Contains(name, ":") {
-			return []string{`ClusterTrustBundle without signer name must not have ":" in its name`}
-		}
-		return apivalidation.NameIsDNSSubdomain(name, true)
-	}
-	want := strings.ReplaceAll(signer, "/", ":") + ":"
-	if !strings.HasPrefix(name, want) {
-		return []string{fmt.Sprintf("ClusterTrustBundle for signerName %s must be named with prefix %s", signer, want)}
-	}
-	return apivalidation.NameIsDNSSubdomain(strings.TrimPrefix(name, want), true)
 }
 
 // validateClusterTrustBundleUpdate is what ValidateClusterTrustBundleUpdate

@@ -121,7 +121,7 @@ func validateTrustBundleProjection(b *corev1.ClusterTrustBundleProjection, p *fi
 		if i := strings.LastIndex(name, ":"); i >= 0 {
 			signer = strings.ReplaceAll(name[:i], ":", "/")
 		}
-		for _, msg := range clusterTrustBundleName(signer, name) {
+		for _, msg := range clusterTrustBundleName(signer, name, false) {
 			errs = append(errs, field.Invalid(p.Child("name"), name, "not a valid clustertrustbundlename: "+msg))
 		}
 		if b.LabelSelector != nil {
@@ -143,19 +143,20 @@ func validateTrustBundleProjection(b *corev1.ClusterTrustBundleProjection, p *fi
 	return append(errs, paths.add(b.Path, b.Path)...)
 }
 
-// clusterTrustBundleName is upstream's ValidateClusterTrustBundleName.
-func clusterTrustBundleName(signer, name string) []string {
+// clusterTrustBundleName is upstream's ValidateClusterTrustBundleName
+// (prefix: name is a generateName).
+func clusterTrustBundleName(signer, name string, prefix bool) []string {
 	if signer == "" {
 		if strings.Contains(name, ":") {
 			return []string{`ClusterTrustBundle without signer name must not have ":" in its name`}
 		}
-		return apivalidation.NameIsDNSSubdomain(name, false)
+		return apivalidation.NameIsDNSSubdomain(name, prefix)
 	}
-	prefix := strings.ReplaceAll(signer, "/", ":") + ":"
-	if !strings.HasPrefix(name, prefix) {
-		return []string{fmt.Sprintf("ClusterTrustBundle for signerName %s must be named with prefix %s", signer, prefix)}
+	want := strings.ReplaceAll(signer, "/", ":") + ":"
+	if !strings.HasPrefix(name, want) {
+		return []string{fmt.Sprintf("ClusterTrustBundle for signerName %s must be named with prefix %s", signer, want)}
 	}
-	return apivalidation.NameIsDNSSubdomain(strings.TrimPrefix(name, prefix), false)
+	return apivalidation.NameIsDNSSubdomain(strings.TrimPrefix(name, want), prefix)
 }
 
 // The limits of a pod certificate's lifetime (upstream's
