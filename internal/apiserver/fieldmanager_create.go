@@ -47,6 +47,7 @@ type createTracker struct {
 	// their structs.
 	states sync.Pool
 	plans  structPlans
+	fast   fastNodes
 }
 
 // stripSet is upstream's stripMetaManager's: fields no manager owns.
@@ -188,7 +189,7 @@ func (c *createTracker) walker(reset, strip *fieldpath.Set) *createWalker {
 	if st.alloc == nil {
 		st.alloc = value.NewFreelistAllocator()
 	}
-	return &createWalker{schema: c.schema, alloc: st.alloc, st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans}
+	return &createWalker{schema: c.schema, alloc: st.alloc, st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans, fast: &c.fast}
 }
 
 // release returns the walk's state to the pool, unless it grew large.
@@ -198,7 +199,11 @@ func (c *createTracker) release(w *createWalker) {
 	clear(st.entries[:cap(st.entries)])
 	clear(st.path[:cap(st.path)])
 	clear(st.items[:cap(st.items)])
-	if cap(st.buf)+cap(st.scratch)+cap(st.pe) > emitStateMax || cap(st.entries)+cap(st.path)+cap(st.items) > emitStateMax/64 {
+	clear(st.keys[:cap(st.keys)])
+	clear(st.kv[:cap(st.kv)])
+	clear(st.kvs[:cap(st.kvs)])
+	st.keys, st.kv, st.idx, st.kvs = st.keys[:0], st.kv[:0], st.idx[:0], st.kvs[:0]
+	if cap(st.buf)+cap(st.scratch)+cap(st.pe) > emitStateMax || cap(st.entries)+cap(st.path)+cap(st.items)+cap(st.keys)+cap(st.kv)+cap(st.idx)+cap(st.kvs) > emitStateMax/64 {
 		return
 	}
 	c.states.Put(st)

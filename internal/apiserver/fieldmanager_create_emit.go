@@ -34,6 +34,12 @@ type emitState struct {
 	// alloc, the walk's allocator of values.
 	items []fieldpath.PathElement
 	alloc value.Allocator
+	// keys, kv, idx and kvs are the compiled walk's: a map's keys or a
+	// set's strings, keyed items' keys and order, a map's entries.
+	keys []string
+	kv   []fkeyv
+	idx  []int
+	kvs  []fmapEntry
 }
 
 // emitStateMax is the most a pooled state keeps.
@@ -67,7 +73,9 @@ type pathStep struct {
 	member, open, dot, content bool
 	// drop: removed with all under it by the reset fields; keep: its
 	// membership stays (not stripped).
-	drop, keep  bool
+	drop, keep bool
+	// written: written whole by the compiled walk.
+	written     bool
 	excl, strip *fieldpath.Set
 	start       int
 	// first is the index of its first child in entries.
@@ -129,7 +137,7 @@ func (w *createWalker) pop() {
 	n := len(w.path)
 	s := &w.path[n-1]
 	switch {
-	case s.drop:
+	case s.drop, s.written:
 	case s.open:
 		if s.dot != (s.member && s.keep) {
 			w.bad = true

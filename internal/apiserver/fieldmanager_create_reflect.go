@@ -188,6 +188,11 @@ func scalarKindOK(t *schema.Scalar, k rkind) bool {
 // rwalkC is walk on a Go value; ra is tr resolved (nil: not yet), conv
 // as rclassifyC's.
 func (w *createWalker) rwalkC(tr schema.TypeRef, ra *resolvedAtom, lhs value.Value, orig reflect.Value, conv bool) bool {
+	if lhs == nil {
+		if ok, done := w.fastEnter(tr, orig); done {
+			return ok
+		}
+	}
 	rv, k := rclassifyC(orig, conv)
 	switch k {
 	case rNone:

@@ -29,8 +29,10 @@ type createWalker struct {
 	// child; bad, that what is written is not what ToJSON would write.
 	rootExcl, rootStrip *fieldpath.Set
 	rootContent, bad    bool
-	// plans are the plans of structs' walks (nil: none).
+	// plans are the plans of structs' walks (nil: none); fast, the
+	// compiled walk's nodes (nil: none).
 	plans *structPlans
+	fast  *fastNodes
 }
 
 // deduceAtom is typed's: a type that may be a scalar, a list or a map is

@@ -1,0 +1,524 @@
+package apiserver
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/structured-merge-diff/v6/schema"
+)
+
+// The compiled walk (fieldmanager_create_compile.go) at run time. fwrite
+// writes a member node's value, "{}" or "{".":{},children}", its children
+// in fieldpath's order as it goes: a struct's fields are in value's table
+// by name already, a map's keys and a list's items are sorted before
+// they are written. A child the compiled walk does not cover is walked
+// by rwalkC (fbridge), in a step that stands for its parent.
+
+// fkeyv is a keyed list item's key: set (present, its own or its
+// default), an integer or a string.
+type fkeyv struct {
+	set, isInt bool
+	i          int64
+	s          string
+}
+
+// fmapEntry is a map's entry, to sort.
+type fmapEntry struct {
+	key string
+	v   reflect.Value
+}
+
+// fastEnter walks the node at the end of the path with the compiled walk
+// where it can: a member the live object lacks (lhs nil) that no reset or
+// stripped field reaches. done false: left to rwalkC.
+func (w *createWalker) fastEnter(tr schema.TypeRef, orig reflect.Value) (ok, done bool) {
+	n := len(w.path)
+	if w.fast == nil || n == 0 {
+		return false, false
+	}
+	s := &w.path[n-1]
+	if s.drop || !s.keep || !s.lhsNil || s.excl != nil || s.strip != nil || s.written {
+		return false, false
+	}
+	node := w.fast.of(w.schema, orig.Type(), tr)
+	if node == nil || node.shape == fFallback {
+		return false, false
+	}
+	w.beginChild(n - 1)
+	start := len(w.st.buf)
+	w.writeElement(s)
+	if !w.fwrite(node, orig) {
+		return false, true
+	}
+	s = &w.path[n-1]
+	w.addEntry(s, start)
+	s.written = true
+	return true, true
+}
+
+func (w *createWalker) leafNode() {
+	w.st.buf = append(w.st.buf, '{', '}')
+}
+
+// get is the field's value in struct rv and whether it is omitted.
+func (f *ffield) get(rv reflect.Value) (reflect.Value, bool) {
+	if f.index == nil {
+		fv := f.f.GetFrom(rv)
+		return fv, f.f.CanOmit(fv)
+	}
+	fv := rv.Field(f.index[0])
+	for _, i := range f.index[1:] {
+		fv = fv.Field(i)
+	}
+	switch f.omit {
+	case oNever:
+		return fv, false
+	case oLen:
+		return fv, fv.Len() == 0
+	case oBool:
+		return fv, !fv.Bool()
+	case oInt:
+		return fv, fv.Int() == 0
+	case oUint:
+		return fv, fv.Uint() == 0
+	case oFloat:
+		return fv, fv.Float() == 0
+	case oNil:
+		return fv, fv.IsNil()
+	}
+	return fv, f.f.CanOmit(fv)
+}
+
+// fwrite writes the value of a member node of type n.
+func (w *createWalker) fwrite(n *fnode, rv reflect.Value) bool {
+	if n.ptr {
+		if rv.IsNil() {
+			w.leafNode()
+			return true
+		}
+		rv = rv.Elem()
+	}
+	switch n.shape {
+	case fScalar:
+		if !n.ok {
+			return false
+		}
+	case fBytes:
+		if !n.ok && !rv.IsNil() {
+			return false
+		}
+	case fTime:
+		if !n.strOK && !timeOf(rv).IsZero() {
+			return false
+		}
+	case fIntOrString:
+		if !intOrStringOK(n, rv) {
+			return false
+		}
+	case fStruct:
+		return w.fstruct(n, rv)
+	case fStrMap, fMap:
+		return w.fmap(n, rv)
+	case fList:
+		return w.flist(n, rv)
+	default:
+		return false
+	}
+	w.leafNode()
+	return true
+}
+
+func intOrStringOK(n *fnode, rv reflect.Value) bool {
+	switch intstr.Type(rv.Field(0).Int()) {
+	case intstr.Int:
+		return n.ok
+	case intstr.String:
+		return n.strOK
+	}
+	return false
+}
+
+func (w *createWalker) fstruct(n *fnode, rv reflect.Value) bool {
+	if !n.ok {
+		return false
+	}
+	if n.atomic {
+		w.leafNode()
+		return w.fvalidStruct(n, rv)
+	}
+	begin := len(w.st.buf)
+	w.st.buf = append(w.st.buf, `{".":{}`...)
+	mark := len(w.st.buf)
+	for i := range n.fields {
+		f := &n.fields[i]
+		fv, omit := f.get(rv)
+		if omit {
+			continue
+		}
+		if f.node == nil {
+			return false
+		}
+		if f.node.shape == fFallback {
+			if !w.fbridge(f.f.JsonName, &f.f.JsonName, f.tr, fv, f.conv) {
+				return false
+			}
+			continue
+		}
+		w.st.buf = append(w.st.buf, ',')
+		w.st.buf = append(w.st.buf, f.name...)
+		if !w.fwrite(f.node, fv) {
+			return false
+		}
+	}
+	if len(w.st.buf) == mark {
+		// Every field omitted: an empty map, a leaf.
+		w.st.buf = append(w.st.buf[:begin], '{', '}')
+		return true
+	}
+	w.st.buf = append(w.st.buf, '}')
+	return true
+}
+
+// fbridge walks a child with rwalkC, under a step that stands for the
+// node being written (open, its "." written).
+func (w *createWalker) fbridge(key string, name *string, tr schema.TypeRef, fv reflect.Value, conv bool) bool {
+	n := len(w.path)
+	w.path = append(w.path, pathStep{open: true, dot: true, member: true, keep: true, content: true, written: true, first: len(w.st.entries)})
+	w.push(pathStep{key: key, name: name, lhsNil: true})
+	ok := w.rwalkC(tr, nil, nil, fv, conv)
+	w.pop()
+	w.st.entries = w.st.entries[:w.path[n].first]
+	w.path = w.path[:n]
+	return ok
+}
+
+func (w *createWalker) fmap(n *fnode, rv reflect.Value) bool {
+	if rv.IsNil() {
+		w.leafNode()
+		return true
+	}
+	if !n.ok {
+		return false
+	}
+	if n.atomic || rv.Len() == 0 {
+		w.leafNode()
+		return w.fvalidMap(n, rv)
+	}
+	if n.elem == nil {
+		return false
+	}
+	if n.shape == fStrMap && n.elem.shape == fScalar {
+		if !n.elem.ok {
+			return false
+		}
+		base := len(w.st.keys)
+		for k := range rv.Interface().(map[string]string) {
+			w.st.keys = append(w.st.keys, k)
+		}
+		keys := w.st.keys[base:]
+		slices.Sort(keys)
+		w.st.buf = append(w.st.buf, `{".":{}`...)
+		for _, k := range keys {
+			w.st.buf = append(w.st.buf, `,"f:`...)
+			w.st.buf = appendJSONName(w.st.buf, k)
+			w.st.buf = append(w.st.buf, `":{}`...)
+		}
+		w.st.buf = append(w.st.buf, '}')
+		clear(keys)
+		w.st.keys = w.st.keys[:base]
+		return true
+	}
+	base := len(w.st.kvs)
+	it := rv.MapRange()
+	for it.Next() {
+		w.st.kvs = append(w.st.kvs, fmapEntry{key: it.Key().String(), v: it.Value()})
+	}
+	slices.SortFunc(w.st.kvs[base:], func(a, b fmapEntry) int { return strings.Compare(a.key, b.key) })
+	ok := true
+	w.st.buf = append(w.st.buf, `{".":{}`...)
+	for i := base; ok && i < len(w.st.kvs); i++ {
+		e := w.st.kvs[i]
+		if n.elem.shape == fFallback {
+			ok = w.fbridge(e.key, nil, n.elem.tr, e.v, n.elem.conv)
+			continue
+		}
+		w.st.buf = append(w.st.buf, `,"f:`...)
+		w.st.buf = appendJSONName(w.st.buf, e.key)
+		w.st.buf = append(w.st.buf, '"', ':')
+		ok = w.fwrite(n.elem, e.v)
+	}
+	w.st.buf = append(w.st.buf, '}')
+	clear(w.st.kvs[base:])
+	w.st.kvs = w.st.kvs[:base]
+	return ok
+}
+
+func (w *createWalker) flist(n *fnode, rv reflect.Value) bool {
+	if rv.IsNil() {
+		w.leafNode()
+		return true
+	}
+	if !n.ok {
+		return false
+	}
+	ln := rv.Len()
+	if ln == 0 || n.list == lAtomic {
+		w.leafNode()
+		return ln == 0 || w.fvalidItems(n, rv)
+	}
+	switch n.list {
+	case lSet:
+		return w.fset(n, rv, ln)
+	case lKeyed:
+		return w.fkeyed(n, rv, ln)
+	}
+	return false
+}
+
+// fset writes a set of strings, by value.
+func (w *createWalker) fset(n *fnode, rv reflect.Value, ln int) bool {
+	if !n.elem.ok {
+		return false
+	}
+	base := len(w.st.keys)
+	for i := range ln {
+		w.st.keys = append(w.st.keys, rv.Index(i).String())
+	}
+	keys := w.st.keys[base:]
+	if !slices.IsSorted(keys) {
+		slices.Sort(keys)
+	}
+	ok := true
+	w.st.buf = append(w.st.buf, `{".":{}`...)
+	for i, k := range keys {
+		if i > 0 && keys[i-1] == k {
+			ok = false
+			break
+		}
+		pe := append(w.st.pe[:0], 'v', ':', '"')
+		pe = appendJSONStringHTML(pe, k)
+		pe = append(pe, '"')
+		w.st.pe = pe
+		w.st.buf = append(w.st.buf, ',', '"')
+		w.st.buf = appendJSONName(w.st.buf, pe)
+		w.st.buf = append(w.st.buf, `":{}`...)
+	}
+	w.st.buf = append(w.st.buf, '}')
+	clear(keys)
+	w.st.keys = w.st.keys[:base]
+	return ok
+}
+
+// itemKeys reads a keyed list item's keys into w.st.kv, as ritemElement
+// does; false where it has none.
+func (w *createWalker) itemKeys(n *fnode, item reflect.Value) bool {
+	present := false
+	for j := range n.keys {
+		k := &n.keys[j]
+		var v fkeyv
+		if k.field != nil {
+			if fv, omit := k.field.get(item); !omit {
+				v.set = true
+				if k.isInt {
+					v.isInt, v.i = true, fv.Int()
+				} else {
+					v.s = fv.String()
+				}
+			}
+		}
+		if !v.set && k.def != nil {
+			v.set, v.s = true, *k.def
+		}
+		present = present || v.set
+		w.st.kv = append(w.st.kv, v)
+	}
+	return present
+}
+
+// compareKeys is FieldList.Compare of two items' keys.
+func compareKeys(keys []fkey, a, b []fkeyv) int {
+	i, j := 0, 0
+	for {
+		for i < len(a) && !a[i].set {
+			i++
+		}
+		for j < len(b) && !b[j].set {
+			j++
+		}
+		switch {
+		case i >= len(a) && j >= len(b):
+			return 0
+		case i >= len(a):
+			return -1
+		case j >= len(b):
+			return 1
+		}
+		if c := strings.Compare(keys[i].name, keys[j].name); c != 0 {
+			return c
+		}
+		x, y := a[i], b[j]
+		if x.isInt != y.isInt {
+			if x.isInt {
+				return -1
+			}
+			return 1
+		}
+		c := 0
+		if x.isInt {
+			c = cmp.Compare(x.i, y.i)
+		} else {
+			c = strings.Compare(x.s, y.s)
+		}
+		if c != 0 {
+			return c
+		}
+		i, j = i+1, j+1
+	}
+}
+
+// fkeyed writes a list of structs by their keys.
+func (w *createWalker) fkeyed(n *fnode, rv reflect.Value, ln int) bool {
+	nk := len(n.keys)
+	base, ibase := len(w.st.kv), len(w.st.idx)
+	defer func() {
+		clear(w.st.kv[base:])
+		w.st.kv, w.st.idx = w.st.kv[:base], w.st.idx[:ibase]
+	}()
+	for i := range ln {
+		if !w.itemKeys(n, rv.Index(i)) {
+			return false
+		}
+		w.st.idx = append(w.st.idx, i)
+	}
+	kv := w.st.kv[base:]
+	keysOf := func(i int) []fkeyv { return kv[i*nk : (i+1)*nk] }
+	cmpItems := func(a, b int) int { return compareKeys(n.keys, keysOf(a), keysOf(b)) }
+	idx := w.st.idx[ibase:]
+	if !slices.IsSortedFunc(idx, cmpItems) {
+		slices.SortFunc(idx, cmpItems)
+	}
+	for i := 1; i < len(idx); i++ {
+		if cmpItems(idx[i-1], idx[i]) == 0 {
+			return false
+		}
+	}
+	w.st.buf = append(w.st.buf, `{".":{}`...)
+	for p := range ln {
+		i := w.st.idx[ibase+p]
+		pe := append(w.st.pe[:0], 'k', ':', '{')
+		first := true
+		for j, v := range w.st.kv[base+i*nk : base+(i+1)*nk] {
+			if !v.set {
+				continue
+			}
+			if !first {
+				pe = append(pe, ',')
+			}
+			first = false
+			pe = append(pe, n.keys[j].pre...)
+			if v.isInt {
+				pe = strconv.AppendInt(pe, v.i, 10)
+			} else {
+				pe = append(pe, '"')
+				pe = appendJSONStringHTML(pe, v.s)
+				pe = append(pe, '"')
+			}
+		}
+		pe = append(pe, '}')
+		w.st.pe = pe
+		w.st.buf = append(w.st.buf, ',', '"')
+		w.st.buf = appendJSONName(w.st.buf, pe)
+		w.st.buf = append(w.st.buf, '"', ':')
+		if !w.fwrite(n.elem, rv.Index(i)) {
+			return false
+		}
+	}
+	w.st.buf = append(w.st.buf, '}')
+	return true
+}
+
+// fvalid is rvalidate of a node's value.
+func (w *createWalker) fvalid(n *fnode, rv reflect.Value) bool {
+	if n.shape == fFallback {
+		return w.rvalidate(n.tr, rv)
+	}
+	if n.ptr {
+		if rv.IsNil() {
+			return true
+		}
+		rv = rv.Elem()
+	}
+	switch n.shape {
+	case fScalar:
+		return n.ok
+	case fBytes:
+		return n.ok || rv.IsNil()
+	case fTime:
+		return n.strOK || timeOf(rv).IsZero()
+	case fIntOrString:
+		return intOrStringOK(n, rv)
+	case fStruct:
+		return n.ok && w.fvalidStruct(n, rv)
+	case fStrMap, fMap:
+		return rv.IsNil() || (n.ok && w.fvalidMap(n, rv))
+	case fList:
+		return rv.IsNil() || (n.ok && w.fvalidItems(n, rv))
+	}
+	return false
+}
+
+func (w *createWalker) fvalidStruct(n *fnode, rv reflect.Value) bool {
+	for i := range n.fields {
+		f := &n.fields[i]
+		fv, omit := f.get(rv)
+		if omit {
+			continue
+		}
+		if f.node == nil || !w.fvalid(f.node, fv) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *createWalker) fvalidMap(n *fnode, rv reflect.Value) bool {
+	if rv.Len() == 0 {
+		return true
+	}
+	if n.elem == nil {
+		return false
+	}
+	if n.shape == fStrMap && n.elem.shape == fScalar {
+		return n.elem.ok
+	}
+	it := rv.MapRange()
+	for it.Next() {
+		if !w.fvalid(n.elem, it.Value()) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *createWalker) fvalidItems(n *fnode, rv reflect.Value) bool {
+	for i := range rv.Len() {
+		item := rv.Index(i)
+		if n.list == lKeyed {
+			base := len(w.st.kv)
+			ok := w.itemKeys(n, item)
+			clear(w.st.kv[base:])
+			w.st.kv = w.st.kv[:base]
+			if !ok {
+				return false
+			}
+		}
+		if !w.fvalid(n.elem, item) {
+			return false
+		}
+	}
+	return true
+}
