@@ -286,22 +286,40 @@ func (cp *fcompiler) fillStruct(n *fnode, t reflect.Type, a schema.Atom) {
 		return
 	}
 	n.ok, n.atomic = true, a.Map.ElementRelationship == schema.Atomic
-	paths := map[string]fpath{}
-	fieldPaths(t, nil, false, paths)
-	zero := reflect.New(t).Elem()
+	fa := newFieldAccess(t)
 	for _, f := range value.TypeReflectEntryOf(t).OrderedFields() {
-		ff := ffield{f: f, omit: oGeneric, conv: f.TypeEntry.CanConvertToUnstructured(), name: fieldName(f.JsonName)}
-		got := f.GetFrom(zero)
-		if p, ok := paths[f.JsonName]; ok && !p.viaPtr && !p.omitzero && got.CanAddr() {
-			if mine := zero.FieldByIndex(p.index); mine.Type() == got.Type() && mine.UnsafeAddr() == got.UnsafeAddr() {
-				ff.index, ff.omit = p.index, omitRule(p)
-			}
-		}
+		ff, ft := fa.of(f)
 		if tr, declared := fieldType(a.Map, f.JsonName); declared {
-			ff.tr, ff.node = tr, cp.node(got.Type(), tr)
+			ff.tr, ff.node = tr, cp.node(ft, tr)
 		}
 		n.fields = append(n.fields, ff)
 	}
+}
+
+// fieldAccess finds how to read the fields of a struct type.
+type fieldAccess struct {
+	paths map[string]fpath
+	zero  reflect.Value
+}
+
+func newFieldAccess(t reflect.Type) fieldAccess {
+	fa := fieldAccess{paths: map[string]fpath{}, zero: reflect.New(t).Elem()}
+	fieldPaths(t, nil, false, fa.paths)
+	return fa
+}
+
+// of is the field f of value's table (no node yet), and its Go type:
+// read by its index and omitted by its kind's rule where the index is
+// where GetFrom finds it, else by GetFrom and CanOmit.
+func (fa fieldAccess) of(f *value.FieldCacheEntry) (ffield, reflect.Type) {
+	ff := ffield{f: f, omit: oGeneric, conv: f.TypeEntry.CanConvertToUnstructured(), name: fieldName(f.JsonName)}
+	got := f.GetFrom(fa.zero)
+	if p, ok := fa.paths[f.JsonName]; ok && !p.viaPtr && !p.omitzero && got.CanAddr() {
+		if mine := fa.zero.FieldByIndex(p.index); mine.Type() == got.Type() && mine.UnsafeAddr() == got.UnsafeAddr() {
+			ff.index, ff.omit = p.index, omitRule(p)
+		}
+	}
+	return ff, got.Type()
 }
 
 // fpath is where value's field table finds a field, as its

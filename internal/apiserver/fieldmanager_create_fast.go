@@ -36,28 +36,67 @@ type fmapEntry struct {
 // where it can: a member the live object lacks (lhs nil) that no reset or
 // stripped field reaches. done false: left to rwalkC.
 func (w *createWalker) fastEnter(tr schema.TypeRef, orig reflect.Value) (ok, done bool) {
-	n := len(w.path)
-	if w.fast == nil || n == 0 {
+	if w.fast == nil || !w.fastStep(true) {
 		return false, false
+	}
+	return w.fastNode(w.fast.of(w.schema, orig.Type(), tr), orig)
+}
+
+// fastStep is whether the step at the end of the path is one the
+// compiled walk writes: no reset or stripped field reaches it or below,
+// and (member) it is a member the live object lacks.
+func (w *createWalker) fastStep(member bool) bool {
+	n := len(w.path)
+	if n == 0 {
+		return false
 	}
 	s := &w.path[n-1]
-	if s.drop || !s.keep || !s.lhsNil || s.excl != nil || s.strip != nil || s.written {
+	return !s.drop && s.excl == nil && s.strip == nil && !s.written && (!member || (s.keep && s.lhsNil))
+}
+
+// fastNode is fastEnter with the node known (nil: none).
+func (w *createWalker) fastNode(node *fnode, orig reflect.Value) (ok, done bool) {
+	if node == nil || node.shape == fFallback || !w.fastStep(true) {
 		return false, false
 	}
-	node := w.fast.of(w.schema, orig.Type(), tr)
-	if node == nil || node.shape == fFallback {
-		return false, false
-	}
+	return w.fastWrite(func() bool { return w.fwrite(node, orig) }), true
+}
+
+// fastWrite writes the step at the end of the path: its element, then
+// what write writes.
+func (w *createWalker) fastWrite(write func() bool) bool {
+	n := len(w.path)
 	w.beginChild(n - 1)
 	start := len(w.st.buf)
-	w.writeElement(s)
-	if !w.fwrite(node, orig) {
-		return false, true
+	w.writeElement(&w.path[n-1])
+	if !write() {
+		return false
 	}
-	s = &w.path[n-1]
+	s := &w.path[n-1]
 	w.addEntry(s, start)
 	s.written = true
-	return true, true
+	return true
+}
+
+// fastItems is rdoList's walk of an associative list where the live
+// object has none or null: its items are members; the list has its "."
+// where open would write it.
+func (w *createWalker) fastItems(t *schema.List, rv reflect.Value) (ok, done bool) {
+	if w.fast == nil || !w.fastStep(false) {
+		return false, false
+	}
+	node := w.fast.of(w.schema, rv.Type(), schema.TypeRef{Inlined: schema.Atom{List: t}})
+	if node == nil || node.shape != fList || !node.ok || (node.list != lSet && node.list != lKeyed) {
+		return false, false
+	}
+	s := &w.path[len(w.path)-1]
+	dot := s.lhsNil && s.keep
+	return w.fastWrite(func() bool {
+		if node.list == lSet {
+			return w.fset(node, rv, rv.Len(), dot)
+		}
+		return w.fkeyed(node, rv, rv.Len(), dot)
+	}), true
 }
 
 func (w *createWalker) leafNode() {
@@ -272,15 +311,31 @@ func (w *createWalker) flist(n *fnode, rv reflect.Value) bool {
 	}
 	switch n.list {
 	case lSet:
-		return w.fset(n, rv, ln)
+		return w.fset(n, rv, ln, true)
 	case lKeyed:
-		return w.fkeyed(n, rv, ln)
+		return w.fkeyed(n, rv, ln, true)
 	}
 	return false
 }
 
-// fset writes a set of strings, by value.
-func (w *createWalker) fset(n *fnode, rv reflect.Value, ln int) bool {
+// openItems writes a list's "{", and its "." when it is a member.
+func (w *createWalker) openItems(dot bool) {
+	if dot {
+		w.st.buf = append(w.st.buf, `{".":{}`...)
+	} else {
+		w.st.buf = append(w.st.buf, '{')
+	}
+}
+
+// itemComma writes what precedes the list's item i.
+func (w *createWalker) itemComma(dot bool, i int) {
+	if dot || i > 0 {
+		w.st.buf = append(w.st.buf, ',')
+	}
+}
+
+// fset writes a set of strings, by value; dot: the list is a member.
+func (w *createWalker) fset(n *fnode, rv reflect.Value, ln int, dot bool) bool {
 	if !n.elem.ok {
 		return false
 	}
@@ -293,7 +348,7 @@ func (w *createWalker) fset(n *fnode, rv reflect.Value, ln int) bool {
 		slices.Sort(keys)
 	}
 	ok := true
-	w.st.buf = append(w.st.buf, `{".":{}`...)
+	w.openItems(dot)
 	for i, k := range keys {
 		if i > 0 && keys[i-1] == k {
 			ok = false
@@ -303,7 +358,8 @@ func (w *createWalker) fset(n *fnode, rv reflect.Value, ln int) bool {
 		pe = appendJSONStringHTML(pe, k)
 		pe = append(pe, '"')
 		w.st.pe = pe
-		w.st.buf = append(w.st.buf, ',', '"')
+		w.itemComma(dot, i)
+		w.st.buf = append(w.st.buf, '"')
 		w.st.buf = appendJSONName(w.st.buf, pe)
 		w.st.buf = append(w.st.buf, `":{}`...)
 	}
@@ -380,8 +436,9 @@ func compareKeys(keys []fkey, a, b []fkeyv) int {
 	}
 }
 
-// fkeyed writes a list of structs by their keys.
-func (w *createWalker) fkeyed(n *fnode, rv reflect.Value, ln int) bool {
+// fkeyed writes a list of structs by their keys; dot: the list is a
+// member.
+func (w *createWalker) fkeyed(n *fnode, rv reflect.Value, ln int, dot bool) bool {
 	nk := len(n.keys)
 	base, ibase := len(w.st.kv), len(w.st.idx)
 	defer func() {
@@ -406,7 +463,7 @@ func (w *createWalker) fkeyed(n *fnode, rv reflect.Value, ln int) bool {
 			return false
 		}
 	}
-	w.st.buf = append(w.st.buf, `{".":{}`...)
+	w.openItems(dot)
 	for p := range ln {
 		i := w.st.idx[ibase+p]
 		pe := append(w.st.pe[:0], 'k', ':', '{')
@@ -430,7 +487,8 @@ func (w *createWalker) fkeyed(n *fnode, rv reflect.Value, ln int) bool {
 		}
 		pe = append(pe, '}')
 		w.st.pe = pe
-		w.st.buf = append(w.st.buf, ',', '"')
+		w.itemComma(dot, p)
+		w.st.buf = append(w.st.buf, '"')
 		w.st.buf = appendJSONName(w.st.buf, pe)
 		w.st.buf = append(w.st.buf, '"', ':')
 		if !w.fwrite(n.elem, rv.Index(i)) {

@@ -34,17 +34,17 @@ type structPlan struct {
 	fields []fieldPlan
 }
 
-// fieldPlan is a struct field: its entry in value's table, its type in
-// the schema map (declared false: not in it), whether its Go type
-// converts itself (rclassifyC's conv).
+// fieldPlan is a struct field: its entry in value's table and how to
+// read it (acc), its type in the schema map (declared false: not in it),
+// whether its Go type converts itself (rclassifyC's conv), its node of
+// the compiled walk (nil: none).
 type fieldPlan struct {
+	acc      ffield
 	f        *value.FieldCacheEntry
 	tr       schema.TypeRef
 	declared bool
 	conv     bool
-	// index is the field's index in the struct where GetFrom is
-	// Field(index) (not inlined), else -1.
-	index int
+	node     *fnode
 	// atom is tr resolved.
 	atom resolvedAtom
 }
@@ -69,44 +69,14 @@ func (w *createWalker) resolve(tr schema.TypeRef, ra *resolvedAtom) (schema.Atom
 	return w.schema.Resolve(tr)
 }
 
-// get is the field's value in struct rv, as GetFrom gets it.
-func (fp *fieldPlan) get(rv reflect.Value) reflect.Value {
-	if fp.index >= 0 {
-		return rv.Field(fp.index)
-	}
-	return fp.f.GetFrom(rv)
-}
-
 // empty is rempty of a struct.
 func (p *structPlan) empty(rv reflect.Value) bool {
 	for i := range p.fields {
-		fp := &p.fields[i]
-		if !fp.f.CanOmit(fp.get(rv)) {
+		if _, omit := p.fields[i].acc.get(rv); !omit {
 			return false
 		}
 	}
 	return true
-}
-
-// fieldIndex is the index of the struct field GetFrom gets in a value of
-// type t, found by where it is in a zero value; -1 where it is not one
-// of t's own fields.
-func fieldIndex(t reflect.Type, f *value.FieldCacheEntry) int {
-	zero := reflect.New(t).Elem()
-	got := f.GetFrom(zero)
-	if !got.CanAddr() {
-		return -1
-	}
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		if sf.Anonymous || !sf.IsExported() || sf.Type != got.Type() {
-			continue
-		}
-		if fv := zero.Field(i); fv.UnsafeAddr() == got.UnsafeAddr() {
-			return i
-		}
-	}
-	return -1
 }
 
 func (p *structPlans) of(w *createWalker, t reflect.Type, m *schema.Map) *structPlan {
@@ -116,11 +86,16 @@ func (p *structPlans) of(w *createWalker, t reflect.Type, m *schema.Map) *struct
 	}
 	fields := value.TypeReflectEntryOf(t).OrderedFields()
 	plan := &structPlan{fields: make([]fieldPlan, len(fields))}
+	fa := newFieldAccess(t)
 	for i, f := range fields {
 		tr, declared := fieldType(m, f.JsonName)
-		plan.fields[i] = fieldPlan{f: f, tr: tr, declared: declared, conv: f.TypeEntry.CanConvertToUnstructured(), index: fieldIndex(t, f)}
+		acc, ft := fa.of(f)
+		plan.fields[i] = fieldPlan{acc: acc, f: f, tr: tr, declared: declared, conv: acc.conv}
 		if declared {
 			plan.fields[i].atom.a, plan.fields[i].atom.ok = w.schema.Resolve(tr)
+			if w.fast != nil {
+				plan.fields[i].node = w.fast.of(w.schema, ft, tr)
+			}
 		}
 	}
 	if p.n.Load() < structPlansMax {
@@ -151,8 +126,8 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 	matched := 0
 	for i := range plan.fields {
 		fp := &plan.fields[i]
-		fv := fp.get(rv)
-		if fp.f.CanOmit(fv) {
+		fv, omit := fp.acc.get(rv)
+		if omit {
 			continue
 		}
 		if !fp.declared {
@@ -166,7 +141,13 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 			}
 		}
 		w.push(pathStep{key: fp.f.JsonName, name: &fp.f.JsonName, lhsNil: lv == nil})
-		ok := w.rwalkC(fp.tr, &fp.atom, lv, fv, fp.conv)
+		ok, done := false, false
+		if lv == nil {
+			ok, done = w.fastNode(fp.node, fv)
+		}
+		if !done {
+			ok = w.rwalkC(fp.tr, &fp.atom, lv, fv, fp.conv)
+		}
 		w.pop()
 		if !ok {
 			return false, true
@@ -243,8 +224,8 @@ func (w *createWalker) rvalidateStruct(t *schema.Map, rv reflect.Value) bool {
 	plan := w.plans.of(w, rv.Type(), t)
 	for i := range plan.fields {
 		fp := &plan.fields[i]
-		fv := fp.get(rv)
-		if fp.f.CanOmit(fv) {
+		fv, omit := fp.acc.get(rv)
+		if omit {
 			continue
 		}
 		if !fp.declared || !w.rvalidate(fp.tr, fv) {

@@ -363,6 +363,11 @@ func (w *createWalker) rdoList(t *schema.List, lhs value.Value, orig, rv reflect
 	if t.ElementRelationship != schema.Associative {
 		return false, false
 	}
+	if l == nil {
+		if ok, done := w.fastItems(t, rv); done {
+			return false, ok
+		}
+	}
 	seen := w.seenItems(n)
 	defer seen.release()
 	conv, ra := value.TypeReflectEntryOf(rv.Type().Elem()).CanConvertToUnstructured(), w.resolved(t.ElementType)
