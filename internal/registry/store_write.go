@@ -205,6 +205,9 @@ func (s *Store) beforeCreate(ctx context.Context, namespace string, obj runtime.
 // validateMeta checks an object's metadata with the resource's name rule.
 func (s *Store) validateMeta(m metav1.Object) field.ErrorList {
 	nameFn := s.r.NameValidation
+	if metaValid(m, s.r.Namespaced, nameFn) {
+		return nil
+	}
 	if nameFn == nil {
 		nameFn = apivalidation.NameIsDNSSubdomain
 	}

@@ -103,7 +103,7 @@ func validateAPIServiceSpec(spec *apiregistrationv1.APIServiceSpec, path *field.
 		errs = append(errs, field.Required(path.Child("group"), "only v1 may have an empty group and it better be legacy kube"))
 	}
 	if spec.Group != "" {
-		for _, msg := range utilvalidation.IsDNS1123Subdomain(spec.Group) {
+		for _, msg := range registry.IsDNS1123Subdomain(spec.Group) {
 			errs = append(errs, field.Invalid(path.Child("group"), spec.Group, msg))
 		}
 	}

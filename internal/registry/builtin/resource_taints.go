@@ -118,7 +118,7 @@ func validateDeviceTaintRuleSpec(s, old *resourcev1.DeviceTaintRuleSpec) field.E
 	t, p := s.Taint, spec.Child("taint")
 	errs = append(errs, metav1validation.ValidateLabelName(t.Key, p.Child("key"))...)
 	if t.Value != "" {
-		for _, msg := range validation.IsValidLabelValue(t.Value) {
+		for _, msg := range registry.IsValidLabelValue(t.Value) {
 			errs = append(errs, field.Invalid(p.Child("value"), t.Value, msg))
 		}
 	}
@@ -153,7 +153,7 @@ func validatePoolName(name string, p *field.Path) field.ErrorList {
 		errs = append(errs, field.TooLong(p, "", validation.DNS1123SubdomainMaxLength))
 	}
 	for _, part := range strings.Split(name, "/") {
-		for _, msg := range validation.IsDNS1123Subdomain(part) {
+		for _, msg := range registry.IsDNS1123Subdomain(part) {
 			errs = append(errs, field.Invalid(p, part, msg))
 		}
 	}

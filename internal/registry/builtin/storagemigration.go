@@ -85,7 +85,7 @@ func validateSVMSpec(svm *storagemigrationv1.StorageVersionMigration) field.Erro
 		errs = append(errs, field.Invalid(path.Child("resource"), gr.Resource, strings.Join(msgs, ",")))
 	}
 	if gr.Group != "" {
-		if msgs := validation.IsDNS1123Subdomain(gr.Group); len(msgs) > 0 {
+		if msgs := registry.IsDNS1123Subdomain(gr.Group); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(path.Child("group"), gr.Group, strings.Join(msgs, ",")))
 		}
 	}

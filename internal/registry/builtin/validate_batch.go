@@ -11,8 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Jobs and cron jobs (k8s.io/kubernetes pkg/apis/batch/validation, v1.37).
@@ -140,7 +141,7 @@ func validateJobName(o runtime.Object) field.ErrorList {
 		return nil
 	}
 	host := fmt.Sprintf("%s-%d", j.Name, *s.Completions-1)
-	if len(utilvalidation.IsDNS1123Label(host)) == 0 {
+	if len(registry.IsDNS1123Label(host)) == 0 {
 		return nil
 	}
 	return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), j.Name, "will not able to create pod with invalid DNS label: "+host)}

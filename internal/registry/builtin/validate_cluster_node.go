@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Nodes (k8s.io/kubernetes pkg/apis/core/validation ValidateNode and
@@ -133,7 +135,7 @@ func validateNodeTaints(taints []corev1.Taint, path *field.Path) field.ErrorList
 	for i, t := range taints {
 		p := path.Index(i)
 		errs = append(errs, metav1validation.ValidateLabelName(t.Key, p.Child("key"))...)
-		if msgs := validation.IsValidLabelValue(t.Value); len(msgs) != 0 {
+		if msgs := registry.IsValidLabelValue(t.Value); len(msgs) != 0 {
 			errs = append(errs, field.Invalid(p.Child("value"), t.Value, strings.Join(msgs, ";")))
 		}
 		errs = append(errs, validateNodeTaintEffect(t.Effect, p.Child("effect"))...)

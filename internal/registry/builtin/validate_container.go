@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Containers and the pod spec fields around them
@@ -69,7 +71,7 @@ func validateContainerPorts(ports []corev1.ContainerPort, path *field.Path) fiel
 	for j, port := range ports {
 		pp := func() *field.Path { return path.Index(j) } // for an error only
 		if port.Name != "" {
-			for _, msg := range validation.IsValidPortName(port.Name) {
+			for _, msg := range registry.IsValidPortName(port.Name) {
 				errs = append(errs, field.Invalid(pp().Child("name"), port.Name, msg))
 			}
 			if names.Has(port.Name) {
@@ -183,7 +185,7 @@ func isExtendedResourceName(name corev1.ResourceName) bool {
 	if isNativeResource(name) || strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix) {
 		return false
 	}
-	return len(validation.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
+	return len(registry.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+string(name))) == 0
 }
 
 // standardResources is upstream's helper.standardResources.
@@ -206,7 +208,7 @@ var integerResources = sets.New[corev1.ResourceName](
 // name, standard when unqualified.
 func validateResourceName(name corev1.ResourceName, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(string(name)) {
+	for _, msg := range registry.IsQualifiedName(string(name)) {
 		errs = append(errs, field.Invalid(path, name, msg))
 	}
 	if len(errs) > 0 {
@@ -291,7 +293,7 @@ func validatePodSpecFields(s *corev1.PodSpec, path *field.Path) field.ErrorList 
 		if f.value == "" {
 			continue
 		}
-		for _, msg := range validation.IsDNS1123Label(f.value) {
+		for _, msg := range registry.IsDNS1123Label(f.value) {
 			errs = append(errs, field.Invalid(path.Child(f.name), f.value, msg))
 		}
 	}
@@ -309,7 +311,7 @@ func uniqueLabel(path *field.Path, name string, seen sets.Set[string]) field.Err
 		return field.ErrorList{field.Duplicate(path, name)}
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(name) {
+	for _, msg := range registry.IsDNS1123Label(name) {
 		errs = append(errs, field.Invalid(path, name, msg))
 	}
 	return errs

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Ingresses (k8s.io/kubernetes pkg/apis/networking/validation and
@@ -79,7 +81,7 @@ func validateIngressSpec(s *networkingv1.IngressSpec, path *field.Path) field.Er
 func validateIngressTLS(tls networkingv1.IngressTLS, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, host := range tls.Hosts {
-		check := validation.IsDNS1123Subdomain
+		check := registry.IsDNS1123Subdomain
 		if strings.Contains(host, "*") {
 			check = validation.IsWildcardDNS1123Subdomain
 		}
@@ -102,7 +104,7 @@ func validateIngressRule(r *networkingv1.IngressRule, path *field.Path) field.Er
 		if netutils.ParseIPSloppy(host) != nil {
 			errs = append(errs, field.Invalid(hostPath, host, "must be a DNS name, not an IP address"))
 		}
-		check := validation.IsDNS1123Subdomain
+		check := registry.IsDNS1123Subdomain
 		if strings.Contains(host, "*") {
 			check = validation.IsWildcardDNS1123Subdomain
 		}
@@ -181,7 +183,7 @@ func validateIngressServiceBackend(s *networkingv1.IngressServiceBackend, path *
 	case port.Name != "" && port.Number != 0:
 		errs = append(errs, field.Invalid(path, "", "cannot set both port name & port number"))
 	case port.Name != "":
-		for _, msg := range validation.IsValidPortName(port.Name) {
+		for _, msg := range registry.IsValidPortName(port.Name) {
 			errs = append(errs, field.Invalid(path.Child("service", "port", "name"), port.Name, msg))
 		}
 	case port.Number != 0:
@@ -199,7 +201,7 @@ func validateIngressServiceBackend(s *networkingv1.IngressServiceBackend, path *
 func validateIngressResourceBackend(r *corev1.TypedLocalObjectReference, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if r.APIGroup != nil {
-		for _, msg := range validation.IsDNS1123Subdomain(*r.APIGroup) {
+		for _, msg := range registry.IsDNS1123Subdomain(*r.APIGroup) {
 			errs = append(errs, field.Invalid(path.Child("apiGroup"), *r.APIGroup, msg))
 		}
 	}
@@ -231,7 +233,7 @@ func validateIngressLoadBalancer(s *networkingv1.IngressLoadBalancerStatus, path
 		if in.Hostname == "" {
 			continue
 		}
-		for _, msg := range validation.IsDNS1123Subdomain(in.Hostname) {
+		for _, msg := range registry.IsDNS1123Subdomain(in.Hostname) {
 			errs = append(errs, field.Invalid(p.Child("hostname"), in.Hostname, msg))
 		}
 		if netutils.ParseIPSloppy(in.Hostname) != nil {

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Endpoint slices (k8s.io/kubernetes pkg/apis/discovery/validation and
@@ -117,7 +119,7 @@ func validateEndpoint(ep *discoveryv1.Endpoint, addrType discoveryv1.AddressType
 		}
 	}
 	if ep.Hostname != nil {
-		for _, msg := range validation.IsDNS1123Label(*ep.Hostname) {
+		for _, msg := range registry.IsDNS1123Label(*ep.Hostname) {
 			errs = append(errs, field.Invalid(path.Child("hostname"), *ep.Hostname, msg))
 		}
 	}
@@ -205,7 +207,7 @@ func validateEndpointPorts(ports []discoveryv1.EndpointPort, path *field.Path) f
 			errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, endpointSliceProtocols))
 		}
 		if port.AppProtocol != nil {
-			for _, msg := range validation.IsQualifiedName(*port.AppProtocol) {
+			for _, msg := range registry.IsQualifiedName(*port.AppProtocol) {
 				errs = append(errs, field.Invalid(p.Child("appProtocol"), *port.AppProtocol, msg))
 			}
 		}
@@ -217,7 +219,7 @@ func endpointPortNameMsgs(name string) []string {
 	if name == "" {
 		return nil
 	}
-	return validation.IsDNS1123Label(name)
+	return registry.IsDNS1123Label(name)
 }
 
 func validateEndpointHints(h *discoveryv1.EndpointHints, path *field.Path) field.ErrorList {
@@ -234,7 +236,7 @@ func validateEndpointHints(h *discoveryv1.EndpointHints, path *field.Path) field
 		} else {
 			zones = append(zones, z.Name)
 		}
-		for _, msg := range validation.IsValidLabelValue(z.Name) {
+		for _, msg := range registry.IsValidLabelValue(z.Name) {
 			errs = append(errs, field.Invalid(p, z.Name, msg))
 		}
 	}

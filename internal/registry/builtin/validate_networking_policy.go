@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Network policies (k8s.io/kubernetes pkg/apis/networking/validation and
@@ -99,7 +101,7 @@ func validateNetworkPolicyPort(p *networkingv1.NetworkPolicyPort, path *field.Pa
 		if p.EndPort != nil {
 			errs = append(errs, field.Invalid(endPath, *p.EndPort, "may not be specified when `port` is non-numeric"))
 		}
-		for _, msg := range validation.IsValidPortName(p.Port.StrVal) {
+		for _, msg := range registry.IsValidPortName(p.Port.StrVal) {
 			errs = append(errs, field.Invalid(path.Child("port"), p.Port.StrVal, msg))
 		}
 	}

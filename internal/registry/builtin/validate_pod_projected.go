@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Projected volumes, as upstream's validateProjectedVolumeSource and
@@ -225,11 +227,11 @@ func validateSignerName(p *field.Path, signer string) field.ErrorList {
 		errs = append(errs, field.TooLong(p, "", validation.DNS1123SubdomainMaxLength))
 	}
 	domain := strings.Split(segments[0], ".")
-	errs = append(errs, signerLabelErrors(p, segments[0], domain, validation.IsDNS1123Label)...)
+	errs = append(errs, signerLabelErrors(p, segments[0], domain, registry.IsDNS1123Label)...)
 	if len(domain) < 2 {
 		errs = append(errs, field.Invalid(p, segments[0], "should be a domain with at least two segments separated by dots"))
 	}
-	errs = append(errs, signerLabelErrors(p, segments[1], strings.Split(segments[1], "."), validation.IsDNS1123Subdomain)...)
+	errs = append(errs, signerLabelErrors(p, segments[1], strings.Split(segments[1], "."), registry.IsDNS1123Subdomain)...)
 	maxPath := validation.DNS1123SubdomainMaxLength + validation.DNS1123LabelMaxLength + 1
 	if maxLen := validation.DNS1123SubdomainMaxLength + maxPath + 1; len(signer) > maxLen {
 		errs = append(errs, field.TooLong(p, "", maxLen))

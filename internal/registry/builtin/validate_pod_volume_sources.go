@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The checks of the pod volume sources that persistent volumes do not
@@ -156,7 +158,7 @@ func validateObjectFieldSelector(fs *corev1.ObjectFieldSelector, fields sets.Set
 		subscript = strings.ToLower(subscript)
 	}
 	var errs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(subscript) {
+	for _, msg := range registry.IsQualifiedName(subscript) {
 		errs = append(errs, field.Invalid(p, subscript, msg))
 	}
 	return errs
@@ -274,4 +276,4 @@ func validateClaimTemplate(t *corev1.PersistentVolumeClaimTemplate, p *field.Pat
 	return append(errs, validatePVCSpec(&t.Spec, p.Child("spec"))...)
 }
 
-func validateDNSSubdomain(name string) []string { return validation.IsDNS1123Subdomain(name) }
+func validateDNSSubdomain(name string) []string { return registry.IsDNS1123Subdomain(name) }

@@ -9,8 +9,9 @@ import (
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Validation of limit ranges and resource quotas (k8s.io/kubernetes
@@ -74,7 +75,7 @@ func validateLimitRangeItem(l *corev1.LimitRangeItem, p *field.Path, types sets.
 // validateLimitType is upstream's validateLimitRangeTypeName.
 func validateLimitType(t corev1.LimitType, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsQualifiedName(string(t)) {
+	for _, msg := range registry.IsQualifiedName(string(t)) {
 		errs = append(errs, field.Invalid(p, t, msg))
 	}
 	if len(errs) == 0 && !strings.Contains(string(t), "/") && !standardLimitRangeTypes.Has(t) {

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Services (k8s.io/kubernetes pkg/apis/core/validation, v1.37).
@@ -143,7 +145,7 @@ func validateLoadBalancerStatus(s *corev1.Service, old []corev1.LoadBalancerIngr
 				[]corev1.LoadBalancerIPMode{corev1.LoadBalancerIPModeProxy, corev1.LoadBalancerIPModeVIP}))
 		}
 		if in.Hostname != "" {
-			for _, msg := range validation.IsDNS1123Subdomain(in.Hostname) {
+			for _, msg := range registry.IsDNS1123Subdomain(in.Hostname) {
 				errs = append(errs, field.Invalid(p.Child("hostname"), in.Hostname, msg))
 			}
 			if _, err := netip.ParseAddr(in.Hostname); err == nil {
@@ -161,7 +163,7 @@ func validateServiceSpec(s *corev1.Service, path *field.Path) field.ErrorList {
 		if s.Spec.ExternalName == "" {
 			errs = append(errs, field.Required(path.Child("externalName"), ""))
 		} else {
-			for _, msg := range validation.IsDNS1123Subdomain(name) {
+			for _, msg := range registry.IsDNS1123Subdomain(name) {
 				errs = append(errs, field.Invalid(path.Child("externalName"), s.Spec.ExternalName, msg))
 			}
 		}
@@ -251,7 +253,7 @@ func validateServicePorts(s *corev1.Service, path *field.Path) field.ErrorList {
 		if len(s.Spec.Ports) > 1 && p.Name == "" {
 			errs = append(errs, field.Required(pp.Child("name"), ""))
 		} else if p.Name != "" {
-			for _, msg := range validation.IsDNS1123Label(p.Name) {
+			for _, msg := range registry.IsDNS1123Label(p.Name) {
 				errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
 			}
 			if names.Has(p.Name) {
@@ -271,7 +273,7 @@ func validateServicePorts(s *corev1.Service, path *field.Path) field.ErrorList {
 				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
 		}
 		if p.TargetPort.Type == intstr.String && p.TargetPort.StrVal != "" {
-			for _, msg := range validation.IsValidPortName(p.TargetPort.StrVal) {
+			for _, msg := range registry.IsValidPortName(p.TargetPort.StrVal) {
 				errs = append(errs, field.Invalid(pp.Child("targetPort"), p.TargetPort.StrVal, msg))
 			}
 		} else {

@@ -12,8 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Validation of persistent volume claims and storage classes (k8s.io/kubernetes
@@ -190,7 +191,7 @@ func validateDataSourceRef(group *string, kind, name string, path *field.Path) f
 		errs = append(errs, field.Invalid(path, kind, "must be 'PersistentVolumeClaim' when referencing the default apiGroup"))
 	}
 	if apiGroup != "" {
-		for _, msg := range validation.IsDNS1123Subdomain(apiGroup) {
+		for _, msg := range registry.IsDNS1123Subdomain(apiGroup) {
 			errs = append(errs, field.Invalid(path.Child("apiGroup"), apiGroup, msg))
 		}
 	}
@@ -297,7 +298,7 @@ func validateStorageClass(o runtime.Object) field.ErrorList {
 	sc := o.(*storagev1.StorageClass)
 	var errs field.ErrorList
 	if sc.Provisioner != "" {
-		for _, msg := range validation.IsQualifiedName(strings.ToLower(sc.Provisioner)) {
+		for _, msg := range registry.IsQualifiedName(strings.ToLower(sc.Provisioner)) {
 			errs = append(errs, field.Invalid(field.NewPath("provisioner"), strings.ToLower(sc.Provisioner), msg))
 		}
 	}

@@ -12,8 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // Validation of persistent volumes (k8s.io/kubernetes
@@ -220,7 +221,7 @@ func validateNodeSelectorRequirement(rq corev1.NodeSelectorRequirement, p *field
 	}
 	errs = append(errs, metav1validation.ValidateLabelName(rq.Key, p.Child("key"))...)
 	for i, v := range rq.Values {
-		for _, msg := range validation.IsValidLabelValue(v) {
+		for _, msg := range registry.IsValidLabelValue(v) {
 			errs = append(errs, field.Invalid(p.Child("values").Index(i), v, msg))
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The volume sources of a persistent volume, as upstream's
@@ -357,7 +359,7 @@ func validateStorageOSPV(s *corev1.StorageOSPersistentVolumeSource, p *field.Pat
 
 func validateDNS1123Label(value string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(value) {
+	for _, msg := range registry.IsDNS1123Label(value) {
 		errs = append(errs, field.Invalid(p, value, msg))
 	}
 	return errs
@@ -392,7 +394,7 @@ func validateCSIDriverName(name string, p *field.Path) field.ErrorList {
 	if len(name) > 63 {
 		errs = append(errs, field.TooLong(p, "", 63))
 	}
-	for _, msg := range validation.IsDNS1123Subdomain(strings.ToLower(name)) {
+	for _, msg := range registry.IsDNS1123Subdomain(strings.ToLower(name)) {
 		errs = append(errs, field.Invalid(p, name, msg))
 	}
 	return errs
@@ -403,7 +405,7 @@ func validatePVSecretReference(ref *corev1.SecretReference, p *field.Path) field
 	if ref.Name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	} else {
-		for _, msg := range validation.IsDNS1123Subdomain(ref.Name) {
+		for _, msg := range registry.IsDNS1123Subdomain(ref.Name) {
 			errs = append(errs, field.Invalid(p.Child("name"), ref.Name, msg))
 		}
 	}

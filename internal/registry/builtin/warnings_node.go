@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	netutils "k8s.io/utils/net"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The warnings about nodes and node labels: upstream's pkg/api/node
@@ -55,7 +57,7 @@ func nodeSelectorTermWarnings(term corev1.NodeSelectorTerm, checkValues bool, pa
 			continue
 		}
 		for j, value := range expr.Values {
-			for _, msg := range validation.IsValidLabelValue(value) {
+			for _, msg := range registry.IsValidLabelValue(value) {
 				warnings = append(warnings, fmt.Sprintf("%s: %s is invalid, %s",
 					path.Child("matchExpressions").Index(i).Child("values").Index(j), value, msg))
 			}

@@ -9,8 +9,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The warnings about pods and pod templates: upstream's pkg/api/pod
@@ -23,7 +24,7 @@ import (
 func podWarningsOnCreate(o runtime.Object) []string {
 	pod := o.(*corev1.Pod)
 	var warnings []string
-	if msgs := validation.IsDNS1123Label(pod.Name); len(msgs) != 0 {
+	if msgs := registry.IsDNS1123Label(pod.Name); len(msgs) != 0 {
 		warnings = append(warnings, fmt.Sprintf("metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: %v", msgs))
 	}
 	return append(warnings, podSpecWarnings(nil, &pod.Spec, &pod.ObjectMeta)...)

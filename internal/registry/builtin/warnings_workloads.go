@@ -9,8 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // The warnings of the workload strategies: their pod templates' warnings
@@ -22,7 +23,7 @@ var specTemplate = field.NewPath("spec", "template")
 // podNameWarning warns about a workload name that is no DNS label, since
 // it names the workload's pods.
 func podNameWarning(name string) []string {
-	if msgs := validation.IsDNS1123Label(name); len(msgs) != 0 {
+	if msgs := registry.IsDNS1123Label(name); len(msgs) != 0 {
 		return []string{fmt.Sprintf("metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: %v", msgs)}
 	}
 	return nil
