@@ -100,7 +100,9 @@ func newCreateTracker(st *registry.Store) *createTracker {
 	return &createTracker{
 		schema:  tv.Schema(),
 		typeRef: tv.TypeRef(),
-		live:    tv.AsValue(),
+		// The live object as plain maps: looked up by name and
+		// counted without reflection on every create.
+		live:    value.NewValueInterface(tv.AsValue().Unstructured()),
 		gv:      gvk.GroupVersion(),
 		version: version,
 		reset:   resetSet(st, ""),

@@ -44,20 +44,34 @@ func (w *createWalker) fastEnter(tr schema.TypeRef, orig reflect.Value) (ok, don
 
 // fastStep is whether the step at the end of the path is one the
 // compiled walk writes: no reset or stripped field reaches it or below,
-// and (member) it is a member the live object lacks.
+// and (member) it is a member the live object lacks; or one the reset
+// fields drop whole, which it walks and writes nothing of.
 func (w *createWalker) fastStep(member bool) bool {
 	n := len(w.path)
 	if n == 0 {
 		return false
 	}
 	s := &w.path[n-1]
-	return !s.drop && s.excl == nil && s.strip == nil && !s.written && (!member || (s.keep && s.lhsNil))
+	if s.written {
+		return false
+	}
+	if s.drop {
+		return member && s.lhsNil
+	}
+	return s.excl == nil && s.strip == nil && (!member || (s.keep && s.lhsNil))
 }
 
 // fastNode is fastEnter with the node known (nil: none).
 func (w *createWalker) fastNode(node *fnode, orig reflect.Value) (ok, done bool) {
-	if node == nil || node.shape == fFallback || !w.fastStep(true) {
+	if w.fast == nil || node == nil || node.shape == fFallback || !w.fastStep(true) {
 		return false, false
+	}
+	if w.path[len(w.path)-1].drop {
+		// Walked for its checks; what it writes is dropped.
+		mark := len(w.st.buf)
+		ok = w.fwrite(node, orig)
+		w.st.buf = w.st.buf[:mark]
+		return ok, true
 	}
 	return w.fastWrite(func() bool { return w.fwrite(node, orig) }), true
 }

@@ -301,8 +301,11 @@ func (w *createWalker) rdoMap(t *schema.Map, lhs value.Value, orig, rv reflect.V
 		return false, false
 	}
 	rnil := k == rNull
-	if t.ElementRelationship == schema.Atomic || ((l == nil || l.Empty()) && (rnil || w.rempty(t, rv, k))) {
-		if !w.rdoLeaf(lhs, orig, k) {
+	lempty := l == nil || l.Empty()
+	rempty := !rnil && lempty && w.rempty(t, rv, k)
+	if t.ElementRelationship == schema.Atomic || (lempty && (rnil || rempty)) {
+		// Two empty maps are equal (EqualsUsing): not a member.
+		if (l == nil || !rempty) && !w.rdoLeaf(lhs, orig, k) {
 			return false, false
 		}
 		return true, rnil || w.rvalidateMap(t, rv, k)
