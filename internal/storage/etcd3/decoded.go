@@ -34,17 +34,32 @@ import (
 // must change is copied first, so that memory obj shares with others
 // (a default, a cached object) is left as it was.
 func (s *Store) asDecoded(obj, out runtime.Object, data []byte) (ok bool) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		o, ok := out.(*unstructured.Unstructured)
+		return ok && s.unstructuredDecoded(u, o, data)
+	}
+	if !s.normalize(obj, out, data) {
+		return false
+	}
+	moveDecoded(obj, out)
+	return true
+}
+
+// normalize makes obj, a typed object just encoded as data, in place what
+// decoding data into an object of out's type gives (its kind included),
+// less the resourceVersion; false when it cannot (obj may then be
+// partly changed: it is consumed either way, as in asDecoded).
+func (s *Store) normalize(obj, out runtime.Object, data []byte) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false // a value the plans did not foresee: the decode is right
 		}
 	}()
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		o, ok := out.(*unstructured.Unstructured)
-		return ok && s.unstructuredAsDecoded(u, o, data)
-	}
 	ov, tv := reflect.ValueOf(obj), reflect.ValueOf(out)
 	if ov.Kind() != reflect.Pointer || tv.Type() != ov.Type() || ov.IsNil() || tv.IsNil() {
+		return false
+	}
+	if _, ok := obj.(*unstructured.Unstructured); ok {
 		return false
 	}
 	gvk, ok := protobufTypeMeta(data)
@@ -56,13 +71,17 @@ func (s *Store) asDecoded(obj, out runtime.Object, data []byte) (ok bool) {
 	if p == nil {
 		return false
 	}
-	v := ov.Elem()
-	if p.fix(v) != nil {
+	if p.fix(ov.Elem()) != nil {
 		return false
 	}
-	tv.Elem().Set(v)
-	out.GetObjectKind().SetGroupVersionKind(gvk)
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return true
+}
+
+// moveDecoded sets out to obj, which normalize made decoded; they then
+// share memory.
+func moveDecoded(obj, out runtime.Object) {
+	reflect.ValueOf(out).Elem().Set(reflect.ValueOf(obj).Elem())
 }
 
 // plans holds the normalising plan of each type a store has seen (one,

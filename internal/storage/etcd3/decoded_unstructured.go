@@ -11,6 +11,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// unstructuredDecoded is unstructuredAsDecoded, false when it panics.
+func (s *Store) unstructuredDecoded(u, o *unstructured.Unstructured, data []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false // a value the plans did not foresee: the decode is right
+		}
+	}()
+	return s.unstructuredAsDecoded(u, o, data)
+}
+
 // unstructuredAsDecoded is asDecoded for a custom resource stored as JSON
 // (codec.NewCustom: encoding/json of the object with the storage
 // apiVersion; decoded by apimachinery's unstructured scheme, which reads

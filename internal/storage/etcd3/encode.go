@@ -3,12 +3,14 @@ package etcd3
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"unsafe"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/kubernetes"
+	"google.golang.org/grpc"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -66,19 +68,17 @@ func (b *encodeBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// optimisticPut is kubernetes.Client's OptimisticPut without its string
-// copy of the value (clientv3.OpPut copies it once more, into the request).
+// optimisticPut is kubernetes.Client's OptimisticPut with the etcd
+// request built here (txnRequest) rather than by clientv3's txn builder,
+// which clones each comparison twice through reflection and copies the
+// key and the value (the value a third time: the caller's slice, the
+// string OpPut takes, the request's []byte).
 func (s *Store) optimisticPut(ctx context.Context, key string, value []byte, expectedRevision int64, opts kubernetes.PutOptions) (kubernetes.PutResponse, error) {
 	var resp kubernetes.PutResponse
-	txn := s.client.KV.Txn(ctx).If(
-		clientv3.Compare(clientv3.ModRevision(key), "=", expectedRevision),
-	).Then(
-		clientv3.OpPut(key, unsafe.String(unsafe.SliceData(value), len(value)), clientv3.WithLease(opts.LeaseID)),
-	)
-	if opts.GetOnFailure {
-		txn = txn.Else(clientv3.OpGet(key))
-	}
-	txnResp, err := txn.Commit()
+	txnResp, err := s.txn(ctx, key, expectedRevision,
+		&etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestPut{RequestPut: &etcdserverpb.PutRequest{
+			Key: keyBytes(key), Value: value, Lease: int64(opts.LeaseID)}}},
+		opts.GetOnFailure)
 	if err != nil {
 		return resp, err
 	}
@@ -91,6 +91,102 @@ func (s *Store) optimisticPut(ctx context.Context, key string, value []byte, exp
 		resp.KV = kvFromTxnResponse(txnResp.Responses[0])
 	}
 	return resp, nil
+}
+
+// optimisticDelete is kubernetes.Client's OptimisticDelete, its request
+// built as optimisticPut's.
+func (s *Store) optimisticDelete(ctx context.Context, key string, expectedRevision int64, opts kubernetes.DeleteOptions) (kubernetes.DeleteResponse, error) {
+	var resp kubernetes.DeleteResponse
+	txnResp, err := s.txn(ctx, key, expectedRevision,
+		&etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestDeleteRange{RequestDeleteRange: &etcdserverpb.DeleteRangeRequest{
+			Key: keyBytes(key)}}},
+		opts.GetOnFailure)
+	if err != nil {
+		return resp, err
+	}
+	resp.Succeeded = txnResp.Succeeded
+	resp.Revision = txnResp.Header.Revision
+	if opts.GetOnFailure && !txnResp.Succeeded {
+		resp.KV = kvFromTxnResponse(txnResp.Responses[0])
+	}
+	return resp, nil
+}
+
+// txn commits "if key's mod revision is rev then op [else get key]": the
+// request clientv3's builder makes for
+// Txn(ctx).If(Compare(ModRevision(key), "=", rev)).Then(op).Else(OpGet(key)).
+// It goes through a clientv3.KV of the client's connection and call
+// options (clientv3.NewKV's), as the builder's Commit would; when the
+// client's KV is not its own (a test's recorder wrapping it) the builder
+// is used, so that the wrapper sees the write.
+func (s *Store) txn(ctx context.Context, key string, rev int64, op *etcdserverpb.RequestOp, getOnFailure bool) (*clientv3.TxnResponse, error) {
+	if s.remote == nil {
+		return s.builtTxn(ctx, key, rev, op, getOnFailure)
+	}
+	// Commit sends the (empty) request it built through remote, which
+	// sends ours instead, with the client's call options, and handles
+	// errors as it does for any txn.
+	req := txnRequest(key, rev, op, getOnFailure)
+	return clientv3.NewKVFromKVClient(&preparedTxn{KVClient: s.remote, req: req}, s.client).Txn(ctx).Commit()
+}
+
+// txnRequest is the request of txn.
+func txnRequest(key string, rev int64, op *etcdserverpb.RequestOp, getOnFailure bool) *etcdserverpb.TxnRequest {
+	k := keyBytes(key)
+	req := &etcdserverpb.TxnRequest{
+		Compare: []*etcdserverpb.Compare{{Key: k, Target: etcdserverpb.Compare_MOD, Result: etcdserverpb.Compare_EQUAL,
+			TargetUnion: &etcdserverpb.Compare_ModRevision{ModRevision: rev}}},
+		Success: []*etcdserverpb.RequestOp{op},
+	}
+	if getOnFailure {
+		req.Failure = []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestRange{RequestRange: &etcdserverpb.RangeRequest{Key: k}}}}
+	}
+	return req
+}
+
+// builtTxn is txn through the client's KV and clientv3's builder.
+func (s *Store) builtTxn(ctx context.Context, key string, rev int64, op *etcdserverpb.RequestOp, getOnFailure bool) (*clientv3.TxnResponse, error) {
+	var then clientv3.Op
+	switch r := op.Request.(type) {
+	case *etcdserverpb.RequestOp_RequestPut:
+		p := r.RequestPut
+		then = clientv3.OpPut(key, unsafe.String(unsafe.SliceData(p.Value), len(p.Value)), clientv3.WithLease(clientv3.LeaseID(p.Lease)))
+	default:
+		then = clientv3.OpDelete(key)
+	}
+	txn := s.client.KV.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).Then(then)
+	if getOnFailure {
+		txn = txn.Else(clientv3.OpGet(key))
+	}
+	return txn.Commit()
+}
+
+// preparedTxn sends its request in place of the one a clientv3 txn
+// builds.
+type preparedTxn struct {
+	etcdserverpb.KVClient
+	req *etcdserverpb.TxnRequest
+}
+
+func (p *preparedTxn) Txn(ctx context.Context, _ *etcdserverpb.TxnRequest, opts ...grpc.CallOption) (*etcdserverpb.TxnResponse, error) {
+	return p.KVClient.Txn(ctx, p.req, opts...)
+}
+
+// ownKVType is the type of the KV clientv3.New gives a client.
+var ownKVType = reflect.TypeOf(clientv3.NewKVFromKVClient(nil, nil))
+
+// directKV is the KV client of c's connection when c's KV is its own
+// (clientv3.NewKV's), nil otherwise.
+func directKV(c *clientv3.Client) etcdserverpb.KVClient {
+	if c == nil || reflect.TypeOf(c.KV) != ownKVType || c.ActiveConnection() == nil {
+		return nil
+	}
+	return clientv3.RetryKVClient(c)
+}
+
+// keyBytes is key's bytes, shared: the request only reads them.
+func keyBytes(key string) []byte {
+	return unsafe.Slice(unsafe.StringData(key), len(key))
 }
 
 func kvFromTxnResponse(resp *etcdserverpb.ResponseOp) *mvccpb.KeyValue {

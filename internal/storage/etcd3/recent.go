@@ -12,23 +12,26 @@ import (
 // A write's own watch event. Every write comes back to the process as
 // an event of the watch the watch cache keeps on its resource, which
 // decodes the bytes the write has just stored. The write already holds
-// the object those bytes decode to (what it returns: written, asDecoded),
-// so it leaves a copy of it here, by key, with the stored bytes and the
-// revision; the watch that receives the event with that key, revision and
-// the same bytes takes the copy instead of decoding. Equal bytes decode
-// to equal objects, so the copy is what the decode would have given
-// (reflect.DeepEqual, see decoded.go); the watch that takes it owns it
-// (no other watch gets it), and an event that does not find it decodes as
-// before (the event may have arrived before the write's answer). Copies
-// are kept only while a watch of the store runs, and at most
-// recentWritesMax of them.
+// the object those bytes decode to (what it returns: written, normalize),
+// so it leaves a copy of it here, by key, with the stored bytes, before
+// it sends the transaction (so that the event, which may arrive before
+// the write's answer, always finds it); the watch that receives the event
+// with that key and the same bytes takes the copy instead of decoding, and
+// stamps it with the event's revision. Equal bytes decode to equal
+// objects, so the copy is what the decode would have given
+// (reflect.DeepEqual, see decoded.go), whichever write of those bytes made
+// it; the watch that takes it owns it (no other watch gets it), and an
+// event that does not find it decodes as before. A write that fails
+// removes its copy. Copies are kept only while a watch of the store runs,
+// and at most recentWritesMax of them.
 
 // recentWritesMax bounds the copies kept for events not yet received
 // (every one is dropped when it is reached).
 const recentWritesMax = 256
 
+// recentWrite is the copy one write left.
 type recentWrite struct {
-	rev  int64
+	rev  int64  // the write's revision; 0 until it succeeded
 	data []byte // as stored in etcd (after the transformer)
 	obj  runtime.Object
 }
@@ -39,7 +42,7 @@ type recentWrites struct {
 	off     atomic.Bool                  // no copies (a benchmark's comparison)
 	typ     atomic.Pointer[reflect.Type] // the type of the store's newFunc, once known
 	mu      sync.Mutex
-	m       map[string]recentWrite
+	m       map[string]*recentWrite
 }
 
 // typeOf is the type of the objects newFunc makes, made once.
@@ -52,31 +55,59 @@ func (r *recentWrites) typeOf(newFunc func() runtime.Object) reflect.Type {
 	return t
 }
 
-// put keeps obj, the decode of data stored at key at rev, for the watch;
-// obj is handed over.
-func (r *recentWrites) put(key string, rev int64, data []byte, obj runtime.Object) {
+// expect keeps obj, the decode of data (its resourceVersion aside), for
+// the event of a write of data at key; obj is handed over. The write
+// reports its outcome: wrote, or forget.
+func (r *recentWrites) expect(key string, data []byte, obj runtime.Object) *recentWrite {
+	w := &recentWrite{data: data, obj: obj}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil || len(r.m) >= recentWritesMax {
-		r.m = make(map[string]recentWrite)
+		r.m = make(map[string]*recentWrite)
 	}
-	r.m[key] = recentWrite{rev: rev, data: data, obj: obj}
+	r.m[key] = w
+	return w
+}
+
+// wrote records that w's write succeeded at rev (nil w: none was kept).
+func (r *recentWrites) wrote(w *recentWrite, rev int64) {
+	if w == nil {
+		return
+	}
+	r.mu.Lock()
+	w.rev = rev
+	r.mu.Unlock()
+}
+
+// forget drops w, whose write failed (nil w: none was kept).
+func (r *recentWrites) forget(key string, w *recentWrite) {
+	if w == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[key] == w {
+		delete(r.m, key)
+	}
 }
 
 // take returns the object kept for the event of key at rev whose value is
-// data, and forgets it; nil when there is none. A copy of an earlier
-// write of key is dropped.
+// data, and forgets it; nil when there is none. The caller sets its
+// resourceVersion. A copy of an earlier write of key is dropped.
 func (r *recentWrites) take(key string, rev int64, data []byte) runtime.Object {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w, ok := r.m[key]
-	if !ok || w.rev > rev {
+	if !ok {
+		return nil
+	}
+	if !bytes.Equal(w.data, data) {
+		if w.rev != 0 && w.rev <= rev {
+			delete(r.m, key) // its event has passed
+		}
 		return nil
 	}
 	delete(r.m, key)
-	if w.rev != rev || !bytes.Equal(w.data, data) {
-		return nil
-	}
 	r.taken.Add(1)
 	return w.obj
 }

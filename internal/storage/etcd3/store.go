@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/kubernetes"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,6 +74,7 @@ type Config struct {
 type Store struct {
 	client          *clientv3.Client
 	kv              kubernetes.Client
+	remote          etcdserverpb.KVClient // writes' transactions (encode.go); nil: through kv
 	codec           runtime.Codec
 	newFunc         func() runtime.Object
 	newListFunc     func() runtime.Object
@@ -141,6 +143,7 @@ func New(c Config) (*Store, error) {
 	return &Store{
 		client:          c.Client,
 		kv:              kubernetes.Client{Client: c.Client},
+		remote:          directKV(c.Client),
 		codec:           c.Codec,
 		newFunc:         c.NewFunc,
 		newListFunc:     c.NewListFunc,

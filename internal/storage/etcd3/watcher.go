@@ -72,6 +72,7 @@ func (s *Store) Watch(ctx context.Context, key string, opts storage.ListOptions)
 		result:    make(chan watch.Event, outgoingBufSize),
 	}
 	wc.ctx, wc.cancel = context.WithCancel(ctx)
+	s.recent.watches.Add(1) // before any event: writes from now on leave copies
 	go wc.run(sendInitial, endBookmark)
 	return wc, nil
 }
@@ -112,7 +113,6 @@ func (wc *watchChan) Stop() { wc.cancel() }
 func (wc *watchChan) ResultChan() <-chan watch.Event { return wc.result }
 
 func (wc *watchChan) run(sendInitial, endBookmark bool) {
-	wc.store.recent.watches.Add(1)
 	defer wc.store.recent.watches.Add(-1)
 	var wg sync.WaitGroup
 	readerDone := make(chan struct{})
@@ -336,7 +336,9 @@ func (wc *watchChan) transform(e *event) (*watch.Event, error) {
 	var cur, prev runtime.Object
 	var err error
 	if !e.deleted {
-		if cur = s.recent.take(e.key, e.rev, e.value); cur == nil {
+		if cur = s.recent.take(e.key, e.rev, e.value); cur != nil {
+			err = s.versioner.UpdateObject(cur, uint64(e.rev))
+		} else {
 			cur, err = wc.decode(e.key, e.value, e.rev)
 		}
 		if err != nil {

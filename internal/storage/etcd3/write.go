@@ -43,28 +43,63 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err != nil {
 		return err
 	}
+	pre := s.prepareWritten(key, obj, out, data, newData)
 	start := time.Now()
 	resp, err := s.optimisticPut(ctx, key, newData, 0, kubernetes.PutOptions{LeaseID: lease})
 	s.metrics.recordRequest("create", s.groupResource, err, start)
 	if err != nil {
+		s.recent.forget(key, pre.copy)
 		return s.writeError(key, newData, err)
 	}
 	if !resp.Succeeded {
+		s.recent.forget(key, pre.copy)
 		return storage.NewKeyExistsError(key, 0)
 	}
 	if out != nil {
-		return s.written(key, obj, out, data, newData, resp.Revision)
+		return s.written(key, obj, out, data, newData, resp.Revision, pre)
 	}
 	return nil
 }
 
+// prepared is what prepareWritten did before a write.
+type prepared struct {
+	decoded bool         // obj was made what decoding its encoding gives
+	copy    *recentWrite // the copy left for the write's event, or nil
+}
+
+// prepareWritten makes obj, encoded as data and about to be stored as
+// stored, what decoding data into out's type gives (less the
+// resourceVersion), when it can, and then, while a watch of the store
+// runs, leaves a copy of it for the write's event (recent.go). obj is
+// consumed. The caller passes the result to written, or, when the write
+// fails, forgets the copy.
+func (s *Store) prepareWritten(key string, obj, out runtime.Object, data, stored []byte) prepared {
+	if out == nil || !s.normalize(obj, out, data) {
+		return prepared{}
+	}
+	if d, ok := s.codec.(DecodeDefaulter); ok {
+		d.DefaultDecoded(obj) // what the codec's Decode adds to what it decodes
+	}
+	pre := prepared{decoded: true}
+	if s.recent.wanted() && s.keepsWritten(obj) {
+		pre.copy = s.recent.expect(key, stored, obj.DeepCopyObject())
+	}
+	return pre
+}
+
 // written sets out to the object a write stored, with its new
-// resourceVersion: obj itself made into what decoding data would give,
-// or when that cannot be done for obj's type or values, data decoded.
-// obj is consumed. stored is the value written to etcd (nil: nothing was
-// written); while a watch of the store runs, a copy of out is left for
-// the write's event (recent.go).
-func (s *Store) written(key string, obj, out runtime.Object, data, stored []byte, rev int64) error {
+// resourceVersion: obj itself made into what decoding data would give
+// (by prepareWritten before the write, or here), or when that cannot be
+// done for obj's type or values, data decoded. obj is consumed. stored
+// is the value written to etcd (nil: nothing was written); while a watch
+// of the store runs, a copy of out is left for the write's event, unless
+// prepareWritten left one.
+func (s *Store) written(key string, obj, out runtime.Object, data, stored []byte, rev int64, pre prepared) error {
+	if pre.decoded {
+		moveDecoded(obj, out)
+		s.recent.wrote(pre.copy, rev)
+		return s.versioner.UpdateObject(out, uint64(rev))
+	}
 	if s.asDecoded(obj, out, data) {
 		if d, ok := s.codec.(DecodeDefaulter); ok {
 			d.DefaultDecoded(out) // what the codec's Decode adds to what it decodes
@@ -76,7 +111,7 @@ func (s *Store) written(key string, obj, out runtime.Object, data, stored []byte
 		return err
 	}
 	if stored != nil && s.recent.wanted() && s.keepsWritten(out) {
-		s.recent.put(key, rev, stored, out.DeepCopyObject())
+		s.recent.wrote(s.recent.expect(key, stored, out.DeepCopyObject()), rev)
 	}
 	return nil
 }
@@ -145,7 +180,7 @@ func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, prec
 			continue
 		}
 		start := time.Now()
-		resp, err := s.kv.OptimisticDelete(ctx, key, st.rev, kubernetes.DeleteOptions{GetOnFailure: true})
+		resp, err := s.optimisticDelete(ctx, key, st.rev, kubernetes.DeleteOptions{GetOnFailure: true})
 		s.metrics.recordRequest("delete", s.groupResource, err, start)
 		if err != nil {
 			return err
@@ -234,20 +269,23 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			if !st.stale {
 				// ret encodes to the stored bytes: it is returned as
 				// their decode would be.
-				return s.written(key, ret, destination, data, nil, st.rev)
+				return s.written(key, ret, destination, data, nil, st.rev, prepared{})
 			}
 		}
 		newData, lease, err := s.prepareWrite(ctx, key, data, ttl)
 		if err != nil {
 			return err
 		}
+		pre := s.prepareWritten(key, ret, destination, data, newData)
 		start := time.Now()
 		resp, err := s.optimisticPut(ctx, key, newData, st.rev, kubernetes.PutOptions{GetOnFailure: true, LeaseID: lease})
 		s.metrics.recordRequest("update", s.groupResource, err, start)
 		if err != nil {
+			s.recent.forget(key, pre.copy)
 			return s.writeError(key, newData, err)
 		}
 		if !resp.Succeeded {
+			s.recent.forget(key, pre.copy)
 			s.log.Debug("update failed because of a conflict, going to retry", "key", key)
 			if st, err = s.state(ctx, resp.KV, key, v, ignoreNotFound, false); err != nil {
 				return err
@@ -255,7 +293,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			fresh = true
 			continue
 		}
-		return s.written(key, ret, destination, data, newData, resp.Revision)
+		return s.written(key, ret, destination, data, newData, resp.Revision, pre)
 	}
 }
 
