@@ -160,9 +160,13 @@ func (c *createTracker) track(obj runtime.Object, manager string) bool {
 // less the reset fields and stripSet: the bytes ToJSON writes of that
 // set (nil for an empty set). False where the walk gives up.
 func (c *createTracker) fieldsV1(obj runtime.Object) ([]byte, bool) {
-	versioned, err := c.conv.ConvertToVersion(obj, c.gv)
-	if err != nil {
-		return nil, false
+	// An object of the version already is its own conversion.
+	versioned := obj
+	if _, isU := obj.(*unstructured.Unstructured); isU || obj.GetObjectKind().GroupVersionKind().GroupVersion() != c.gv {
+		var err error
+		if versioned, err = c.conv.ConvertToVersion(obj, c.gv); err != nil {
+			return nil, false
+		}
 	}
 	w := c.walker(c.reset, stripSet)
 	defer c.release(w)
@@ -191,13 +195,15 @@ func (c *createTracker) walker(reset, strip *fieldpath.Set) *createWalker {
 	if st.alloc == nil {
 		st.alloc = value.NewFreelistAllocator()
 	}
-	return &createWalker{schema: c.schema, alloc: st.alloc, st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans, fast: &c.fast}
+	st.walker = createWalker{schema: c.schema, alloc: st.alloc, st: st, path: st.path[:0], rootExcl: reset, rootStrip: strip, plans: &c.plans, fast: &c.fast}
+	return &st.walker
 }
 
 // release returns the walk's state to the pool, unless it grew large.
 func (c *createTracker) release(w *createWalker) {
 	st := w.st
 	st.path = w.path[:0]
+	st.walker = createWalker{}
 	clear(st.entries[:cap(st.entries)])
 	clear(st.path[:cap(st.path)])
 	clear(st.items[:cap(st.items)])

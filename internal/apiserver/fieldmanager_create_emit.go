@@ -40,6 +40,8 @@ type emitState struct {
 	kv   []fkeyv
 	idx  []int
 	kvs  []fmapEntry
+	// walker is the walk itself.
+	walker createWalker
 }
 
 // emitStateMax is the most a pooled state keeps.

@@ -135,7 +135,7 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 		}
 		var lv value.Value
 		if l != nil {
-			if v, found := l.Get(fp.f.JsonName); found {
+			if v, found := l.GetUsing(w.alloc, fp.f.JsonName); found {
 				lv = v
 				matched++
 			}
@@ -149,6 +149,9 @@ func (w *createWalker) rdoStruct(t *schema.Map, l value.Map, rv reflect.Value) (
 			ok = w.rwalkC(fp.tr, &fp.atom, lv, fv, fp.conv)
 		}
 		w.pop()
+		if lv != nil {
+			w.alloc.Free(lv)
+		}
 		if !ok {
 			return false, true
 		}

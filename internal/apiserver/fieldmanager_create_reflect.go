@@ -246,6 +246,13 @@ func (w *createWalker) rdoLeaf(lhs value.Value, orig reflect.Value, k rkind) boo
 	if lhs.IsNull() && k == rNull {
 		return true
 	}
+	if k == rString && orig.Kind() == reflect.String {
+		// EqualsUsing of a string: equal to the same string only.
+		if !lhs.IsString() || lhs.AsString() != orig.String() {
+			w.insert()
+		}
+		return true
+	}
 	v, ok := rvalue(orig)
 	if !ok {
 		return false
