@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/regis-dev/regis/internal/authz"
-	"github.com/regis-dev/regis/internal/registry"
 )
 
 // authzAttributes are what a request asks, for the authorizer: the verb,
@@ -99,10 +98,10 @@ func authenticateRequest(a Authenticator, anonymous bool, r *http.Request) (*aut
 
 // admit authenticates, impersonates and authorizes a request, as
 // kube-apiserver's filters (authentication, impersonation,
-// authorization), and returns it with its user in its context. Without
+// authorization), and returns its user, for its context. Without
 // an authorizer, only the paths of anonymousAllowed are served without
 // credentials, and nobody may impersonate.
-func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error) {
+func (s *Server) admit(r *http.Request, info requestInfo) (*authz.User, error) {
 	if s.cfg.Authorizer == nil {
 		u := Anonymous()
 		if lu, ok := loopbackUser(r); ok {
@@ -111,32 +110,32 @@ func (s *Server) admit(r *http.Request, info requestInfo) (*http.Request, error)
 			var ok bool
 			if u, ok = authenticateUser(s.cfg.Authenticator, r); !ok {
 				auditFailedAuthentication(r, info)
-				return r, unauthorized()
+				return nil, unauthorized()
 			}
 			if err := auditStart(r, info, u); err != nil {
-				return r, err
+				return nil, err
 			}
 			if err := refuseImpersonation(r, u.Name); err != nil {
-				return r, err
+				return nil, err
 			}
 		}
-		return r.WithContext(registry.WithUser(r.Context(), u)), nil
+		return u, nil
 	}
 	u, err := authenticateRequest(s.cfg.Authenticator, s.cfg.Anonymous, r)
 	if err != nil {
 		auditFailedAuthentication(r, info)
-		return r, err
+		return nil, err
 	}
 	if err := auditStart(r, info, u); err != nil {
-		return r, err
+		return nil, err
 	}
 	requestor := u
 	if u, err = impersonate(r.Context(), s.cfg.Authorizer, &s.impersonationModes, r, info, u); err != nil {
-		return r, err
+		return nil, err
 	}
 	s.auditImpersonated(r, requestor, u)
 	if err := authorize(r.Context(), s.cfg.Authorizer, r, info, u); err != nil {
-		return r, err
+		return nil, err
 	}
-	return r.WithContext(registry.WithUser(r.Context(), u)), nil
+	return u, nil
 }

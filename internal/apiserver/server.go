@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r, err := s.admit(r, info) // authentication, impersonation, authorization
+	u, err := s.admit(r, info) // authentication, impersonation, authorization
 	if errors.Is(err, errAuditStore) {
 		auditStoreFailed(rec, r)
 		return
@@ -209,21 +209,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, r, err)
 		return
 	}
+	// The request's context gets its user, warnings and deadline at once:
+	// each WithContext is a copy of the request.
+	ctx := registry.WithUser(r.Context(), u)
 	if m := s.cfg.StorageMonitor; m != nil && needsStorage(r, info) {
-		ctx, release, err := m.bind(r.Context())
+		bound, release, err := m.bind(ctx)
 		if err != nil {
-			writeError(rec, r, err)
+			writeError(rec, r.WithContext(ctx), err)
 			return
 		}
 		defer release()
-		r = r.WithContext(ctx)
+		ctx = bound
 	}
-	r = r.WithContext(registry.WithWarnings(r.Context(), newWarningRecorder(rec.Header()).add))
+	ctx = registry.WithWarnings(ctx, newWarningRecorder(rec.Header()).add)
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxRequestBodyBytes)
 	}
 	if !info.longRunning {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		// A body sent slowly ends with the request's deadline too: reading
@@ -235,9 +239,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.mux.ServeHTTP(cw, r)
 			return
 		}
-	} else if s.cfg.Metrics != nil {
-		s.cfg.Metrics.longRunning(info, 1)
-		defer s.cfg.Metrics.longRunning(info, -1)
+	} else {
+		r = r.WithContext(ctx)
+		if s.cfg.Metrics != nil {
+			s.cfg.Metrics.longRunning(info, 1)
+			defer s.cfg.Metrics.longRunning(info, -1)
+		}
 	}
 	s.mux.ServeHTTP(rec, r)
 }
