@@ -44,6 +44,8 @@ type Object struct {
 	typ    reflect.Type
 	tm     metav1.TypeMeta
 	meta   *metav1.ObjectMeta
+	// prepacked is what Pack will keep, when NewEncoded was given it.
+	prepacked []byte
 
 	// encodings holds the serializations; replaced (copy on insert) so
 	// that readers need no lock.
@@ -294,6 +296,7 @@ func (o *Object) set(noop func(metav1.Object) bool, apply func(metav1.Object)) {
 		o.copied = true
 	}
 	o.encodings.Store(nil)
+	o.prepacked = nil
 	if o.account != nil && !o.retired && o.cached != 0 {
 		o.account(-o.cached)
 		o.cached = 0

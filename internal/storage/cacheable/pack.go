@@ -90,10 +90,14 @@ func (o *Object) Pack() bool {
 	if o.obj == nil {
 		return true
 	}
-	raw, ok := pack(o.obj)
+	raw, ok := o.prepacked, o.prepacked != nil
+	if !ok {
+		raw, ok = pack(o.obj)
+	}
 	if !ok {
 		return false
 	}
+	o.prepacked = nil
 	if set := o.encodings.Load(); set != nil {
 		for _, e := range *set {
 			if e.done.Load() && e.err == nil && bytes.Equal(e.raw, raw) {

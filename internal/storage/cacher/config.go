@@ -94,6 +94,7 @@ type Config struct {
 	Metrics *Metrics
 
 	defaultKeys bool // KeyFunc is the default: keys are prefix/[namespace/]name
+	defaultSize bool // ObjectSize is the default: the protobuf size
 
 	// freshTimeout is defaultFreshTimeout but in tests (export_test.go).
 	freshTimeout time.Duration
@@ -172,6 +173,7 @@ func (c *Config) complete() error {
 		c.GetAttrs = storage.DefaultNamespaceScopedAttr
 	}
 	if c.ObjectSize == nil {
+		c.defaultSize = true
 		c.ObjectSize = defaultObjectSize(c.Codec)
 	}
 	if c.CompactionPollInterval == 0 {

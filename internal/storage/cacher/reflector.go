@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // The reflector keeps the cache in sync with etcd: it lists the resource,
@@ -121,6 +122,11 @@ func (c *Cacher) listAll(ctx context.Context) ([]*element, uint64, error) {
 // reports not ready until a watch works again.
 func (c *Cacher) watch(ctx context.Context) error {
 	ctx = c.onOwnStream(ctx)
+	if !c.packs.off {
+		// The store's events of its own writes come with the bytes their
+		// objects are packed into (cacheable.NewEncoded).
+		ctx = cacheable.WantEncoded(ctx)
+	}
 	var failingSince time.Time
 	backoff := 100 * time.Millisecond
 	for {

@@ -20,19 +20,29 @@ import (
 // computes what the cache keeps about the object once: key, attributes
 // and encoded size.
 func (c *Cacher) newElement(obj runtime.Object) (*element, error) {
-	rv, err := c.versioner.ObjectResourceVersion(obj)
+	inner := obj
+	if co, ok := obj.(*cacheable.Object); ok {
+		inner = co.Object() // made by cacheable.NewEncoded: not packed
+	}
+	rv, err := c.versioner.ObjectResourceVersion(inner)
 	if err != nil {
 		return nil, err
 	}
-	key, err := c.cfg.KeyFunc(obj)
+	key, err := c.cfg.KeyFunc(inner)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't compute key: %w", err)
 	}
-	l, f, err := c.cfg.GetAttrs(obj)
+	l, f, err := c.cfg.GetAttrs(inner)
 	if err != nil {
 		return nil, err
 	}
-	size := c.cfg.ObjectSize(obj)
+	size, known := int64(0), false
+	if co, ok := obj.(*cacheable.Object); ok && c.cfg.defaultSize {
+		size, known = co.EncodedSize() // what defaultObjectSize computes
+	}
+	if !known {
+		size = c.cfg.ObjectSize(inner)
+	}
 	co, err := cacheable.NewCounted(obj, c.addBytes)
 	if err != nil {
 		return nil, err

@@ -3,9 +3,11 @@ package etcd3
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -31,9 +33,10 @@ const recentWritesMax = 256
 
 // recentWrite is the copy one write left.
 type recentWrite struct {
-	rev  int64  // the write's revision; 0 until it succeeded
-	data []byte // as stored in etcd (after the transformer)
-	obj  runtime.Object
+	rev   int64  // the write's revision; 0 until it succeeded
+	data  []byte // as stored in etcd (after the transformer)
+	plain []byte // the encoding (before the transformer)
+	obj   runtime.Object
 }
 
 type recentWrites struct {
@@ -55,11 +58,11 @@ func (r *recentWrites) typeOf(newFunc func() runtime.Object) reflect.Type {
 	return t
 }
 
-// expect keeps obj, the decode of data (its resourceVersion aside), for
-// the event of a write of data at key; obj is handed over. The write
-// reports its outcome: wrote, or forget.
-func (r *recentWrites) expect(key string, data []byte, obj runtime.Object) *recentWrite {
-	w := &recentWrite{data: data, obj: obj}
+// expect keeps obj, the decode of plain (its resourceVersion aside),
+// stored as data, for the event of a write of data at key; obj is handed
+// over. The write reports its outcome: wrote, or forget.
+func (r *recentWrites) expect(key string, data, plain []byte, obj runtime.Object) *recentWrite {
+	w := &recentWrite{data: data, plain: plain, obj: obj}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil || len(r.m) >= recentWritesMax {
@@ -92,24 +95,36 @@ func (r *recentWrites) forget(key string, w *recentWrite) {
 }
 
 // take returns the object kept for the event of key at rev whose value is
-// data, and forgets it; nil when there is none. The caller sets its
-// resourceVersion. A copy of an earlier write of key is dropped.
-func (r *recentWrites) take(key string, rev int64, data []byte) runtime.Object {
+// data, with its encoding, and forgets it; nil when there is none. The
+// caller sets its resourceVersion. A copy of an earlier write of key is
+// dropped.
+func (r *recentWrites) take(key string, rev int64, data []byte) (runtime.Object, []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w, ok := r.m[key]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	if !bytes.Equal(w.data, data) {
 		if w.rev != 0 && w.rev <= rev {
 			delete(r.m, key) // its event has passed
 		}
-		return nil
+		return nil, nil
 	}
 	delete(r.m, key)
 	r.taken.Add(1)
-	return w.obj
+	return w.obj, w.plain
+}
+
+// metaFirst reports whether t, a pointer to a struct, has its metadata as
+// its protobuf message's field 1, as every k8s.io/api object, which
+// cacheable.WithResourceVersion needs.
+func metaFirst(t reflect.Type) bool {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	f, ok := t.Elem().FieldByName("ObjectMeta")
+	return ok && f.Type == reflect.TypeFor[metav1.ObjectMeta]() && strings.HasPrefix(f.Tag.Get("protobuf"), "bytes,1,")
 }
 
 // wanted reports whether a write should leave a copy: a watch of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 	"github.com/regis-dev/regis/internal/storage/etcd3"
 )
 
@@ -58,6 +60,79 @@ func TestWatchEventsOfWrites(t *testing.T) {
 				t.Errorf("%d of the %d writes' events took the written object, want every one", f.store.WrittenTaken(), 2*n)
 			}
 		})
+	}
+}
+
+// TestWatchEventsOfWritesEncoded: a watch that asks for them (the watch
+// cache's) gets the objects of writes' events with the bytes they pack
+// into, which decode to what is stored; a DELETED event and the events of
+// writes made elsewhere are as before.
+func TestWatchEventsOfWritesEncoded(t *testing.T) {
+	ctx := context.Background()
+	f := newStore(t, "")
+	w, err := f.store.Watch(cacheable.WantEncoded(ctx), "/pods/ns", storage.ListOptions{ResourceVersion: "1", Recursive: true, Predicate: storage.Everything})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	next := func(typ watch.EventType) runtime.Object {
+		t.Helper()
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type != typ {
+				t.Fatalf("event %s, want %s: %v", ev.Type, typ, ev.Object)
+			}
+			return ev.Object
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", typ)
+		}
+		return nil
+	}
+	check := func(obj runtime.Object, name string) {
+		t.Helper()
+		co, ok := obj.(*cacheable.Object)
+		if !ok {
+			t.Fatalf("%s: event object %T, want a *cacheable.Object", name, obj)
+		}
+		fresh := &corev1.Pod{}
+		if err := f.store.Get(ctx, key("ns", name), storage.GetOptions{}, fresh); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(co.Object(), runtime.Object(fresh)) {
+			t.Fatalf("%s: the event's object differs from what is stored", name)
+		}
+		if n, ok := co.EncodedSize(); !ok || n != int64(fresh.Size()) {
+			t.Fatalf("%s: EncodedSize %d %v, want %d", name, n, ok, fresh.Size())
+		}
+		if !co.Pack() {
+			t.Fatalf("%s: not packed", name)
+		}
+		if !reflect.DeepEqual(co.GetObject(), runtime.Object(fresh)) {
+			t.Fatalf("%s: the packed object decodes otherwise than what is stored (-stored +packed):\n%s", name,
+				cmp.Diff(fresh, co.GetObject(), cmp.Exporter(func(reflect.Type) bool { return true })))
+		}
+	}
+	for i := range 5 {
+		name := fmt.Sprint("p", i)
+		if err := f.store.Create(ctx, key("ns", name), etcd3.CreatedPod("ns", name), &corev1.Pod{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		check(next(watch.Added), name)
+		err := f.store.GuaranteedUpdate(ctx, key("ns", name), &corev1.Pod{}, false, nil, func(in runtime.Object, _ storage.ResponseMeta) (runtime.Object, *uint64, error) {
+			p := in.(*corev1.Pod)
+			p.Labels["x"] = strings.Repeat("y", 100*i)
+			return p, nil, nil
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(next(watch.Modified), name)
+		if err := f.store.Delete(ctx, key("ns", name), &corev1.Pod{}, nil, storage.ValidateAllObjectFunc, nil, storage.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if obj := next(watch.Deleted); reflect.TypeOf(obj) != reflect.TypeOf(&corev1.Pod{}) {
+			t.Fatalf("DELETED event's object %T", obj)
+		}
 	}
 }
 

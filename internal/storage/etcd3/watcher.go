@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/storage"
+	"github.com/regis-dev/regis/internal/storage/cacheable"
 	"github.com/regis-dev/regis/internal/storage/value"
 )
 
@@ -68,6 +69,7 @@ func (s *Store) Watch(ctx context.Context, key string, opts storage.ListOptions)
 		recursive: opts.Recursive,
 		progress:  opts.ProgressNotify,
 		pred:      pred,
+		encoded:   cacheable.EncodedWanted(ctx) && metaFirst(s.recent.typeOf(s.newFunc)),
 		incoming:  make(chan *event, incomingBufSize),
 		result:    make(chan watch.Event, outgoingBufSize),
 	}
@@ -99,6 +101,7 @@ type watchChan struct {
 	rev       int64
 	recursive bool
 	progress  bool
+	encoded   bool // a write's own events carry their packed bytes (encoded)
 	pred      storage.SelectionPredicate
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -336,8 +339,11 @@ func (wc *watchChan) transform(e *event) (*watch.Event, error) {
 	var cur, prev runtime.Object
 	var err error
 	if !e.deleted {
-		if cur = s.recent.take(e.key, e.rev, e.value); cur != nil {
-			err = s.versioner.UpdateObject(cur, uint64(e.rev))
+		var plain []byte
+		if cur, plain = s.recent.take(e.key, e.rev, e.value); cur != nil {
+			if err = s.versioner.UpdateObject(cur, uint64(e.rev)); err == nil && wc.encoded {
+				cur = encoded(cur, plain)
+			}
 		} else {
 			cur, err = wc.decode(e.key, e.value, e.rev)
 		}
@@ -394,6 +400,26 @@ func (wc *watchChan) decode(key string, data []byte, rev int64) (runtime.Object,
 		return nil, fmt.Errorf("failure to version api object (%d): %w", rev, err)
 	}
 	return obj, nil
+}
+
+// encoded wraps the object a write left for its event with the bytes the
+// watch cache packs it into: its encoding (the write's, without a
+// resourceVersion) with its resourceVersion (cacheable.NewEncoded). An
+// encoding that is not kube's protobuf leaves obj as it is.
+func encoded(obj runtime.Object, plain []byte) runtime.Object {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return obj
+	}
+	packed, ok := cacheable.WithResourceVersion(plain, m.GetResourceVersion())
+	if !ok {
+		return obj
+	}
+	co, err := cacheable.NewEncoded(obj, packed)
+	if err != nil {
+		return obj
+	}
+	return co
 }
 
 // corruptDeletedError is a DELETED event whose previous value cannot be read.

@@ -82,7 +82,7 @@ func (s *Store) prepareWritten(key string, obj, out runtime.Object, data, stored
 	}
 	pre := prepared{decoded: true}
 	if s.recent.wanted() && s.keepsWritten(obj) {
-		pre.copy = s.recent.expect(key, stored, obj.DeepCopyObject())
+		pre.copy = s.recent.expect(key, stored, data, obj.DeepCopyObject())
 	}
 	return pre
 }
@@ -111,7 +111,7 @@ func (s *Store) written(key string, obj, out runtime.Object, data, stored []byte
 		return err
 	}
 	if stored != nil && s.recent.wanted() && s.keepsWritten(out) {
-		s.recent.wrote(s.recent.expect(key, stored, out.DeepCopyObject()), rev)
+		s.recent.wrote(s.recent.expect(key, stored, data, out.DeepCopyObject()), rev)
 	}
 	return nil
 }
