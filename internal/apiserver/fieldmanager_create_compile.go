@@ -41,8 +41,7 @@ const (
 	fTime
 	fIntOrString
 	fStruct
-	// fStrMap: a map[string]string; fMap, another map with string keys.
-	fStrMap
+	// fMap: a map with string keys.
 	fMap
 	fList
 )
@@ -387,8 +386,6 @@ func omitRule(p fpath) fomit {
 	return oGeneric
 }
 
-var strMapType = reflect.TypeFor[map[string]string]()
-
 func (cp *fcompiler) fillMap(n *fnode, t reflect.Type, a schema.Atom) {
 	if a.Map == nil {
 		n.shape = fMap
@@ -399,9 +396,6 @@ func (cp *fcompiler) fillMap(n *fnode, t reflect.Type, a schema.Atom) {
 		return
 	}
 	n.shape, n.ok, n.atomic = fMap, true, a.Map.ElementRelationship == schema.Atomic
-	if t == strMapType {
-		n.shape = fStrMap
-	}
 	if et := a.Map.ElementType; et != (schema.TypeRef{}) {
 		n.elem = cp.node(t.Elem(), et)
 	}

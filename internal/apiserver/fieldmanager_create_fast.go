@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/structured-merge-diff/v6/schema"
 )
@@ -174,7 +175,7 @@ func (w *createWalker) fwrite(n *fnode, rv reflect.Value) bool {
 		}
 	case fStruct:
 		return w.fstruct(n, rv)
-	case fStrMap, fMap:
+	case fMap:
 		return w.fmap(n, rv)
 	case fList:
 		return w.flist(n, rv)
@@ -264,14 +265,14 @@ func (w *createWalker) fmap(n *fnode, rv reflect.Value) bool {
 	if n.elem == nil {
 		return false
 	}
-	if n.shape == fStrMap && n.elem.shape == fScalar {
-		if !n.elem.ok {
+	if e := n.elem; e.shape == fScalar && !e.ptr {
+		// Every value a leaf (or every one refused): only the keys
+		// tell what is written.
+		if !e.ok {
 			return false
 		}
 		base := len(w.st.keys)
-		for k := range rv.Interface().(map[string]string) {
-			w.st.keys = append(w.st.keys, k)
-		}
+		w.mapKeys(rv)
 		keys := w.st.keys[base:]
 		slices.Sort(keys)
 		w.st.buf = append(w.st.buf, `{".":{}`...)
@@ -308,6 +309,25 @@ func (w *createWalker) fmap(n *fnode, rv reflect.Value) bool {
 	clear(w.st.kvs[base:])
 	w.st.kvs = w.st.kvs[:base]
 	return ok
+}
+
+// mapKeys appends the keys of a map with string keys to w.st.keys.
+func (w *createWalker) mapKeys(rv reflect.Value) {
+	switch m := rv.Interface().(type) {
+	case map[string]string:
+		for k := range m {
+			w.st.keys = append(w.st.keys, k)
+		}
+	case corev1.ResourceList:
+		for k := range m {
+			w.st.keys = append(w.st.keys, string(k))
+		}
+	default:
+		it := rv.MapRange()
+		for it.Next() {
+			w.st.keys = append(w.st.keys, it.Key().String())
+		}
+	}
 }
 
 func (w *createWalker) flist(n *fnode, rv reflect.Value) bool {
@@ -535,7 +555,7 @@ func (w *createWalker) fvalid(n *fnode, rv reflect.Value) bool {
 		return intOrStringOK(n, rv)
 	case fStruct:
 		return n.ok && w.fvalidStruct(n, rv)
-	case fStrMap, fMap:
+	case fMap:
 		return rv.IsNil() || (n.ok && w.fvalidMap(n, rv))
 	case fList:
 		return rv.IsNil() || (n.ok && w.fvalidItems(n, rv))
@@ -564,8 +584,8 @@ func (w *createWalker) fvalidMap(n *fnode, rv reflect.Value) bool {
 	if n.elem == nil {
 		return false
 	}
-	if n.shape == fStrMap && n.elem.shape == fScalar {
-		return n.elem.ok
+	if e := n.elem; e.shape == fScalar && !e.ptr {
+		return e.ok
 	}
 	it := rv.MapRange()
 	for it.Next() {
