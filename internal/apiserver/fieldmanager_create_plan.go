@@ -246,3 +246,60 @@ func atomsEqual(a, b *schema.Atom) bool {
 	}
 	return a.Equals(b)
 }
+
+// rvalidate is validate on a Go value.
+func (w *createWalker) rvalidate(tr schema.TypeRef, orig reflect.Value) bool {
+	rv, k := rclassify(orig)
+	switch k {
+	case rNone:
+		return false
+	case rWrap:
+		v, ok := rvalue(orig)
+		return ok && w.validate(tr, v)
+	}
+	a, ok := w.schema.Resolve(tr)
+	if !ok {
+		return false
+	}
+	a = deduceKind(a, k)
+	switch {
+	case a.Map != nil:
+		if k == rNull {
+			return true
+		}
+		return (k == rStruct || k == rMap) && w.rvalidateMap(a.Map, rv, k)
+	case a.Scalar != nil:
+		return scalarKindOK(a.Scalar, k)
+	case a.List != nil:
+		if k == rNull {
+			return true
+		}
+		return k == rList && w.rvalidateItems(a.List, rv)
+	}
+	return false
+}
+
+func (w *createWalker) rvalidateMap(t *schema.Map, rv reflect.Value, k rkind) bool {
+	if k == rStruct && w.plans != nil {
+		return w.rvalidateStruct(t, rv)
+	}
+	return reach(rv, k, func(key string, _ *string, val reflect.Value) bool {
+		tr, declared := fieldType(t, key)
+		return declared && w.rvalidate(tr, val)
+	})
+}
+
+func (w *createWalker) rvalidateItems(t *schema.List, rv reflect.Value) bool {
+	for i := range rv.Len() {
+		child := rv.Index(i)
+		if t.ElementRelationship == schema.Associative {
+			if _, ok := w.ritemElement(t, child); !ok {
+				return false
+			}
+		}
+		if !w.rvalidate(t.ElementType, child) {
+			return false
+		}
+	}
+	return true
+}
