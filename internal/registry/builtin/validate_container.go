@@ -27,42 +27,53 @@ func validateContainers(cs []corev1.Container, vols sets.Set[string], path *fiel
 	var errs field.ErrorList
 	for i := range cs {
 		c := &cs[i]
-		p := path.Index(i)
-		errs = append(errs, uniqueLabel(p.Child("name"), c.Name, names)...)
+		p := func() *field.Path { return path.Index(i) } // for an error only
+		errs = append(errs, uniqueLabel(func() *field.Path { return p().Child("name") }, c.Name, names)...)
 		if c.Image == "" {
-			errs = append(errs, field.Required(p.Child("image"), ""))
+			errs = append(errs, field.Required(p().Child("image"), ""))
 		}
 		switch c.TerminationMessagePolicy {
 		case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
 		case "":
-			errs = append(errs, field.Required(p.Child("terminationMessagePolicy"), ""))
+			errs = append(errs, field.Required(p().Child("terminationMessagePolicy"), ""))
 		default:
-			errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
+			errs = append(errs, field.NotSupported(p().Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
 				[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
 		}
-		errs = append(errs, validateContainerPorts(c.Ports, p.Child("ports"))...)
-		errs = append(errs, validateEnv(c.Env, p.Child("env"))...)
-		errs = append(errs, validateVolumeMounts(c.VolumeMounts, vols, p.Child("volumeMounts"))...)
+		errs = append(errs, withPath(func(p *field.Path) field.ErrorList { return validateContainerPorts(c.Ports, p) }, p, "ports")...)
+		errs = append(errs, withPath(func(p *field.Path) field.ErrorList { return validateEnv(c.Env, p) }, p, "env")...)
+		errs = append(errs, withPath(func(p *field.Path) field.ErrorList { return validateVolumeMounts(c.VolumeMounts, vols, p) }, p, "volumeMounts")...)
 		switch c.ImagePullPolicy {
 		case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 		case "":
-			errs = append(errs, field.Required(p.Child("imagePullPolicy"), ""))
+			errs = append(errs, field.Required(p().Child("imagePullPolicy"), ""))
 		default:
-			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy,
+			errs = append(errs, field.NotSupported(p().Child("imagePullPolicy"), c.ImagePullPolicy,
 				[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
 		}
-		errs = append(errs, validateResourceRequirements(&c.Resources, p.Child("resources"))...)
+		errs = append(errs, withPath(func(p *field.Path) field.ErrorList { return validateResourceRequirements(&c.Resources, p) }, p, "resources")...)
 		for _, probe := range []struct {
 			name string
 			p    *corev1.Probe
 		}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
 			if h := probe.p; h != nil && h.Exec == nil && h.HTTPGet == nil && h.TCPSocket == nil && h.GRPC == nil {
-				errs = append(errs, field.Required(p.Child(probe.name), "must specify a handler type"))
+				errs = append(errs, field.Required(p().Child(probe.name), "must specify a handler type"))
 			}
 		}
-		errs = append(errs, validateSecurityContext(c.SecurityContext, p.Child("securityContext"))...)
+		errs = append(errs, withPath(func(p *field.Path) field.ErrorList { return validateSecurityContext(c.SecurityContext, p) }, p, "securityContext")...)
 	}
 	return errs
+}
+
+// withPath runs check with no path and, only when it finds something,
+// again with the path of child under parent(): the checks it runs are
+// pure and use their path for their errors only, so a valid value costs
+// no path.
+func withPath(check func(*field.Path) field.ErrorList, parent func() *field.Path, child string) field.ErrorList {
+	if errs := check(nil); len(errs) == 0 {
+		return nil
+	}
+	return check(parent().Child(child))
 }
 
 func validateContainerPorts(ports []corev1.ContainerPort, path *field.Path) field.ErrorList {
@@ -146,14 +157,23 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, vols sets.Set[string], pa
 // ValidateContainerResourceRequirements without resource claims.
 func validateResourceRequirements(r *corev1.ResourceRequirements, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	limPath, reqPath := path.Child("limits"), path.Child("requests")
+	var limPath, reqPath *field.Path // none when path is nil (see withPath)
+	if path != nil {
+		limPath, reqPath = path.Child("limits"), path.Child("requests")
+	}
+	key := func(p *field.Path, name corev1.ResourceName) *field.Path {
+		if p == nil {
+			return nil
+		}
+		return p.Key(string(name))
+	}
 	for name, q := range r.Limits {
-		p := limPath.Key(string(name))
+		p := key(limPath, name)
 		errs = append(errs, validateContainerResourceName(name, p)...)
 		errs = append(errs, validateQuantityValue(name, q, p)...)
 	}
 	for name, q := range r.Requests {
-		p := reqPath.Key(string(name))
+		p := key(reqPath, name)
 		errs = append(errs, validateContainerResourceName(name, p)...)
 		errs = append(errs, validateQuantityValue(name, q, p)...)
 		limit, ok := r.Limits[name]
@@ -302,17 +322,17 @@ func validatePodSpecFields(s *corev1.PodSpec, path *field.Path) field.ErrorList 
 
 // uniqueLabel checks a name that must be a DNS label unique among its
 // siblings (containers, volumes), and adds it to seen.
-func uniqueLabel(path *field.Path, name string, seen sets.Set[string]) field.ErrorList {
+func uniqueLabel(path func() *field.Path, name string, seen sets.Set[string]) field.ErrorList {
 	defer seen.Insert(name)
 	switch {
 	case name == "":
-		return field.ErrorList{field.Required(path, "")}
+		return field.ErrorList{field.Required(path(), "")}
 	case seen.Has(name):
-		return field.ErrorList{field.Duplicate(path, name)}
+		return field.ErrorList{field.Duplicate(path(), name)}
 	}
 	var errs field.ErrorList
 	for _, msg := range registry.IsDNS1123Label(name) {
-		errs = append(errs, field.Invalid(path, name, msg))
+		errs = append(errs, field.Invalid(path(), name, msg))
 	}
 	return errs
 }
