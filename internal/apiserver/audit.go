@@ -36,23 +36,27 @@ func auditFrom(ctx context.Context) *audit.Request {
 	return ar
 }
 
+// auditIDHeader is audit.HeaderAuditID ("Audit-ID") in its canonical
+// form, which http.Header's methods look up without making a new string.
+const auditIDHeader = "Audit-Id"
+
 // auditBegin begins the audit of a request when auditing is on. Every
 // response carries an Audit-ID, the request's or a new one, audited or
 // not (upstream's WithAuditInit runs whatever the policy).
 func (s *Server) auditBegin(w http.ResponseWriter, r *http.Request, received time.Time) (*audit.Request, *http.Request) {
 	if s.cfg.Audit == nil {
-		if w.Header().Get(audit.HeaderAuditID) == "" {
-			id := r.Header.Get(audit.HeaderAuditID)
+		if w.Header().Get(auditIDHeader) == "" {
+			id := r.Header.Get(auditIDHeader)
 			if id == "" {
 				id = audit.NewID()
 			}
-			w.Header().Set(audit.HeaderAuditID, id)
+			w.Header().Set(auditIDHeader, id)
 		}
 		return nil, r
 	}
-	ar := s.cfg.Audit.Begin(r.Header.Get(audit.HeaderAuditID), received)
-	if w.Header().Get(audit.HeaderAuditID) == "" {
-		w.Header().Set(audit.HeaderAuditID, ar.ID())
+	ar := s.cfg.Audit.Begin(r.Header.Get(auditIDHeader), received)
+	if w.Header().Get(auditIDHeader) == "" {
+		w.Header().Set(auditIDHeader, ar.ID())
 	}
 	return ar, r.WithContext(context.WithValue(r.Context(), auditKey{}, ar))
 }

@@ -107,7 +107,7 @@ func (s *Server) lookup(r *http.Request, info requestInfo) (*registry.Store, err
 // decodeParams decodes query parameters into one of the meta/v1 option
 // types, as a 400 on failure.
 func decodeParams(r *http.Request, into runtime.Object) error {
-	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, into); err != nil {
+	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(query(r), metav1.SchemeGroupVersion, into); err != nil {
 		return apierrors.NewBadRequest(err.Error())
 	}
 	return nil
@@ -166,7 +166,7 @@ func (s *Server) writeConverted(w http.ResponseWriter, r *http.Request, out outp
 // the resource of st.
 func listOptions(r *http.Request, st *registry.Store) (*metainternalversion.ListOptions, error) {
 	opts := &metainternalversion.ListOptions{}
-	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(r.URL.Query(), metav1.SchemeGroupVersion, opts); err != nil {
+	if err := metainternalversionscheme.ParameterCodec.DecodeParameters(query(r), metav1.SchemeGroupVersion, opts); err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
 	if errs := metainternalvalidation.ValidateListOptions(opts, true); len(errs) > 0 {

@@ -118,7 +118,7 @@ func metricVerb(r *http.Request, info requestInfo) string {
 func (m *Metrics) observe(r *http.Request, info requestInfo, code int, d time.Duration) {
 	verb := metricVerb(r, info)
 	dry := ""
-	if r.URL.Query().Has("dryRun") {
+	if query(r).Has("dryRun") {
 		dry = "All"
 	}
 	labels := []string{verb, dry, info.group, info.version, info.resource, info.subresource, scope(info), "apiserver"}

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,7 +88,7 @@ func classify(r *http.Request) requestInfo {
 	if connectSubresources[info.subresource] {
 		info.longRunning = true
 	}
-	q := r.URL.Query()
+	q := query(r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		switch {
@@ -147,4 +148,13 @@ func notFound(r *http.Request) error {
 		Message: "the server could not find the requested resource",
 		Details: &metav1.StatusDetails{},
 	}}
+}
+
+// query is a request's query parameters: nil, and nothing parsed, when
+// it has none (r.URL.Query() makes a new map at every call).
+func query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
 }

@@ -254,7 +254,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // A ?timeout= that does not parse is upstream's 400 (its request
 // deadline filter, which runs before authentication).
 func requestTimeout(r *http.Request, limit time.Duration) (time.Duration, error) {
-	if v := r.URL.Query().Get("timeout"); v != "" {
+	if v := query(r).Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return 0, apierrors.NewBadRequest("invalid timeout specified in the request URL - " + err.Error())

@@ -110,7 +110,7 @@ func needsStorage(r *http.Request, info requestInfo) bool {
 	case "watch":
 		return false
 	case "get", "list":
-		return r.URL.Query().Get("resourceVersion") != "0"
+		return query(r).Get("resourceVersion") != "0"
 	}
 	return true
 }
