@@ -93,7 +93,9 @@ func TestServeStopsOnSIGINT(t *testing.T) {
 	}
 	for _, want := range []string{
 		`msg="embedded etcd started" data=` + filepath.Join(dataDir, "etcd") + " endpoint=https://127.0.0.1:",
-		`tls=true prefix=/test-prefix storage-media-type=application/vnd.kubernetes.protobuf`,
+		// The server's own client: the member's socket in the PKI directory.
+		`msg="connected to etcd" endpoints=[unix://` + filepath.Join(dataDir, "pki", "etcd", "client.sock") +
+			`] tls=false prefix=/test-prefix storage-media-type=application/vnd.kubernetes.protobuf`,
 		`msg="embedded etcd stopped"`,
 	} {
 		if !strings.Contains(out, want) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -336,4 +337,73 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestEmbeddedLocalSocket: a member given a local socket serves gRPC on it
+// without TLS, and keeps serving its https URL as before: gRPC with a
+// client certificate, and HTTP (the /version a doctor reads clocks from).
+func TestEmbeddedLocalSocket(t *testing.T) {
+	dir := t.TempDir()
+	p, err := etcd.EnsurePKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(p.Dir, "client.sock")
+	cfg := etcd.EmbeddedConfig{DataDir: filepath.Join(dir, "data"), UnsafeNoFsync: true, LocalSocket: sock}
+	p.Apply(&cfg)
+	srv, err := etcd.StartEmbedded(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if srv.LocalEndpoint != "unix://"+sock {
+		t.Fatalf("local endpoint %q, want unix://%s", srv.LocalEndpoint, sock)
+	}
+	local, err := etcd.NewClient([]string{srv.LocalEndpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if _, err := local.Put(t.Context(), "/registry/k", "v"); err != nil {
+		t.Fatalf("put over the socket: %v", err)
+	}
+
+	tlsCfg, err := p.ClientTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := etcd.NewClient([]string{srv.Endpoint}, etcd.WithTLS(tlsCfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	if resp, err := remote.Get(t.Context(), "/registry/k"); err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("get over https: %v %v", resp, err)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	resp, err := hc.Get(srv.Endpoint + "/version")
+	if err != nil {
+		t.Fatalf("/version over https: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Date") == "" {
+		t.Fatalf("/version: %d, Date %q", resp.StatusCode, resp.Header.Get("Date"))
+	}
+	srv.Close()
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket outlives the member: %v", err)
+	}
+
+	// A path longer than a socket address holds: no socket, https only.
+	long := etcd.EmbeddedConfig{DataDir: filepath.Join(dir, "data2"), UnsafeNoFsync: true,
+		LocalSocket: filepath.Join(p.Dir, strings.Repeat("s", 120))}
+	p.Apply(&long)
+	srv2, err := etcd.StartEmbedded(t.Context(), long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Close()
+	if srv2.LocalEndpoint != "" {
+		t.Errorf("local endpoint %q for an over-long path", srv2.LocalEndpoint)
+	}
 }

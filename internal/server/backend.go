@@ -66,6 +66,7 @@ type Backend struct {
 	leave         bool
 
 	tls          *tls.Config
+	local        bool   // Endpoints is the embedded etcd's socket: no TLS
 	endpointFile string // the record of the embedded etcd's endpoint
 	log          *slog.Logger
 	stop         context.CancelFunc // stops the compactor
@@ -128,7 +129,7 @@ func Start(ctx context.Context, o Options) (_ *Backend, err error) {
 	if _, err := b.Client.Get(rctx, b.Health.Key()); err != nil {
 		return nil, fmt.Errorf("etcd at %v not ready: %w", b.Endpoints, err)
 	}
-	log.Info("connected to etcd", "endpoints", b.Endpoints, "tls", b.tls != nil, "prefix", b.Prefix, "storage-media-type", b.MediaType)
+	log.Info("connected to etcd", "endpoints", b.Endpoints, "tls", b.tls != nil && !b.local, "prefix", b.Prefix, "storage-media-type", b.MediaType)
 
 	b.Compactor = etcd.NewCompactor(b.Client, o.EtcdCompactionInterval, log.With("component", "compactor"))
 	cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -155,6 +156,11 @@ func EmbeddedEtcdPKIDir(dataDir string) string { return filepath.Join(dataDir, "
 // endpointFile records, while a server runs, the client URL of its
 // embedded etcd, for the operator commands given the data directory.
 const endpointFile = "endpoint"
+
+// localSocketFile is the unix socket, in the embedded etcd's PKI
+// directory, on which the member serves the server's own client
+// (etcd.EmbeddedConfig.LocalSocket).
+const localSocketFile = "client.sock"
 
 // EmbeddedEtcdEndpoint returns the client URL that the embedded etcd of
 // dataDir served on when it last started, "" if none is recorded. The
@@ -188,7 +194,8 @@ func (b *Backend) startEmbedded(ctx context.Context, o Options) error {
 		return err
 	}
 	cfg := etcd.EmbeddedConfig{DataDir: dir, Logger: b.log, LogLevel: o.EtcdLogLevel, UnsafeNoFsync: o.EtcdUnsafeNoFsync,
-		ClientURL: loopbackURL(o.EmbeddedEtcdClientPort), PeerURL: loopbackURL(o.EmbeddedEtcdPeerPort)}
+		ClientURL: loopbackURL(o.EmbeddedEtcdClientPort), PeerURL: loopbackURL(o.EmbeddedEtcdPeerPort),
+		LocalSocket: filepath.Join(p.Dir, localSocketFile)}
 	p.Apply(&cfg)
 	if b.Embedded, err = etcd.StartEmbedded(ctx, cfg); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -197,6 +204,11 @@ func (b *Backend) startEmbedded(ctx context.Context, o Options) error {
 		return err
 	}
 	b.Endpoints = []string{b.Embedded.Endpoint}
+	if b.Embedded.LocalEndpoint != "" {
+		// The server's own client: the socket in the PKI's directory
+		// (0700, beside the client key), gRPC without TLS.
+		b.Endpoints, b.local = []string{b.Embedded.LocalEndpoint}, true
+	}
 	b.endpointFile = filepath.Join(p.Dir, endpointFile)
 	if err := pki.WriteFile(b.endpointFile, []byte(b.Embedded.Endpoint+"\n"), 0o644); err != nil {
 		b.log.Warn("could not record the embedded etcd's endpoint", "error", err)
@@ -217,6 +229,9 @@ func loopbackURL(port int) string {
 // for parts that want a connection of their own (kube-apiserver gives one
 // to each resource). The caller closes it.
 func (b *Backend) NewClient() (*clientv3.Client, error) {
+	if b.local {
+		return etcd.NewClient(b.Endpoints)
+	}
 	return etcd.NewClient(b.Endpoints, etcd.WithTLS(b.tls))
 }
 

@@ -162,6 +162,9 @@ func (b *Backend) defragPolicy(ctx context.Context, threshold float64, m *defrag
 
 func (b *Backend) defragOnce(ctx context.Context, threshold float64, m *defragMetrics) error {
 	ep := b.Embedded.Endpoint
+	if b.local {
+		ep = b.Embedded.LocalEndpoint // the client has no TLS for the https URL
+	}
 	sctx, cancel := context.WithTimeout(ctx, maint.StatusTimeout)
 	st, err := b.Client.Status(sctx, ep)
 	cancel()

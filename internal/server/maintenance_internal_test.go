@@ -54,7 +54,7 @@ func TestDefragPolicy(t *testing.T) {
 		if _, err := b.Client.Put(t.Context(), "/frag-tick", "x"); err != nil {
 			t.Fatal(err)
 		}
-		if before, err = b.Client.Status(t.Context(), b.Embedded.Endpoint); err != nil {
+		if before, err = b.Client.Status(t.Context(), b.Endpoints[0]); err != nil {
 			t.Fatal(err)
 		}
 		free := before.DbSize - before.DbSizeInUse
@@ -65,7 +65,7 @@ func TestDefragPolicy(t *testing.T) {
 	if err := b.defragOnce(t.Context(), 0.3, m); err != nil {
 		t.Fatal(err)
 	}
-	after, err := b.Client.Status(t.Context(), b.Embedded.Endpoint)
+	after, err := b.Client.Status(t.Context(), b.Endpoints[0])
 	if err != nil {
 		t.Fatal(err)
 	}
