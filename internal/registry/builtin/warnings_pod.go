@@ -75,8 +75,10 @@ func podSpecWarnings(path *field.Path, spec *corev1.PodSpec, meta *metav1.Object
 	visitContainers(spec, specPath, func(c *corev1.Container, p containerPath) {
 		w = append(w, containerWarnings(path, spec, meta, c, p)...)
 	})
-	w = append(w, portWarnings(spec, specPath)...)
-	w = append(w, portNameWarnings(spec, specPath)...)
+	if !portsQuiet(spec) {
+		w = append(w, portWarnings(spec, specPath)...)
+		w = append(w, portNameWarnings(spec, specPath)...)
+	}
 	if g := spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		w = append(w, fmt.Sprintf("%s: must be >= 0; negative values are invalid and will be treated as 1", path.Child("spec", "terminationGracePeriodSeconds")))
 	}

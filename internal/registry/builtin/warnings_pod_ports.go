@@ -32,6 +32,50 @@ type portKey struct {
 	protocol corev1.Protocol
 }
 
+// maxQuietPorts is the most ports portsQuiet compares pairwise.
+const maxQuietPorts = 16
+
+// portsQuiet reports, without building maps or paths, that portWarnings
+// and portNameWarnings have nothing to say: no host IP without a host
+// port, no two ports of one number and protocol, no port name used twice.
+// False may also mean that there are too many ports to tell.
+func portsQuiet(spec *corev1.PodSpec) bool {
+	var ports [maxQuietPorts]*corev1.ContainerPort
+	n := 0
+	add := func(c *corev1.Container) bool {
+		for i := range c.Ports {
+			p := &c.Ports[i]
+			if n == maxQuietPorts || p.HostIP != "" && p.HostPort == 0 {
+				return false
+			}
+			for _, o := range ports[:n] {
+				if o.ContainerPort == p.ContainerPort && o.Protocol == p.Protocol || p.Name != "" && o.Name == p.Name {
+					return false
+				}
+			}
+			ports[n] = p
+			n++
+		}
+		return true
+	}
+	for i := range spec.InitContainers {
+		if !add(&spec.InitContainers[i]) {
+			return false
+		}
+	}
+	for i := range spec.Containers {
+		if !add(&spec.Containers[i]) {
+			return false
+		}
+	}
+	for i := range spec.EphemeralContainers {
+		if !add((*corev1.Container)(&spec.EphemeralContainers[i].EphemeralContainerCommon)) {
+			return false
+		}
+	}
+	return true
+}
+
 // portWarnings warns about a host IP without a host port and about
 // container ports, across all containers, that collide with an earlier one
 // of the same number and protocol.
