@@ -292,21 +292,23 @@ func validateSecurityContext(sc *corev1.SecurityContext, path *field.Path) field
 // containers, volumes and policies.
 func validatePodSpecFields(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, metav1validation.ValidateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
+	if len(s.NodeSelector) > 0 {
+		errs = append(errs, metav1validation.ValidateLabels(s.NodeSelector, path.Child("nodeSelector"))...)
+	}
 	if s.ServiceAccountName != "" {
-		for _, msg := range apivalidation.NameIsDNSSubdomain(s.ServiceAccountName, false) {
+		for _, msg := range registry.IsDNS1123Subdomain(s.ServiceAccountName) { // apivalidation.NameIsDNSSubdomain
 			errs = append(errs, field.Invalid(path.Child("serviceAccountName"), s.ServiceAccountName, msg))
 		}
 	}
 	if s.NodeName != "" {
-		for _, msg := range apivalidation.NameIsDNSSubdomain(s.NodeName, false) {
+		for _, msg := range registry.IsDNS1123Subdomain(s.NodeName) { // apivalidation.NameIsDNSSubdomain
 			errs = append(errs, field.Invalid(path.Child("nodeName"), s.NodeName, msg))
 		}
 	}
 	if v := s.ActiveDeadlineSeconds; v != nil && (*v < 1 || *v > math.MaxInt32) {
 		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), *v, validation.InclusiveRangeError(1, math.MaxInt32)))
 	}
-	if sc := s.SecurityContext; sc != nil {
+	if sc := s.SecurityContext; sc != nil && sc.AppArmorProfile != nil {
 		errs = append(errs, validateAppArmorProfile(sc.AppArmorProfile, path.Child("securityContext", "appArmorProfile"))...)
 	}
 	for _, f := range []struct{ name, value string }{{"hostname", s.Hostname}, {"subdomain", s.Subdomain}} {

@@ -54,6 +54,9 @@ func validateMetaFinalizers(o runtime.Object) field.ErrorList {
 	if !ok {
 		return nil
 	}
+	if len(m.GetFinalizers()) == 0 {
+		return nil
+	}
 	var errs field.ErrorList
 	path := field.NewPath("metadata", "finalizers")
 	for i, f := range m.GetFinalizers() {

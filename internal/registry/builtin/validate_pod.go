@@ -11,9 +11,14 @@ import (
 
 func validatePod(o runtime.Object) field.ErrorList {
 	p := o.(*corev1.Pod)
-	errs := validateAppArmorAnnotations(p.Annotations, &p.Spec, field.NewPath("metadata", "annotations"))
+	var errs field.ErrorList // paths built only where they may be needed
+	if len(p.Annotations) > 0 {
+		errs = validateAppArmorAnnotations(p.Annotations, &p.Spec, field.NewPath("metadata", "annotations"))
+	}
 	errs = append(errs, validatePodSpec(&p.Spec, field.NewPath("spec"), false)...)
-	errs = append(errs, validatePodEphemeralClaims(p.Name, p.Spec.Volumes, field.NewPath("spec", "volumes"))...)
+	if len(p.Spec.Volumes) > 0 {
+		errs = append(errs, validatePodEphemeralClaims(p.Name, p.Spec.Volumes, field.NewPath("spec", "volumes"))...)
+	}
 	return append(errs, validatePodTokenProjections(&p.Spec)...)
 }
 
@@ -65,7 +70,9 @@ func validatePodSpec(s *corev1.PodSpec, path *field.Path, template bool) field.E
 	vols, volErrs := validatePodVolumes(s.Volumes, path.Child("volumes"))
 	errs = append(errs, volErrs...)
 	errs = append(errs, validateContainers(s.Containers, vols, path.Child("containers"), names)...)
-	errs = append(errs, validateContainers(s.InitContainers, vols, path.Child("initContainers"), names)...)
+	if len(s.InitContainers) > 0 {
+		errs = append(errs, validateContainers(s.InitContainers, vols, path.Child("initContainers"), names)...)
+	}
 	switch s.RestartPolicy {
 	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
 	case "":

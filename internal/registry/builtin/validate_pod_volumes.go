@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/regis-dev/regis/internal/registry"
 )
 
 // A pod's volumes, as upstream's ValidateVolumes and validateVolumeSource
@@ -25,7 +27,7 @@ func validatePodVolumes(vols []corev1.Volume, path *field.Path) (sets.Set[string
 		el := validateVolumeSource(&v.VolumeSource, p, v.Name)
 		if v.Name == "" {
 			el = append(el, field.Required(p.Child("name"), ""))
-		} else {
+		} else if len(registry.IsDNS1123Label(v.Name)) > 0 {
 			el = append(el, validateDNS1123Label(v.Name, p.Child("name"))...)
 		}
 		if names.Has(v.Name) {
@@ -55,15 +57,15 @@ func validatePodEphemeralClaims(podName string, vols []corev1.Volume, path *fiel
 	}
 	var errs field.ErrorList
 	for i, v := range vols {
-		p := path.Index(i)
+		p := func() *field.Path { return path.Index(i) } // for an error only
 		if v.Ephemeral != nil && v.Ephemeral.VolumeClaimTemplate != nil && v.Name != "" && countSources(&v.VolumeSource) == 1 {
 			claim := podName + "-" + v.Name
 			for _, msg := range validateDNSSubdomain(claim) {
-				errs = append(errs, field.Invalid(p.Child("name"), v.Name, fmt.Sprintf("PVC name %q: %v", claim, msg)))
+				errs = append(errs, field.Invalid(p().Child("name"), v.Name, fmt.Sprintf("PVC name %q: %v", claim, msg)))
 			}
 		}
 		if v.PersistentVolumeClaim != nil && created.Has(v.PersistentVolumeClaim.ClaimName) {
-			errs = append(errs, field.Invalid(p.Child("persistentVolumeClaim", "claimName"), v.PersistentVolumeClaim.ClaimName,
+			errs = append(errs, field.Invalid(p().Child("persistentVolumeClaim", "claimName"), v.PersistentVolumeClaim.ClaimName,
 				"must not reference a PVC that gets created for an ephemeral volume"))
 		}
 	}
