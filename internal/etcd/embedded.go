@@ -70,6 +70,19 @@ type EmbeddedConfig struct {
 // holds 108 bytes with the terminating NUL).
 const maxSocketPath = 107
 
+// socketPath is p made absolute, "" when p is empty or too long for a
+// socket address.
+func socketPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil || len(abs) > maxSocketPath {
+		return ""
+	}
+	return abs
+}
+
 // Embedded is a running embedded etcd member.
 type Embedded struct {
 	etcd      *embed.Etcd
@@ -131,12 +144,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.WatchProgressNotifyInterval > 0 {
 		ec.WatchProgressNotifyInterval = cfg.WatchProgressNotifyInterval
 	}
-	local := cfg.LocalSocket
-	if local != "" {
-		if local, err = filepath.Abs(local); err != nil || len(local) > maxSocketPath {
-			local = ""
-		}
-	}
+	local := socketPath(cfg.LocalSocket)
 	clientScheme, peerScheme := "http", "http"
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		clientScheme = "https"

@@ -20,6 +20,10 @@ import (
 // flag names (`regis etcd` takes them as etcd does). Lists of URLs are
 // comma separated in flags and slices here.
 type MemberConfig struct {
+	// LocalSocket is a unix socket on which the member also serves
+	// clients, without TLS, for the process's own client (see
+	// EmbeddedConfig.LocalSocket); it is not advertised.
+	LocalSocket string
 	// Name (--name) is the member's human-readable name.
 	Name string
 	// DataDir (--data-dir) holds the member's data.
@@ -130,6 +134,9 @@ func (c MemberConfig) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	if c.InitialClusterToken != "" {
 		ec.InitialClusterToken = c.InitialClusterToken
 	}
+	if local := socketPath(c.LocalSocket); local != "" {
+		ec.ListenClientUrls = append(ec.ListenClientUrls, url.URL{Scheme: "unix", Path: local})
+	}
 	ec.ClientTLSInfo, ec.PeerTLSInfo = c.Client.info(), c.Peer.info()
 	if c.HeartbeatMs > 0 {
 		ec.TickMs = c.HeartbeatMs
@@ -200,7 +207,11 @@ func StartMember(ctx context.Context, c MemberConfig) (*Embedded, error) {
 		return nil, ctx.Err()
 	}
 	endpoint := ec.AdvertiseClientUrls[0].String()
-	return &Embedded{etcd: e, closing: closing, Endpoint: endpoint, DataDir: ec.Dir}, nil
+	m := &Embedded{etcd: e, closing: closing, Endpoint: endpoint, DataDir: ec.Dir}
+	if local := socketPath(c.LocalSocket); local != "" {
+		m.LocalEndpoint = "unix://" + local
+	}
+	return m, nil
 }
 
 // RunMember runs a member (see StartMember) until ctx ends or the member

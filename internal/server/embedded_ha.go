@@ -149,10 +149,14 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 	if b.tls, err = p.ClientTLS(); err != nil {
 		return err
 	}
+	mc.LocalSocket = filepath.Join(p.Dir, localSocketFile)
 	if b.Embedded, err = etcd.StartMember(ctx, mc); err != nil {
 		return err
 	}
 	b.Endpoints = []string{clientURL}
+	if b.Embedded.LocalEndpoint != "" {
+		b.Endpoints, b.local = []string{b.Embedded.LocalEndpoint}, true // as startEmbedded's
+	}
 	b.endpointFile = filepath.Join(p.Dir, endpointFile)
 	if err := pki.WriteFile(b.endpointFile, []byte(clientURL+"\n"), 0o644); err != nil {
 		b.log.Warn("could not record the embedded etcd's endpoint", "error", err)
@@ -177,7 +181,7 @@ func (b *Backend) startEmbeddedHA(ctx context.Context, o Options) error {
 		}
 		defer local.Close()
 		for {
-			st, err := local.Status(pctx, clientURL)
+			st, err := local.Status(pctx, b.Endpoints[0])
 			if err == nil && !st.IsLearner {
 				break
 			}
