@@ -78,6 +78,9 @@ type fnode struct {
 	elem *fnode
 	list flist
 	keys []fkey
+	// filled: compiled whole (a type may hold a list of itself, whose
+	// node is not yet filled when the list's is).
+	filled bool
 }
 
 // fomit is an omitempty rule, value's isEmpty by Go kind.
@@ -202,6 +205,7 @@ func (cp *fcompiler) node(t reflect.Type, tr schema.TypeRef) *fnode {
 		return n
 	}
 	cp.fill(n)
+	n.filled = true
 	return n
 }
 
@@ -431,7 +435,7 @@ func (cp *fcompiler) fillList(n *fnode, t reflect.Type, a schema.Atom) {
 // or integers, defaults not strings).
 func (cp *fcompiler) keys(n *fnode, l *schema.List) bool {
 	e := n.elem
-	if e.conv || e.ptr || e.shape != fStruct || !e.ok {
+	if !e.filled || e.conv || e.ptr || e.shape != fStruct || !e.ok {
 		return false
 	}
 	a, ok := cp.s.Resolve(l.ElementType)
