@@ -172,6 +172,9 @@ func (s *Server) Shutdown() {
 // ServeHTTP authenticates, limits and times the request, then routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		growStack(uint(start.Nanosecond())) // see stack.go
+	}
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
 	info := classify(r)
 	rec.audit, r = s.auditBegin(w, r, start)
