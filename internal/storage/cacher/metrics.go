@@ -1,6 +1,8 @@
 package cacher
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -176,6 +178,7 @@ type resourceMetrics struct {
 	listCacheTotalVec  *prometheus.CounterVec
 	listCacheFetchVec  *prometheus.CounterVec
 	storageListVec     *prometheus.CounterVec
+	listCounters       sync.Map // index → *listCounters: the label lookups of listFromCache, made once
 	resourceVersionMod float64
 }
 
@@ -230,11 +233,26 @@ func (m *resourceMetrics) recordCapacity(before, after int) {
 
 // listFromCache records a list served by the cache.
 func (m *resourceMetrics) listFromCache(index string, fetched, returned int) {
-	g, r := m.gr.Group, m.gr.Resource
-	m.listCacheTotalVec.WithLabelValues(g, r, index).Inc()
-	m.listCacheFetchVec.WithLabelValues(g, r, index).Add(float64(fetched))
+	c, ok := m.listCounters.Load(index)
+	if !ok {
+		g, r := m.gr.Group, m.gr.Resource
+		c, _ = m.listCounters.LoadOrStore(index, &listCounters{
+			total:   m.listCacheTotalVec.WithLabelValues(g, r, index),
+			fetched: m.listCacheFetchVec.WithLabelValues(g, r, index),
+			storage: m.storageListVec.WithLabelValues(g, r, "watchcache", index),
+		})
+	}
+	lc := c.(*listCounters)
+	lc.total.Inc()
+	lc.fetched.Add(float64(fetched))
 	m.listCacheReturned.Add(float64(returned))
-	m.storageListVec.WithLabelValues(g, r, "watchcache", index).Inc()
+	lc.storage.Inc()
+}
+
+// listCounters are the counters of lists served by the cache with one
+// index ("" for none); the indexes are the resource's few.
+type listCounters struct {
+	total, fetched, storage prometheus.Counter
 }
 
 // listFromEtcd records a list the cacher sent to etcd.

@@ -69,9 +69,12 @@ func (c *Cacher) listAndWatch(ctx context.Context) error {
 
 // listAll reads the whole resource, in pages of listPageSize (upstream's
 // storageWatchListPageSize), at one revision, and makes the cache's
-// elements of each page before reading the next, packed unless the cache
+// elements of each page before reading the next, packed as any object
+// that entered the cache (all but the packLag last ones) unless the cache
 // keeps objects decoded: a large resource is never held decoded whole
-// (100,000 pods: about 1 GB decoded, a third of that packed).
+// (100,000 pods: about 1 GB decoded, a third of that packed), and a small
+// one (priority classes, limit ranges: read by admission at every pod
+// create) stays decoded, as upstream keeps every object.
 func (c *Cacher) listAll(ctx context.Context) ([]*element, uint64, error) {
 	var (
 		all    []*element
@@ -96,11 +99,10 @@ func (c *Cacher) listAll(ctx context.Context) ([]*element, uint64, error) {
 				c.log.Error("skipping object the cache cannot hold", "err", err)
 				continue
 			}
-			if !c.packs.off {
-				e.obj.Pack()
-			}
+			c.packs.push(e.obj)
 			all = append(all, e)
 		}
+		c.packs.drain()
 		lm, err := meta.ListAccessor(list)
 		if err != nil {
 			return nil, 0, err
