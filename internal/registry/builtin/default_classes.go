@@ -7,13 +7,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // The annotations upstream's DefaultStorageClass and DefaultIngressClass
@@ -94,17 +92,13 @@ func defaultClass(ctx context.Context, reg *registry.Registry, gvr schema.GroupV
 	if !ok {
 		return "", nil
 	}
-	list, err := st.List(ctx, "", &metainternalversion.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		return "", err
-	}
-	items, err := meta.ExtractList(list)
+	items, err := sharedObjects(ctx, st, "", "0")
 	if err != nil {
 		return "", err
 	}
 	var defaults []metav1.Object
 	for _, it := range items {
-		m, err := meta.Accessor(cacheable.Unwrap(it))
+		m, err := meta.Accessor(it)
 		if err != nil {
 			continue
 		}

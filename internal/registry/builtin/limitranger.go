@@ -10,11 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/regis-dev/regis/internal/registry"
-	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
 // The bounds of the LimitRanger's live lookups (upstream's: an LRU of
@@ -169,17 +167,13 @@ func (l *limitRanger) limitRanges(ctx context.Context, a *registry.Attributes) (
 }
 
 func listLimitRanges(ctx context.Context, st *registry.Store, namespace, rv string) ([]*corev1.LimitRange, error) {
-	list, err := st.List(ctx, namespace, &metainternalversion.ListOptions{ResourceVersion: rv})
-	if err != nil {
-		return nil, err
-	}
-	objs, err := meta.ExtractList(list)
+	objs, err := sharedObjects(ctx, st, namespace, rv)
 	if err != nil {
 		return nil, err
 	}
 	items := make([]*corev1.LimitRange, 0, len(objs))
 	for _, o := range objs {
-		if lr, ok := cacheable.Unwrap(o).(*corev1.LimitRange); ok {
+		if lr, ok := o.(*corev1.LimitRange); ok {
 			items = append(items, lr)
 		}
 	}

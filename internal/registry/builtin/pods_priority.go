@@ -7,8 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/regis-dev/regis/internal/registry"
@@ -140,17 +138,13 @@ func admitPodPriority(ctx context.Context, reg *registry.Registry, a *registry.A
 // globalDefaultPriorityClass is the class marked globalDefault with the lowest
 // value (upstream's getDefaultPriorityClass), or nil.
 func globalDefaultPriorityClass(ctx context.Context, st *registry.Store) (*schedulingv1.PriorityClass, error) {
-	list, err := st.List(ctx, "", &metainternalversion.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		return nil, err
-	}
-	items, err := meta.ExtractList(list)
+	items, err := sharedObjects(ctx, st, "", "0")
 	if err != nil {
 		return nil, err
 	}
 	var def *schedulingv1.PriorityClass
 	for _, it := range items {
-		pc, ok := cacheable.Unwrap(it).(*schedulingv1.PriorityClass)
+		pc, ok := it.(*schedulingv1.PriorityClass)
 		if ok && pc.GlobalDefault && (def == nil || def.Value > pc.Value) {
 			def = pc
 		}
