@@ -85,12 +85,9 @@ func (s *Store) optimisticPut(ctx context.Context, key string, value []byte, exp
 	resp.Succeeded = txnResp.Succeeded
 	resp.Revision = txnResp.Header.Revision
 	if opts.GetOnFailure && !txnResp.Succeeded {
-		if len(txnResp.Responses) == 0 {
-			return resp, fmt.Errorf("invalid OptimisticPut response: %v", txnResp.Responses)
-		}
-		resp.KV = kvFromTxnResponse(txnResp.Responses[0])
+		resp.KV, err = failureKV(txnResp, "OptimisticPut")
 	}
-	return resp, nil
+	return resp, err
 }
 
 // optimisticDelete is kubernetes.Client's OptimisticDelete, its request
@@ -107,9 +104,18 @@ func (s *Store) optimisticDelete(ctx context.Context, key string, expectedRevisi
 	resp.Succeeded = txnResp.Succeeded
 	resp.Revision = txnResp.Header.Revision
 	if opts.GetOnFailure && !txnResp.Succeeded {
-		resp.KV = kvFromTxnResponse(txnResp.Responses[0])
+		resp.KV, err = failureKV(txnResp, "OptimisticDelete")
 	}
-	return resp, nil
+	return resp, err
+}
+
+// failureKV is the value a failed txn's else branch read (the key's
+// current one, nil when it has none).
+func failureKV(r *clientv3.TxnResponse, op string) (*mvccpb.KeyValue, error) {
+	if len(r.Responses) == 0 {
+		return nil, fmt.Errorf("invalid %s response: %v", op, r.Responses)
+	}
+	return kvFromTxnResponse(r.Responses[0]), nil
 }
 
 // txn commits "if key's mod revision is rev then op [else get key]": the
@@ -191,9 +197,8 @@ func keyBytes(key string) []byte {
 }
 
 func kvFromTxnResponse(resp *etcdserverpb.ResponseOp) *mvccpb.KeyValue {
-	getResponse := resp.GetResponseRange()
-	if len(getResponse.Kvs) == 1 {
-		return getResponse.Kvs[0]
+	if kvs := resp.GetResponseRange().GetKvs(); len(kvs) == 1 { // nil-safe getters
+		return kvs[0]
 	}
 	return nil
 }
