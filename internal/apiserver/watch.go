@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bufio"
 	"context"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -61,12 +62,24 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 		}
 	}()
 	events := wi.ResultChan()
+	hold := newInitialHold(ws.opts)
+	defer hold.disarm()
 	for {
 		select {
 		case <-ctx.Done():
+			// The timeout or the server's shutdown: what is written is
+			// sent, a gzip stream ended (a client that went cannot be
+			// written to, which is harmless).
+			_ = ws.flush()
 			return nil
+		case <-hold.expired():
+			hold.fired()
+			if ws.flush() != nil {
+				return nil
+			}
 		case e, ok := <-events:
 			if !ok {
+				_ = ws.flush()
 				return nil
 			}
 			if e.Type != watch.Bookmark || ws.opts.AllowWatchBookmarks {
@@ -74,11 +87,17 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 					return nil
 				}
 			}
+			hold.saw(e)
 			// Queued events join this one's write; the burst is flushed
-			// (one write, one flush) when the queue is drained: an event
-			// never waits for another.
-			if len(events) == 0 && ws.flush() != nil {
-				return nil
+			// (one write, one flush) when the queue is drained: a live
+			// event never waits for another. A watch-list's initial
+			// events are held (see initialHold).
+			if len(events) == 0 {
+				if hold.holding() {
+					hold.arm()
+				} else if ws.flush() != nil {
+					return nil
+				}
 			}
 		}
 	}
@@ -128,6 +147,11 @@ type watchStream struct {
 
 	w  http.ResponseWriter
 	rc *http.ResponseController
+	// body is where events are written: w, or gz in front of it for a
+	// gzipped watch-list (compress).
+	body     io.Writer
+	compress bool
+	gz       gzipMembers
 	// JSON and protobuf events are framed by frame around the object's
 	// bytes (the watch cache's, encoded once for every watcher) into bw,
 	// held while events are queued: one write, and one flush, per burst.
@@ -174,6 +198,7 @@ func (s *Server) newWatchStream(r *http.Request, st *registry.Store) (*watchStre
 		embedded: newOnceEncoder(encoderFor(out.info, gv)),
 		status:   codecs().EncoderForVersion(out.info.Serializer, schema.GroupVersion{Version: "v1"}),
 		frame:    frameWriterFor(out.info.MediaType),
+		compress: isWatchList(opts) && acceptsGzip(r),
 	}, nil
 }
 
@@ -191,11 +216,17 @@ func (ws *watchStream) start(w http.ResponseWriter) {
 		ct = ws.out.contentType()
 	}
 	w.Header().Set("Content-Type", ct)
+	ws.body = w
+	if ws.compress {
+		setWatchGzip(w.Header())
+		ws.gz.w = w
+		ws.body = &ws.gz
+	}
 	w.WriteHeader(http.StatusOK)
 	ws.w, ws.rc = w, http.NewResponseController(w)
 	_ = ws.rc.Flush()
 	stream := ws.out.info.StreamSerializer
-	ws.enc = streaming.NewEncoder(stream.Framer.NewFrameWriter(w), stream.Serializer)
+	ws.enc = streaming.NewEncoder(stream.Framer.NewFrameWriter(ws.body), stream.Serializer)
 }
 
 // send encodes e and writes it, unflushed. An error ends the watch: a
@@ -258,7 +289,7 @@ func (ws *watchStream) write(typ watch.EventType) error {
 		return ws.enc.Encode(&metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: ws.raw.Bytes()}})
 	}
 	if ws.bw == nil {
-		ws.bw = getWatchWriter(ws.w)
+		ws.bw = getWatchWriter(ws.body)
 	}
 	return ws.frame(ws.bw, typ, ws.raw.Bytes())
 }
@@ -282,15 +313,19 @@ func (ws *watchStream) flush() error {
 			return err
 		}
 	}
+	if err := ws.gz.end(); err != nil {
+		return err
+	}
 	return ws.rc.Flush()
 }
 
-// release gives back the buffer of a burst the watch ended in.
+// release gives back the buffers of a burst the watch ended in.
 func (ws *watchStream) release() {
 	if ws.bw != nil {
 		putWatchWriter(ws.bw)
 		ws.bw = nil
 	}
+	ws.gz.release()
 }
 
 type errorObject struct{ obj runtime.Object }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -47,7 +48,13 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) ([]Result, error) {
 		for _, i := range order {
 			t := cfg.Targets[i]
 			r := &runner{cfg: &cfg, t: t, emit: func(res Result) { res.Round = round; out(res) }}
-			valueBytes, err := r.run(ctx)
+			// The load generator's profile (--cpuprofile) tells the
+			// targets apart by this label (pprof -tagfocus target=NAME).
+			var valueBytes int
+			var err error
+			pprof.Do(ctx, pprof.Labels("target", t.Name), func(ctx context.Context) {
+				valueBytes, err = r.run(ctx)
+			})
 			if err != nil {
 				return all, fmt.Errorf("%s: %w", t.Name, err)
 			}
