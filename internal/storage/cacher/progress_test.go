@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/regis-dev/regis/internal/etcd"
 	"github.com/regis-dev/regis/internal/etcd/etcdtest"
@@ -121,6 +123,9 @@ func TestConsistentListUnansweredProgress(t *testing.T) {
 	if got := fromCache() - served; got != 5 {
 		t.Errorf("consistent reads served by the cache: +%v, want +5", got)
 	}
+	// And so is a watch-list (client-go's informers): its initial events
+	// and the end bookmark at etcd's revision.
+	watchList(t, f.cacher, rv)
 
 	// Some retry periods later, a write elsewhere moves etcd past the
 	// cache: etcd serves the next consistent list (unless a probe was
@@ -222,4 +227,42 @@ func consistentReads(t *testing.T, reg *prometheus.Registry, success, fallback s
 		}
 	}
 	return 0
+}
+
+// watchList runs a consistent watch-list of every pod on c and checks
+// that it sends the initial events and the end bookmark at rv.
+func watchList(t *testing.T, c *cacher.Cacher, rv uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	send := true
+	pred := storage.Everything
+	pred.AllowWatchBookmarks = true
+	w, err := c.Watch(ctx, "/pods", storage.ListOptions{Recursive: true, SendInitialEvents: &send, Predicate: pred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case e, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatal("the watch-list ended before its bookmark")
+			}
+			switch e.Type {
+			case watch.Added:
+				continue
+			case watch.Bookmark:
+				m, _ := meta.Accessor(e.Object)
+				if m == nil || m.GetAnnotations()[storage.InitialEventsAnnotationKey] != "true" || m.GetResourceVersion() != fmt.Sprint(rv) {
+					t.Fatalf("want the initial-events-end bookmark at %d, got %+v", rv, e.Object)
+				}
+				return
+			default:
+				t.Fatalf("watch-list: %s %+v", e.Type, e.Object)
+			}
+		case <-ctx.Done():
+			t.Fatal("no initial-events-end bookmark in 10s")
+		}
+	}
 }

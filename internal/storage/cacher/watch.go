@@ -41,15 +41,24 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.ListOptions
 	pred := opts.Predicate
 	sendInitial := opts.SendInitialEvents != nil && *opts.SendInitialEvents
 	watchList := sendInitial && pred.AllowWatchBookmarks
-	if watchList && !c.progressSupported() {
-		return newErrWatcher(fmt.Errorf("a watch stream was requested by the client but the required storage feature %s is disabled", "RequestWatchProgress")), nil
-	}
 
 	// The revision the cache must reach first.
 	required := rv
 	if opts.ResourceVersion == "" && opts.SendInitialEvents != nil {
 		if required, err = c.store.GetCurrentResourceVersion(ctx); err != nil {
 			return newErrWatcher(err), nil
+		}
+	}
+	// Without progress notifications the cache can prove that it has
+	// reached a revision only by being there already (a quiet etcd just
+	// restarted answers none: see the reflector): a watch-list it is
+	// behind for is refused, and the client lists instead.
+	if watchList && !c.progressSupported() {
+		c.mu.RLock()
+		have := c.rv
+		c.mu.RUnlock()
+		if have < required {
+			return newErrWatcher(fmt.Errorf("a watch stream was requested by the client but the required storage feature %s is disabled", "RequestWatchProgress")), nil
 		}
 	}
 	if sendInitial {
