@@ -42,6 +42,10 @@ func startRegis(ctx context.Context, bin, dir, etcdURL string, extra []string, t
 		"--etcd-servers=" + etcdURL,
 		"--secure-port=" + strconv.Itoa(port),
 		"--log-level=warn",
+		// As kube-apiserver's here (which has no controller manager to
+		// make service accounts): both servers store the same pods, and
+		// do the same admission work.
+		"--disable-admission-plugins=ServiceAccount",
 	}, extra...)
 	p, err := startLogged(exec.CommandContext(ctx, bin, args...), logPath)
 	if err != nil {
