@@ -11,18 +11,21 @@ import (
 	"github.com/regis-dev/regis/internal/storage/cacheable"
 )
 
-// initialHoldMax bounds how long a written initial event may wait for the
-// buffer to fill before it is flushed anyway: the events of the storage's
-// snapshot follow each other without a wait, so the bound only matters
-// when the server is starved of CPU or the storage is slow.
+// initialHoldMax bounds how long written initial events wait for their
+// flush: the watch is flushed that long after the first event held since
+// the last flush, so the initial events of a large collection go out in a
+// flush per initialHoldMax (each a gzip member of a compressed watch-list)
+// and a client reads them as they come.
 const initialHoldMax = 50 * time.Millisecond
 
 // initialHold keeps a watch-list's initial events (sendInitialEvents=true)
-// in the watch's buffer until it is full (16 KiB, HTTP/2's default frame
-// size) or the initial-events-end bookmark is written, instead of flushing
-// whenever the storage's channel is momentarily empty: a client uses none
-// of them before that bookmark, and each flush costs both sides an HTTP/2
-// frame, a TLS record and a write (a 2,000-pod sync was 2,000 of each).
+// in the watch's buffers until the initial-events-end bookmark (or an
+// ERROR) is written, or initialHoldMax has passed, instead of flushing
+// whenever the storage's channel is momentarily empty (the buffer hands
+// each full 16 KiB on to the connection meanwhile): a client uses none of
+// them before that bookmark, and each flush costs both sides an HTTP/2
+// frame, a TLS record and a write, and ends a gzip member (a watch-list
+// of 100,000 pods: 71 members and 8.6 MB instead of 2,687 and 11.9 MB).
 // Live events after the bookmark are flushed as before. Its timer belongs
 // to the watch's goroutine.
 type initialHold struct {
