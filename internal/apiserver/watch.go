@@ -87,7 +87,10 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, st *registry.Stor
 					return nil
 				}
 			}
-			hold.saw(e)
+			if hold.saw(e) {
+				// Live events from now on: stored gzip members.
+				ws.gz.stored = true
+			}
 			// Queued events join this one's write; the burst is flushed
 			// (one write, one flush) when the queue is drained: a live
 			// event never waits for another. A watch-list's initial

@@ -42,12 +42,14 @@ func newInitialHold(opts *metainternalversion.ListOptions) initialHold {
 func (h *initialHold) holding() bool { return h.active }
 
 // saw ends the hold at the event that ends the initial events: the
-// initial-events-end bookmark, or an ERROR.
-func (h *initialHold) saw(e watch.Event) {
+// initial-events-end bookmark, or an ERROR; true when e did.
+func (h *initialHold) saw(e watch.Event) bool {
 	if h.active && endsInitial(e) {
 		h.active = false
 		h.disarm()
+		return true
 	}
+	return false
 }
 
 // arm starts the bound on the wait of what is written, unless running.
