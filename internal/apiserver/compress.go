@@ -10,8 +10,8 @@ import (
 // Response compression, as kube-apiserver's APIResponseCompression (on by
 // default): a response body over gzipThreshold is gzipped when the client
 // accepts gzip (client-go always does), at gzip's fastest level, upstream's
-// choice (kubernetes#112296). Smaller bodies and watches are sent as they
-// are.
+// choice (kubernetes#112296). Smaller bodies are sent as they are, and so
+// are watches but watch-lists (watch_gzip.go).
 
 // gzipThreshold is upstream's defaultGzipThresholdBytes.
 const gzipThreshold = 128 * 1024

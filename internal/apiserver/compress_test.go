@@ -17,7 +17,7 @@ import (
 // Bodies over 128 KiB are gzipped for a client that accepts gzip, as
 // kube-apiserver's APIResponseCompression: lists (from the watch cache and
 // from etcd) and single objects; smaller bodies, clients that do not ask,
-// and watches are sent as they are.
+// and watches are sent as they are (watch-lists: watch_gzip_test.go).
 func TestResponseCompression(t *testing.T) {
 	s := startServer(t)
 	cs := s.clientset(t)
