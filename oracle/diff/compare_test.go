@@ -4,6 +4,7 @@ package diff
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,6 +121,17 @@ func send(ctx context.Context, cfg *rest.Config, ns string, req request) (answer
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, err
+	}
+	if resp.Header.Get("Content-Encoding") == "gzip" && !req.IgnoreBody {
+		// Asked for with Accept-Encoding (Go's transport then leaves it):
+		// compared inflated, every member of the stream.
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return answer{}, fmt.Errorf("%s: gzip: %w", req.Name, err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return answer{}, fmt.Errorf("%s: gzip: %w", req.Name, err)
+		}
 	}
 	a := answer{Code: resp.StatusCode, Encoding: resp.Header.Get("Content-Encoding"), ContentType: resp.Header.Get("Content-Type"),
 		Warnings: strings.Join(resp.Header.Values("Warning"), "\n")}
