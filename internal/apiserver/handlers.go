@@ -2,12 +2,8 @@ package apiserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -17,7 +13,6 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/regis-dev/regis/internal/registry"
@@ -211,104 +206,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, st *registry.Store
 	return s.writeConverted(w, r, out, st, list, http.StatusOK)
 }
 
-// fieldValidation returns the fieldValidation directive of a write
-// (upstream's default is Warn).
-func fieldValidation(v string) string {
-	if v == "" {
-		return metav1.FieldValidationWarn
-	}
-	return v
-}
-
-// readBody reads a request body, turning an oversized one into upstream's
-// 413.
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	data, err := io.ReadAll(r.Body)
-	if err = s.bodyError(r, err); err != nil {
-		return nil, err
-	}
-	return data, nil
-}
-
-// bodyError is the API error of a failed read of a request body.
-func (s *Server) bodyError(r *http.Request, err error) error {
-	if err == nil {
-		return nil
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxRequestBodyBytes))
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) || r.Context().Err() != nil {
-		// The body did not arrive within the request's timeout.
-		return apierrors.NewTimeoutError("request did not complete within requested timeout - context deadline exceeded", 0)
-	}
-	return apierrors.NewBadRequest(err.Error())
-}
-
-// decodeBody decodes a request body into a new object of gvk (the
-// resource's kind unless given). Unknown and duplicate fields fail the
-// request with directive Strict and become warnings with Warn.
-func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string) (runtime.Object, error) {
-	return s.decodeBodyOf(w, r, gvk, into, directive, nil)
-}
-
-// decodeBodyOf is decodeBody where the body may also be of the kind in
-// one of the group-versions accepts; such a body decodes into an object
-// of its own version.
-func (s *Server) decodeBodyOf(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionKind, into runtime.Object, directive string,
-	accepts []schema.GroupVersion) (runtime.Object, error) {
-	info, serr := requestSerializer(r)
-	data, held, err := s.readDecodedBody(r, serr == nil && decodesCopies(info.MediaType))
-	if err != nil {
-		return nil, err
-	}
-	if serr != nil {
-		return nil, serr
-	}
-	dec := runtime.Decoder(info.Serializer)
-	if directive != metav1.FieldValidationIgnore && info.StrictSerializer != nil {
-		dec = info.StrictSerializer
-	}
-	obj, got, err := dec.Decode(data, &gvk, into)
-	if err != nil {
-		if obj == nil || !runtime.IsStrictDecodingError(err) || directive == metav1.FieldValidationStrict {
-			return nil, decodeError(err, gvk, got, data)
-		}
-		addWarnings(r.Context(), err)
-	}
-	if got != nil && got.Kind != gvk.Kind {
-		return nil, wrongKind(obj, gvk, *got)
-	}
-	if got != nil && got.GroupVersion() != gvk.GroupVersion() && !slices.Contains(accepts, got.GroupVersion()) {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)",
-			got.GroupVersion(), gvk.GroupVersion()))
-	}
-	if got != nil && got.Version != "" {
-		auditRequestObject(r, obj, got.GroupVersion())
-	} else {
-		auditRequestObject(r, obj, gvk.GroupVersion())
-	}
-	releaseBody(held, data)
-	return obj, nil
-}
-
-// addWarnings turns a strict decoding error into Warning headers, one per
-// unknown or duplicate field.
-func addWarnings(ctx context.Context, err error) {
-	var sd interface{ Errors() []error }
-	if errors.As(err, &sd) {
-		for _, e := range sd.Errors() {
-			registry.AddWarning(ctx, e.Error())
-		}
-		return
-	}
-	registry.AddWarning(ctx, err.Error())
-}
-
 func dryRun(v []string) bool { return len(v) > 0 }
 
 // createOptions decodes and checks a create's query parameters.
@@ -397,102 +294,3 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, st *registry.Sto
 	writeObject(w, out, code, st.Resource().GroupVersion(), res)
 	return nil
 }
-
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
-	out, err := negotiate(r)
-	if err != nil {
-		return err
-	}
-	opts, err := s.deleteOptions(w, r)
-	if err != nil {
-		return err
-	}
-	deleteWarning(r.Context(), st.Resource(), opts)
-	obj, deleted, err := st.Delete(r.Context(), info.namespace, info.name, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
-	if err != nil {
-		return err
-	}
-	res := st.Resource()
-	if deleted && !res.ReturnDeletedObject {
-		m := metaAccessor(obj)
-		writeObject(w, out, http.StatusOK, schema.GroupVersion{Version: "v1"},
-			successStatus(res.GroupResource(), res.Resource, info.name, string(m.GetUID())))
-		return nil
-	}
-	writeObject(w, out, http.StatusOK, res.GroupVersion(), obj)
-	return nil
-}
-
-// deleteOptions reads DeleteOptions as upstream does: from the body when
-// there is one (the query is then not read), else from the query.
-func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
-	opts := &metav1.DeleteOptions{}
-	data, err := s.readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > 0 {
-		info, err := requestSerializer(r)
-		if err != nil {
-			return nil, err
-		}
-		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-		obj, got, err := info.Serializer.Decode(data, &gvk, opts)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(schemeNameRE.ReplaceAllString(err.Error(), metaSchemeName))
-		}
-		o, ok := obj.(*metav1.DeleteOptions)
-		if !ok {
-			return nil, notDeleteOptions(got)
-		}
-		opts = o
-		auditDeleteOptions(r, opts) // upstream logs the options of a body only
-	} else if err := decodeParams(r, opts); err != nil {
-		return nil, err
-	}
-	if err := invalidOptions("DeleteOptions", metav1validation.ValidateDeleteOptions(opts)); err != nil {
-		return nil, err
-	}
-	// Upstream treats a negative grace period as 1s on the delete path.
-	if g := opts.GracePeriodSeconds; g != nil && *g < 0 {
-		one := int64(1)
-		opts.GracePeriodSeconds = &one
-	}
-	return opts, nil
-}
-
-func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, st *registry.Store, info requestInfo) error {
-	if err := checkServed(st, info.verb); err != nil {
-		return err
-	}
-	out, err := negotiate(r)
-	if err != nil {
-		return err
-	}
-	lo, err := listOptions(r, st)
-	if err != nil {
-		return err
-	}
-	opts, err := s.deleteOptions(w, r)
-	if err != nil {
-		return err
-	}
-	deleteWarning(r.Context(), st.Resource(), opts)
-	list, err := st.DeleteCollection(r.Context(), info.namespace, lo, registry.DeleteOptions{DeleteOptions: *opts, DryRun: dryRun(opts.DryRun)})
-	if err != nil {
-		return err
-	}
-	writeObject(w, out, http.StatusOK, st.Resource().GroupVersion(), list)
-	return nil
-}
-
-// deleteWarning adds the row's warning to a delete that names no
-// propagation policy.
-func deleteWarning(ctx context.Context, res *registry.Resource, opts *metav1.DeleteOptions) {
-	//nolint:staticcheck // OrphanDependents counts as a policy, as upstream's
-	if res.DeleteWarning != "" && opts.PropagationPolicy == nil && opts.OrphanDependents == nil {
-		registry.AddWarning(ctx, res.DeleteWarning)
-	}
-}
-
-func typesUID(s string) types.UID { return types.UID(s) }
