@@ -2,9 +2,10 @@ package apiserver
 
 import (
 	"compress/gzip"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"net/http"
-	"sync"
 
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 )
@@ -30,49 +31,83 @@ func setWatchGzip(h http.Header) {
 	h.Add("Vary", "Accept-Encoding")
 }
 
-// storedWriters are gzip writers that store what they are given
-// (deflate's stored blocks): a member of one event costs a copy and a
-// CRC (0.2–0.5 µs), where gzip's fastest level spends ~9 µs resetting and
-// running its compressor for a small pod's event (`go test
-// ./internal/apiserver -run '^$' -bench MemberOfOneEvent`) and ~34 µs for
-// a 3 KB one, as much as the rest of a delivery to a watcher.
-var storedWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(nil, gzip.NoCompression)
-	return w
-}}
-
 // gzipMembers writes a stream of gzip members to w: a member opens at the
 // first write after an end and end closes it. Members are compressed at
 // gzip's fastest level (upstream's) until stored is set: a watch-list's
 // initial events are compressed, a flush of them at a time, and the live
-// events after them, a member of one or a few events each, are stored,
-// which any gzip reader reads as well (upstream compresses those too, at
-// the cost above per event and watcher).
+// events after them, a member of one or a few events each, are stored
+// (deflate's stored blocks, written here: a copy and a CRC, 0.1 µs for a
+// small pod's event, and no writer), which any gzip reader reads as well.
+// Upstream compresses those too: gzip's fastest level spends ~9 µs
+// resetting and running its compressor for a small pod's event (`go test
+// ./internal/apiserver -run '^$' -bench MemberOfOneEvent`), ~34 µs for a
+// 3 KB one, as much as the rest of a delivery to a watcher, and a
+// compressor is a 1.2 MB object held from a member's first write to its
+// end.
 type gzipMembers struct {
 	w      io.Writer
 	stored bool         // members opened from now on store their data
-	gz     *gzip.Writer // the open member, nil between members
-	pool   *sync.Pool   // gz's
+	gz     *gzip.Writer // the open compressed member, nil between members
+	// An open stored member: the CRC-32 and size of its data so far.
+	open bool
+	crc  uint32
+	size uint32
 }
 
 func (m *gzipMembers) Write(p []byte) (int, error) {
-	if m.gz == nil {
-		m.pool = &gzipWriters
-		if m.stored {
-			m.pool = &storedWriters
+	if !m.stored || m.gz != nil {
+		if m.gz == nil {
+			m.gz = gzipWriters.Get().(*gzip.Writer)
+			m.gz.Reset(m.w)
 		}
-		m.gz = m.pool.Get().(*gzip.Writer)
-		m.gz.Reset(m.w)
+		return m.gz.Write(p)
 	}
-	return m.gz.Write(p)
+	if !m.open {
+		if _, err := m.w.Write(gzipHeader); err != nil { // listgzip.go's
+			return 0, err
+		}
+		m.open, m.crc, m.size = true, 0, 0
+	}
+	written := 0
+	for len(p) > 0 {
+		// appendStored's block, its data written as it is, not copied:
+		// not the last block (BFINAL 0), stored (BTYPE 00), LEN, NLEN.
+		n := min(len(p), 0xffff)
+		head := [5]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}
+		if _, err := m.w.Write(head[:]); err != nil {
+			return written, err
+		}
+		if _, err := m.w.Write(p[:n]); err != nil {
+			return written, err
+		}
+		m.crc = crc32.Update(m.crc, crc32.IEEETable, p[:n])
+		m.size += uint32(n) // the size modulo 2^32, as gzip's
+		written += n
+		p = p[n:]
+	}
+	return written, nil
 }
 
-// end flushes and closes the open member (its trailer written to w) and
-// gives its writer back; without one it does nothing. The flush comes
-// first, as upstream's: a gzip reader returns the data of a member's last
-// block only once it has read the next member's header, so without the
-// flush's sync block the last events would wait for the next flush.
+// end ends the open member (its trailer written to w); without one it
+// does nothing. A member is flushed first, as upstream's: a gzip reader
+// returns the data of a member's last block only once it has read the
+// next member's header, and a block's only when a later one is an empty
+// (sync) block or the window fills, so without the flush's sync block the
+// last events would wait for the next flush.
 func (m *gzipMembers) end() error {
+	if m.open {
+		m.open = false
+		// An empty block (a sync flush: a reader returns what it holds),
+		// an empty last block, the trailer: what gzip.Writer's Flush and
+		// Close write.
+		var buf [18]byte
+		tail := appendStored(buf[:0], nil, false)
+		tail = appendStored(tail, nil, true)
+		tail = binary.LittleEndian.AppendUint32(tail, m.crc)
+		tail = binary.LittleEndian.AppendUint32(tail, m.size)
+		_, err := m.w.Write(tail)
+		return err
+	}
 	if m.gz == nil {
 		return nil
 	}
@@ -84,12 +119,13 @@ func (m *gzipMembers) end() error {
 	return err
 }
 
-// release gives back the open member's writer without ending it (the
-// stream is over).
+// release gives back the open compressed member's writer without ending
+// it (the stream is over).
 func (m *gzipMembers) release() {
 	if m.gz != nil {
 		m.gz.Reset(nil)
-		m.pool.Put(m.gz)
+		gzipWriters.Put(m.gz)
 		m.gz = nil
 	}
+	m.open = false
 }

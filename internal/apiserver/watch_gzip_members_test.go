@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,13 +52,60 @@ func TestGzipMembers(t *testing.T) {
 	if compressed >= 4*len(event) || stored < 4*len(event) {
 		t.Errorf("members of %d bytes: %d compressed, %d stored", 4*len(event), compressed, stored)
 	}
+	// A write larger than a stored block (64 KiB), then an empty member.
+	big := bytes.Repeat([]byte("0123456789"), 15_000)
+	if _, err := m.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.end(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.end(); err != nil { // nothing open: nothing written
+		t.Fatal(err)
+	}
+	want := append(bytes.Repeat(event, 8), big...)
 	zr, err := gzip.NewReader(&out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	all, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(all, bytes.Repeat(event, 8)) {
-		t.Fatalf("read back %d bytes (%v), want %d", len(all), err, 8*len(event))
+	if err != nil || !bytes.Equal(all, want) {
+		t.Fatalf("read back %d bytes (%v), want %d", len(all), err, len(want))
+	}
+}
+
+// An ended member's data is readable at once, before the next member
+// comes (a live event reaches the client at its flush), compressed or
+// stored.
+func TestGzipMemberReadableAtEnd(t *testing.T) {
+	for _, stored := range []bool{false, true} {
+		pr, pw := io.Pipe()
+		m := &gzipMembers{w: pw, stored: stored}
+		event := podEvent(t)
+		go func() {
+			_, _ = m.Write(event)
+			_ = m.end()
+			// No next member, the stream stays open.
+		}()
+		zr, err := gzip.NewReader(pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(event))
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadFull(zr, got)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil || !bytes.Equal(got, event) {
+				t.Fatalf("stored %v: read %v", stored, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("stored %v: the member's data is held until the next member", stored)
+		}
+		pw.Close()
 	}
 }
 

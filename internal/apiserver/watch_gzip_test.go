@@ -193,5 +193,13 @@ func TestWatchListGzip(t *testing.T) {
 		if e := nextEvent(t, w); e.Type != "BOOKMARK" {
 			t.Fatalf("want the bookmark, got %s", e.Type)
 		}
+		// A live event, in a member of its own, reaches client-go's
+		// gzip reader (which reads on into the next member) at its flush.
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "live-client-go"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if e := nextEvent(t, w); e.Type != "ADDED" || e.Object.(*corev1.ConfigMap).Name != "live-client-go" {
+			t.Fatalf("live event: %s %v", e.Type, e.Object)
+		}
 	})
 }
